@@ -1,0 +1,25 @@
+"""The ``stanch`` command: a thin layer over the library, one module per command group.
+
+Each module exposes ``register(app)``; commands parse arguments, call the library and print.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="stanch",
+    help="Stanch: hash media, keep banks of hashes, match uploads, run the takedown desk.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()
+
+
+# Command groups register themselves below, one module each: ``from stanch.cli import X`` then
+# ``X.register(app)``.

@@ -1,0 +1,12 @@
+"""Settings read from the environment, in one place so every entry point agrees on them."""
+
+from __future__ import annotations
+
+import os
+
+DEFAULT_DATABASE_URL = "sqlite:///./stanch.db"
+
+
+def database_url() -> str:
+    """The database Stanch uses: ``STANCH_DATABASE_URL``, or a SQLite file in the working directory."""
+    return os.environ.get("STANCH_DATABASE_URL", DEFAULT_DATABASE_URL)
