@@ -1,0 +1,62 @@
+"""What hashing a file yields: the signals every later layer (bank, index, matching) works with.
+
+These are plain, immutable values so that they cross process boundaries (worker pools, Ray) and turn
+into the JSON lines of ``stanch hash`` without surprises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+class MediaError(ValueError):
+    """A file that cannot be hashed, with a reason a person can act on (too large, not media, ...)."""
+
+
+@dataclass(frozen=True)
+class PdqVariant:
+    """A PDQ hash of an altered view of the picture (border-trimmed, cropped, ...), named by that view.
+
+    Variants stay plain PDQ hashes, so a partner's PDQ still compares with them.
+    """
+
+    name: str
+    pdq: str
+    quality: int
+
+
+@dataclass(frozen=True)
+class ImageSignals:
+    """Signals of one still image: exact digests of the bytes and perceptual PDQ hashes of the picture."""
+
+    md5: str
+    sha256: str
+    pdq: str
+    quality: int
+    pdq_dihedral: tuple[str, ...]
+    variants: tuple[PdqVariant, ...] = ()
+    kind: Literal["image"] = "image"
+
+
+@dataclass(frozen=True)
+class FrameHash:
+    """The PDQ hash of one video frame, with its quality and its time in seconds from the start."""
+
+    pdq: str
+    quality: int
+    ts: float
+
+
+@dataclass(frozen=True)
+class VideoSignals:
+    """Signals of a video (or animated image): exact digests and vPDQ frame hashes in time order."""
+
+    md5: str
+    sha256: str
+    frames: tuple[FrameHash, ...]
+    duration: float
+    kind: Literal["video"] = "video"
+
+
+MediaSignals = ImageSignals | VideoSignals
