@@ -16,6 +16,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def stanch() -> None:
+    """Stanch: hash media, keep banks of hashes, match uploads, run the takedown desk."""
+
+
 def main() -> None:
     """Entry point of the console script."""
     app()
@@ -23,3 +28,6 @@ def main() -> None:
 
 # Command groups register themselves below, one module each: ``from stanch.cli import X`` then
 # ``X.register(app)``.
+from stanch.cli import hash as hash_command  # noqa: E402
+
+hash_command.register(app)

@@ -1,0 +1,129 @@
+"""``stanch hash PATH...``: one JSON line of signals per file, folders recursed.
+
+The reading of files lives here (the signals layer never touches files): a file over the size limit
+is refused from its size alone, without being read. ``media_files``, ``read_media_file`` and
+``hash_files`` are reused by the other commands that take media paths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from stanch.signals import Limits, MediaError, hash_media, signals_record
+
+PROGRESS_MIN_FILES = 20
+"""Fewer files than this finish too fast for a progress bar to help."""
+
+
+def media_files(paths: Iterable[Path]) -> list[Path]:
+    """The files to hash, in a deterministic order: each argument in turn, folders recursed and sorted.
+
+    Paths that do not exist are kept, so that each gets its error line.
+    """
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted((Path(root) / name for root, _, names in os.walk(path) for name in names),
+                                key=lambda p: p.as_posix()))
+        else:
+            found.append(path)
+    return found
+
+
+def read_media_file(path: Path, limits: Limits) -> bytes:
+    """A file's bytes, refusing non-regular files and files over ``limits.max_bytes`` before reading."""
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise MediaError("not a regular file")
+    if info.st_size > limits.max_bytes:
+        raise MediaError(f"file of {info.st_size:,} bytes is over the size limit of "
+                         f"{limits.max_bytes:,} bytes")
+    with path.open("rb") as handle:
+        data = handle.read(limits.max_bytes + 1)  # the file may grow after stat
+    if len(data) > limits.max_bytes:
+        raise MediaError(f"file is over the size limit of {limits.max_bytes:,} bytes")
+    return data
+
+
+def hash_file(path: Path, *, seconds_per_hash: float, limits: Limits) -> dict[str, Any]:
+    """The ``stanch hash`` line of one file: ``{"path", ...signals}`` or ``{"path", "error"}``."""
+    try:
+        signals = hash_media(read_media_file(path, limits), seconds_per_hash=seconds_per_hash, limits=limits)
+    except MediaError as error:
+        return {"path": str(path), "error": str(error)}
+    except OSError as error:
+        return {"path": str(path), "error": f"cannot read the file: {error.strerror or error}"}
+    except Exception as error:  # a decoder bug must not stop the other files
+        return {"path": str(path), "error": f"could not hash the file ({type(error).__name__}: {error})"}
+    return {"path": str(path), **signals_record(signals)}
+
+
+def hash_files(files: Sequence[Path], *, seconds_per_hash: float = 0.0, limits: Limits | None = None,
+               workers: int = 1) -> Iterator[dict[str, Any]]:
+    """``hash_file`` for each file, in order; with ``workers`` > 1 in a pool of that many processes."""
+    one = partial(hash_file, seconds_per_hash=seconds_per_hash, limits=limits or Limits())
+    if workers <= 1 or len(files) <= 1:
+        yield from map(one, files)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(one, files, chunksize=max(1, min(16, len(files) // (4 * workers))))
+
+
+def hash_command(
+    paths: list[Path] = typer.Argument(..., help="Files or folders (folders are recursed)."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Processes hashing in parallel."),
+    seconds_per_hash: float = typer.Option(
+        0.0, "--seconds-per-hash", min=0.0,
+        help="Video sampling: 0 hashes every frame (for banks), 1 one frame a second (for queries)."),
+    max_file_mb: float = typer.Option(512, "--max-file-mb", min=0.001, help="Largest file read, in MiB."),
+    max_megapixels: float = typer.Option(89, "--max-megapixels", min=0.000001,
+                                         help="Largest still image, in megapixels."),
+    max_video_seconds: float = typer.Option(3 * 3600, "--max-video-seconds", min=0.001,
+                                            help="Longest video, in seconds of playing time."),
+    max_decode_seconds: float = typer.Option(600, "--max-decode-seconds", min=0.001,
+                                             help="Longest time spent decoding one video."),
+) -> None:
+    """Hash media: one JSON line per file on stdout; exit status 1 if any file could not be hashed."""
+    limits = Limits(
+        max_bytes=int(max_file_mb * 1024 * 1024),
+        max_pixels=int(max_megapixels * 1_000_000),
+        max_video_seconds=max_video_seconds,
+        max_decode_seconds=max_decode_seconds,
+    )
+    files = media_files(paths)
+    lines = hash_files(files, seconds_per_hash=seconds_per_hash, limits=limits, workers=workers)
+    failed = False
+    for line in _with_progress(lines, len(files)):
+        failed = failed or "error" in line
+        sys.stdout.write(json.dumps(line) + "\n")
+        sys.stdout.flush()
+    raise typer.Exit(1 if failed else 0)
+
+
+def _with_progress(lines: Iterator[dict[str, Any]], total: int) -> Iterator[dict[str, Any]]:
+    """Pass lines through, drawing a progress bar on stderr when it is a terminal and the job is long."""
+    if total < PROGRESS_MIN_FILES or not sys.stderr.isatty():
+        yield from lines
+        return
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("hashing", total=total)
+        for line in lines:
+            yield line
+            progress.advance(task)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``stanch hash`` to the ``stanch`` command."""
+    app.command("hash")(hash_command)

@@ -1,0 +1,56 @@
+"""Signals: media bytes in, hashes out. Pure functions; no files, network or database.
+
+A hash here is a short fingerprint computed from a picture or a video: copies of the same content give
+the same or nearby hashes, and the content cannot be rebuilt from it.
+
+The entry point is ``hash_media(data)``; ``signals_record`` and ``signals_from_record`` convert to and
+from the JSON objects of ``stanch hash`` (DESIGN.md's contract). Limits against hostile input are a
+``Limits`` value. Anything that cannot be hashed raises ``MediaError`` with a reason.
+"""
+
+from __future__ import annotations
+
+from stanch.signals.animation import animation_signals
+from stanch.signals.image import image_signals, is_animated, open_image
+from stanch.signals.limits import DEFAULT_LIMITS, Limits
+from stanch.signals.media import SUPPORTED, MediaFormat, sniff_format
+from stanch.signals.records import signals_from_record, signals_record
+from stanch.signals.types import FrameHash, ImageSignals, MediaError, MediaSignals, PdqVariant, VideoSignals
+from stanch.signals.video import video_signals
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "SUPPORTED",
+    "FrameHash",
+    "ImageSignals",
+    "Limits",
+    "MediaError",
+    "MediaFormat",
+    "MediaSignals",
+    "PdqVariant",
+    "VideoSignals",
+    "hash_media",
+    "signals_from_record",
+    "signals_record",
+    "sniff_format",
+]
+
+
+def hash_media(data: bytes, *, seconds_per_hash: float = 0.0,
+               limits: Limits = DEFAULT_LIMITS) -> MediaSignals:
+    """Hash one file's bytes: ``ImageSignals`` for a still image, ``VideoSignals`` for a video.
+
+    Animated GIF, WebP and PNG files are hashed as videos. ``seconds_per_hash`` picks video frames: 0
+    hashes every frame (for banks), 1.0 one frame a second (for queries). Raises ``MediaError`` for
+    empty, unsupported, corrupt or over-limit input.
+    """
+    if len(data) > limits.max_bytes:
+        raise MediaError(f"file of {len(data):,} bytes is over the size limit of {limits.max_bytes:,} bytes")
+    media = sniff_format(data)
+    if media.container == "video":
+        return video_signals(data, media, seconds_per_hash=seconds_per_hash, limits=limits)
+    image = open_image(data, media, limits)
+    with image:
+        if is_animated(image):
+            return animation_signals(data, image, media, seconds_per_hash=seconds_per_hash, limits=limits)
+        return image_signals(data, image, media)
