@@ -1,0 +1,96 @@
+"""Exactness: every banked hash within the threshold is found, nothing farther, at any threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from index_reference import as_tuples, expected, near, random_hashes, spread
+
+from stanch.index import HammingIndex
+from stanch.index.distance import hash_words
+from stanch.index.multi_index import MultiIndex, scan
+
+THRESHOLDS = [0, 1, 15, 16, 31, 32, 47, 48, 63, 64, 100, 256]
+
+
+def bank_of(hashes: np.ndarray) -> dict[int, list[bytes]]:
+    return {row: [hashes[row].tobytes()] for row in range(len(hashes))}
+
+
+@pytest.mark.parametrize("min_indexed_rows", [1, 10**9], ids=["chunk-tables", "scan"])
+def test_planted_near_duplicates_at_every_distance_up_to_31_are_all_found(min_indexed_rows: int) -> None:
+    rng = np.random.default_rng(1)
+    bank = random_hashes(rng, 3000)
+    index = HammingIndex.from_arrays(np.arange(3000) * 7, bank, min_indexed_rows=min_indexed_rows)
+    targets = rng.integers(0, 3000, size=32 * 4)
+    # Half at random bit positions, half spread over every chunk (the hardest case for the probes).
+    queries = np.stack(
+        [near(rng, bank[t], k % 32) if k % 2 else spread(bank[t], k % 32) for k, t in enumerate(targets)]
+    )
+
+    for k, (target, query) in enumerate(zip(targets, queries, strict=True)):
+        found = {match.id: match.distance for match in index.search(query.tobytes())}
+        assert found.get(int(target) * 7) == k % 32
+
+
+@pytest.mark.parametrize("threshold", range(64))
+def test_the_hardest_near_duplicate_at_each_threshold_is_found(threshold: int) -> None:
+    rng = np.random.default_rng(threshold)
+    bank = random_hashes(rng, 500)
+    index = HammingIndex.from_arrays(np.arange(500), bank, min_indexed_rows=1)
+    assert [m.id for m in index.search(spread(bank[17], threshold), threshold) if m.id == 17] == [17]
+    assert 17 not in {m.id for m in index.search(spread(bank[17], threshold + 1), threshold)}
+
+
+@pytest.mark.parametrize("threshold", THRESHOLDS)
+def test_search_many_equals_brute_force_at_any_threshold(threshold: int) -> None:
+    rng = np.random.default_rng(threshold)
+    centres = random_hashes(rng, 4)
+    # Near-duplicates of a few centres: crowded buckets, many matches at every distance.
+    bank = np.stack([near(rng, centres[k % 4], int(rng.integers(0, 80))) for k in range(600)])
+    close = np.stack([near(rng, centres[k % 4], int(rng.integers(0, 80))) for k in range(12)])
+    queries = np.concatenate([close, random_hashes(rng, 4)])
+    want = expected(bank_of(bank), queries, threshold)
+    for min_indexed_rows in (1, 10**9):
+        index = HammingIndex.from_arrays(np.arange(600), bank, min_indexed_rows=min_indexed_rows)
+        assert as_tuples(index.search_many(queries, threshold)) == want
+
+
+@pytest.mark.parametrize("threshold", [0, 15, 16, 31, 32, 47, 48, 63])
+def test_chunk_tables_alone_find_everything_within_the_threshold(threshold: int) -> None:
+    """The pigeonhole argument, without the scan fallback that crowded queries get."""
+    rng = np.random.default_rng(100 + threshold)
+    bank = random_hashes(rng, 2000)
+    queries = np.stack([spread(bank[k], int(rng.integers(0, threshold + 1))) for k in range(40)])
+    words, query_words = hash_words(bank), hash_words(queries)
+    found, crowded = MultiIndex.build(words).matches(words, query_words, threshold, scan_above=10**9)
+    assert len(crowded) == 0
+    reference = scan(words, query_words, threshold)
+    assert set(zip(found.query.tolist(), found.row.tolist(), strict=True)) == set(
+        zip(reference.query.tolist(), reference.row.tolist(), strict=True)
+    )
+    planted = set(zip(range(40), range(40), strict=True))  # query k was made from row k
+    assert planted <= set(zip(found.query.tolist(), found.row.tolist(), strict=True))
+
+
+def test_a_hash_just_beyond_the_threshold_is_not_returned() -> None:
+    rng = np.random.default_rng(7)
+    bank = random_hashes(rng, 1)
+    index = HammingIndex.from_arrays(np.array([42]), bank, min_indexed_rows=1)
+    assert [m.id for m in index.search(near(rng, bank[0], 31).tobytes())] == [42]
+    assert index.search(near(rng, bank[0], 32).tobytes()) == []
+    assert [m.distance for m in index.search(near(rng, bank[0], 32).tobytes(), threshold=32)] == [32]
+
+
+def test_conformance_haystack_needles_match_brute_force(conformance) -> None:  # type: ignore[no-untyped-def]
+    folder = conformance / "pdq" / "reg-test-input"
+    haystack = [bytes.fromhex(line) for line in (folder / "haystack.txt").read_text().split()]
+    needles = [bytes.fromhex(line) for line in (folder / "needles.txt").read_text().split()]
+    assert (len(haystack), len(needles)) == (1350, 100)
+    hay = np.frombuffer(b"".join(haystack), np.uint8).reshape(-1, 32)
+    needle_array = np.frombuffer(b"".join(needles), np.uint8).reshape(-1, 32)
+    want = expected(bank_of(hay), needle_array, 31)
+    assert len(want) > 0
+    for min_indexed_rows in (1, 10**9):
+        index = HammingIndex.from_arrays(np.arange(len(hay)), hay, min_indexed_rows=min_indexed_rows)
+        assert as_tuples(index.search_many(needle_array)) == want
