@@ -31,3 +31,19 @@ def conformance() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(scope="session")
+def require():
+    """``require(ok, message)``: skip locally, fail under CI=true, when a tool or service is missing.
+
+    A fixture so that conftest files in subfolders (which cannot import this one) can use it.
+    """
+
+    def check(ok: bool, message: str) -> None:
+        if not ok:
+            if in_ci():
+                pytest.fail(message)
+            pytest.skip(message)
+
+    return check

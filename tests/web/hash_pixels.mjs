@@ -1,0 +1,28 @@
+// Test harness for tests/web/test_hash_js_node.py: runs Stanch's in-browser hashing code under Node.
+//
+// Reads a JSON list of jobs on stdin and prints one JSON line per job, in order. Two kinds of job:
+//   {"id", "pixels", "width", "height", "channels"}: a file of raw pixels (rows top down) ->
+//       {"id", "pdq", "quality", "pdq_dihedral"} from pdqOfPixels;
+//   {"id", "file", "piece"}: any file -> {"id", "md5", "sha256"} from digestBlob, and "md5_pieces"
+//       from feeding Md5 the file in pieces of `piece` bytes (to test the incremental state).
+// One process serves every job, to keep the tests fast.
+import { readFileSync } from 'node:fs';
+import { Md5 } from '../../stanch/web/static/md5.js';
+import { digestBlob, pdqOfPixels } from '../../stanch/web/static/stanch-hash.js';
+
+async function run(job) {
+  if (job.pixels) {
+    const pixels = new Uint8Array(readFileSync(job.pixels));
+    return pdqOfPixels(pixels, job.width, job.height, job.channels);
+  }
+  const bytes = new Uint8Array(readFileSync(job.file));
+  const md5 = new Md5();
+  for (let offset = 0; offset < bytes.length; offset += job.piece) {
+    md5.update(bytes.subarray(offset, offset + job.piece));
+  }
+  return { ...(await digestBlob(new Blob([bytes]))), md5_pieces: md5.hex() };
+}
+
+for (const job of JSON.parse(readFileSync(0, 'utf8'))) {
+  process.stdout.write(JSON.stringify({ id: job.id, ...(await run(job)) }) + '\n');
+}

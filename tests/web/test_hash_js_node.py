@@ -1,0 +1,135 @@
+"""The arithmetic of stanch-hash.js, run under Node on exactly the pixels Pillow decodes.
+
+Pillow decodes each conformance image (converted to RGB, as expected-pdqhash.jsonl was made); the raw
+pixels go to Node (tests/web/hash_pixels.mjs, one process for every job) and through the module's PDQ.
+On identical pixels the JavaScript reproduces pdqhash bit for bit: it rounds to 32-bit floats exactly
+where Meta's C++ does. MD5 and SHA-256 of every file must equal hashlib's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stanch.signals.pdq import hamming_hex, pdq_dihedral_of_rgb
+
+HARNESS = Path(__file__).with_name("hash_pixels.mjs")
+TOLERANCE = 10
+"""Meta's rule: within 10 bits of the C++ reference on images of quality >= 80."""
+
+
+def synthetic_images() -> dict[str, np.ndarray]:
+    """Edge cases for window sizes and the minimum size: tiny, thin, exactly 64x64, flat, noisy."""
+    rng = np.random.default_rng(5)
+    ramp = np.linspace(0, 255, 300, dtype=np.float64)
+    return {
+        "noise-4x9": rng.integers(0, 256, (4, 9, 3), dtype=np.uint8),
+        "noise-5x5": rng.integers(0, 256, (5, 5, 3), dtype=np.uint8),
+        "noise-64x64": rng.integers(0, 256, (64, 64, 3), dtype=np.uint8),
+        "ramp-7x300": np.broadcast_to(ramp.astype(np.uint8)[None, :, None], (7, 300, 3)).copy(),
+        "flat-130x129": np.full((130, 129, 3), 77, dtype=np.uint8),
+        "noise-1001x333": rng.integers(0, 256, (1001, 333, 3), dtype=np.uint8),
+    }
+
+
+def run_node(node: str, jobs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    completed = subprocess.run(
+        [node, str(HARNESS)], input=json.dumps(jobs), capture_output=True, text=True, timeout=120
+    )
+    assert completed.returncode == 0, completed.stderr
+    results = [json.loads(line) for line in completed.stdout.splitlines()]
+    assert [r["id"] for r in results] == [job["id"] for job in jobs]
+    return {r["id"]: r for r in results}
+
+
+@pytest.fixture(scope="module")
+def hashed(node: str, conformance: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Run every job in one Node process; keep the pixels' reference hashes beside the results."""
+    folder = tmp_path_factory.mktemp("pixels")
+    expected = [json.loads(line) for line in (conformance / "pdq" / "expected-pdqhash.jsonl").open()]
+    pixels = {
+        entry["path"]: np.asarray(Image.open(conformance / entry["path"]).convert("RGB"))
+        for entry in expected
+    }
+    pixels.update(synthetic_images())
+    jobs: list[dict[str, Any]] = []
+    for name, rgb in pixels.items():
+        raw = folder / f"{len(jobs)}.rgb"
+        rgb.tofile(raw)
+        height, width, _ = rgb.shape
+        jobs.append({"id": name, "pixels": str(raw), "width": width, "height": height, "channels": 3})
+    # Canvas pixels are RGBA: alpha must be ignored.
+    rgba = np.dstack(
+        [pixels["pdq/bridge-mods/aaa-orig.jpg"], np.arange(1004 * 1600, dtype=np.uint8).reshape(1004, 1600)]
+    )
+    rgba.tofile(folder / "rgba.raw")
+    jobs.append(
+        {"id": "rgba", "pixels": str(folder / "rgba.raw"), "width": 1600, "height": 1004, "channels": 4}
+    )
+    files = {entry["path"]: conformance / entry["path"] for entry in expected}
+    files["empty"] = folder / "empty.bin"
+    files["empty"].write_bytes(b"")
+    files["random-9MiB"] = folder / "random.bin"  # crosses the 4 MiB read pieces twice
+    files["random-9MiB"].write_bytes(np.random.default_rng(9).bytes(9 * 1024 * 1024 + 17))
+    for name, path in files.items():
+        jobs.append({"id": f"file:{name}", "file": str(path), "piece": 1000})
+    return {"results": run_node(node, jobs), "pixels": pixels, "expected": expected, "files": files}
+
+
+def test_pdq_is_bit_exact_with_pdqhash_on_the_same_pixels(hashed: dict[str, Any]) -> None:
+    mismatches = []
+    for name, rgb in hashed["pixels"].items():
+        dihedral, quality = pdq_dihedral_of_rgb(rgb)
+        result = hashed["results"][name]
+        if (result["pdq_dihedral"], result["quality"], result["pdq"]) != (
+            list(dihedral),
+            quality,
+            dihedral[0],
+        ):
+            distances = [hamming_hex(a, b) for a, b in zip(result["pdq_dihedral"], dihedral, strict=True)]
+            mismatches.append(f"{name}: quality {result['quality']} vs {quality}, distances {distances}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_within_10_bits_of_expected_pdqhash(hashed: dict[str, Any]) -> None:
+    checked = 0
+    for entry in hashed["expected"]:
+        if entry["quality"] < 80:
+            continue
+        result = hashed["results"][entry["path"]]
+        distances = [
+            hamming_hex(a, b) for a, b in zip(result["pdq_dihedral"], entry["pdq_dihedral"], strict=True)
+        ]
+        assert hamming_hex(result["pdq"], entry["pdq"]) <= TOLERANCE, entry["path"]
+        assert max(distances) <= TOLERANCE, (entry["path"], distances)
+        checked += 1
+    assert checked >= 40
+
+
+def test_alpha_is_ignored(hashed: dict[str, Any]) -> None:
+    results = hashed["results"]
+    assert results["rgba"]["pdq_dihedral"] == results["pdq/bridge-mods/aaa-orig.jpg"]["pdq_dihedral"]
+
+
+def test_too_small_images_get_the_empty_hash(hashed: dict[str, Any]) -> None:
+    """Below 5 pixels on a side the reference gives quality 0 and all-zero bits; so does the module."""
+    result = hashed["results"]["noise-4x9"]
+    assert result["quality"] == 0
+    assert set(result["pdq_dihedral"]) == {"0" * 64}
+    assert hashed["results"]["noise-5x5"]["quality"] > 0
+
+
+def test_md5_and_sha256_equal_hashlib(hashed: dict[str, Any]) -> None:
+    for name, path in hashed["files"].items():
+        data = path.read_bytes()
+        result = hashed["results"][f"file:{name}"]
+        assert result["md5"] == hashlib.md5(data).hexdigest(), name
+        assert result["md5_pieces"] == result["md5"], name
+        assert result["sha256"] == hashlib.sha256(data).hexdigest(), name
