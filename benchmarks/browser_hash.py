@@ -1,0 +1,106 @@
+"""How close are hashes computed in the browser (stanch-hash.js in Chromium) to Meta's reference?
+
+For every image of the conformance set, headless Chromium decodes the file with its own decoders and
+hashes it with stanch-hash.js; the reference is pdqhash (Meta's C++) on Pillow's decode, with the EXIF
+orientation applied (expected-pdqhash.jsonl has the same hashes for files stored upright). Prints, per
+image, the distance of the plain hash and the largest distance among the 8 dihedral hashes; the same
+with pictures scaled down to 1 megapixel before hashing (the effect of MAX_DECODE_PIXELS on big
+photos); then max and median per group, and the time per megapixel against pdqhash measured in the
+same run.
+
+    python benchmarks/browser_hash.py
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "web"))
+
+from browser_harness import BrowserSession, browser_session, pillow_reference  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from stanch.signals.pdq import hamming_hex  # noqa: E402
+
+REDUCED_PIXELS = 1_000_000
+
+
+def group_of(path: str, orientation: int) -> str:
+    if orientation != 1:
+        return "EXIF-rotated"
+    if "/modes/" in path:
+        return "colour modes"
+    return "other"
+
+
+def measure(session: BrowserSession, conformance: Path, path: str) -> dict[str, object]:
+    file = conformance / path
+    started = time.perf_counter()
+    reference = pillow_reference(file)
+    reference_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    browser = session.hash_image(f"/conformance/{path}")
+    browser_seconds = time.perf_counter() - started
+    reduced = session.hash_image(f"/conformance/{path}", maxPixels=REDUCED_PIXELS)
+    with Image.open(file) as image:
+        width, height = image.size
+        mode = image.mode
+    return {
+        "path": path,
+        "mode": mode,
+        "megapixels": width * height / 1e6,
+        "group": group_of(path, reference.orientation),
+        "quality": (browser["quality"], reference.quality),
+        "plain": hamming_hex(browser["pdq"], reference.pdq_dihedral[0]),
+        "dihedral": max(map(hamming_hex, browser["pdq_dihedral"], reference.pdq_dihedral)),
+        "reduced": hamming_hex(reduced["pdq"], reference.pdq_dihedral[0]),
+        "browser_seconds": browser_seconds,
+        "reference_seconds": reference_seconds,
+    }
+
+
+def summary(label: str, rows: list[dict[str, object]]) -> str:
+    if not rows:
+        return f"{label:<28} (none)"
+    parts = []
+    for key in ("plain", "dihedral", "reduced"):
+        values = [int(row[key]) for row in rows]  # type: ignore[call-overload]
+        parts.append(f"{key} max {max(values):>3} median {statistics.median(values):>5.1f}")
+    return f"{label:<28} n={len(rows):<3} " + "  ".join(parts)
+
+
+def main() -> None:
+    conformance = Path(REPO.parent / "shared" / "conformance")
+    expected = [json.loads(line) for line in (conformance / "pdq" / "expected-pdqhash.jsonl").open()]
+    with tempfile.TemporaryDirectory() as media, browser_session(conformance, Path(media)) as session:
+        rows = [measure(session, conformance, entry["path"]) for entry in expected]
+    print(f"{'image':<48} {'mode':<5} {'MP':>5} {'quality b/ref':>13} {'plain':>5} {'dih max':>7} {'1MP':>4}")
+    for row in rows:
+        quality = "{}/{}".format(*row["quality"])  # type: ignore[misc]
+        print(
+            f"{row['path']:<48} {row['mode']:<5} {row['megapixels']:>5.2f} {quality:>13} "
+            f"{row['plain']:>5} {row['dihedral']:>7} {row['reduced']:>4}"
+        )
+    good = [row for row in rows if min(row["quality"]) >= 80]  # type: ignore[call-overload]
+    print()
+    print("distances in bits of 256, images whose quality is >= 80 in both (1MP = scaled to 1 megapixel):")
+    print(summary("all", good))
+    for group in ("other", "EXIF-rotated", "colour modes"):
+        print(summary(group, [row for row in good if row["group"] == group]))
+    megapixels = sum(float(row["megapixels"]) for row in rows)  # type: ignore[arg-type]
+    browser = sum(float(row["browser_seconds"]) for row in rows)  # type: ignore[arg-type]
+    reference = sum(float(row["reference_seconds"]) for row in rows)  # type: ignore[arg-type]
+    print(
+        f"\ntime for {megapixels:.1f} megapixels: browser (decode + MD5 + SHA-256 + PDQ) {browser:.2f} s, "
+        f"Pillow + pdqhash (decode + PDQ) {reference:.2f} s, ratio {browser / reference:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
