@@ -20,18 +20,14 @@ import numpy as np
 from stanch.signals.pdq import MIN_QUALITY, pdq_of_rgb
 from stanch.signals.types import ImageSignals, PdqVariant
 
-_WORK_SIDE = 128
+_WORK_SIDE = 256
 """Borders are found on a copy at most this many pixels a side: cheap, and averaging hides JPEG noise."""
-_TOLERANCE = 12.0
-"""Grey levels (of 255) within which a pixel counts as the colour of its line."""
+_TOLERANCE = 10.0
+"""Grey levels (of 255) within which a pixel has the colour of its line: JPEG noise and anti-aliasing."""
 _UNIFORM = 0.98
-"""Share of a line's pixels at its dominant colour for the line to be a uniform border."""
-_CHROME_LEVELS = (0.9, 0.8, 0.7, 0.6)
-"""Shares for a line to be chrome (a flat band with some text or icons), loosest last.
-
-Peeling in descending order approximates "peel the flattest side first": the margins of a screenshot
-go before the rows of a narrow picture, whose background share is lower.
-"""
+"""Share of a line's pixels at its colour (its median) for the line to be a uniform border."""
+_CHROME = 0.45
+"""Share of a band's colour for a line to stay in the band: a flat background with text or icons on it."""
 _MIN_KEEP = 0.2
 """A view must keep at least this share of the width and of the height, or it is not reported."""
 _MIN_CHANGE = 0.02
@@ -93,62 +89,90 @@ def _unique(hashes: list[str]) -> tuple[str, ...]:
 
 def _views(rgb: np.ndarray) -> list[tuple[str, Box]]:
     """The named rectangles to hash, in full-resolution coordinates."""
-    grey = _small_grey(rgb)
-    trimmed = _peel(grey, (0, grey.shape[0], 0, grey.shape[1]), (_UNIFORM,))
-    content = _peel(grey, trimmed, _CHROME_LEVELS)
-    step = _step(rgb.shape[:2])
-    views = (("trimmed", trimmed), ("content", content))
-    return [(name, _full_resolution(box, step, grey.shape, rgb.shape[:2])) for name, box in views]
+    grey, step = _small_grey(rgb)
+    whole = (0, grey.shape[0], 0, grey.shape[1])
+    views = (("trimmed", _trim(grey, whole)), ("content", _strip_chrome(grey, whole)))
+    return [(name, _full_resolution(box, step, grey.shape, rgb.shape)) for name, box in views]
 
 
-def _small_grey(rgb: np.ndarray) -> np.ndarray:
-    """Luminance averaged over blocks so that the longer side is at most ``_WORK_SIDE``."""
-    grey = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    step = _step(grey.shape)
-    height, width = (grey.shape[0] // step) * step, (grey.shape[1] // step) * step
-    if height == 0 or width == 0:
-        return grey
-    blocks = grey[:height, :width].reshape(height // step, step, width // step, step)
-    return blocks.mean(axis=(1, 3))
+def _small_grey(rgb: np.ndarray) -> tuple[np.ndarray, int]:
+    """Luminance sampled every ``step`` pixels so that the longer side is at most ``_WORK_SIDE``.
 
-
-def _peel(grey: np.ndarray, box: Box, levels: tuple[float, ...]) -> Box:
-    """Peel flat lines off each side of ``box``, strictest level first, keeping at least ``_MIN_KEEP``.
-
-    At each level, rows are scored within the current columns and columns within the current rows,
-    and runs of lines whose share of pixels at the line's dominant colour reaches the level are peeled
-    from the outside in, until nothing more goes; then the next, looser level starts from there.
+    Returns the grey picture and the step. Sampling (rather than averaging blocks) keeps text and
+    icons as thin as they are, so a caption line stays mostly background; JPEG noise on flat
+    backgrounds is far below ``_TOLERANCE``.
     """
-    min_rows = max(1, int(np.ceil(grey.shape[0] * _MIN_KEEP)))
-    min_cols = max(1, int(np.ceil(grey.shape[1] * _MIN_KEEP)))
-    for level in levels:
-        while True:
-            peeled = _peel_once(grey, box, level)
-            if peeled == box:
-                break
-            if peeled[1] - peeled[0] < min_rows or peeled[3] - peeled[2] < min_cols:
-                return box
-            box = peeled
-    return box
+    step = _step(rgb.shape)
+    sampled = rgb[step // 2 :: step, step // 2 :: step].astype(np.float32)
+    return sampled @ np.array([0.299, 0.587, 0.114], np.float32), step
 
 
-def _peel_once(grey: np.ndarray, box: Box, level: float) -> Box:
+def _trim(grey: np.ndarray, box: Box) -> Box:
+    """Peel uniform lines (letterbox, pillarbox, padding) off every side until each side shows detail."""
+    while True:
+        top, bottom, left, right = box
+        inside = grey[top:bottom, left:right]
+        runs = [_run(_line_shares(lines, _dominant(lines[0])) >= _UNIFORM) for lines in _sides(inside)]
+        peeled = _shrink(box, runs)
+        if peeled == box or _too_small(peeled, grey.shape):
+            return box
+        box = peeled
+
+
+def _strip_chrome(grey: np.ndarray, box: Box) -> Box:
+    """Peel bands of chrome off the sides: caption bars, status and app bars, a screenshot's margins.
+
+    A band starts with a uniform line at the current edge and goes on while its lines keep at least
+    ``_CHROME`` of their pixels at that line's colour: text, icons and buttons on a flat background. A
+    photo's own edge rows are not uniform, so a picture without chrome keeps its edges. One band is
+    peeled per round, from the side whose band is flattest, so that the plain margins of a screenshot go
+    before the rows of a narrow picture inside it (which, with the margins, could pass for chrome).
+    """
+    while True:
+        top, bottom, left, right = box
+        inside = grey[top:bottom, left:right]
+        best, best_flatness, best_run = 0, 0.0, 0
+        for side, lines in enumerate(_sides(inside)):
+            colour = _dominant(lines[0])
+            shares = _line_shares(lines, colour)
+            if shares[0] < _UNIFORM:
+                continue
+            run = _run(shares >= _CHROME)
+            flatness = float(shares[:run].mean())
+            if flatness > best_flatness:
+                best, best_flatness, best_run = side, flatness, run
+        runs = [0, 0, 0, 0]
+        runs[best] = best_run
+        peeled = _shrink(box, runs)
+        if peeled == box or _too_small(peeled, grey.shape):
+            return box
+        box = peeled
+
+
+def _sides(inside: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The lines of ``inside`` seen from each side, outermost first: top, bottom, left, right."""
+    return inside, inside[::-1], inside.T, inside.T[::-1]
+
+
+def _shrink(box: Box, runs: list[int]) -> Box:
+    """``box`` with ``runs`` lines (top, bottom, left, right) removed."""
     top, bottom, left, right = box
-    rows = _flat_share(grey[top:bottom, left:right])
-    top, bottom = top + _run(rows >= level), bottom - _run((rows >= level)[::-1])
-    if top >= bottom:
-        return top, top, left, right
-    cols = _flat_share(grey[top:bottom, left:right].T)
-    left, right = left + _run(cols >= level), right - _run((cols >= level)[::-1])
-    return top, bottom, left, max(left, right)
+    return top + runs[0], bottom - runs[1], left + runs[2], right - runs[3]
 
 
-def _flat_share(lines: np.ndarray) -> np.ndarray:
-    """For each row of ``lines``, the share of its pixels within ``_TOLERANCE`` of its median."""
-    if lines.size == 0:
-        return np.zeros(lines.shape[0])
-    median = np.median(lines, axis=1, keepdims=True)
-    return np.mean(np.abs(lines - median) <= _TOLERANCE, axis=1)
+def _too_small(box: Box, shape: tuple[int, ...]) -> bool:
+    top, bottom, left, right = box
+    return bottom - top < shape[0] * _MIN_KEEP or right - left < shape[1] * _MIN_KEEP
+
+
+def _dominant(line: np.ndarray) -> float:
+    """The colour of a line: its median grey, which is the background's when most of it is background."""
+    return float(np.median(line))
+
+
+def _line_shares(lines: np.ndarray, colour: float) -> np.ndarray:
+    """For each line, the share of its pixels within ``_TOLERANCE`` of ``colour``."""
+    return np.mean(np.abs(lines - colour) <= _TOLERANCE, axis=1)
 
 
 def _run(flags: np.ndarray) -> int:
@@ -165,9 +189,9 @@ def _step(shape: tuple[int, ...]) -> int:
 def _full_resolution(box: Box, step: int, small: tuple[int, ...], full: tuple[int, ...]) -> Box:
     """Map a box on the block-averaged copy back to pixels; an untouched edge stays at the picture's edge."""
     top, bottom, left, right = box
-    bottom = full[0] if bottom == small[0] else bottom * step
-    right = full[1] if right == small[1] else right * step
-    return top * step, bottom, left * step, right
+    bottom = full[0] if bottom == small[0] else bottom * step + step // 2
+    right = full[1] if right == small[1] else right * step + step // 2
+    return top * step + step // 2 if top else 0, bottom, left * step + step // 2 if left else 0, right
 
 
 def _worth_hashing(box: Box, height: int, width: int) -> bool:

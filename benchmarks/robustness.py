@@ -1,0 +1,226 @@
+"""Recall and false matches of Stanch's robustness signals against plain PDQ, on the edit suite.
+
+    python benchmarks/robustness.py [--conformance DIR]
+
+Every photographic original of the conformance set is edited with each edit of benchmarks/edits.py.
+Recall: the edited copy matches its own original. False matches: the edited copy matches a picture of
+different content; every edited copy is compared with every banked picture of other content (all the
+conformance images and a few frames of each sample video, photos or not). Two rules are compared:
+
+- plain PDQ: the upload's PDQ within 31 bits of the banked picture's PDQ;
+- Stanch: any of ``query_hashes(upload)`` within 31 bits of any of ``bank_hashes(banked)``.
+
+Both rules leave out hashes of quality below 50, as Meta advises. The conformance set holds only about
+fifteen distinct contents, so these figures are indicative, not a statistical guarantee.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image, ImageOps
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.edits import EDITS, edited  # noqa: E402
+from stanch.signals.pdq import MATCH_DISTANCE, MIN_QUALITY, pdq_dihedral_of_rgb  # noqa: E402
+from stanch.signals.robust import bank_hashes, query_hashes, robust_variants  # noqa: E402
+from stanch.signals.types import ImageSignals  # noqa: E402
+
+_MAX_SIDE = 1024
+"""Originals are shrunk to at most this many pixels a side (as uploads are), to keep the run short."""
+
+PHOTOS = {
+    "bridge": "pdq/bridge-mods/aaa-orig.jpg",
+    "coaster-c": "pdq/misc-images/c.png",
+    "pen-and-coaster": "pdq/reg-test-input/pen-and-coaster.png",
+    "desk": "pdq/reg-test-input/exif-rotn/exif-rotn-1.jpg",
+    "sea": "pdq/reg-test-input/labelme-subset/q0122.jpg",
+    "people": "pdq/reg-test-input/labelme-subset/q0291.jpg",
+    "stripes": "pdq/reg-test-input/labelme-subset/q0746.jpg",
+    "houses": "pdq/reg-test-input/labelme-subset/q1050.jpg",
+    "zebra": "pdq/reg-test-input/labelme-subset/q2821.jpg",
+}
+"""Photographic originals (quality >= 50) whose edits are measured, by content."""
+
+PHOTO_FRAMES = {
+    "chair": "vpdq/sample-videos/chair-orig-22-sd-bar.mp4",
+    "doorknob": "vpdq/sample-videos/doorknob-hd-no-bar.mp4",
+    "pattern": "vpdq/sample-videos/pattern-hd-no-bar.mp4",
+}
+"""Videos whose middle frame is a further photographic original."""
+
+FRAME_TIMES = (0.2, 0.5, 0.8)
+"""Where in each sample video the banked frames are taken, as shares of its frame count."""
+
+
+@dataclass(frozen=True)
+class Picture:
+    content: str
+    name: str
+    rgb: np.ndarray
+
+
+def signals_of(rgb: np.ndarray) -> ImageSignals:
+    """The image signals Stanch computes for a picture (digests of the pixels stand in for the file's)."""
+    dihedral, quality = pdq_dihedral_of_rgb(rgb)
+    digest = rgb.tobytes()
+    return ImageSignals(
+        md5=hashlib.md5(digest).hexdigest(),
+        sha256=hashlib.sha256(digest).hexdigest(),
+        pdq=dihedral[0],
+        quality=quality,
+        pdq_dihedral=dihedral,
+        variants=robust_variants(rgb),
+    )
+
+
+def plain_hashes(signals: ImageSignals) -> tuple[str, ...]:
+    return (signals.pdq,) if signals.quality >= MIN_QUALITY else ()
+
+
+def distance(queries: tuple[str, ...], banked: tuple[str, ...]) -> int:
+    """Smallest Hamming distance between any query hash and any banked hash (257 when either is empty)."""
+    if not queries or not banked:
+        return 257
+    a = np.array([np.frombuffer(bytes.fromhex(h), np.uint8) for h in queries])
+    b = np.array([np.frombuffer(bytes.fromhex(h), np.uint8) for h in banked])
+    bits = np.unpackbits(a[:, None, :] ^ b[None, :, :], axis=2).sum(axis=2)
+    return int(bits.min())
+
+
+def load(path: Path) -> np.ndarray:
+    image = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
+    image.thumbnail((_MAX_SIDE, _MAX_SIDE))
+    return np.asarray(image)
+
+
+def video_frames(path: Path, shares: tuple[float, ...]) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    return [frames[int(share * (len(frames) - 1))] for share in shares]
+
+
+def originals(root: Path) -> list[Picture]:
+    pictures = [Picture(content, Path(path).name, load(root / path)) for content, path in PHOTOS.items()]
+    for content, path in PHOTO_FRAMES.items():
+        pictures.append(Picture(content, f"{Path(path).stem}@0.5", video_frames(root / path, (0.5,))[0]))
+    return pictures
+
+
+def bank(root: Path) -> list[Picture]:
+    """Every conformance picture and a few frames of every sample video, labelled by content."""
+    pictures = []
+    for path in sorted((root / "pdq").rglob("*")):
+        if path.suffix.lower() in {".jpg", ".jpeg", ".png", ".webp"}:
+            pictures.append(Picture(_content_of_file(path), path.name, load(path)))
+    for path in sorted((root / "vpdq" / "sample-videos").glob("*.mp4")):
+        content = path.stem.split("-")[0]
+        for share, rgb in zip(FRAME_TIMES, video_frames(path, FRAME_TIMES), strict=True):
+            pictures.append(Picture(content, f"{path.stem}@{share}", rgb))
+    return pictures
+
+
+def _content_of_file(path: Path) -> str:
+    """The bridge photo appears under many names (edits, rotations, colour modes, pytx's sample-b)."""
+    parts = set(path.parts)
+    if parts & {"bridge-mods", "dih", "modes"} or path.stem in {"sample-b", "letterboxed_sample-b"}:
+        return "bridge"
+    for content, photo in PHOTOS.items():
+        if path.as_posix().endswith(photo.removeprefix("pdq/")):
+            return content
+    if "exif-rotn" in parts:
+        return "desk"
+    return path.stem
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = os.environ.get("STANCH_CONFORMANCE_DIR", Path(__file__).resolve().parents[2] / "shared/conformance")
+    parser.add_argument("--conformance", type=Path, default=Path(default))
+    root = parser.parse_args().conformance
+
+    started = time.perf_counter()
+    banked = [(picture, signals_of(picture.rgb)) for picture in bank(root) + originals(root)]
+    photos = [p for p, s in banked[-len(PHOTOS) - len(PHOTO_FRAMES) :] if s.quality >= MIN_QUALITY]
+    flat = sorted({p.content for p, s in banked[-len(PHOTOS) - len(PHOTO_FRAMES) :]} - {p.content for p in photos})
+    print(f"{len(photos)} photographic originals (left out, PDQ quality < {MIN_QUALITY}: {', '.join(flat)}); "
+          f"{len(banked)} banked pictures of {len({p.content for p, _ in banked})} contents; {len(EDITS)} edits")
+
+    rows = []
+    near_miss_plain: list[int] = []
+    near_miss_stanch: list[int] = []
+    query_counts: list[int] = []
+    for edit in EDITS:
+        recall_plain = recall_stanch = false_plain = false_stanch = 0
+        for photo in photos:
+            upload = signals_of(np.asarray(edited(Image.fromarray(photo.rgb), edit, photo.name)))
+            own = next(s for p, s in banked if p is photo)
+            query_counts.append(len(query_hashes(upload)))
+            recall_plain += distance(plain_hashes(upload), plain_hashes(own)) <= MATCH_DISTANCE
+            recall_stanch += distance(query_hashes(upload), bank_hashes(own)) <= MATCH_DISTANCE
+            for other, signals in banked:
+                if other.content == photo.content:
+                    continue
+                plain = distance(plain_hashes(upload), plain_hashes(signals))
+                stanch = distance(query_hashes(upload), bank_hashes(signals))
+                false_plain += plain <= MATCH_DISTANCE
+                false_stanch += stanch <= MATCH_DISTANCE
+                near_miss_plain.append(plain)
+                near_miss_stanch.append(stanch)
+        rows.append((edit, recall_plain, recall_stanch, false_plain, false_stanch))
+
+    _print_table(rows, len(photos))
+    _print_cost(banked, query_counts)
+    _print_margin("plain PDQ", near_miss_plain)
+    _print_margin("Stanch", near_miss_stanch)
+    print(f"\n{time.perf_counter() - started:.0f} s")
+
+
+def _print_table(rows: list[tuple[str, int, int, int, int]], photos: int) -> None:
+    print(f"\n{'edit':<14}{'plain recall':>14}{'Stanch recall':>15}{'plain false':>13}{'Stanch false':>14}")
+    for edit, recall_plain, recall_stanch, false_plain, false_stanch in rows:
+        print(f"{edit:<14}{recall_plain:>9}/{photos:<4}{recall_stanch:>10}/{photos:<4}"
+              f"{false_plain:>13}{false_stanch:>14}")
+    total = photos * len(rows)
+    sums = [sum(row[i] for row in rows) for i in range(1, 5)]
+    print(f"{'total':<14}{sums[0]:>9}/{total:<4}{sums[1]:>10}/{total:<4}{sums[2]:>13}{sums[3]:>14}")
+    print(f"{'recall':<14}{sums[0] / total:>14.3f}{sums[1] / total:>15.3f}")
+
+
+def _print_cost(banked: list[tuple[Picture, ImageSignals]], query_counts: list[int]) -> None:
+    bank_counts = [len(bank_hashes(signals)) for _, signals in banked]
+    rgb = next(p.rgb for p, _ in banked if p.content == "bridge")
+    started = time.perf_counter()
+    pdq_dihedral_of_rgb(rgb)
+    plain_s = time.perf_counter() - started
+    started = time.perf_counter()
+    robust_variants(rgb)
+    robust_s = time.perf_counter() - started
+    print(f"\nhashes per picture: query mean {np.mean(query_counts):.2f} (max {max(query_counts)}), "
+          f"bank mean {np.mean(bank_counts):.2f} (max {max(bank_counts)}); plain PDQ uses 1 on each side")
+    print(f"time on a {rgb.shape[1]}x{rgb.shape[0]} picture: dihedral PDQ {plain_s * 1000:.0f} ms, "
+          f"robust_variants {robust_s * 1000:.0f} ms")
+
+
+def _print_margin(rule: str, distances: list[int]) -> None:
+    """How far the closest pictures of other content stay from the threshold."""
+    values = np.array([d for d in distances if d <= 256])
+    quantiles = np.percentile(values, [0, 0.1, 1, 5, 50])
+    print(f"{rule}: closest other-content distance over {len(values)} pairs: min {quantiles[0]:.0f}, "
+          f"0.1% {quantiles[1]:.0f}, 1% {quantiles[2]:.0f}, 5% {quantiles[3]:.0f}, median {quantiles[4]:.0f}")
+    histogram = np.histogram(values, bins=[0, 32, 48, 64, 80, 96, 257])[0]
+    print("  " + ", ".join(f"{lo}-{hi - 1}: {n}" for lo, hi, n in
+                           zip([0, 32, 48, 64, 80, 96], [32, 48, 64, 80, 96, 257], histogram, strict=True)))
+
+
+if __name__ == "__main__":
+    main()
