@@ -10,7 +10,14 @@ Stanch hashes a few altered *views* of the picture with plain PDQ:
   colour with a little ink (caption bars, status bars, the chrome of a screenshot around the picture).
 
 Both views are computed from the picture alone, the same way for a banked original and an uploaded
-copy, so the two land on the same rectangle. Everything here is a pure function of its arguments.
+copy, so the two land on the same rectangle.
+
+Small pictures also get the PDQ of their pixels really turned and flipped (``mirrored``, ``rotated90``,
+...). ``pdqhash`` derives the 8 dihedral hashes from one DCT, which is exact only when its downscaling
+filter is symmetric; at a few hundred pixels a side its one-pixel offsets put a mirrored copy 25-100 bits
+from the derived hash. Banks index these hashes; uploads do not need them.
+
+Everything here is a pure function of its arguments.
 """
 
 from __future__ import annotations
@@ -28,6 +35,18 @@ _UNIFORM = 0.98
 """Share of a line's pixels at its colour (its median) for the line to be a uniform border."""
 _CHROME = 0.45
 """Share of a band's colour for a line to stay in the band: a flat background with text or icons on it."""
+_TURN_MAX_SIDE = 400
+"""Pictures whose longer side is at most this get hashes of their truly turned pixels (cheap at this size)."""
+_TURNS = {
+    "mirrored": lambda rgb: rgb[:, ::-1],
+    "flipped": lambda rgb: rgb[::-1],
+    "rotated180": lambda rgb: rgb[::-1, ::-1],
+    "rotated90": lambda rgb: np.rot90(rgb, 1),
+    "rotated270": lambda rgb: np.rot90(rgb, -1),
+    "transposed": lambda rgb: rgb.transpose(1, 0, 2),
+    "antitransposed": lambda rgb: np.rot90(rgb, 2).transpose(1, 0, 2),
+}
+"""The 7 non-identity rotations and flips, as pixel operations."""
 _MIN_KEEP = 0.2
 """A view must keep at least this share of the width and of the height, or it is not reported."""
 _MIN_CHANGE = 0.02
@@ -54,6 +73,11 @@ def robust_variants(rgb: np.ndarray) -> tuple[PdqVariant, ...]:
         hashed = pdq_of_rgb(rgb[top:bottom, left:right])
         if hashed.quality >= MIN_QUALITY:
             variants.append(PdqVariant(name, hashed.hex, hashed.quality))
+    if max(height, width) <= _TURN_MAX_SIDE:
+        for name, turn in _TURNS.items():
+            hashed = pdq_of_rgb(turn(rgb))
+            if hashed.quality >= MIN_QUALITY:
+                variants.append(PdqVariant(name, hashed.hex, hashed.quality))
     return tuple(variants)
 
 
@@ -63,20 +87,22 @@ def query_hashes(signals: ImageSignals) -> tuple[str, ...]:
     The matching rule of Stanch, defined here once: an upload matches a banked picture when any of its
     ``query_hashes`` is within the bank's threshold (31 by default) of any of the banked picture's
     ``bank_hashes``. The upload side contributes its plain hash and its views (trimmed, content); the
-    bank side adds the rotations and flips, so each geometric fix is paid for once, on one side.
+    bank side adds the rotations and flips, so each geometric fix is paid for once, on one side, and an
+    upload costs at most three lookups.
     Hashes of quality below ``MIN_QUALITY`` are left out: Meta's PDQ gives no guarantee for them, and
     a flat picture would otherwise match every other flat picture.
     """
     hashes = [signals.pdq] if signals.quality >= MIN_QUALITY else []
-    hashes += [v.pdq for v in signals.variants if v.quality >= MIN_QUALITY]
+    hashes += [v.pdq for v in signals.variants if v.quality >= MIN_QUALITY and v.name not in _TURNS]
     return _unique(hashes)
 
 
 def bank_hashes(signals: ImageSignals) -> tuple[str, ...]:
     """The hashes of a banked picture that are indexed: see ``query_hashes`` for the matching rule.
 
-    The 8 dihedral hashes (the first is the plain hash) let mirrored and rotated copies match; the
-    views let a copy that lost the original's borders or chrome match.
+    The 8 dihedral hashes (the first is the plain hash) and, for small pictures, the turned variants let
+    mirrored and rotated copies match; the views let a copy that lost the original's borders or chrome
+    match.
     """
     hashes = list(signals.pdq_dihedral or (signals.pdq,)) if signals.quality >= MIN_QUALITY else []
     hashes += [v.pdq for v in signals.variants if v.quality >= MIN_QUALITY]
