@@ -18,7 +18,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 Edit = Callable[[Image.Image, np.random.Generator], Image.Image]
 
-_WORDS = "when you finally see it this is why we cannot have nice things look at this lol wait for it".split()
+_CAPTION = "when you finally see it this is why we cannot have nice things look at this lol wait for it"
+_WORDS = _CAPTION.split()
 
 
 def crop(share: float) -> Edit:
@@ -169,13 +170,15 @@ EDITS: dict[str, Edit] = {
 
 
 def edited(image: Image.Image, edit: str, seed: str) -> Image.Image:
-    """``image`` with the named edit, re-encoded as an upload would be; the same ``seed`` gives the same result."""
+    """``image`` with the named edit, re-encoded as an upload would be; one seed, one result."""
     rng = np.random.default_rng(zlib.crc32(f"{seed}/{edit}".encode()))
     result = EDITS[edit](image.convert("RGB"), rng)
     return result if edit == "jpeg 25" else _jpeg(result, 90)
 
 
-def _paste(image: Image.Image, size: tuple[int, int], at: tuple[int, int], colour: tuple[int, ...]) -> Image.Image:
+def _paste(
+    image: Image.Image, size: tuple[int, int], at: tuple[int, int], colour: tuple[int, ...]
+) -> Image.Image:
     canvas = Image.new("RGB", size, colour)
     canvas.paste(image, at)
     return canvas

@@ -30,10 +30,10 @@ from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.edits import EDITS, edited  # noqa: E402
-from stanch.signals.pdq import MATCH_DISTANCE, MIN_QUALITY, pdq_dihedral_of_rgb  # noqa: E402
-from stanch.signals.robust import bank_hashes, query_hashes, robust_variants  # noqa: E402
-from stanch.signals.types import ImageSignals  # noqa: E402
+from benchmarks.edits import EDITS, edited
+from stanch.signals.pdq import MATCH_DISTANCE, MIN_QUALITY, pdq_dihedral_of_rgb
+from stanch.signals.robust import bank_hashes, query_hashes, robust_variants
+from stanch.signals.types import ImageSignals
 
 _MAX_SIDE = 1024
 """Originals are shrunk to at most this many pixels a side (as uploads are), to keep the run short."""
@@ -153,16 +153,22 @@ def _content_of_file(path: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = os.environ.get("STANCH_CONFORMANCE_DIR", Path(__file__).resolve().parents[2] / "shared/conformance")
+    default = os.environ.get(
+        "STANCH_CONFORMANCE_DIR", Path(__file__).resolve().parents[2] / "shared/conformance"
+    )
     parser.add_argument("--conformance", type=Path, default=Path(default))
     root = parser.parse_args().conformance
 
     started = time.perf_counter()
     banked = [(picture, signals_of(picture.rgb)) for picture in bank(root) + originals(root)]
     photos = [p for p, s in banked[-len(PHOTOS) - len(PHOTO_FRAMES) :] if s.quality >= MIN_QUALITY]
-    flat = sorted({p.content for p, s in banked[-len(PHOTOS) - len(PHOTO_FRAMES) :]} - {p.content for p in photos})
-    print(f"{len(photos)} photographic originals (left out, PDQ quality < {MIN_QUALITY}: {', '.join(flat)}); "
-          f"{len(banked)} banked pictures of {len({p.content for p, _ in banked})} contents; {len(EDITS)} edits")
+    flat = sorted(
+        {p.content for p, s in banked[-len(PHOTOS) - len(PHOTO_FRAMES) :]} - {p.content for p in photos}
+    )
+    print(
+        f"{len(photos)} photographic originals (left out, PDQ quality < {MIN_QUALITY}: {', '.join(flat)}); "
+        f"{len(banked)} banked pictures of {len({p.content for p, _ in banked})} contents; {len(EDITS)} edits"
+    )
 
     rows = []
     near_miss_plain: list[int] = []
@@ -197,8 +203,10 @@ def main() -> None:
 def _print_table(rows: list[tuple[str, int, int, int, int]], photos: int) -> None:
     print(f"\n{'edit':<14}{'plain recall':>14}{'Stanch recall':>15}{'plain false':>13}{'Stanch false':>14}")
     for edit, recall_plain, recall_stanch, false_plain, false_stanch in rows:
-        print(f"{edit:<14}{recall_plain:>9}/{photos:<4}{recall_stanch:>10}/{photos:<4}"
-              f"{false_plain:>13}{false_stanch:>14}")
+        print(
+            f"{edit:<14}{recall_plain:>9}/{photos:<4}{recall_stanch:>10}/{photos:<4}"
+            f"{false_plain:>13}{false_stanch:>14}"
+        )
     total = photos * len(rows)
     sums = [sum(row[i] for row in rows) for i in range(1, 5)]
     print(f"{'total':<14}{sums[0]:>9}/{total:<4}{sums[1]:>10}/{total:<4}{sums[2]:>13}{sums[3]:>14}")
@@ -207,22 +215,33 @@ def _print_table(rows: list[tuple[str, int, int, int, int]], photos: int) -> Non
 
 def _print_cost(banked: list[tuple[Picture, ImageSignals]], query_counts: list[int]) -> None:
     bank_counts = [len(bank_hashes(signals)) for _, signals in banked]
-    print(f"\nhashes per picture: query mean {np.mean(query_counts):.2f} (max {max(query_counts)}), "
-          f"bank mean {np.mean(bank_counts):.2f} (max {max(bank_counts)}); plain PDQ uses 1 on each side")
+    print(
+        f"\nhashes per picture: query mean {np.mean(query_counts):.2f} (max {max(query_counts)}), "
+        f"bank mean {np.mean(bank_counts):.2f} (max {max(bank_counts)}); plain PDQ uses 1 on each side"
+    )
     ratio = SECONDS["robust_variants"] / SECONDS["dihedral PDQ"]
-    print(f"time over all pictures hashed: dihedral PDQ {SECONDS['dihedral PDQ']:.1f} s, "
-          f"robust_variants {SECONDS['robust_variants']:.1f} s ({ratio:.2f}x the dihedral PDQ)")
+    print(
+        f"time over all pictures hashed: dihedral PDQ {SECONDS['dihedral PDQ']:.1f} s, "
+        f"robust_variants {SECONDS['robust_variants']:.1f} s ({ratio:.2f}x the dihedral PDQ)"
+    )
 
 
 def _print_margin(rule: str, distances: list[int]) -> None:
     """How far the closest pictures of other content stay from the threshold."""
     values = np.array([d for d in distances if d <= 256])
     quantiles = np.percentile(values, [0, 0.1, 1, 5, 50])
-    print(f"{rule}: closest other-content distance over {len(values)} pairs: min {quantiles[0]:.0f}, "
-          f"0.1% {quantiles[1]:.0f}, 1% {quantiles[2]:.0f}, 5% {quantiles[3]:.0f}, median {quantiles[4]:.0f}")
+    print(
+        f"{rule}: closest other-content distance over {len(values)} pairs: min {quantiles[0]:.0f}, "
+        f"0.1% {quantiles[1]:.0f}, 1% {quantiles[2]:.0f}, 5% {quantiles[3]:.0f}, median {quantiles[4]:.0f}"
+    )
     histogram = np.histogram(values, bins=[0, 32, 48, 64, 80, 96, 257])[0]
-    print("  " + ", ".join(f"{lo}-{hi - 1}: {n}" for lo, hi, n in
-                           zip([0, 32, 48, 64, 80, 96], [32, 48, 64, 80, 96, 257], histogram, strict=True)))
+    print(
+        "  "
+        + ", ".join(
+            f"{lo}-{hi - 1}: {n}"
+            for lo, hi, n in zip([0, 32, 48, 64, 80, 96], [32, 48, 64, 80, 96, 257], histogram, strict=True)
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,141 @@
+"""Robustness signals: edited copies match their original through plain PDQ views, and nothing else does."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from stanch.signals.pdq import MATCH_DISTANCE, hamming_hex, parse_pdq_hex, pdq_dihedral_of_rgb
+from stanch.signals.robust import _MIN_KEEP, _views, bank_hashes, query_hashes, robust_variants
+from stanch.signals.types import ImageSignals, PdqVariant
+
+_EDITS_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "edits.py"
+_spec = importlib.util.spec_from_file_location("stanch_benchmark_edits", _EDITS_PATH)
+assert _spec is not None and _spec.loader is not None
+edits = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(edits)
+
+
+def photo(seed: int, height: int = 240, width: int = 320) -> np.ndarray:
+    """A deterministic photo-like picture: smooth colour fields with some mid-frequency detail."""
+    rng = np.random.default_rng(seed)
+    coarse = Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)).resize(
+        (width, height), Image.BICUBIC
+    )
+    detail = Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).resize((width, height))
+    return (0.7 * np.asarray(coarse, np.float32) + 0.3 * np.asarray(detail, np.float32)).astype(np.uint8)
+
+
+def signals(rgb: np.ndarray) -> ImageSignals:
+    dihedral, quality = pdq_dihedral_of_rgb(rgb)
+    digest = rgb.tobytes()
+    return ImageSignals(
+        md5=hashlib.md5(digest).hexdigest(),
+        sha256=hashlib.sha256(digest).hexdigest(),
+        pdq=dihedral[0],
+        quality=quality,
+        pdq_dihedral=dihedral,
+        variants=robust_variants(rgb),
+    )
+
+
+def closest(query: ImageSignals, banked: ImageSignals) -> int:
+    return min(hamming_hex(q, b) for q in query_hashes(query) for b in bank_hashes(banked))
+
+
+def edited(rgb: np.ndarray, edit: str) -> np.ndarray:
+    return np.asarray(edits.edited(Image.fromarray(rgb), edit, "test"))
+
+
+def test_letterboxed_copy_matches_through_its_trimmed_hash_but_not_its_plain_hash() -> None:
+    original = photo(1, 300, 300)
+    letterboxed = np.zeros((450, 300, 3), np.uint8)
+    letterboxed[75:375] = original
+    variants = {v.name: v for v in robust_variants(letterboxed)}
+    plain = signals(original).pdq
+    assert hamming_hex(signals(letterboxed).pdq, plain) > MATCH_DISTANCE
+    assert hamming_hex(variants["trimmed"].pdq, plain) <= MATCH_DISTANCE
+
+
+def test_trim_tolerates_jpeg_noise_in_the_bars() -> None:
+    original = signals(photo(2))
+    upload = signals(edited(photo(2), "letterbox"))
+    assert hamming_hex(upload.pdq, original.pdq) > MATCH_DISTANCE
+    assert closest(upload, original) <= MATCH_DISTANCE
+
+
+@pytest.mark.parametrize("edit", ["caption bar", "screenshot", "pillarbox", "mirror", "rotate 90"])
+def test_edited_copies_match_under_the_stanch_rule_where_plain_pdq_does_not(edit: str) -> None:
+    original = signals(photo(3))
+    upload = signals(edited(photo(3), edit))
+    assert hamming_hex(upload.pdq, original.pdq) > MATCH_DISTANCE
+    assert closest(upload, original) <= MATCH_DISTANCE
+
+
+def test_a_photo_without_borders_gets_no_views_and_its_edits_do_not_match_other_photos() -> None:
+    assert [v.name for v in robust_variants(photo(4, 480, 640))] == []
+    others = [signals(photo(seed)) for seed in (5, 6, 7)]
+    for edit in ("caption bar", "screenshot", "letterbox"):
+        upload = signals(edited(photo(4), edit))
+        assert all(closest(upload, other) > MATCH_DISTANCE for other in others)
+
+
+@pytest.mark.parametrize("shape", [(100, 100), (1, 1), (1, 50), (3, 2), (600, 20)])
+@pytest.mark.parametrize("level", [0, 128, 255])
+def test_a_uniform_picture_yields_no_variants(shape: tuple[int, int], level: int) -> None:
+    assert robust_variants(np.full((*shape, 3), level, np.uint8)) == ()
+
+
+def test_a_picture_that_is_almost_all_border_is_never_trimmed_away() -> None:
+    canvas = np.full((400, 400, 3), 255, np.uint8)
+    canvas[190:210, 190:210] = photo(8, 20, 20)
+    for _, (top, bottom, left, right) in _views(canvas):
+        assert bottom - top >= 400 * _MIN_KEEP and right - left >= 400 * _MIN_KEEP
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 120), st.integers(1, 120), st.integers(0, 60))
+def test_views_stay_inside_the_picture_and_keep_part_of_it(
+    seed: int, height: int, width: int, bar: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    rgb = np.zeros((height + 2 * bar, width, 3), np.uint8)
+    rgb[bar : bar + height] = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    full_h, full_w = rgb.shape[:2]
+    for _, (top, bottom, left, right) in _views(rgb):
+        assert 0 <= top < bottom <= full_h and 0 <= left < right <= full_w
+        assert bottom - top >= full_h * _MIN_KEEP - 1 and right - left >= full_w * _MIN_KEEP - 1
+    for variant in robust_variants(rgb):
+        assert len(parse_pdq_hex(variant.pdq)) == 32 and variant.quality >= 50
+
+
+def test_low_quality_hashes_are_left_out_of_both_sides() -> None:
+    flat = ImageSignals("m", "s", "0" * 64, 10, ("0" * 64,) * 8, (PdqVariant("trimmed", "f" * 64, 80),))
+    assert query_hashes(flat) == ("f" * 64,)
+    assert bank_hashes(flat) == ("f" * 64,)
+
+
+def test_bank_side_holds_the_dihedral_hashes_and_the_query_side_only_the_upload_views() -> None:
+    rgb = np.zeros((300, 300, 3), np.uint8)
+    rgb[40:260] = photo(9, 220, 300)
+    banked = signals(rgb)
+    assert set(banked.pdq_dihedral) <= set(bank_hashes(banked))
+    assert query_hashes(banked)[0] == banked.pdq
+    assert {v.pdq for v in banked.variants if v.name in ("trimmed", "content")} <= set(query_hashes(banked))
+    assert not {v.pdq for v in banked.variants if v.name == "mirrored"} & set(query_hashes(banked))
+
+
+def test_pytx_letterboxed_sample_matches_its_original(conformance: Path) -> None:
+    folder = conformance / "pdq" / "pytx-resources"
+    original = signals(np.asarray(Image.open(folder / "sample-b.jpg").convert("RGB")))
+    letterboxed = signals(np.asarray(Image.open(folder / "letterboxed_sample-b.jpg").convert("RGB")))
+    assert hamming_hex(letterboxed.pdq, original.pdq) > MATCH_DISTANCE
+    trimmed = next(v for v in letterboxed.variants if v.name == "trimmed")
+    assert hamming_hex(trimmed.pdq, original.pdq) <= MATCH_DISTANCE
