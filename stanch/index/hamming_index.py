@@ -1,16 +1,18 @@
 """HammingIndex: every banked PDQ hash within a distance of a query, exactly, with live adds and removals.
 
 How it works: a large *base* segment, sorted by entry id and indexed by 16 chunk tables (multi-index
-hashing, see multi_index.py), plus a small append-only *delta* segment scanned by brute force, plus a
-sorted array of *dead* rows (removed or replaced) filtered out of results. ``add`` appends to the delta
-and ``remove`` marks rows dead, so both cost a fraction of a millisecond and are searchable at once;
-``compact`` folds the delta and the dead rows into a new base off to the side and swaps it in.
+hashing, see multi_index.py); a *recent* segment, indexed the same way, holding what was added since
+the base was built; a small append-only *delta* scanned by brute force; and a sorted array of *dead*
+rows (removed or replaced) filtered out of results. ``add`` appends to the delta and ``remove`` marks
+rows dead, so both cost a fraction of a millisecond and are searchable at once. ``compact`` folds the
+delta into a new recent segment (cost proportional to the recent rows, not the bank), and rebuilds the
+base only when the recent or dead rows reach 1/8 of it.
 
 Thread safety: the state searches read is one immutable snapshot, replaced as a whole by writers. So
 searches take no lock, never wait, and each sees the index exactly as it was after some complete
 sequence of ``add``/``remove`` calls (a replaced entry is never seen with neither or both sets of
 hashes). Writers are serialised by a lock; ``compact`` holds it only to take its snapshot and to swap
-the new base in, so adds and removals go on, and stay searchable, while it builds.
+its result in, so adds and removals go on, and stay searchable, while it builds.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from stanch.signals.pdq import MATCH_DISTANCE, PDQ_BITS
 MIN_INDEXED_ROWS = 16_384
 """Below this many rows the base is scanned by brute force: as fast, without 8 MB of bucket offsets."""
 COMPACT_AFTER = 8_192
-"""Delta plus dead rows from which ``needs_compaction`` is true: 8,192 delta rows scan in ~0.1 ms."""
+"""Delta rows from which ``needs_compaction`` is true: 8,192 rows scan in about 0.1 ms."""
+REBUILD_FRACTION = 8
+"""The base is rebuilt when the recent and delta rows, or the dead rows, reach 1/8 of it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,7 @@ class IndexStats:
 
     hashes: int
     base_rows: int
+    recent_rows: int
     delta_rows: int
     dead_rows: int
     nbytes: int
@@ -44,26 +49,39 @@ class IndexStats:
 
 @dataclass(frozen=True, slots=True)
 class _Snapshot:
-    """What a search reads. Rows are numbered base first, then delta (``len(base) + i``)."""
+    """What a search reads. Rows are numbered across the segments: base, then recent, then delta."""
 
     base: Segment
+    recent: Segment
     delta: Segment
     dead: np.ndarray
 
+    def segments(self) -> tuple[tuple[Segment, int], ...]:
+        """Each segment with the number of its first row."""
+        recent_start = len(self.base)
+        delta_start = recent_start + len(self.recent)
+        return ((self.base, 0), (self.recent, recent_start), (self.delta, delta_start))
+
     def rows_of(self, ids: np.ndarray) -> np.ndarray:
         """Row numbers (dead or alive) of the entries ``ids`` (sorted unique)."""
-        return np.concatenate([self.base.rows_of(ids), self.delta.rows_of(ids) + len(self.base)])
+        return np.concatenate([segment.rows_of(ids) + first for segment, first in self.segments()])
 
     def is_dead(self, rows: np.ndarray) -> np.ndarray:
-        position = np.searchsorted(self.dead, rows)
-        return self.dead[np.minimum(position, len(self.dead) - 1)] == rows if len(self.dead) else rows < 0
+        if len(self.dead) == 0:
+            return np.zeros(len(rows), dtype=bool)
+        position = np.minimum(np.searchsorted(self.dead, rows), len(self.dead) - 1)
+        return self.dead[position] == rows
 
     def ids_of(self, rows: np.ndarray) -> np.ndarray:
-        in_base = rows < len(self.base)
         ids = np.empty(len(rows), np.int64)
-        ids[in_base] = self.base.ids[rows[in_base]]
-        ids[~in_base] = self.delta.ids[rows[~in_base] - len(self.base)]
+        for segment, first in self.segments():
+            inside = (rows >= first) & (rows < first + len(segment))
+            ids[inside] = segment.ids[rows[inside] - first]
         return ids
+
+    def live_rows(self, segment: Segment, first: int) -> np.ndarray:
+        rows = np.arange(len(segment))
+        return rows[~self.is_dead(rows + first)]
 
 
 class _Delta:
@@ -123,7 +141,7 @@ class HammingIndex:
         self._compaction_lock = threading.Lock()
         self._touched: list[np.ndarray] | None = None
         self._delta = _Delta.empty()
-        self._snapshot = _Snapshot(Segment.empty(), self._delta.segment(), np.empty(0, np.int64))
+        self._snapshot = self._with_base(Segment.empty())
 
     @classmethod
     def from_arrays(
@@ -142,17 +160,13 @@ class HammingIndex:
         """
         index = cls(min_indexed_rows=min_indexed_rows, compact_after=compact_after)
         entry_ids, words = _rows(ids, hashes)
-        if len(entry_ids) > 1 and not bool(np.all(entry_ids[1:] >= entry_ids[:-1])):
-            order = np.argsort(entry_ids, kind="stable")
-            entry_ids, words = entry_ids[order], words[order]
-        base = Segment.sorted_by_id(entry_ids, words, min_indexed_rows)
-        index._snapshot = _Snapshot(base, index._delta.segment(), np.empty(0, np.int64))
+        index._snapshot = index._with_base(_sorted_segment(entry_ids, words, min_indexed_rows))
         return index
 
-    def add(self, ids: np.ndarray, hashes: np.ndarray) -> None:
+    def add(self, ids: np.ndarray | list[int], hashes: np.ndarray) -> None:
         """Set the hashes of every entry in ``ids``: its rows here replace all it had before.
 
-        Searchable as soon as this returns; costs O(rows added + delta), never a rebuild.
+        Searchable as soon as this returns; costs O(rows added + dead rows), never a rebuild.
         """
         entry_ids, words = _rows(ids, hashes)
         if len(entry_ids) == 0:
@@ -161,10 +175,10 @@ class HammingIndex:
         replaced = np.unique(entry_ids)
         with self._write_lock:
             snapshot = self._snapshot
-            dead = np.union1d(snapshot.dead, snapshot.rows_of(replaced))
+            dead = _union(snapshot.dead, snapshot.rows_of(replaced))
             self._delta.append(entry_ids, ordinals, words)
             self._note_touched(replaced)
-            self._snapshot = _Snapshot(snapshot.base, self._delta.segment(), dead)
+            self._snapshot = _Snapshot(snapshot.base, snapshot.recent, self._delta.segment(), dead)
 
     def remove(self, ids: np.ndarray | list[int]) -> int:
         """Remove the entries ``ids`` (unknown ids are ignored); returns how many were present."""
@@ -176,7 +190,8 @@ class HammingIndex:
             if len(removed) == 0:
                 return 0
             self._note_touched(wanted)
-            self._snapshot = _Snapshot(snapshot.base, snapshot.delta, np.union1d(snapshot.dead, removed))
+            dead = _union(snapshot.dead, removed)
+            self._snapshot = _Snapshot(snapshot.base, snapshot.recent, snapshot.delta, dead)
         return len(np.unique(snapshot.ids_of(removed)))
 
     def search(self, query: bytes | str | np.ndarray, threshold: int = MATCH_DISTANCE) -> list[Match]:
@@ -190,30 +205,43 @@ class HammingIndex:
         """Every (query row, entry) pair within ``threshold`` bits; ``queries`` is ``(n, 32)`` uint8."""
         return self._search(hash_words(queries), _threshold(threshold))
 
+    def candidate_counts(self, queries: np.ndarray, threshold: int = MATCH_DISTANCE) -> np.ndarray:
+        """How many hashes each query compares in full (diagnostics: how crowded the buckets are).
+
+        A query in a crowded region (thousands of variants of one viral picture) gathers more.
+        """
+        words, snapshot, threshold = hash_words(queries), self._snapshot, _threshold(threshold)
+        counts = [segment.candidate_counts(words, threshold) for segment, _ in snapshot.segments()]
+        return np.sum(counts, axis=0)
+
     @property
     def needs_compaction(self) -> bool:
-        """True when the delta and dead rows have grown enough that ``compact`` should run."""
+        """True when the delta (or the dead rows) have grown enough that ``compact`` should run."""
         snapshot = self._snapshot
-        return len(snapshot.delta) + len(snapshot.dead) >= self._compact_after
+        dead_limit = max(self._compact_after, len(snapshot.base) // REBUILD_FRACTION)
+        return len(snapshot.delta) >= self._compact_after or len(snapshot.dead) >= dead_limit
 
-    def compact(self) -> bool:
-        """Fold the delta and the dead rows into a new base; False if nothing to do or already running.
+    def compact(self, *, full: bool = False) -> bool:
+        """Fold the delta into the indexed segments; False if there was nothing to do or one is running.
 
-        Takes about as long as building the index (about 0.3 s a million hashes). Run it on a thread of
-        its own: searches, adds and removals all proceed meanwhile, and their effects are kept.
-        While it runs the memory of the base is held twice.
+        Usually the delta and the *recent* segment are merged into a new recent segment, at a cost
+        proportional to their size. When they (or the dead rows) reach 1/8 of the base, or with
+        ``full=True``, everything is merged into a new base: about as long as a bulk load (about
+        0.5 s a million hashes), holding the base's memory twice meanwhile. Run it on a thread of its
+        own: searches, adds and removals all proceed while it builds, and their effects are kept.
         """
         if not self._compaction_lock.acquire(blocking=False):
             return False
         try:
             with self._write_lock:
                 frozen = self._snapshot
-                if len(frozen.delta) == 0 and len(frozen.dead) == 0:
+                full = full or self._rebuild_due(frozen)
+                if len(frozen.delta) == 0 and not (full and (len(frozen.recent) or len(frozen.dead))):
                     return False
                 self._touched = []
-            base = self._merged(frozen)
+            merged = self._merged(frozen, full)
             with self._write_lock:
-                self._install(frozen, base)
+                self._install(frozen, merged, full)
             return True
         finally:
             with self._write_lock:
@@ -222,10 +250,16 @@ class HammingIndex:
 
     def stats(self) -> IndexStats:
         snapshot = self._snapshot
-        base, delta, dead = snapshot.base, snapshot.delta, snapshot.dead
-        rows = len(base) + len(delta)
-        nbytes = base.nbytes + self._delta.nbytes + dead.nbytes
-        return IndexStats(rows - len(dead), len(base), len(delta), len(dead), nbytes)
+        rows = sum(len(segment) for segment, _ in snapshot.segments())
+        nbytes = snapshot.base.nbytes + snapshot.recent.nbytes + self._delta.nbytes + snapshot.dead.nbytes
+        return IndexStats(
+            hashes=rows - len(snapshot.dead),
+            base_rows=len(snapshot.base),
+            recent_rows=len(snapshot.recent),
+            delta_rows=len(snapshot.delta),
+            dead_rows=len(snapshot.dead),
+            nbytes=nbytes,
+        )
 
     def __len__(self) -> int:
         """Number of live hashes."""
@@ -241,41 +275,73 @@ class HammingIndex:
     def _search(self, words: np.ndarray, threshold: int) -> Hits:
         snapshot = self._snapshot
         parts = []
-        for segment, first_row in ((snapshot.base, 0), (snapshot.delta, len(snapshot.base))):
+        for segment, first in snapshot.segments():
+            if len(segment) == 0:
+                continue
             found = segment.matches(words, threshold)
-            alive = ~snapshot.is_dead(found.row + first_row)
+            alive = ~snapshot.is_dead(found.row + first)
             rows = found.row[alive]
             ordinals = segment.ordinals_of(rows)
             parts.append((found.query[alive], segment.ids[rows], found.distance[alive], ordinals))
+        if not parts:
+            return Hits(*(np.empty(0, dtype) for dtype in (np.intp, np.int64, np.int32, np.int32)))
         query, ids, distance, ordinal = (np.concatenate(column) for column in zip(*parts, strict=True))
         hits = Hits(query, ids, distance.astype(np.int32), ordinal.astype(np.int32))
         return hits.best(np.arange(len(words)))
+
+    def _with_base(self, base: Segment) -> _Snapshot:
+        return _Snapshot(base, Segment.empty(), self._delta.segment(), np.empty(0, np.int64))
 
     def _note_touched(self, ids: np.ndarray) -> None:
         if self._touched is not None:
             self._touched.append(ids)
 
-    def _merged(self, frozen: _Snapshot) -> Segment:
-        """The live rows of ``frozen`` as one base segment, sorted by id, with its chunk tables."""
-        base, delta = frozen.base, frozen.delta
-        base_alive = ~frozen.is_dead(np.arange(len(base)))
-        delta_alive = ~frozen.is_dead(np.arange(len(delta)) + len(base))
-        ids = np.concatenate([base.ids[base_alive], delta.ids[delta_alive]])
-        words = np.concatenate([base.words[base_alive], delta.words[delta_alive]])
-        if np.any(delta_alive):
-            order = np.argsort(ids, kind="stable")
-            ids, words = ids[order], words[order]
-        return Segment.sorted_by_id(ids, words, self._min_indexed_rows)
+    def _rebuild_due(self, snapshot: _Snapshot) -> bool:
+        """A new base is due when the rest has grown to 1/8 of it (or it is too small for tables)."""
+        limit = len(snapshot.base) // REBUILD_FRACTION
+        small = len(snapshot.base) < self._min_indexed_rows
+        return small or len(snapshot.recent) + len(snapshot.delta) >= limit or len(snapshot.dead) >= limit
 
-    def _install(self, frozen: _Snapshot, base: Segment) -> None:
-        """Swap ``base`` in, keeping every add and removal made since ``frozen`` was taken."""
+    def _merged(self, frozen: _Snapshot, full: bool) -> Segment:
+        """The live rows of the delta and recent segments (and the base if ``full``) as one segment."""
+        merging = frozen.segments() if full else frozen.segments()[1:]
+        live = [(segment, frozen.live_rows(segment, first)) for segment, first in merging]
+        ids = np.concatenate([segment.ids[rows] for segment, rows in live])
+        words = np.concatenate([segment.words[rows] for segment, rows in live])
+        return _sorted_segment(ids, words, self._min_indexed_rows if full else 1)
+
+    def _install(self, frozen: _Snapshot, merged: Segment, full: bool) -> None:
+        """Swap ``merged`` in, keeping every add and removal made since ``frozen`` was taken."""
         current = self._snapshot
         touched = np.unique(np.concatenate([np.empty(0, np.int64), *(self._touched or [])]))
-        tail = np.arange(len(frozen.delta), len(current.delta))
-        tail = tail[~current.is_dead(tail + len(current.base))]
-        delta = current.delta
+        delta, delta_first = current.segments()[2]
+        tail = np.arange(len(frozen.delta), len(delta))
+        tail = tail[~current.is_dead(tail + delta_first)]
         self._delta = _Delta(delta.ids[tail], delta.ordinals_of(tail), delta.words[tail])
-        self._snapshot = _Snapshot(base, self._delta.segment(), base.rows_of(touched))
+        if full:
+            dead = merged.rows_of(touched)
+            self._snapshot = _Snapshot(merged, Segment.empty(), self._delta.segment(), dead)
+        else:
+            base_dead = current.dead[current.dead < len(current.base)]
+            dead = np.concatenate([base_dead, merged.rows_of(touched) + len(current.base)])
+            self._snapshot = _Snapshot(current.base, merged, self._delta.segment(), dead)
+
+
+def _sorted_segment(ids: np.ndarray, words: np.ndarray, min_indexed_rows: int) -> Segment:
+    """A segment of these rows sorted by id, keeping each entry's rows in their order."""
+    if len(ids) > 1 and not bool(np.all(ids[1:] >= ids[:-1])):
+        order = np.argsort(ids, kind="stable")
+        ids, words = ids[order], words[order]
+    return Segment.sorted_by_id(ids, words, min_indexed_rows)
+
+
+def _union(dead: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The sorted dead rows with ``rows`` added: one copy of ``dead``, no sort of it."""
+    rows = np.unique(rows)
+    if len(dead):
+        position = np.minimum(np.searchsorted(dead, rows), len(dead) - 1)
+        rows = rows[dead[position] != rows]
+    return np.insert(dead, np.searchsorted(dead, rows), rows)
 
 
 def _grown(array: np.ndarray, length: int, capacity: int) -> np.ndarray:
@@ -295,7 +361,7 @@ def _entry_ids(ids: np.ndarray | list[int]) -> np.ndarray:
     return values.astype(np.int64, copy=False)
 
 
-def _rows(ids: np.ndarray, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _rows(ids: np.ndarray | list[int], hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     entry_ids, words = _entry_ids(ids), hash_words(hashes)
     if len(entry_ids) != len(words):
         raise ValueError(f"got {len(entry_ids)} ids for {len(words)} hashes: give one id per hash row")

@@ -31,8 +31,8 @@ _MASKS_WITHIN = np.cumsum(np.bincount(np.bitwise_count(_ALL_VALUES), minlength=1
 _FLIP_MASKS.flags.writeable = False
 _MASKS_WITHIN.flags.writeable = False
 
-CANDIDATE_BLOCK = 1 << 20
-"""Candidates verified at once: bounds the temporary memory of a batch (about 32 bytes each)."""
+CANDIDATE_BLOCK = 1 << 17
+"""Candidates verified at once: bounds the temporary memory of a batch (32 bytes each, 4 MB)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +110,12 @@ class MultiIndex:
         ]
         return Matches.concat(parts), np.flatnonzero(crowded)
 
+    def candidate_counts(self, queries: np.ndarray, threshold: int) -> np.ndarray:
+        """How many rows the probes of each query gather before the full distance check."""
+        if threshold // CHUNKS > MAX_PROBE_RADIUS:
+            return np.full(len(queries), len(self.rows[0]))
+        return self._spans(queries, threshold // CHUNKS)[1].sum(axis=1)
+
     def _spans(self, queries: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
         """Start (in ``rows.ravel()``) and length of every bucket probed, one row of spans per query."""
         masks = _FLIP_MASKS[: _MASKS_WITHIN[radius]]
@@ -145,7 +151,9 @@ def _verify(
     """
     rows = table[expand_ranges(starts.ravel(), lengths.ravel())]
     owner = np.repeat(block, lengths.sum(axis=1))
-    distance = popcount_rows(np.take(words, rows, axis=0) ^ np.take(queries, owner, axis=0))
+    candidates = np.take(words, rows, axis=0)
+    candidates ^= np.take(queries, owner, axis=0)
+    distance = popcount_rows(candidates)
     keep = distance <= threshold
     return Matches(owner[keep], rows[keep].astype(np.intp), distance[keep])
 

@@ -60,6 +60,14 @@ class Segment:
             return found
         return Matches.concat([found, scan(self.words, queries, threshold, crowded)])
 
+    def candidate_counts(self, queries: np.ndarray, threshold: int) -> np.ndarray:
+        """Rows each query compares in full: its probes' buckets, or every row when scanned."""
+        every_row = np.full(len(queries), len(self))
+        if self.table is None:
+            return every_row
+        counts = self.table.candidate_counts(queries, threshold)
+        return np.where(counts > len(self) // SCAN_FRACTION, every_row, counts)
+
     def ordinals_of(self, rows: np.ndarray) -> np.ndarray:
         if self.ordinals is not None:
             return self.ordinals[rows]
@@ -73,4 +81,3 @@ class Segment:
         low = np.searchsorted(self.ids, ids, side="left")
         high = np.searchsorted(self.ids, ids, side="right")
         return expand_ranges(low, high - low)
-

@@ -94,3 +94,15 @@ def test_conformance_haystack_needles_match_brute_force(conformance) -> None:  #
     for min_indexed_rows in (1, 10**9):
         index = HammingIndex.from_arrays(np.arange(len(hay)), hay, min_indexed_rows=min_indexed_rows)
         assert as_tuples(index.search_many(needle_array)) == want
+
+
+def test_candidate_counts_show_how_much_each_query_compares() -> None:
+    rng = np.random.default_rng(11)
+    bank = random_hashes(rng, 5000)
+    bank[:2000] = bank[0]  # one crowded picture
+    index = HammingIndex.from_arrays(np.arange(5000), bank, min_indexed_rows=1)
+    index.add([9000], random_hashes(rng, 1))
+    crowded, lonely = index.candidate_counts(np.stack([bank[0], bank[4000]]))
+    assert crowded == 5000 + 1  # more than 1/8 of the rows: scanned in full, plus the delta row
+    assert 16 <= lonely < 200  # its own row in each of the 16 tables, a few neighbours, the delta
+    assert index.candidate_counts(bank[:1], threshold=64).tolist() == [5001]

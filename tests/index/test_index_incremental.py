@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from index_reference import as_tuples, expected, flip_bits, near, random_hashes
@@ -84,7 +85,27 @@ def test_compaction_folds_the_delta_in_and_keeps_results() -> None:
     assert as_tuples(index.search_many(queries, 100)) == before
 
 
-def test_adds_and_removals_made_while_compaction_builds_are_kept() -> None:
+def test_small_compactions_build_a_recent_segment_and_leave_the_base_alone() -> None:
+    rng = np.random.default_rng(12)
+    bank = random_hashes(rng, 4000)
+    index = HammingIndex.from_arrays(np.arange(4000), bank, min_indexed_rows=1, compact_after=100)
+    base = index._snapshot.base
+    for round_number in range(3):
+        first = 10_000 + 100 * round_number
+        index.add(np.arange(first, first + 100), random_hashes(rng, 100))
+        index.remove([round_number, first - 1])
+        assert index.needs_compaction and index.compact()
+    stats = index.stats()
+    assert index._snapshot.base is base and stats.recent_rows == 298 and stats.delta_rows == 0
+    assert stats.dead_rows == 3 and len(index) == 4000 - 3 + 300 - 2  # entries 10099 and 10199 went too
+    assert index.search(bank[5].tobytes(), 0) == [Match(5, 0, 0)] and index.search(bank[1].tobytes(), 0) == []
+    index.add(np.arange(20_000, 20_300), random_hashes(rng, 300))  # recent + delta reach 1/8 of the base
+    assert index.compact()
+    assert index.stats().base_rows == 4000 - 3 + 600 - 2 and index.stats().recent_rows == 0
+
+
+@pytest.mark.parametrize("full", [False, True], ids=["recent", "base"])
+def test_adds_and_removals_made_while_compaction_builds_are_kept(full: bool) -> None:
     rng = np.random.default_rng(8)
     first = random_hashes(rng, 300)
     index = HammingIndex.from_arrays(np.arange(300), first, min_indexed_rows=1)
@@ -92,15 +113,16 @@ def test_adds_and_removals_made_while_compaction_builds_are_kept() -> None:
     late, replaced = random_hashes(rng, 1), random_hashes(rng, 1)
     build = index._merged
 
-    def build_while_writing(frozen):  # type: ignore[no-untyped-def]
-        base = build(frozen)
+    def build_while_writing(frozen, full):  # type: ignore[no-untyped-def]
+        base = build(frozen, full)
         index.add([500], late)  # a new entry, added mid-compaction
         index.add([7], replaced)  # an entry of the frozen base, replaced mid-compaction
         index.remove([300, 8])  # one from the frozen delta, one from the frozen base
         return base
 
     index._merged = build_while_writing  # type: ignore[method-assign]
-    assert index.compact()
+    assert index.compact(full=full)
+    assert index.stats().recent_rows == (0 if full else 2)
     assert index.search(late[0].tobytes(), 0) == [Match(500, 0, 0)]
     assert index.search(replaced[0].tobytes(), 0) == [Match(7, 0, 0)]
     assert index.search(first[7].tobytes(), 0) == []
@@ -143,12 +165,21 @@ def probes(draw: st.DrawFn) -> np.ndarray:
     queries=probes(),
     threshold=st.integers(0, 80),
     min_indexed_rows=st.sampled_from([1, 10**9]),
+    start_with_a_base=st.booleans(),
 )
 def test_any_sequence_of_changes_searches_like_brute_force(
-    steps: list[tuple[str, object, object]], queries: np.ndarray, threshold: int, min_indexed_rows: int
+    steps: list[tuple[str, object, object]],
+    queries: np.ndarray,
+    threshold: int,
+    min_indexed_rows: int,
+    start_with_a_base: bool,
 ) -> None:
-    index = HammingIndex(min_indexed_rows=min_indexed_rows)
     model: dict[int, list[bytes]] = {}
+    index = HammingIndex(min_indexed_rows=min_indexed_rows)
+    if start_with_a_base:  # large enough that compactions build a recent segment, not a new base
+        base = np.stack([flip_bits(CENTRES[k % 3], np.arange(k % 50) * 5) for k in range(400)])
+        index = HammingIndex.from_arrays(np.arange(400) // 2, base, min_indexed_rows=min_indexed_rows)
+        model = {entry: [base[2 * entry].tobytes(), base[2 * entry + 1].tobytes()] for entry in range(200)}
     for kind, ids, hashes in steps:
         if kind == "add":
             assert isinstance(ids, list) and isinstance(hashes, np.ndarray)
