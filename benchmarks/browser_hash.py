@@ -6,7 +6,8 @@ orientation applied (expected-pdqhash.jsonl has the same hashes for files stored
 image, the distance of the plain hash and the largest distance among the 8 dihedral hashes; the same
 with pictures scaled down to 1 megapixel before hashing (the effect of MAX_DECODE_PIXELS on big
 photos); then max and median per group, and the time per megapixel against pdqhash measured in the
-same run.
+same run. Last, each sample video through hashVideo (one frame a second): the distance of each frame
+of quality >= 50 to Meta's vpdq hash of the frame at the same time.
 
     python benchmarks/browser_hash.py
 """
@@ -75,11 +76,31 @@ def summary(label: str, rows: list[dict[str, object]]) -> str:
     return f"{label:<28} n={len(rows):<3} " + "  ".join(parts)
 
 
+def video_distances(session: BrowserSession, conformance: Path) -> list[tuple[str, list[int]]]:
+    """Per sample video, the frame distances to vpdq's reference at the same timestamps."""
+    rows = []
+    for video in sorted((conformance / "vpdq" / "sample-videos").glob("*.mp4")):
+        reference = {}
+        for line in (conformance / "vpdq" / "sample-hashes" / f"{video.stem}.txt").read_text().splitlines():
+            _, quality, pdq, ts = line.split(",")
+            reference[round(float(ts), 3)] = (pdq, int(quality))
+        result = session.hash_video(f"/conformance/vpdq/sample-videos/{video.name}")
+        distances = []
+        for frame in result["vpdq"]:
+            nearest = min(reference, key=lambda ts: abs(ts - frame["ts"]))
+            pdq, quality = reference[nearest]
+            if quality >= 50 and frame["quality"] >= 50:
+                distances.append(hamming_hex(frame["pdq"], pdq))
+        rows.append((video.name, distances))
+    return rows
+
+
 def main() -> None:
     conformance = Path(REPO.parent / "shared" / "conformance")
     expected = [json.loads(line) for line in (conformance / "pdq" / "expected-pdqhash.jsonl").open()]
     with tempfile.TemporaryDirectory() as media, browser_session(conformance, Path(media)) as session:
         rows = [measure(session, conformance, entry["path"]) for entry in expected]
+        videos = video_distances(session, conformance)
     print(f"{'image':<48} {'mode':<5} {'MP':>5} {'quality b/ref':>13} {'plain':>5} {'dih max':>7} {'1MP':>4}")
     for row in rows:
         quality = "{}/{}".format(*row["quality"])  # type: ignore[misc]
@@ -99,6 +120,19 @@ def main() -> None:
     print(
         f"\ntime for {megapixels:.1f} megapixels: browser (decode + MD5 + SHA-256 + PDQ) {browser:.2f} s, "
         f"Pillow + pdqhash (decode + PDQ) {reference:.2f} s, ratio {browser / reference:.2f}"
+    )
+
+    print("\nvideo frames (1 a second) against vpdq at the same time, frames of quality >= 50:")
+    for name, distances in videos:
+        if distances:
+            print(
+                f"{name:<40} frames {len(distances):>3}  max {max(distances):>3}  "
+                f"median {statistics.median(distances):>5.1f}"
+            )
+    everything = [d for _, distances in videos for d in distances]
+    print(
+        f"{'all videos':<40} frames {len(everything):>3}  max {max(everything):>3}  "
+        f"median {statistics.median(everything):>5.1f}"
     )
 
 

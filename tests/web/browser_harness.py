@@ -37,6 +37,8 @@ HARNESS_PAGE = b"""<!doctype html>
 import * as stanch from '/static/stanch-hash.js';
 window.stanch = stanch;
 window.hashFetched = async (url, options) => stanch.hashImage(await (await fetch(url)).blob(), options);
+window.hashFetchedVideo = async (url, secondsPerHash) =>
+  stanch.hashVideo(await (await fetch(url)).blob(), { secondsPerHash });
 window.hashChosen = async () => stanch.hashImage(document.getElementById('file').files[0]);
 window.hashChosenVideo = async (secondsPerHash) =>
   stanch.hashVideo(document.getElementById('file').files[0], { secondsPerHash });
@@ -94,6 +96,13 @@ class BrowserSession:
         """hashImage of a file fetched from the local server into a Blob."""
         result: dict[str, Any] = self.page.evaluate(
             "([url, options]) => window.hashFetched(url, options)", [url_path, options]
+        )
+        return result
+
+    def hash_video(self, url_path: str, seconds_per_hash: float = 1) -> dict[str, Any]:
+        """hashVideo of a file fetched from the local server into a Blob."""
+        result: dict[str, Any] = self.page.evaluate(
+            "([url, seconds]) => window.hashFetchedVideo(url, seconds)", [url_path, seconds_per_hash]
         )
         return result
 

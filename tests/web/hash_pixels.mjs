@@ -4,13 +4,24 @@
 //   {"id", "pixels", "width", "height", "channels"}: a file of raw pixels (rows top down) ->
 //       {"id", "pdq", "quality", "pdq_dihedral"} from pdqOfPixels;
 //   {"id", "file", "piece"}: any file -> {"id", "md5", "sha256"} from digestBlob, and "md5_pieces"
-//       from feeding Md5 the file in pieces of `piece` bytes (to test the incremental state).
+//       from feeding Md5 the file in pieces of `piece` bytes (to test the incremental state);
+//   {"id", "png"}: a PNG file -> {"id", "width", "height", "rgba_md5"} from png.js (MD5 of the RGBA
+//       pixels), or {"id", "accepted": false} when png.js leaves the file to the browser.
 // One process serves every job, to keep the tests fast.
 import { readFileSync } from 'node:fs';
 import { Md5 } from '../../stanch/web/static/md5.js';
+import { alphaPngHeader, decodeAlphaPng } from '../../stanch/web/static/png.js';
 import { digestBlob, pdqOfPixels } from '../../stanch/web/static/stanch-hash.js';
 
 async function run(job) {
+  if (job.png) {
+    const blob = new Blob([readFileSync(job.png)]);
+    const header = alphaPngHeader(new Uint8Array(await blob.slice(0, 33).arrayBuffer()));
+    const decoded = header && (await decodeAlphaPng(blob, header));
+    if (!decoded) return { accepted: false };
+    const { pixels, width, height } = decoded;
+    return { width, height, rgba_md5: new Md5().update(new Uint8Array(pixels.buffer)).hex() };
+  }
   if (job.pixels) {
     const pixels = new Uint8Array(readFileSync(job.pixels));
     return pdqOfPixels(pixels, job.width, job.height, job.channels);

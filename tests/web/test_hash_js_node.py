@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
 import subprocess
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,65 @@ def synthetic_images() -> dict[str, np.ndarray]:
         "flat-130x129": np.full((130, 129, 3), 77, dtype=np.uint8),
         "noise-1001x333": rng.integers(0, 256, (1001, 333, 3), dtype=np.uint8),
     }
+
+
+ADAM7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+
+
+def write_png(path: Path, samples: np.ndarray, *, interlaced: bool) -> None:
+    """A PNG with an alpha channel (LA or RGBA, 8 or 16 bits) using every row filter in turn.
+
+    Pillow writes neither 16-bit alpha nor interlaced PNGs, and uses few filters; this writer does.
+    """
+    height, width, channels = samples.shape
+    depth = 16 if samples.dtype == np.uint16 else 8
+    bpp = channels * depth // 8
+    passes = ADAM7 if interlaced else [(0, 0, 1, 1)]
+    raw = bytearray()
+    for x0, y0, dx, dy in passes:
+        sub = samples[y0::dy, x0::dx]
+        if sub.size == 0:
+            continue
+        rows = sub.astype(">u2" if depth == 16 else np.uint8).reshape(sub.shape[0], -1).view(np.uint8)
+        previous = np.zeros(rows.shape[1], dtype=np.int64)
+        for index, row in enumerate(rows.astype(np.int64)):
+            kind = index % 5
+            left = np.concatenate([np.zeros(bpp, dtype=np.int64), row[:-bpp]])
+            up_left = np.concatenate([np.zeros(bpp, dtype=np.int64), previous[:-bpp]])
+            if kind == 4:
+                p = left + previous - up_left
+                pa, pb, pc = abs(p - left), abs(p - previous), abs(p - up_left)
+                predictor = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, previous, up_left))
+            else:
+                predictor = [np.zeros_like(row), left, previous, (left + previous) // 2][kind]
+            raw += bytes([kind]) + ((row - predictor) % 256).astype(np.uint8).tobytes()
+            previous = row
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    colour_type = 6 if channels == 4 else 4
+    header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, int(interlaced))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(bytes(raw)))
+        + chunk(b"IEND", b"")
+    )
+
+
+def alpha_pngs(folder: Path) -> dict[str, Path]:
+    """Translucent test pictures in every layout png.js decodes."""
+    rng = np.random.default_rng(3)
+    made = {}
+    for channels in (2, 4):
+        for dtype in (np.uint8, np.uint16):
+            for interlaced in (False, True):
+                samples = rng.integers(0, np.iinfo(dtype).max + 1, (37, 53, channels), dtype=dtype)
+                path = folder / f"alpha-{channels}-{np.dtype(dtype).itemsize * 8}-{int(interlaced)}.png"
+                write_png(path, samples, interlaced=interlaced)
+                made[path.name] = path
+    return made
 
 
 def run_node(node: str, jobs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -80,7 +141,14 @@ def hashed(node: str, conformance: Path, tmp_path_factory: pytest.TempPathFactor
     files["random-9MiB"].write_bytes(np.random.default_rng(9).bytes(9 * 1024 * 1024 + 17))
     for name, path in files.items():
         jobs.append({"id": f"file:{name}", "file": str(path), "piece": 1000})
-    return {"results": run_node(node, jobs), "pixels": pixels, "expected": expected, "files": files}
+    pngs = alpha_pngs(folder)
+    pngs["LA.png"] = conformance / "pdq" / "pytx-resources" / "LA.png"
+    pngs["RGB.png (no alpha)"] = folder / "rgb.png"
+    Image.fromarray(pixels["pdq/bridge-mods/shrink-a-lot.jpg"]).save(pngs["RGB.png (no alpha)"])
+    for name, path in pngs.items():
+        jobs.append({"id": f"png:{name}", "png": str(path)})
+    results = run_node(node, jobs)
+    return {"results": results, "pixels": pixels, "expected": expected, "files": files, "pngs": pngs}
 
 
 def test_pdq_is_bit_exact_with_pdqhash_on_the_same_pixels(hashed: dict[str, Any]) -> None:
@@ -133,3 +201,16 @@ def test_md5_and_sha256_equal_hashlib(hashed: dict[str, Any]) -> None:
         assert result["md5"] == hashlib.md5(data).hexdigest(), name
         assert result["md5_pieces"] == result["md5"], name
         assert result["sha256"] == hashlib.sha256(data).hexdigest(), name
+
+
+def test_png_with_alpha_decodes_to_exactly_pillows_pixels(hashed: dict[str, Any]) -> None:
+    """png.js keeps the colour of translucent pixels, as Pillow does (browsers lose it)."""
+    for name, path in hashed["pngs"].items():
+        result = hashed["results"][f"png:{name}"]
+        if "no alpha" in name:
+            assert result == {"id": f"png:{name}", "accepted": False}
+            continue
+        with Image.open(path) as image:
+            rgba = np.ascontiguousarray(np.asarray(image.convert("RGBA")))
+        assert (result["width"], result["height"]) == (rgba.shape[1], rgba.shape[0]), name
+        assert result["rgba_md5"] == hashlib.md5(rgba.tobytes()).hexdigest(), name

@@ -1,7 +1,7 @@
 // Stanch's private hashing: fingerprints of pictures and videos computed on the person's own device.
 //
 // The files never leave the device: this module makes no network request (it loads only pdq.js,
-// md5.js and its worker, from the same folder) and sends nothing anywhere; the page that uses it
+// md5.js, png.js and its worker, from the same folder) and sends nothing anywhere; the page that uses it
 // sends only the hashes it returns.
 //
 //   hashImage(blob, {onProgress, maxPixels})  -> {pdq, quality, pdq_dihedral, md5, sha256}
@@ -15,6 +15,7 @@
 
 import { Md5 } from './md5.js';
 import { DIHEDRAL_NAMES, lumaFromPixels, pdqFromLuma } from './pdq.js';
+import { alphaPngHeader, decodeAlphaPng } from './png.js';
 
 export { DIHEDRAL_NAMES };
 
@@ -114,8 +115,14 @@ export async function hashImageInThisThread(blob, { onProgress, maxPixels = MAX_
 }
 
 // Decode with the browser's own decoder, EXIF orientation applied, colours as stored (no ICC
-// conversion, as Pillow does not convert either), alpha not premultiplied.
+// conversion, as Pillow does not convert either). PNGs with an alpha channel are decoded by png.js,
+// because browsers lose the colour of translucent pixels, which PDQ (ignoring alpha) hashes.
 async function decodeImage(blob, maxPixels) {
+  const png = alphaPngHeader(new Uint8Array(await blob.slice(0, 33).arrayBuffer()));
+  if (png && png.width * png.height <= maxPixels) {
+    const decoded = await decodeAlphaPng(blob, png);
+    if (decoded) return decoded;
+  }
   if (typeof createImageBitmap !== 'function') {
     throw new Error('this browser cannot decode pictures here; use `stanch hash` on a computer instead');
   }
@@ -158,15 +165,26 @@ async function hashFrames(video, url, secondsPerHash, helper, onProgress) {
   const frames = [];
   for (let i = 0; i < count; i++) {
     const ts = i * secondsPerHash;
-    const seeked = waitFor(video, 'seeked');
-    video.currentTime = ts;
-    await seeked;
+    await seek(video, ts);
     context.drawImage(video, 0, 0, width, height);
     const pixels = context.getImageData(0, 0, width, height).data;
     frames.push(helper.run({ kind: 'frame', pixels, width, height }).then(({ pdq, quality }) => ({ pdq, quality, ts })));
     report(onProgress, 'frames', (i + 1) / count);
   }
   return Promise.all(frames);
+}
+
+// Seek and wait until the new frame is shown. 'seeked' alone is not enough: under load Chromium fired
+// it before the frame was ready and the previous frame was drawn (measured: 1 run in 4). So also wait
+// for requestVideoFrameCallback, where the browser has it, for at most a second.
+async function seek(video, ts) {
+  const shown = typeof video.requestVideoFrameCallback === 'function'
+    ? new Promise((resolve) => video.requestVideoFrameCallback(resolve))
+    : null;
+  const seeked = waitFor(video, 'seeked');
+  video.currentTime = ts;
+  await seeked;
+  if (shown) await Promise.race([shown, new Promise((resolve) => setTimeout(resolve, 1000))]);
 }
 
 // Resolve on `event`; reject with a clear message when the element reports an error instead.
