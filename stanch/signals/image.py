@@ -43,7 +43,7 @@ def open_image(data: bytes, media: MediaFormat, limits: Limits = DEFAULT_LIMITS)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=[media.decoder])
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
-        raise MediaError(f"picture too large to decode safely: {error}") from error
+        raise MediaError(f"picture too large to decode safely (a decompression bomb?): {error}") from error
     except Exception as error:  # Pillow raises many types for broken headers
         raise MediaError(f"not a readable {media.name} file: {error}") from error
     check_pixels(image.size, limits.max_pixels, "picture")

@@ -108,6 +108,9 @@ def video_signals(data: bytes, media: MediaFormat, *, seconds_per_hash: float = 
             duration = _duration(container, stream, last_ts)
     except MediaError:
         raise
+    except av.error.EOFError as error:
+        raise MediaError(f"this {media.name} file ends before its video frames (empty or truncated)") \
+            from error
     except (av.FFmpegError, ValueError, OSError, EOFError) as error:
         raise MediaError(f"could not decode this {media.name} video: {error}") from error
     if not frames:

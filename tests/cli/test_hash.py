@@ -1,0 +1,109 @@
+"""``stanch hash``: DESIGN.md's contract, driven through the Typer app."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from stanch.cli import app
+from stanch.cli.hash import PROGRESS_MIN_FILES, _with_progress, read_media_file
+from stanch.signals import Limits, MediaError, signals_from_record
+from tests.signals.media_factory import encoded, picture, video
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> Path:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "photo.jpg").write_bytes(encoded(picture(seed=1), "JPEG"))
+    (tmp_path / "b" / "clip.mp4").write_bytes(video(seconds=1, fps=4))
+    (tmp_path / "a.png").write_bytes(encoded(picture(seed=2), "PNG"))
+    (tmp_path / "notes.txt").write_text("not media\n")
+    return tmp_path
+
+
+def _lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines()]
+
+
+def test_folder_is_recursed_in_sorted_order_with_an_error_line(media: Path) -> None:
+    result = runner.invoke(app, ["hash", str(media)])
+    lines = _lines(result.stdout)
+    assert [Path(line["path"]).relative_to(media).as_posix() for line in lines] == [
+        "a.png", "b/clip.mp4", "b/photo.jpg", "notes.txt"]
+    assert [line.get("kind") for line in lines] == ["image", "video", "image", None]
+    assert "not a supported image or video" in lines[3]["error"]
+    assert result.exit_code == 1
+    for line in lines[:3]:
+        signals_from_record(line)  # every record is valid input for bank import
+
+
+def test_image_line_holds_the_contract_fields(media: Path) -> None:
+    result = runner.invoke(app, ["hash", str(media / "a.png")])
+    assert result.exit_code == 0
+    (line,) = _lines(result.stdout)
+    assert {"path", "kind", "md5", "sha256", "pdq", "quality", "pdq_dihedral"} <= set(line)
+    assert len(line["pdq_dihedral"]) == 8
+
+
+def test_video_sampling_option(media: Path) -> None:
+    dense = _lines(runner.invoke(app, ["hash", str(media / "b" / "clip.mp4")]).stdout)[0]
+    clip = str(media / "b" / "clip.mp4")
+    sparse = _lines(runner.invoke(app, ["hash", "--seconds-per-hash", "0.5", clip]).stdout)[0]
+    assert {"path", "kind", "md5", "sha256", "vpdq", "duration"} <= set(dense)
+    assert [f["ts"] for f in dense["vpdq"]] == [0.0, 0.25, 0.5, 0.75]
+    assert [f["ts"] for f in sparse["vpdq"]] == [0.0, 0.5]
+
+
+def test_missing_file_is_an_error_line(media: Path) -> None:
+    result = runner.invoke(app, ["hash", str(media / "a.png"), str(media / "gone.jpg")])
+    lines = _lines(result.stdout)
+    assert lines[0]["kind"] == "image"
+    assert lines[1] == {"path": str(media / "gone.jpg"),
+                        "error": "cannot read the file: No such file or directory"}
+    assert result.exit_code == 1
+
+
+def test_workers_give_the_same_lines_in_the_same_order(media: Path) -> None:
+    for index in range(6):
+        (media / f"c{index}.jpg").write_bytes(encoded(picture(seed=10 + index), "JPEG"))
+    single = runner.invoke(app, ["hash", str(media)])
+    pooled = runner.invoke(app, ["hash", "--workers", "2", str(media)])
+    assert pooled.stdout == single.stdout
+    assert pooled.exit_code == single.exit_code == 1
+
+
+def test_limits_are_options(media: Path) -> None:
+    result = runner.invoke(app, ["hash", "--max-megapixels", "0.01", str(media / "a.png")])
+    assert "over the limit of 10,000 pixels" in _lines(result.stdout)[0]["error"]
+    result = runner.invoke(app, ["hash", "--max-video-seconds", "0.5", str(media / "b" / "clip.mp4")])
+    assert "longer than the limit of 0.5 seconds" in _lines(result.stdout)[0]["error"]
+    assert result.exit_code == 1
+
+
+def test_oversized_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.jpg"
+    with huge.open("wb") as handle:
+        handle.truncate(8 * 1024**3)  # sparse: 8 GiB declared, nothing stored or read
+    with pytest.raises(MediaError, match="over the size limit"):
+        read_media_file(huge, Limits())
+    result = runner.invoke(app, ["hash", str(huge)])
+    assert "over the size limit" in _lines(result.stdout)[0]["error"]
+
+
+def test_a_pipe_is_refused_rather_than_read_forever(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(MediaError, match="not a regular file"):
+        read_media_file(fifo, Limits())
+
+
+def test_progress_bar_passes_every_line_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    lines = [{"path": str(i)} for i in range(PROGRESS_MIN_FILES)]
+    assert list(_with_progress(iter(lines), len(lines))) == lines

@@ -1,0 +1,50 @@
+"""Test media generated on the fly (tests use no media but Meta's conformance set and these)."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import av
+import numpy as np
+from PIL import Image
+
+
+def picture(width: int = 320, height: int = 240, seed: int = 0) -> Image.Image:
+    """A random RGB picture with detail at PDQ's scale (and no symmetry)."""
+    coarse = np.random.default_rng(seed).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    return Image.fromarray(coarse).resize((width, height), Image.Resampling.BICUBIC)
+
+
+def encoded(image: Image.Image, fmt: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A tiny PNG whose header declares ``width`` x ``height`` pixels (a decompression bomb's header)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+            + chunk(b"IEND", b""))
+
+
+def video(seconds: float, fps: int = 10, size: int = 64, codec: str = "mpeg4", fmt: str = "mp4") -> bytes:
+    """A small video of changing random shapes, encoded with PyAV (no FFmpeg program needed)."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format=fmt) as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size, size, "yuv420p"
+        container.start_encoding()  # writes the header even when there are no frames
+        for index in range(round(seconds * fps)):
+            frame = av.VideoFrame.from_ndarray(np.asarray(picture(size, size, seed=index)), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()

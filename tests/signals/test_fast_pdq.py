@@ -1,0 +1,40 @@
+"""The vectorised PDQ against Meta's C++ (``pdqhash``) on generated pictures of awkward sizes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pdqhash
+import pytest
+from PIL import Image
+
+from stanch.signals.fast_pdq import luma_of_rgb, pdq_dihedral_of_luma
+from stanch.signals.pdq import hamming_hex, pdq_dihedral_of_rgb
+
+
+def _picture(height: int, width: int, seed: int) -> np.ndarray:
+    """Smooth random shapes: coarse noise scaled up, like a photo's low frequencies."""
+    coarse = np.random.default_rng(seed).integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    return np.asarray(Image.fromarray(coarse).resize((width, height), Image.Resampling.BICUBIC))
+
+
+@pytest.mark.parametrize(("height", "width"), [(1, 1), (3, 5), (63, 64), (64, 65), (100, 1000), (480, 640),
+                                               (1004, 1600), (2001, 1499)])
+def test_matches_pdqhash_on_every_rotation(height: int, width: int) -> None:
+    for seed in range(3):
+        rgb = _picture(height, width, seed)
+        reference, reference_quality = pdq_dihedral_of_rgb(rgb)
+        ours, quality = pdq_dihedral_of_luma(luma_of_rgb(rgb))
+        assert abs(quality - reference_quality) <= 1
+        distance = max(hamming_hex(a, b) for a, b in zip(ours, reference, strict=True))
+        assert distance <= 4, (height, width, seed)
+
+
+def test_flat_picture_has_quality_zero() -> None:
+    _, quality = pdq_dihedral_of_luma(np.full((50, 80), 128, dtype=np.uint8))
+    assert quality == 0
+    assert pdqhash.compute(np.full((50, 80, 3), 128, dtype=np.uint8))[1] == 0
+
+
+def test_luma_input_equals_grey_rgb_input() -> None:
+    grey = _picture(120, 90, 7)[:, :, 0]
+    assert pdq_dihedral_of_luma(grey) == pdq_dihedral_of_luma(luma_of_rgb(np.stack([grey] * 3, axis=2)))

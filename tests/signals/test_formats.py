@@ -1,0 +1,108 @@
+"""Every supported format decodes to the same picture's hash; orientation and animation are honoured."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stanch.signals import ImageSignals, MediaError, VideoSignals, hash_media, signals_record, sniff_format
+from stanch.signals.media import AVI, MATROSKA, MP4
+from stanch.signals.pdq import hamming_hex, pdq_of_rgb
+from tests.signals.media_factory import encoded, picture, video
+
+ORIGINAL = picture(640, 480)
+
+
+def _image(data: bytes) -> ImageSignals:
+    signals = hash_media(data)
+    assert isinstance(signals, ImageSignals)
+    return signals
+
+
+@pytest.mark.parametrize(("fmt", "options"), [
+    ("JPEG", {"quality": 90}), ("PNG", {}), ("WEBP", {"quality": 90}), ("GIF", {}), ("BMP", {}),
+    ("TIFF", {}), ("HEIF", {"quality": 90}), ("AVIF", {"quality": 90}),
+])
+def test_round_trip_through_each_image_format(fmt: str, options: dict) -> None:
+    reference = _image(encoded(ORIGINAL, "PNG"))
+    data = encoded(ORIGINAL, fmt, **options)
+    signals = _image(data)
+    assert sniff_format(data).decoder == fmt
+    assert signals.quality >= 80
+    assert hamming_hex(signals.pdq, reference.pdq) <= 16, fmt
+    assert signals_record(signals)["kind"] == "image"
+
+
+def test_exif_orientation_turns_the_picture_upright() -> None:
+    upright = _image(encoded(ORIGINAL, "JPEG", quality=95))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned 90 degrees anticlockwise; the viewer turns it back clockwise
+    stored = ORIGINAL.transpose(Image.Transpose.ROTATE_90)
+    turned = _image(encoded(stored, "JPEG", quality=95, exif=exif.tobytes()))
+    assert hamming_hex(turned.pdq, upright.pdq) <= 10
+    without_tag = _image(encoded(stored, "JPEG", quality=95))
+    assert hamming_hex(without_tag.pdq, upright.pdq) > 31
+
+
+def test_a_large_jpeg_is_hashed_like_its_full_decode() -> None:
+    """JPEGs are decoded reduced; the reference is pdqhash on the full decode."""
+    data = encoded(picture(4000, 3000, seed=3), "JPEG", quality=90)
+    reference = pdq_of_rgb(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+    assert hamming_hex(_image(data).pdq, reference.hex) <= 10
+
+
+def test_animated_gif_is_hashed_as_a_video() -> None:
+    frames = [picture(96, 64, seed=i) for i in range(6)]
+    data = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=500, loop=0)
+    signals = hash_media(data)
+    assert isinstance(signals, VideoSignals)
+    assert [f.ts for f in signals.frames] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
+    assert signals.duration == 3.0
+    assert len({f.pdq for f in signals.frames}) == 6
+    still = _image(encoded(frames[2], "PNG"))
+    assert hamming_hex(signals.frames[2].pdq, still.pdq) <= 31
+    sampled = hash_media(data, seconds_per_hash=1.0)
+    assert isinstance(sampled, VideoSignals)
+    assert [f.ts for f in sampled.frames] == [0.0, 1.0, 2.0]
+    assert signals_record(sampled)["kind"] == "video"
+
+
+def test_animated_webp_is_hashed_as_a_video() -> None:
+    frames = [picture(96, 64, seed=i) for i in range(3)]
+    data = encoded(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=200)
+    signals = hash_media(data)
+    assert isinstance(signals, VideoSignals)
+    assert len(signals.frames) == 3
+
+
+@pytest.mark.parametrize(("codec", "fmt", "media"), [
+    ("mpeg4", "mp4", MP4), ("libx264", "mp4", MP4), ("libvpx-vp9", "webm", MATROSKA), ("mpeg4", "avi", AVI),
+])
+def test_video_containers(codec: str, fmt: str, media: object) -> None:
+    data = video(seconds=2, fps=10, codec=codec, fmt=fmt)
+    assert sniff_format(data) is media
+    signals = hash_media(data, seconds_per_hash=0.5)
+    assert isinstance(signals, VideoSignals)
+    assert [f.ts for f in signals.frames] == [0.0, 0.5, 1.0, 1.5]
+    assert signals.duration == pytest.approx(2.0, abs=0.15)
+
+
+def test_video_dense_sampling_hashes_every_frame() -> None:
+    signals = hash_media(video(seconds=1, fps=10))
+    assert isinstance(signals, VideoSignals)
+    assert len(signals.frames) == 10
+
+
+def test_negative_sampling_is_refused() -> None:
+    with pytest.raises(ValueError, match="seconds_per_hash"):
+        hash_media(video(seconds=1, fps=2), seconds_per_hash=-1)
+
+
+def test_heif_brand_is_not_taken_for_a_video() -> None:
+    data = encoded(ORIGINAL, "HEIF")
+    assert sniff_format(data).name == "HEIC/HEIF"
+    with pytest.raises(MediaError):
+        hash_media(data[:200])
