@@ -167,8 +167,15 @@ def pillow_reference(path: Path) -> Reference:
     from stanch.signals.pdq import pdq_dihedral_of_rgb
 
     with Image.open(path) as image:
-        tag = int(image.getexif().get(0x0112, 1))
-        orientation = tag if 2 <= tag <= 8 else 1
         rgb = np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
     dihedral, quality = pdq_dihedral_of_rgb(rgb)
-    return Reference(dihedral, quality, orientation)
+    return Reference(dihedral, quality, exif_orientation(path))
+
+
+def exif_orientation(path: Path) -> int:
+    """The EXIF orientation, 2-8 when the file asks to be turned or flipped, else 1 (read, not decoded)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        tag = int(image.getexif().get(0x0112, 1))
+    return tag if 2 <= tag <= 8 else 1

@@ -25,6 +25,9 @@ from stanch.signals.pdq import hamming_hex, pdq_dihedral_of_rgb
 HARNESS = Path(__file__).with_name("hash_pixels.mjs")
 TOLERANCE = 10
 """Meta's rule: within 10 bits of the C++ reference on images of quality >= 80."""
+DECODING_ONLY = {f"pdq/reg-test-input/exif-rotn/exif-rotn-{n}.jpg" for n in (3, 6, 8)}
+"""12-megapixel photos that differ from exif-rotn-1 only in how they are stored (the browser test
+covers their decoding); left out here to keep the run short."""
 
 
 def synthetic_images() -> dict[str, np.ndarray]:
@@ -100,6 +103,12 @@ def alpha_pngs(folder: Path) -> dict[str, Path]:
     return made
 
 
+def decode_rgb(path: Path) -> np.ndarray:
+    """Pillow's full decode converted to RGB, as expected-pdqhash.jsonl was made (no EXIF turn)."""
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
 def run_node(node: str, jobs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     completed = subprocess.run(
         [node, str(HARNESS)], input=json.dumps(jobs), capture_output=True, text=True, timeout=120
@@ -112,29 +121,29 @@ def run_node(node: str, jobs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]
 
 @pytest.fixture(scope="module")
 def hashed(node: str, conformance: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Run every job in one Node process; keep the pixels' reference hashes beside the results."""
+    """Run every job in one Node process; keep pdqhash's hashes of the same pixels beside the results."""
     folder = tmp_path_factory.mktemp("pixels")
     expected = [json.loads(line) for line in (conformance / "pdq" / "expected-pdqhash.jsonl").open()]
-    pixels = {
-        entry["path"]: np.asarray(Image.open(conformance / entry["path"]).convert("RGB"))
-        for entry in expected
-    }
-    pixels.update(synthetic_images())
+    images = {e["path"]: conformance / e["path"] for e in expected if e["path"] not in DECODING_ONLY}
     jobs: list[dict[str, Any]] = []
-    for name, rgb in pixels.items():
+    pdqhash: dict[str, tuple[tuple[str, ...], int]] = {}
+    for name, rgb in [
+        *((name, decode_rgb(path)) for name, path in images.items()),
+        *synthetic_images().items(),
+    ]:
         raw = folder / f"{len(jobs)}.rgb"
         rgb.tofile(raw)
         height, width, _ = rgb.shape
         jobs.append({"id": name, "pixels": str(raw), "width": width, "height": height, "channels": 3})
+        pdqhash[name] = pdq_dihedral_of_rgb(rgb)
     # Canvas pixels are RGBA: alpha must be ignored.
-    rgba = np.dstack(
-        [pixels["pdq/bridge-mods/aaa-orig.jpg"], np.arange(1004 * 1600, dtype=np.uint8).reshape(1004, 1600)]
-    )
+    bridge = decode_rgb(images["pdq/bridge-mods/aaa-orig.jpg"])
+    rgba = np.dstack([bridge, np.arange(1004 * 1600, dtype=np.uint8).reshape(1004, 1600)])
     rgba.tofile(folder / "rgba.raw")
     jobs.append(
         {"id": "rgba", "pixels": str(folder / "rgba.raw"), "width": 1600, "height": 1004, "channels": 4}
     )
-    files = {entry["path"]: conformance / entry["path"] for entry in expected}
+    files = dict(images)
     files["empty"] = folder / "empty.bin"
     files["empty"].write_bytes(b"")
     files["random-9MiB"] = folder / "random.bin"  # crosses the 4 MiB read pieces twice
@@ -144,17 +153,16 @@ def hashed(node: str, conformance: Path, tmp_path_factory: pytest.TempPathFactor
     pngs = alpha_pngs(folder)
     pngs["LA.png"] = conformance / "pdq" / "pytx-resources" / "LA.png"
     pngs["RGB.png (no alpha)"] = folder / "rgb.png"
-    Image.fromarray(pixels["pdq/bridge-mods/shrink-a-lot.jpg"]).save(pngs["RGB.png (no alpha)"])
+    Image.fromarray(bridge).save(pngs["RGB.png (no alpha)"])
     for name, path in pngs.items():
         jobs.append({"id": f"png:{name}", "png": str(path)})
     results = run_node(node, jobs)
-    return {"results": results, "pixels": pixels, "expected": expected, "files": files, "pngs": pngs}
+    return {"results": results, "pdqhash": pdqhash, "expected": expected, "files": files, "pngs": pngs}
 
 
 def test_pdq_is_bit_exact_with_pdqhash_on_the_same_pixels(hashed: dict[str, Any]) -> None:
     mismatches = []
-    for name, rgb in hashed["pixels"].items():
-        dihedral, quality = pdq_dihedral_of_rgb(rgb)
+    for name, (dihedral, quality) in hashed["pdqhash"].items():
         result = hashed["results"][name]
         if (result["pdq_dihedral"], result["quality"], result["pdq"]) != (
             list(dihedral),
@@ -169,7 +177,7 @@ def test_pdq_is_bit_exact_with_pdqhash_on_the_same_pixels(hashed: dict[str, Any]
 def test_within_10_bits_of_expected_pdqhash(hashed: dict[str, Any]) -> None:
     checked = 0
     for entry in hashed["expected"]:
-        if entry["quality"] < 80:
+        if entry["quality"] < 80 or entry["path"] in DECODING_ONLY:
             continue
         result = hashed["results"][entry["path"]]
         distances = [
