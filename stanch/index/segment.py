@@ -71,8 +71,11 @@ class Segment:
     def ordinals_of(self, rows: np.ndarray) -> np.ndarray:
         if self.ordinals is not None:
             return self.ordinals[rows]
-        first = np.searchsorted(self.ids, self.ids[rows], side="left")
-        return (rows - first).astype(np.int32)
+        ordinals = np.zeros(len(rows), np.int32)
+        ids = self.ids[rows]
+        later = (rows > 0) & (self.ids[np.maximum(rows - 1, 0)] == ids)  # not its entry's first hash
+        ordinals[later] = rows[later] - np.searchsorted(self.ids, ids[later], side="left")
+        return ordinals
 
     def rows_of(self, ids: np.ndarray) -> np.ndarray:
         """Row numbers holding any of ``ids`` (sorted unique int64), dead or alive."""
