@@ -1,7 +1,7 @@
 """The edit suite: what re-uploads of a picture look like, generated deterministically.
 
-Each edit takes a picture and a seeded random generator and returns the edited picture, re-encoded
-as a JPEG of quality 90 the way platforms re-encode uploads (``jpeg 25`` is its own encoding). Random
+Each edit takes a picture and a seeded random generator and returns the edited picture; the upload is
+that picture saved as a JPEG of quality 90, the way platforms re-encode uploads (25 for ``jpeg 25``). Random
 choices (which side a crop takes, bar sizes, colours, where a watermark goes) come from the generator,
 so ``edited(picture, edit, seed)`` always gives the same pixels. Used by benchmarks/robustness.py and by
 tests/signals/test_robust*.py.
@@ -95,7 +95,8 @@ def rotate(degrees: int) -> Edit:
 
 
 def jpeg_25(image: Image.Image, rng: np.random.Generator) -> Image.Image:
-    return _jpeg(image, 25)
+    """Unchanged pixels: ``edited_bytes`` saves this edit at JPEG quality 25 instead of 90."""
+    return image
 
 
 def quarter(image: Image.Image, rng: np.random.Generator) -> Image.Image:
@@ -169,11 +170,18 @@ EDITS: dict[str, Edit] = {
 """Every edit by name, in the order reports list them."""
 
 
-def edited(image: Image.Image, edit: str, seed: str) -> Image.Image:
-    """``image`` with the named edit, re-encoded as an upload would be; one seed, one result."""
+def edited_bytes(image: Image.Image, edit: str, seed: str) -> bytes:
+    """The JPEG file an upload of ``image`` with the named edit would be; one seed, one result."""
     rng = np.random.default_rng(zlib.crc32(f"{seed}/{edit}".encode()))
     result = EDITS[edit](image.convert("RGB"), rng)
-    return result if edit == "jpeg 25" else _jpeg(result, 90)
+    buffer = io.BytesIO()
+    result.convert("RGB").save(buffer, format="JPEG", quality=25 if edit == "jpeg 25" else 90)
+    return buffer.getvalue()
+
+
+def edited(image: Image.Image, edit: str, seed: str) -> Image.Image:
+    """``image`` with the named edit, decoded from the upload's JPEG file."""
+    return Image.open(io.BytesIO(edited_bytes(image, edit, seed))).convert("RGB")
 
 
 def _paste(
@@ -191,10 +199,3 @@ def _dark(rng: np.random.Generator) -> tuple[int, int, int]:
 
 def _light_theme() -> tuple[tuple[int, int, int], tuple[int, int, int], tuple[int, int, int]]:
     return (255, 255, 255), (20, 20, 20), (130, 130, 130)
-
-
-def _jpeg(image: Image.Image, quality: int) -> Image.Image:
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="JPEG", quality=quality)
-    buffer.seek(0)
-    return Image.open(buffer).convert("RGB")

@@ -17,7 +17,7 @@ fifteen distinct contents, so these figures are indicative, not a statistical gu
 from __future__ import annotations
 
 import argparse
-import hashlib
+import io
 import os
 import sys
 import time
@@ -30,13 +30,14 @@ from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.edits import EDITS, edited
-from stanch.signals.pdq import MATCH_DISTANCE, MIN_QUALITY, pdq_dihedral_of_rgb
+from benchmarks.edits import EDITS, edited_bytes
+from stanch.signals import hash_media, image
+from stanch.signals.pdq import MATCH_DISTANCE, MIN_QUALITY
 from stanch.signals.robust import bank_hashes, query_hashes, robust_variants
-from stanch.signals.types import ImageSignals
+from stanch.signals.types import ImageSignals, PdqVariant
 
-_MAX_SIDE = 1024
-"""Originals are shrunk to at most this many pixels a side (as uploads are), to keep the run short."""
+_EDIT_MAX_SIDE = 1600
+"""Larger originals are shrunk to this before being edited (only the 12-megapixel EXIF photo is)."""
 
 PHOTOS = {
     "bridge": "pdq/bridge-mods/aaa-orig.jpg",
@@ -64,32 +65,34 @@ FRAME_TIMES = (0.2, 0.5, 0.8)
 
 @dataclass(frozen=True)
 class Picture:
+    """A file as Stanch receives it, with the content it shows."""
+
     content: str
     name: str
-    rgb: np.ndarray
+    data: bytes
 
 
-SECONDS = {"dihedral PDQ": 0.0, "robust_variants": 0.0}
-"""Time spent in each part of hashing, over the whole run: the cost of the robustness signals."""
+SECONDS = {"hashing": 0.0, "robust_variants": 0.0}
+"""Time spent hashing files, and the part of it spent in ``robust_variants``: what the views cost."""
 
 
-def signals_of(rgb: np.ndarray) -> ImageSignals:
-    """The image signals Stanch computes for a picture (digests of the pixels stand in for the file's)."""
+def _timed_variants(rgb: np.ndarray) -> tuple[PdqVariant, ...]:
     started = time.perf_counter()
-    dihedral, quality = pdq_dihedral_of_rgb(rgb)
-    middle = time.perf_counter()
     variants = robust_variants(rgb)
-    SECONDS["dihedral PDQ"] += middle - started
-    SECONDS["robust_variants"] += time.perf_counter() - middle
-    digest = rgb.tobytes()
-    return ImageSignals(
-        md5=hashlib.md5(digest).hexdigest(),
-        sha256=hashlib.sha256(digest).hexdigest(),
-        pdq=dihedral[0],
-        quality=quality,
-        pdq_dihedral=dihedral,
-        variants=variants,
-    )
+    SECONDS["robust_variants"] += time.perf_counter() - started
+    return variants
+
+
+image.robust_variants = _timed_variants  # measure the views' share of hashing without changing it
+
+
+def signals_of(data: bytes) -> ImageSignals:
+    """The signals ``stanch hash`` computes for a file: the product's own decoding and hashing."""
+    started = time.perf_counter()
+    signals = hash_media(data)
+    SECONDS["hashing"] += time.perf_counter() - started
+    assert isinstance(signals, ImageSignals)
+    return signals
 
 
 def plain_hashes(signals: ImageSignals) -> tuple[str, ...]:
@@ -106,20 +109,30 @@ def distance(queries: tuple[str, ...], banked: tuple[str, ...]) -> int:
     return int(bits.min())
 
 
-def load(path: Path) -> np.ndarray:
-    image = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
-    image.thumbnail((_MAX_SIDE, _MAX_SIDE))
-    return np.asarray(image)
+def png(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
-def video_frames(path: Path, shares: tuple[float, ...]) -> list[np.ndarray]:
+def pixels(data: bytes) -> Image.Image:
+    """The upright RGB picture of a file, at most ``_EDIT_MAX_SIDE`` a side: what the edits start from."""
+    image = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    image.thumbnail((_EDIT_MAX_SIDE, _EDIT_MAX_SIDE))
+    return image
+
+
+def video_frames(path: Path, shares: tuple[float, ...]) -> list[bytes]:
+    """Frames at the given shares of a video, as PNG files."""
     with av.open(str(path)) as container:
         frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-    return [frames[int(share * (len(frames) - 1))] for share in shares]
+    return [png(frames[int(share * (len(frames) - 1))]) for share in shares]
 
 
 def originals(root: Path) -> list[Picture]:
-    pictures = [Picture(content, Path(path).name, load(root / path)) for content, path in PHOTOS.items()]
+    pictures = [
+        Picture(content, Path(path).name, (root / path).read_bytes()) for content, path in PHOTOS.items()
+    ]
     for content, path in PHOTO_FRAMES.items():
         pictures.append(Picture(content, f"{Path(path).stem}@0.5", video_frames(root / path, (0.5,))[0]))
     return pictures
@@ -130,11 +143,11 @@ def bank(root: Path) -> list[Picture]:
     pictures = []
     for path in sorted((root / "pdq").rglob("*")):
         if path.suffix.lower() in {".jpg", ".jpeg", ".png", ".webp"}:
-            pictures.append(Picture(_content_of_file(path), path.name, load(path)))
+            pictures.append(Picture(_content_of_file(path), path.name, path.read_bytes()))
     for path in sorted((root / "vpdq" / "sample-videos").glob("*.mp4")):
         content = path.stem.split("-")[0]
-        for share, rgb in zip(FRAME_TIMES, video_frames(path, FRAME_TIMES), strict=True):
-            pictures.append(Picture(content, f"{path.stem}@{share}", rgb))
+        for share, data in zip(FRAME_TIMES, video_frames(path, FRAME_TIMES), strict=True):
+            pictures.append(Picture(content, f"{path.stem}@{share}", data))
     return pictures
 
 
@@ -160,7 +173,7 @@ def main() -> None:
     root = parser.parse_args().conformance
 
     started = time.perf_counter()
-    banked = [(picture, signals_of(picture.rgb)) for picture in bank(root) + originals(root)]
+    banked = [(picture, signals_of(picture.data)) for picture in bank(root) + originals(root)]
     photos = [p for p, s in banked[-len(PHOTOS) - len(PHOTO_FRAMES) :] if s.quality >= MIN_QUALITY]
     flat = sorted(
         {p.content for p, s in banked[-len(PHOTOS) - len(PHOTO_FRAMES) :]} - {p.content for p in photos}
@@ -177,7 +190,7 @@ def main() -> None:
     for edit in EDITS:
         recall_plain = recall_stanch = false_plain = false_stanch = 0
         for photo in photos:
-            upload = signals_of(np.asarray(edited(Image.fromarray(photo.rgb), edit, photo.name)))
+            upload = signals_of(edited_bytes(pixels(photo.data), edit, photo.name))
             own = next(s for p, s in banked if p is photo)
             query_counts.append(len(query_hashes(upload)))
             recall_plain += distance(plain_hashes(upload), plain_hashes(own)) <= MATCH_DISTANCE
@@ -219,10 +232,10 @@ def _print_cost(banked: list[tuple[Picture, ImageSignals]], query_counts: list[i
         f"\nhashes per picture: query mean {np.mean(query_counts):.2f} (max {max(query_counts)}), "
         f"bank mean {np.mean(bank_counts):.2f} (max {max(bank_counts)}); plain PDQ uses 1 on each side"
     )
-    ratio = SECONDS["robust_variants"] / SECONDS["dihedral PDQ"]
+    ratio = SECONDS["robust_variants"] / SECONDS["hashing"]
     print(
-        f"time over all pictures hashed: dihedral PDQ {SECONDS['dihedral PDQ']:.1f} s, "
-        f"robust_variants {SECONDS['robust_variants']:.1f} s ({ratio:.2f}x the dihedral PDQ)"
+        f"time hashing all files (hash_media): {SECONDS['hashing']:.1f} s, of which robust_variants "
+        f"{SECONDS['robust_variants']:.1f} s ({100 * ratio:.0f} %)"
     )
 
 

@@ -9,7 +9,11 @@ Stanch hashes a few altered *views* of the picture with plain PDQ:
 - ``content``: the picture's content rectangle: also peels rows and columns that are mostly one flat
   colour with a little ink (caption bars, status bars, the chrome of a screenshot around the picture).
 
-Both views are computed from the picture alone, the same way for a banked original and an uploaded
+- ``anchored1`` ... ``anchored9``: windows whose edges are the picture's own strongest features, found
+  on its column and row profiles of gradient energy. A crop removes the frame, not the features, so a
+  copy cropped by 5-15 % often yields a window with the same edges as one of its original's.
+
+All views are computed from the picture alone, the same way for a banked original and an uploaded
 copy, so the two land on the same rectangle.
 
 Small pictures also get the PDQ of their pixels really turned and flipped (``mirrored``, ``rotated90``,
@@ -22,13 +26,15 @@ Everything here is a pure function of its arguments.
 
 from __future__ import annotations
 
+from itertools import combinations
+
 import numpy as np
 
 from stanch.signals.pdq import MIN_QUALITY, pdq_of_rgb
 from stanch.signals.types import ImageSignals, PdqVariant
 
 _WORK_SIDE = 256
-"""Borders are found on a copy at most this many pixels a side: cheap, and averaging hides JPEG noise."""
+"""Borders are found on a copy sampled to at most this many pixels a side."""
 _TOLERANCE = 10.0
 """Grey levels (of 255) within which a pixel has the colour of its line: JPEG noise and anti-aliasing."""
 _UNIFORM = 0.98
@@ -47,6 +53,14 @@ _TURNS = {
     "antitransposed": lambda rgb: np.rot90(rgb, 2).transpose(1, 0, 2),
 }
 """The 7 non-identity rotations and flips, as pixel operations."""
+_ANCHOR_SIDE = 512
+"""Anchored windows are found and hashed on a copy reduced by a whole factor to about this longer side."""
+_ANCHORS = 3
+"""Anchors per axis; every pair of them bounds a window, so up to 3 x 3 windows."""
+_ANCHOR_SMOOTHING = 0.01
+"""Width (standard deviation, as a share of the side) of the Gaussian that smooths a profile."""
+_ANCHOR_SEPARATION = 0.15
+"""Anchors on one axis are at least this share of the side apart, so a window is never a sliver."""
 _MIN_KEEP = 0.2
 """A view must keep at least this share of the width and of the height, or it is not reported."""
 _MIN_CHANGE = 0.02
@@ -73,6 +87,11 @@ def robust_variants(rgb: np.ndarray) -> tuple[PdqVariant, ...]:
         hashed = pdq_of_rgb(rgb[top:bottom, left:right])
         if hashed.quality >= MIN_QUALITY:
             variants.append(PdqVariant(name, hashed.hex, hashed.quality))
+    reduced = _reduce(rgb, _ANCHOR_SIDE)
+    for number, (top, bottom, left, right) in enumerate(_anchored_windows(reduced), start=1):
+        hashed = pdq_of_rgb(reduced[top:bottom, left:right])
+        if hashed.quality >= MIN_QUALITY:
+            variants.append(PdqVariant(f"anchored{number}", hashed.hex, hashed.quality))
     if max(height, width) <= _TURN_MAX_SIDE:
         for name, turn in _TURNS.items():
             hashed = pdq_of_rgb(turn(rgb))
@@ -86,9 +105,9 @@ def query_hashes(signals: ImageSignals) -> tuple[str, ...]:
 
     The matching rule of Stanch, defined here once: an upload matches a banked picture when any of its
     ``query_hashes`` is within the bank's threshold (31 by default) of any of the banked picture's
-    ``bank_hashes``. The upload side contributes its plain hash and its views (trimmed, content); the
-    bank side adds the rotations and flips, so each geometric fix is paid for once, on one side, and an
-    upload costs at most three lookups.
+    ``bank_hashes``. The upload side contributes its plain hash and its views (trimmed, content,
+    anchored windows: at most 12 lookups); the bank side adds the rotations and flips, so each
+    geometric fix is paid for once, on one side.
     Hashes of quality below ``MIN_QUALITY`` are left out: Meta's PDQ gives no guarantee for them, and
     a flat picture would otherwise match every other flat picture.
     """
@@ -226,3 +245,56 @@ def _worth_hashing(box: Box, height: int, width: int) -> bool:
     if kept_h < _MIN_KEEP or kept_w < _MIN_KEEP:
         return False
     return kept_h <= 1 - _MIN_CHANGE or kept_w <= 1 - _MIN_CHANGE
+
+
+def _reduce(rgb: np.ndarray, side: int) -> np.ndarray:
+    """``rgb`` averaged over square blocks of a whole size so that its longer side is about ``side``."""
+    factor = max(1, max(rgb.shape[:2]) // side)
+    if factor == 1:
+        return rgb
+    height, width = rgb.shape[0] // factor * factor, rgb.shape[1] // factor * factor
+    blocks = rgb[:height, :width].reshape(height // factor, factor, width // factor, factor, 3)
+    return blocks.mean(axis=(1, 3)).astype(np.uint8)
+
+
+def _anchored_windows(rgb: np.ndarray) -> list[Box]:
+    """Windows bounded by pairs of anchors on each axis: content-defined, so crops keep them."""
+    grey = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    columns = _anchors(np.abs(np.diff(grey, axis=1)).mean(axis=0))
+    rows = _anchors(np.abs(np.diff(grey, axis=0)).mean(axis=1))
+    return [
+        (round(top), round(bottom), round(left), round(right))
+        for top, bottom in combinations(sorted(rows), 2)
+        for left, right in combinations(sorted(columns), 2)
+    ]
+
+
+def _anchors(profile: np.ndarray) -> list[float]:
+    """The positions of a profile's strongest peaks after smoothing, to a fraction of a pixel.
+
+    A peak is where many edges line up (a horizon, a table edge, a building's side): it stays where it
+    is when a crop takes away some of the other axis, and when the picture is rescaled.
+    """
+    length = len(profile)
+    if length < 3:
+        return []
+    smooth = _gaussian_smooth(profile, max(1.0, _ANCHOR_SMOOTHING * length))
+    inner = smooth[1:-1]
+    peaks = np.flatnonzero((inner >= smooth[:-2]) & (inner > smooth[2:])) + 1
+    chosen: list[float] = []
+    for peak in peaks[np.argsort(-smooth[peaks], kind="stable")]:
+        left, middle, right = smooth[peak - 1], smooth[peak], smooth[peak + 1]
+        curvature = left - 2 * middle + right
+        position = peak + (0.5 * (left - right) / curvature if curvature else 0.0)
+        if all(abs(position - other) >= _ANCHOR_SEPARATION * length for other in chosen):
+            chosen.append(float(position))
+            if len(chosen) == _ANCHORS:
+                break
+    return chosen
+
+
+def _gaussian_smooth(profile: np.ndarray, sigma: float) -> np.ndarray:
+    radius = int(3 * sigma) + 1
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    padded = np.pad(profile, radius, mode="edge")
+    return np.convolve(padded, kernel / kernel.sum(), mode="valid")

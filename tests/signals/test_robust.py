@@ -79,8 +79,9 @@ def test_edited_copies_match_under_the_stanch_rule_where_plain_pdq_does_not(edit
     assert closest(upload, original) <= MATCH_DISTANCE
 
 
-def test_a_photo_without_borders_gets_no_views_and_its_edits_do_not_match_other_photos() -> None:
-    assert [v.name for v in robust_variants(photo(4, 480, 640))] == []
+def test_a_photo_without_borders_gets_no_border_views_and_its_edits_do_not_match_other_photos() -> None:
+    names = {v.name for v in robust_variants(photo(4, 480, 640))}
+    assert not names & {"trimmed", "content"}
     others = [signals(photo(seed)) for seed in (5, 6, 7)]
     for edit in ("caption bar", "screenshot", "letterbox"):
         upload = signals(edited(photo(4), edit))
