@@ -29,6 +29,7 @@ from __future__ import annotations
 from itertools import combinations
 
 import numpy as np
+from PIL import Image
 
 from stanch.signals.pdq import MIN_QUALITY, pdq_of_rgb
 from stanch.signals.types import ImageSignals, PdqVariant
@@ -55,6 +56,8 @@ _TURNS = {
 """The 7 non-identity rotations and flips, as pixel operations."""
 _ANCHOR_SIDE = 512
 """Anchored windows are found and hashed on a copy reduced by a whole factor to about this longer side."""
+_WINDOW_SIDE = 128
+"""Each window is hashed reduced by a whole factor to 1-2 times this longer side (PDQ keeps a 64x64 grid)."""
 _ANCHORS = 3
 """Anchors per axis; every pair of them bounds a window, so up to 3 x 3 windows."""
 _ANCHOR_SMOOTHING = 0.01
@@ -89,7 +92,7 @@ def robust_variants(rgb: np.ndarray) -> tuple[PdqVariant, ...]:
             variants.append(PdqVariant(name, hashed.hex, hashed.quality))
     reduced = _reduce(rgb, _ANCHOR_SIDE)
     for number, (top, bottom, left, right) in enumerate(_anchored_windows(reduced), start=1):
-        hashed = pdq_of_rgb(reduced[top:bottom, left:right])
+        hashed = pdq_of_rgb(_reduce(reduced[top:bottom, left:right], _WINDOW_SIDE))
         if hashed.quality >= MIN_QUALITY:
             variants.append(PdqVariant(f"anchored{number}", hashed.hex, hashed.quality))
     if max(height, width) <= _TURN_MAX_SIDE:
@@ -212,7 +215,8 @@ def _too_small(box: Box, shape: tuple[int, ...]) -> bool:
 
 def _dominant(line: np.ndarray) -> float:
     """The colour of a line: its median grey, which is the background's when most of it is background."""
-    return float(np.median(line))
+    middle = len(line) // 2
+    return float(np.partition(line, middle)[middle])
 
 
 def _line_shares(lines: np.ndarray, colour: float) -> np.ndarray:
@@ -248,13 +252,11 @@ def _worth_hashing(box: Box, height: int, width: int) -> bool:
 
 
 def _reduce(rgb: np.ndarray, side: int) -> np.ndarray:
-    """``rgb`` averaged over square blocks of a whole size so that its longer side is about ``side``."""
+    """``rgb`` averaged over square blocks of a whole size, keeping its longer side at least ``side``."""
     factor = max(1, max(rgb.shape[:2]) // side)
     if factor == 1:
         return rgb
-    height, width = rgb.shape[0] // factor * factor, rgb.shape[1] // factor * factor
-    blocks = rgb[:height, :width].reshape(height // factor, factor, width // factor, factor, 3)
-    return blocks.mean(axis=(1, 3)).astype(np.uint8)
+    return np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).reduce(factor))
 
 
 def _anchored_windows(rgb: np.ndarray) -> list[Box]:
