@@ -1,0 +1,324 @@
+"""MatchEngine: every bank held in memory, looked up exactly, turned into verdicts.
+
+Per bank the engine keeps one ``HammingIndex`` of the banked pictures' PDQ hashes (entry id = index
+id; the ordinal of the matching row names the view: ``original``, ``flipx``, ``trimmed`` ...), one of
+video frame hashes, and dictionaries of exact digests. It knows nothing of the database: the store
+side (``stanch.matching.sync``) feeds it ``BankedEntry`` values at start and from the change feed, and
+the API applies its own writes to it right after they commit.
+
+Thread safety: searches run on many threads at once without locks (``HammingIndex`` publishes
+immutable snapshots; the dictionaries here are replaced or updated by single assignments). Writers are
+serialised by one lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import numpy as np
+
+from stanch.index import HammingIndex, Hits
+from stanch.matching.query import ImageQuery, image_query
+from stanch.matching.verdict import BankRule, Match, Verdict, decide
+from stanch.matching.video import FrameMatch, match_video
+from stanch.signals.pdq import DIHEDRAL_NAMES, MIN_QUALITY
+from stanch.signals.types import FrameHash, ImageSignals, MediaSignals, VideoSignals
+
+
+@dataclass(frozen=True)
+class BankedEntry:
+    """One live entry as matching sees it.
+
+    ``hashes`` are the indexed PDQ hashes of an image as ``(view, 32 bytes)`` in their stored order;
+    ``frames`` the ``(32 bytes, quality, seconds)`` frame hashes of a video in time order. ``trust``
+    is the entry's own (an imported list may be trusted less than the bank it went into).
+    """
+
+    id: int
+    bank_id: int
+    kind: str = "image"
+    hashes: tuple[tuple[str, bytes], ...] = ()
+    frames: tuple[tuple[bytes, int, float], ...] = ()
+    md5: str | None = None
+    sha256: str | None = None
+    trust: str = "block"
+    expires: datetime | None = None
+    views: tuple[str, ...] | None = None
+    """The views of ``hashes`` when those are not given (bulk load); None means take them from ``hashes``."""
+
+
+@dataclass
+class _Bank:
+    """The in-memory side of one bank. In ``frames`` every video frame is an index entry of its own,
+    ``frame_key(entry, position)``, so a search returns every banked frame near a query frame."""
+
+    rule: BankRule
+    images: HammingIndex
+    frames: HammingIndex
+
+
+@dataclass(frozen=True)
+class _Video:
+    """The frames of a banked video, kept for the video rule: packed hashes, qualities, times."""
+
+    hashes: bytes
+    quality: np.ndarray
+    ts: np.ndarray
+
+    def frames(self) -> list[FrameHash]:
+        return [
+            FrameHash(self.hashes[32 * i : 32 * i + 32].hex(), int(q), float(t))
+            for i, (q, t) in enumerate(zip(self.quality.tolist(), self.ts.tolist(), strict=True))
+        ]
+
+
+FRAME_BITS = 20
+"""Frame positions take the low 20 bits of a frame's index id (signals hashes at most 500,000 frames)."""
+
+
+def frame_key(entry: int, positions: np.ndarray) -> np.ndarray:
+    """Index ids of frames ``positions`` of video ``entry``."""
+    return (np.int64(entry) << FRAME_BITS) + positions.astype(np.int64)
+
+
+class MatchEngine:
+    """Holds the banks in memory and answers lookups with verdicts (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._banks: dict[int, _Bank] = {}
+        self._lock = threading.Lock()
+        self._md5: dict[str, tuple[tuple[int, int], ...]] = {}
+        self._sha256: dict[str, tuple[tuple[int, int], ...]] = {}
+        self._views: dict[int, tuple[str, ...]] = {}
+        """Views of entries whose hashes are not simply the dihedral ones in order (most have none)."""
+        self._videos: dict[int, _Video] = {}
+        self._review: set[int] = set()
+        """Entries trusted less than a ``block`` bank: their matches go to review."""
+        self._expires: dict[int, datetime] = {}
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def set_bank(self, rule: BankRule) -> None:
+        """Create a bank, or change its name, threshold, trust or kind."""
+        with self._lock:
+            bank = self._banks.get(rule.id)
+            if bank is None:
+                self._banks = {**self._banks, rule.id: _Bank(rule, HammingIndex(), HammingIndex())}
+            else:
+                bank.rule = rule
+
+    def bank_rules(self) -> list[BankRule]:
+        return [bank.rule for bank in self._banks.values()]
+
+    def load_images(self, bank_id: int, ids: np.ndarray, hashes: np.ndarray) -> None:
+        """Bulk-load a bank's image hashes at start: row ``i`` is a hash (``(n, 32)`` uint8) of entry
+        ``ids[i]``, each entry's rows in stored order. Replaces whatever the bank's image index held."""
+        with self._lock:
+            self._banks[bank_id].images = HammingIndex.from_arrays(ids, hashes)
+
+    def load_videos(self, bank_id: int, entries: Sequence[BankedEntry]) -> None:
+        """Bulk-load a bank's videos at start; replaces whatever the bank's frame index held."""
+        with self._lock:
+            keys = [frame_key(e.id, np.arange(len(e.frames))) for e in entries]
+            hashes = [_packed(h for h, _, _ in e.frames) for e in entries]
+            self._banks[bank_id].frames = HammingIndex.from_arrays(
+                np.concatenate([np.empty(0, np.int64), *keys]),
+                np.concatenate([np.empty((0, 32), np.uint8), *hashes]),
+            )
+            for entry in entries:
+                self._videos[entry.id] = _video(entry)
+
+    def add(self, entries: Iterable[BankedEntry]) -> None:
+        """Make entries matchable now (an entry already present is replaced)."""
+        with self._lock:
+            for entry in entries:
+                self._add(entry)
+
+    def remove(self, entries: Iterable[BankedEntry]) -> None:
+        """Stop matching entries now (withdrawn, or expired); unknown entries are ignored."""
+        with self._lock:
+            for entry in entries:
+                self._remove(entry)
+
+    def note(self, entry: BankedEntry) -> None:
+        """Record an entry's trust, expiry, views and digests, without touching the indexes (bulk load)."""
+        with self._lock:
+            self._note(entry)
+
+    def compact(self) -> None:
+        """Fold recent adds and removals into the indexes' bases, when enough have piled up."""
+        for bank in list(self._banks.values()):
+            for index in (bank.images, bank.frames):
+                if index.needs_compaction:
+                    index.compact()
+
+    def _add(self, entry: BankedEntry) -> None:
+        bank = self._banks[entry.bank_id]
+        if entry.hashes:
+            ids = np.full(len(entry.hashes), entry.id, np.int64)
+            bank.images.add(ids, _packed(h for _, h in entry.hashes))
+        if entry.frames:
+            self._remove_frames(bank, entry.id)
+            bank.frames.add(
+                frame_key(entry.id, np.arange(len(entry.frames))), _packed(h for h, _, _ in entry.frames)
+            )
+            self._videos[entry.id] = _video(entry)
+        self._note(entry)
+
+    def _note(self, entry: BankedEntry) -> None:
+        views = entry.views if entry.views is not None else tuple(view for view, _ in entry.hashes)
+        if views != DIHEDRAL_NAMES[: len(views)]:
+            self._views[entry.id] = views
+        else:
+            self._views.pop(entry.id, None)
+        if entry.trust == "review":
+            self._review.add(entry.id)
+        else:
+            self._review.discard(entry.id)
+        if entry.expires is not None:
+            self._expires[entry.id] = entry.expires
+        else:
+            self._expires.pop(entry.id, None)
+        key = (entry.bank_id, entry.id)
+        for table, digest in ((self._md5, entry.md5), (self._sha256, entry.sha256)):
+            if digest:
+                table[digest] = (*(k for k in table.get(digest, ()) if k != key), key)
+
+    def _remove(self, entry: BankedEntry) -> None:
+        bank = self._banks.get(entry.bank_id)
+        if bank is not None:
+            bank.images.remove([entry.id])
+            self._remove_frames(bank, entry.id)
+        key = (entry.bank_id, entry.id)
+        for table, digest in ((self._md5, entry.md5), (self._sha256, entry.sha256)):
+            if digest and digest in table:
+                rest = tuple(k for k in table[digest] if k != key)
+                if rest:
+                    table[digest] = rest
+                else:
+                    del table[digest]
+        for mapping in (self._views, self._expires):
+            mapping.pop(entry.id, None)
+        self._review.discard(entry.id)
+
+    def _remove_frames(self, bank: _Bank, entry: int) -> None:
+        video = self._videos.pop(entry, None)
+        if video is not None:
+            bank.frames.remove(frame_key(entry, np.arange(len(video.ts))))
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def match(self, signals: MediaSignals) -> Verdict:
+        """The verdict for the signals of one file, image or video."""
+        if isinstance(signals, ImageSignals):
+            return self.match_image(image_query(signals))
+        return self.match_video(signals)
+
+    def match_image(self, query: ImageQuery) -> Verdict:
+        """The verdict for one image (or loose hashes)."""
+        return self.match_images([query])[0]
+
+    def match_images(self, queries: Sequence[ImageQuery]) -> list[Verdict]:
+        """Verdicts for many images, searched together: one index search per bank for the whole batch."""
+        hits: list[list[Match]] = [[] for _ in queries]
+        rows = [(q, view, bytes.fromhex(h)) for q, query in enumerate(queries) for view, h in query.hashes]
+        if rows:
+            owners = np.array([q for q, _, _ in rows], np.int64)
+            packed = _packed(h for _, _, h in rows)
+            for bank in list(self._banks.values()):
+                found = bank.images.search_many(packed, bank.rule.threshold).best(owners)
+                for row, entry, distance, ordinal in _hit_rows(found):
+                    match = self._match(bank.rule, entry, distance, "pdq", self._view(entry, ordinal))
+                    hits[owners[row]].append(replace(match, query=rows[row][1]))
+        now = datetime.now(UTC)
+        verdicts = []
+        for q, query in enumerate(queries):
+            mine = hits[q] + self._digest_hits(query.md5, query.sha256)
+            verdicts.append(decide(self._live(mine, now), query.quality))
+        return verdicts
+
+    def match_video(self, signals: VideoSignals) -> Verdict:
+        """The verdict for a video: each banked video near enough in frames is judged by the video
+        rule (``stanch.matching.video``: runs of frames in time order), plus exact digests."""
+        usable = [i for i, f in enumerate(signals.frames) if f.quality >= MIN_QUALITY]
+        hits = self._digest_hits(signals.md5, signals.sha256)
+        if usable:
+            packed = _packed(bytes.fromhex(signals.frames[i].pdq) for i in usable)
+            for bank in list(self._banks.values()):
+                hits += self._video_hits(bank, signals, usable, packed)
+        return decide(self._live(hits, datetime.now(UTC)))
+
+    def _video_hits(
+        self, bank: _Bank, signals: VideoSignals, usable: list[int], packed: np.ndarray
+    ) -> list[Match]:
+        found = bank.frames.search_many(packed, bank.rule.threshold)
+        pairs: dict[int, list[FrameMatch]] = {}
+        for row, key, distance, _ in _hit_rows(found):
+            pairs.setdefault(key >> FRAME_BITS, []).append(
+                (usable[row], key & ((1 << FRAME_BITS) - 1), distance)
+            )
+        hits = []
+        for entry, frame_matches in pairs.items():
+            video = self._videos.get(entry)
+            if video is None:
+                continue
+            verdict = match_video(
+                signals.frames, video.frames(), frame_matches, max_distance=bank.rule.threshold
+            )
+            if verdict.matched:
+                match = self._match(bank.rule, entry, verdict.distance or 0, "vpdq", "")
+                hits.append(replace(match, segment=verdict.to_dict()))
+        return hits
+
+    def stats(self) -> dict[str, int]:
+        """Hashes held in memory, for ``GET /v1/banks`` and the benchmark."""
+        banks = list(self._banks.values())
+        return {
+            "banks": len(banks),
+            "image_hashes": sum(len(b.images) for b in banks),
+            "frame_hashes": sum(len(b.frames) for b in banks),
+            "index_bytes": sum(b.images.stats().nbytes + b.frames.stats().nbytes for b in banks),
+        }
+
+    def _digest_hits(self, md5: str | None, sha256: str | None) -> list[Match]:
+        hits = []
+        for signal, table, digest in (("md5", self._md5, md5), ("sha256", self._sha256, sha256)):
+            for bank_id, entry in table.get(digest or "", ()):
+                bank = self._banks.get(bank_id)
+                if bank is not None:
+                    hits.append(self._match(bank.rule, entry, 0, signal, ""))
+        return hits
+
+    def _match(self, rule: BankRule, entry: int, distance: int, signal: str, view: str) -> Match:
+        trust = "review" if rule.trust == "review" or entry in self._review else "block"
+        return Match(rule.name, entry, distance, signal, view, "", rule.kind, trust)  # type: ignore[arg-type]
+
+    def _view(self, entry: int, ordinal: int) -> str:
+        views = self._views.get(entry, DIHEDRAL_NAMES)
+        return views[ordinal] if ordinal < len(views) else f"hash {ordinal}"
+
+    def _live(self, hits: list[Match], now: datetime) -> list[Match]:
+        expires = self._expires
+        return [h for h in hits if h.entry not in expires or expires[h.entry] > now]
+
+
+def _hit_rows(hits: Hits) -> Iterable[tuple[int, int, int, int]]:
+    return zip(
+        hits.query.tolist(), hits.id.tolist(), hits.distance.tolist(), hits.ordinal.tolist(), strict=True
+    )
+
+
+def _video(entry: BankedEntry) -> _Video:
+    return _Video(
+        b"".join(h for h, _, _ in entry.frames),
+        np.array([q for _, q, _ in entry.frames], np.uint8),
+        np.array([t for _, _, t in entry.frames], np.float64),
+    )
+
+
+def _packed(hashes: Iterable[bytes]) -> np.ndarray:
+    data = b"".join(hashes)
+    return np.frombuffer(data, np.uint8).reshape(-1, 32)

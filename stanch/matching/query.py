@@ -1,0 +1,44 @@
+"""What an upload is looked up by: its PDQ hashes (each named by the view it hashes) and its digests.
+
+The choice of hashes is ``stanch.signals.robust.query_hashes`` (Stanch's matching rule, defined there
+once); this module only names them, so a verdict can say which view of the upload matched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stanch.signals.pdq import MIN_QUALITY, parse_pdq_hex
+from stanch.signals.robust import query_hashes
+from stanch.signals.types import ImageSignals
+
+
+@dataclass(frozen=True)
+class ImageQuery:
+    """The lookups of one still image: ``hashes`` are ``(view, 64 hex digits)``; digests are hex.
+
+    ``quality`` is None when the caller sent a bare hash without it.
+    """
+
+    hashes: tuple[tuple[str, str], ...] = ()
+    md5: str | None = None
+    sha256: str | None = None
+    quality: int | None = None
+
+
+def image_query(signals: ImageSignals) -> ImageQuery:
+    """The lookups of a hashed image: ``query_hashes`` (plain and robustness views) and its digests."""
+    names = {v.pdq: v.name for v in signals.variants}
+    names[signals.pdq] = "original"
+    hashes = tuple((names.get(h, "original"), h) for h in query_hashes(signals))
+    return ImageQuery(hashes, signals.md5, signals.sha256, signals.quality)
+
+
+def hash_query(
+    pdq: str | None = None, quality: int | None = None, md5: str | None = None, sha256: str | None = None
+) -> ImageQuery:
+    """The lookups of loose hashes a client sent: a PDQ hash of quality below 50 is not looked up."""
+    hashes: tuple[tuple[str, str], ...] = ()
+    if pdq is not None and (quality is None or quality >= MIN_QUALITY):
+        hashes = (("original", parse_pdq_hex(pdq).hex()),)
+    return ImageQuery(hashes, md5, sha256, quality)

@@ -1,0 +1,257 @@
+"""Keeping a MatchEngine equal to the database: a fast load at start, then the change feed.
+
+``BankFollower.load()`` streams every live image hash with raw cursors (``stanch.store.index_rows``)
+into one ``HammingIndex`` per bank, built in bulk, and the video frames likewise. ``poll()`` then
+applies the feed's changes since the load (``stanch.store.changes``): each added entry is read back
+with its hashes and indexed, each withdrawn one removed, each bank change re-read. A background
+thread polls every ``interval`` seconds, so every server process converges within about that long of
+a commit; the process that made a change polls at once after its commit, so its own writes are
+matchable immediately. No change ever rebuilds an index: adds and removals are incremental, and
+compaction runs on a thread of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from itertools import groupby
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stanch.matching.engine import BankedEntry, MatchEngine
+from stanch.matching.verdict import BankRule
+from stanch.signals.pdq import DIHEDRAL_NAMES
+from stanch.store import (
+    Bank,
+    Change,
+    Database,
+    Entry,
+    EntryHash,
+    VideoFrame,
+    changes_since,
+    iter_index_batches,
+    latest_seq,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL = 0.2
+"""Seconds between two looks at the change feed: a commit is matchable everywhere within about this."""
+_CHUNK = 500
+"""Entry ids per ``IN (...)`` query (SQLite bounds the number of parameters)."""
+
+
+class BankFollower:
+    """Loads ``engine`` from ``db`` and keeps it current (see the module docstring)."""
+
+    def __init__(self, db: Database, engine: MatchEngine, *, interval: float = POLL_INTERVAL) -> None:
+        self.db = db
+        self.engine = engine
+        self.interval = interval
+        self.seq = 0
+        self._poll_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._compactor: threading.Thread | None = None
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Read every bank and live hash into the engine; later changes come from ``poll``."""
+        with self._poll_lock, self.db.read() as session:
+            self.seq = latest_seq(session)
+            for bank in session.scalars(select(Bank)):
+                self.engine.set_bank(_rule(bank))
+            self._load_images(session)
+            self._load_frames(session)
+            for entry in _entry_notes(session, _NOTED):
+                self.engine.note(entry)
+
+    def _load_images(self, session: Session) -> None:
+        entries, banks, hashes = _columns(iter_index_batches(session, batch_size=100_000))
+        for bank_id in np.unique(banks).tolist():
+            mine = banks == bank_id
+            self.engine.load_images(bank_id, entries[mine], hashes[mine])
+
+    def _load_frames(self, session: Session) -> None:
+        """Video frames, with the quality the video rule needs (``iter_frame_batches`` leaves it out)."""
+        frames: dict[int, list[tuple[bytes, int, float]]] = {}
+        banks: dict[int, int] = {}
+        now = utcnow()
+        query = (
+            select(VideoFrame.entry_id, VideoFrame.bank_id, VideoFrame.pdq, VideoFrame.quality, VideoFrame.ts)
+            .join(Entry, Entry.id == VideoFrame.entry_id)
+            .where(Entry.withdrawn_at.is_(None), Entry.expires.is_(None) | (Entry.expires > now))
+            .order_by(VideoFrame.id)
+            .execution_options(yield_per=50_000)
+        )
+        for entry, bank, pdq, quality, ts in session.execute(query):
+            frames.setdefault(entry, []).append((bytes(pdq), quality, ts))
+            banks[entry] = bank
+        for bank_id in set(banks.values()):
+            videos = [
+                BankedEntry(entry, bank_id, "video", frames=tuple(rows))
+                for entry, rows in frames.items()
+                if banks[entry] == bank_id
+            ]
+            self.engine.load_videos(bank_id, videos)
+
+    # -- following -----------------------------------------------------------------------------
+
+    def poll(self) -> int:
+        """Apply every change committed since the last poll; returns how many were applied."""
+        with self._poll_lock:
+            applied = 0
+            while True:
+                with self.db.read() as session:
+                    changes = changes_since(session, self.seq)
+                    if not changes:
+                        break
+                    self._apply(session, changes)
+                self.seq = changes[-1].seq
+                applied += len(changes)
+        if applied:
+            self._compact_soon()
+        return applied
+
+    def _apply(self, session: Session, changes: list[Change]) -> None:
+        for op, run in groupby(changes, key=lambda c: c.op):
+            batch = list(run)
+            if op == "bank":
+                for bank_id in dict.fromkeys(c.bank_id for c in batch):
+                    self._refresh_bank(session, bank_id)
+                continue
+            ids = list(dict.fromkeys(c.entry_id for c in batch if c.entry_id is not None))
+            if op == "add":
+                self.engine.add(read_entries(session, ids))
+            elif op == "withdraw":
+                self.engine.remove(_entry_notes(session, Entry.id.in_(ids), live_only=False))
+
+    def _refresh_bank(self, session: Session, bank_id: int) -> None:
+        bank = session.get(Bank, bank_id)
+        if bank is not None:
+            self.engine.set_bank(_rule(bank))
+
+    def _compact_soon(self) -> None:
+        if self._compactor is None or not self._compactor.is_alive():
+            self._compactor = threading.Thread(target=self.engine.compact, name="stanch-compact", daemon=True)
+            self._compactor.start()
+
+    def start(self) -> None:
+        """Poll in a background thread until ``stop``."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="stanch-follow", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.poll()
+            except Exception:  # a database hiccup must not stop following; the next poll retries
+                log.exception("following the bank change feed failed; retrying")
+
+
+def read_entries(session: Session, ids: Sequence[int]) -> list[BankedEntry]:
+    """The live entries among ``ids`` with their indexed hashes (named) and frames, for ``add``."""
+    entries = {e.id: e for e in _entry_notes(session, None, ids=ids)}
+    hashes: dict[int, list[tuple[str, bytes]]] = {}
+    frames: dict[int, list[tuple[bytes, int, float]]] = {}
+    for chunk in _chunks(list(entries)):
+        rows = session.execute(
+            select(EntryHash.entry_id, EntryHash.role, EntryHash.pdq)
+            .where(EntryHash.entry_id.in_(chunk), EntryHash.indexed.is_(True))
+            .order_by(EntryHash.id)
+        )
+        for entry_id, role, pdq in rows:
+            hashes.setdefault(entry_id, []).append((role, bytes(pdq)))
+        for entry_id, pdq, quality, ts in session.execute(
+            select(VideoFrame.entry_id, VideoFrame.pdq, VideoFrame.quality, VideoFrame.ts)
+            .where(VideoFrame.entry_id.in_(chunk))
+            .order_by(VideoFrame.id)
+        ):
+            frames.setdefault(entry_id, []).append((bytes(pdq), quality, float(ts)))
+    return [
+        replace(e, hashes=tuple(hashes.get(e.id, ())), frames=tuple(frames.get(e.id, ())))
+        for e in entries.values()
+    ]
+
+
+_NOTED = (
+    Entry.md5.is_not(None)
+    | Entry.sha256.is_not(None)
+    | Entry.expires.is_not(None)
+    | (Entry.trust == "review")
+    | Entry.id.in_(
+        select(EntryHash.entry_id).where(EntryHash.indexed.is_(False) | EntryHash.role.not_in(DIHEDRAL_NAMES))
+    )
+)
+"""Entries the engine must know more of than their hashes: digests, expiry, lower trust, or indexed
+hashes that are not simply the dihedral ones in order (robustness views, a symmetric picture)."""
+
+
+def _entry_notes(
+    session: Session, condition: Any, *, ids: Sequence[int] | None = None, live_only: bool = True
+) -> list[BankedEntry]:
+    """Entries (without frames) matching ``condition`` or among ``ids``, with their views named."""
+    query = select(Entry.id, Entry.bank_id, Entry.kind, Entry.md5, Entry.sha256, Entry.trust, Entry.expires)
+    if live_only:
+        now = utcnow()
+        query = query.where(Entry.withdrawn_at.is_(None), Entry.expires.is_(None) | (Entry.expires > now))
+    batches: Iterable[Any] = (
+        [query.where(condition)]
+        if ids is None
+        else (query.where(Entry.id.in_(chunk)) for chunk in _chunks(list(ids)))
+    )
+    rows = [row for q in batches for row in session.execute(q.order_by(Entry.id))]
+    views = _views(session, [row[0] for row in rows]) if ids is None else {}
+    return [
+        BankedEntry(id_, bank, kind, md5=md5, sha256=sha, trust=trust, expires=exp, views=views.get(id_))
+        for id_, bank, kind, md5, sha, trust, exp in rows
+    ]
+
+
+def _views(session: Session, entry_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    views: dict[int, list[str]] = {}
+    for chunk in _chunks(entry_ids):
+        for entry_id, role in session.execute(
+            select(EntryHash.entry_id, EntryHash.role)
+            .where(EntryHash.entry_id.in_(chunk), EntryHash.indexed.is_(True))
+            .order_by(EntryHash.id)
+        ):
+            views.setdefault(entry_id, []).append(role)
+    return {entry_id: tuple(roles) for entry_id, roles in views.items()}
+
+
+def _columns(batches: Iterable[list[tuple[int, int, int, bytes]]]) -> tuple[np.ndarray, ...]:
+    """Image index rows as arrays: entry ids, bank ids, and ``(n, 32)`` uint8 hashes."""
+    entries, banks, hashes = [], [], []
+    for batch in batches:
+        _, entry, bank, pdq = zip(*batch, strict=True)
+        entries.append(np.array(entry, np.int64))
+        banks.append(np.array(bank, np.int64))
+        hashes.append(np.frombuffer(b"".join(pdq), np.uint8).reshape(-1, 32))
+    if not entries:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, 32), np.uint8)
+    return np.concatenate(entries), np.concatenate(banks), np.concatenate(hashes)
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    return (ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK))
+
+
+def _rule(bank: Bank) -> BankRule:
+    return BankRule(bank.id, bank.name, bank.threshold, bank.trust, bank.kind)  # type: ignore[arg-type]
