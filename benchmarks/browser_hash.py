@@ -2,7 +2,8 @@
 
 For every image of the conformance set, headless Chromium decodes the file with its own decoders and
 hashes it with stanch-hash.js; the reference is pdqhash (Meta's C++) on Pillow's decode, with the EXIF
-orientation applied (expected-pdqhash.jsonl has the same hashes for files stored upright). Prints, per
+orientation applied (expected-pdqhash.jsonl has the same hashes for files stored upright), and
+`stanch hash` (stanch.signals.hash_media, what banks are filled with). Prints, per
 image, the distance of the plain hash and the largest distance among the 8 dihedral hashes; the same
 with pictures scaled down to 1 megapixel before hashing (the effect of MAX_DECODE_PIXELS on big
 photos); then max and median per group, and the time per megapixel against pdqhash measured in the
@@ -27,6 +28,7 @@ sys.path.insert(0, str(REPO / "tests" / "web"))
 from browser_harness import BrowserSession, browser_session, pillow_reference  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from stanch.signals import ImageSignals, hash_media  # noqa: E402
 from stanch.signals.pdq import hamming_hex  # noqa: E402
 
 REDUCED_PIXELS = 1_000_000
@@ -49,6 +51,8 @@ def measure(session: BrowserSession, conformance: Path, path: str) -> dict[str, 
     browser = session.hash_image(f"/conformance/{path}")
     browser_seconds = time.perf_counter() - started
     reduced = session.hash_image(f"/conformance/{path}", maxPixels=REDUCED_PIXELS)
+    server = hash_media(file.read_bytes())
+    assert isinstance(server, ImageSignals)
     with Image.open(file) as image:
         width, height = image.size
         mode = image.mode
@@ -61,6 +65,7 @@ def measure(session: BrowserSession, conformance: Path, path: str) -> dict[str, 
         "plain": hamming_hex(browser["pdq"], reference.pdq_dihedral[0]),
         "dihedral": max(map(hamming_hex, browser["pdq_dihedral"], reference.pdq_dihedral)),
         "reduced": hamming_hex(reduced["pdq"], reference.pdq_dihedral[0]),
+        "server": hamming_hex(browser["pdq"], server.pdq),
         "browser_seconds": browser_seconds,
         "reference_seconds": reference_seconds,
     }
@@ -70,7 +75,7 @@ def summary(label: str, rows: list[dict[str, object]]) -> str:
     if not rows:
         return f"{label:<28} (none)"
     parts = []
-    for key in ("plain", "dihedral", "reduced"):
+    for key in ("plain", "dihedral", "reduced", "server"):
         values = [int(row[key]) for row in rows]  # type: ignore[call-overload]
         parts.append(f"{key} max {max(values):>3} median {statistics.median(values):>5.1f}")
     return f"{label:<28} n={len(rows):<3} " + "  ".join(parts)
@@ -101,16 +106,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as media, browser_session(conformance, Path(media)) as session:
         rows = [measure(session, conformance, entry["path"]) for entry in expected]
         videos = video_distances(session, conformance)
-    print(f"{'image':<48} {'mode':<5} {'MP':>5} {'quality b/ref':>13} {'plain':>5} {'dih max':>7} {'1MP':>4}")
+    print(
+        f"{'image':<48} {'mode':<5} {'MP':>5} {'quality b/ref':>13} {'plain':>5} {'dih max':>7} "
+        f"{'1MP':>4} {'server':>11}"
+    )
     for row in rows:
         quality = "{}/{}".format(*row["quality"])  # type: ignore[misc]
         print(
             f"{row['path']:<48} {row['mode']:<5} {row['megapixels']:>5.2f} {quality:>13} "
-            f"{row['plain']:>5} {row['dihedral']:>7} {row['reduced']:>4}"
+            f"{row['plain']:>5} {row['dihedral']:>7} {row['reduced']:>4} {row['server']:>11}"
         )
     good = [row for row in rows if min(row["quality"]) >= 80]  # type: ignore[call-overload]
     print()
-    print("distances in bits of 256, images whose quality is >= 80 in both (1MP = scaled to 1 megapixel):")
+    print("distances in bits of 256, images whose quality is >= 80 in both (1MP = scaled to 1 megapixel")
+    print("first; server = browser's PDQ against `stanch hash`, which is what banks hold):")
     print(summary("all", good))
     for group in ("other", "EXIF-rotated", "colour modes"):
         print(summary(group, [row for row in good if row["group"] == group]))

@@ -40,8 +40,13 @@ window.hashFetched = async (url, options) => stanch.hashImage(await (await fetch
 window.hashFetchedVideo = async (url, secondsPerHash) =>
   stanch.hashVideo(await (await fetch(url)).blob(), { secondsPerHash });
 window.hashChosen = async () => stanch.hashImage(document.getElementById('file').files[0]);
-window.hashChosenVideo = async (secondsPerHash) =>
-  stanch.hashVideo(document.getElementById('file').files[0], { secondsPerHash });
+window.hashChosenVideo = async (secondsPerHash) => {
+  const progress = [];
+  const file = document.getElementById('file').files[0];
+  const onProgress = (event) => progress.push(event);
+  const result = await stanch.hashVideo(file, { secondsPerHash, onProgress });
+  return { result, progress };
+};
 </script>
 """
 

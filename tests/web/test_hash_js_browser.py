@@ -154,8 +154,12 @@ def test_hash_video_samples_frames_like_vpdq(browser: BrowserSession, conformanc
     page = browser.fresh_page()
     requests = record_requests(page)
     page.set_input_files("#file", str(video))
-    result = page.evaluate("() => window.hashChosenVideo(1)")
+    outcome = page.evaluate("() => window.hashChosenVideo(1)")
     page.close()
+    result, progress = outcome["result"], outcome["progress"]
+    fractions = [event["fraction"] for event in progress]
+    assert fractions == sorted(fractions) and fractions[-1] == 1
+    assert {event["stage"] for event in progress} == {"reading", "frames"}
     data = video.read_bytes()
     assert result["md5"] == hashlib.md5(data).hexdigest() == "0a21c8f85a55a9e276ffc2c53f6887c4"
     assert result["sha256"] == hashlib.sha256(data).hexdigest()

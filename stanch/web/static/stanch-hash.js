@@ -57,14 +57,21 @@ export async function hashVideo(blob, { secondsPerHash = 1, onProgress } = {}) {
     throw new Error('hashVideo needs a web page: it plays the video in a <video> element to read frames');
   }
   if (!(secondsPerHash > 0)) throw new RangeError('secondsPerHash must be a positive number of seconds');
-  const progress = splitProgress(onProgress);
+  // Reading the file and grabbing frames go on together; progress is their weighted sum.
+  const shares = { reading: 0, frames: 0 };
+  const track = ({ stage, fraction }) => {
+    shares[stage] = fraction;
+    report(onProgress, stage, 0.3 * shares.reading + 0.7 * shares.frames);
+  };
   const helper = await startHelper();
   const url = URL.createObjectURL(blob);
   const video = document.createElement('video');
   try {
-    const digests = helper.run({ kind: 'digest', blob }, progress.part(0, 0.3));
-    const vpdq = await hashFrames(video, url, secondsPerHash, helper, progress.part(0.3, 1));
-    return { ...(await digests), vpdq };
+    const [digests, vpdq] = await Promise.all([
+      helper.run({ kind: 'digest', blob }, track),
+      hashFrames(video, url, secondsPerHash, helper, track),
+    ]);
+    return { ...digests, vpdq };
   } finally {
     video.removeAttribute('src');
     video.load();
