@@ -31,3 +31,8 @@ def main() -> None:
 from stanch.cli import hash as hash_command  # noqa: E402
 
 hash_command.register(app)
+from stanch.cli import match as match_command  # noqa: E402
+from stanch.cli import serve as serve_command  # noqa: E402
+
+match_command.register(app)
+serve_command.register(app)

@@ -1,0 +1,66 @@
+"""The FastAPI application: ``create_app()`` builds it, ``uvicorn`` serves it (``stanch serve``).
+
+At start-up the app opens the database (migrating it if needed), loads every bank into a
+``MatchEngine`` and starts following the change feed; at shutdown it stops following. Everything is
+under ``/v1``; the OpenAPI description is at ``/openapi.json`` and browsable at ``/docs``.
+
+Several server processes (``stanch serve --workers N``) each hold their own engine and converge
+through the feed; ``create_app`` with no arguments reads its settings from the environment, which is
+how uvicorn's worker processes build theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from stanch import __version__
+from stanch.api import banks, matching
+from stanch.api.auth import KeyChecker
+from stanch.api.errors import install_error_handlers
+from stanch.api.services import ApiLimits, Services
+from stanch.matching.engine import MatchEngine
+from stanch.matching.sync import POLL_INTERVAL, BankFollower
+from stanch.store import Database, open_database
+
+
+def create_app(
+    database_url: str | None = None,
+    *,
+    db: Database | None = None,
+    poll_interval: float = POLL_INTERVAL,
+    key_cache_seconds: float = 1.0,
+    limits: ApiLimits | None = None,
+) -> FastAPI:
+    """The Stanch API for ``database_url`` (default ``STANCH_DATABASE_URL``) or an opened ``db``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = db or open_database(database_url)
+        engine = MatchEngine()
+        follower = BankFollower(database, engine, interval=poll_interval)
+        follower.load()
+        follower.start()
+        app.state.stanch = Services(
+            database, engine, follower, KeyChecker(database, key_cache_seconds),
+            limits or ApiLimits.from_environment(),
+        )  # fmt: skip
+        try:
+            yield
+        finally:
+            follower.stop()
+            if db is None:
+                database.dispose()
+
+    app = FastAPI(
+        title="Stanch",
+        version=__version__,
+        description="Match uploads against banks of hashes of non-consensual intimate imagery.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(matching.router)
+    app.include_router(banks.router)
+    return app

@@ -1,0 +1,173 @@
+"""Banks and their entries over HTTP (scope ``bank``).
+
+Every write is one transaction; once it commits, this process applies it to its in-memory index before
+answering (so the entry is matchable when the client gets its 201), and every other server process
+picks it up from the change feed within a second.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+
+from stanch.api.auth import Caller, require
+from stanch.api.schemas import NewBank, NewEntry
+from stanch.api.services import Services, services
+from stanch.signals import signals_from_record
+from stanch.store import (
+    Bank,
+    BankExists,
+    Entry,
+    Provenance,
+    UnknownBank,
+    UnknownEntry,
+    active_entry_counts,
+    add_entry,
+    create_bank,
+    entry_from_hashes,
+    entry_from_signals,
+    get_bank,
+    get_entry,
+    list_banks,
+    withdraw_entry,
+)
+from stanch.store import NewEntry as StoredNewEntry
+
+router = APIRouter(prefix="/v1/banks", tags=["banks"])
+
+
+@router.get("")
+def banks_list(_: Caller = Depends(require("bank")), app: Services = Depends(services)) -> dict[str, Any]:
+    """Every bank with its settings and how many entries still count in it."""
+    with app.db.read() as session:
+        counts = active_entry_counts(session)
+        return {"banks": [_bank(b, counts.get(b.id, 0)) for b in list_banks(session)]}
+
+
+@router.post("", status_code=201)
+def banks_create(
+    body: NewBank, _: Caller = Depends(require("bank")), app: Services = Depends(services)
+) -> dict[str, Any]:
+    """Create a bank: ``{"name", "threshold": 31, "trust": "block"|"review", "kind": "match"|"allow"}``."""
+    try:
+        with app.db.write() as session:
+            bank = create_bank(session, body.name, threshold=body.threshold, trust=body.trust, kind=body.kind)
+            created = _bank(bank, 0)
+    except BankExists as error:
+        raise HTTPException(409, str(error)) from None
+    except ValueError as error:
+        raise HTTPException(422, str(error)) from None
+    app.follower.poll()
+    return created
+
+
+@router.get("/{bank}")
+def banks_get(
+    bank: str, _: Caller = Depends(require("bank")), app: Services = Depends(services)
+) -> dict[str, Any]:
+    """One bank's settings and its count of entries that still count."""
+    with app.db.read() as session:
+        found = _get_bank(session, bank)
+        return _bank(found, active_entry_counts(session).get(found.id, 0))
+
+
+@router.post("/{bank}/entries", status_code=201)
+async def entries_add(
+    bank: str, body: NewEntry, _: Caller = Depends(require("bank")), app: Services = Depends(services)
+) -> dict[str, Any]:
+    """Bank a hash (``{"pdq": hex}``, with ``md5``/``sha256``/``quality`` if known) or full signals
+    (``{"signals": {...}}``), with an optional ``source``. Matchable as soon as this answers."""
+    entry = _new_entry(body)
+    return await run_in_threadpool(_add, app, bank, entry)
+
+
+@router.get("/{bank}/entries/{entry_id}")
+def entries_get(
+    bank: str, entry_id: int, _: Caller = Depends(require("bank")), app: Services = Depends(services)
+) -> dict[str, Any]:
+    """One entry's provenance and state (its hashes are in ``stanch bank export``)."""
+    with app.db.read() as session:
+        return _entry(_get_entry(session, _get_bank(session, bank), entry_id), bank)
+
+
+@router.delete("/{bank}/entries/{entry_id}")
+def entries_withdraw(
+    bank: str,
+    entry_id: int,
+    request: Request,
+    _: Caller = Depends(require("bank")),
+    app: Services = Depends(services),
+) -> dict[str, Any]:
+    """Withdraw an entry: it stops matching at once here, within a second everywhere. Idempotent; the
+    entry stays on record with when and why (``?reason=`` sets why)."""
+    reason = request.query_params.get("reason", "withdrawn through the API")[:200]
+    try:
+        with app.db.write() as session:
+            entry = withdraw_entry(session, _get_bank(session, bank), entry_id, reason=reason)
+            answer = _entry(entry, bank)
+    except UnknownEntry as error:
+        raise HTTPException(404, str(error)) from None
+    app.follower.poll()
+    return answer
+
+
+def _add(app: Services, bank: str, entry: StoredNewEntry) -> dict[str, Any]:
+    with app.db.write() as session:
+        found = _get_bank(session, bank)
+        entry_id = add_entry(session, found, entry)
+    app.follower.poll()
+    return {"id": entry_id, "bank": bank, "kind": entry.kind, "source": entry.provenance.source}
+
+
+def _new_entry(body: NewEntry) -> StoredNewEntry:
+    provenance = Provenance(source=body.source)
+    if body.signals is None:
+        return entry_from_hashes(
+            pdq=body.pdq, quality=body.quality, md5=body.md5, sha256=body.sha256, provenance=provenance
+        )
+    try:
+        return entry_from_signals(signals_from_record(body.signals), provenance)
+    except ValueError as error:
+        raise HTTPException(422, f"body.signals: {error}") from None
+
+
+def _get_bank(session: Any, name: str) -> Bank:
+    try:
+        return get_bank(session, name)
+    except UnknownBank as error:
+        raise HTTPException(404, str(error)) from None
+
+
+def _get_entry(session: Any, bank: Bank, entry_id: int) -> Entry:
+    try:
+        return get_entry(session, bank, entry_id)
+    except UnknownEntry as error:
+        raise HTTPException(404, str(error)) from None
+
+
+def _bank(bank: Bank, entries: int) -> dict[str, Any]:
+    return {
+        "name": bank.name,
+        "threshold": bank.threshold,
+        "trust": bank.trust,
+        "kind": bank.kind,
+        "entries": entries,
+        "created": bank.created.isoformat(),
+    }
+
+
+def _entry(entry: Entry, bank: str) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "bank": bank,
+        "kind": entry.kind,
+        "source": entry.source,
+        "trust": entry.trust,
+        "created": entry.created.isoformat(),
+        "expires": entry.expires.isoformat() if entry.expires else None,
+        "withdrawn": entry.withdrawn_at is not None,
+        "withdrawn_at": entry.withdrawn_at.isoformat() if entry.withdrawn_at else None,
+        "withdrawn_reason": entry.withdrawn_reason,
+    }

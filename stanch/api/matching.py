@@ -1,0 +1,128 @@
+"""``POST /v1/hash``, ``POST /v1/match`` and ``POST /v1/match/batch`` (scope ``match``).
+
+Uploaded files are read into memory (``stanch.api.uploads``), hashed there, matched, and dropped:
+nothing of them is written anywhere. Hashing runs on a worker thread so the server keeps answering.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+
+from stanch.api.auth import Caller, require
+from stanch.api.errors import describe
+from stanch.api.schemas import MAX_BATCH, HashQuery
+from stanch.api.services import Services, services
+from stanch.api.uploads import is_multipart, read_json, read_upload
+from stanch.matching.engine import MatchEngine
+from stanch.matching.query import ImageQuery, hash_query, image_query
+from stanch.matching.verdict import Verdict
+from stanch.signals import ImageSignals, VideoSignals, hash_media, signals_from_record, signals_record
+
+router = APIRouter(prefix="/v1", tags=["matching"])
+
+QUERY_SECONDS_PER_HASH = 1.0
+"""An uploaded video is hashed at one frame a second: the query side of the video rule."""
+
+_FILE_BODY = {
+    "multipart/form-data": {
+        "schema": {
+            "type": "object",
+            "properties": {"file": {"type": "string", "format": "binary"}},
+            "required": ["file"],
+        }
+    }
+}
+_MATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HashQuery"}}, **_FILE_BODY},
+    }
+}
+
+
+@router.post("/hash", openapi_extra={"requestBody": {"required": True, "content": _FILE_BODY}})
+async def hash_upload(
+    request: Request, _: Caller = Depends(require("match")), app: Services = Depends(services)
+) -> dict[str, Any]:
+    """Hash an uploaded file (multipart field ``file``): the same object as ``stanch hash`` prints."""
+    if not is_multipart(request):
+        raise HTTPException(415, "send the file as multipart/form-data in a field named 'file'")
+    upload = await read_upload(request, "file", app.limits.max_upload_bytes)
+    signals = await run_in_threadpool(hash_media, upload.data)
+    return {"path": upload.filename, **signals_record(signals)}
+
+
+@router.post("/match", openapi_extra=_MATCH_BODY)
+async def match(
+    request: Request, _: Caller = Depends(require("match")), app: Services = Depends(services)
+) -> dict[str, Any]:
+    """Match a hash (``{"pdq": hex}``, optionally ``quality``, ``md5``, ``sha256``), full signals
+    (``{"signals": {...}}`` as ``stanch hash`` prints them) or an uploaded file (multipart ``file``).
+
+    Answers ``{"matched", "action", "matches": [{"bank", "entry", "distance", "signal", ...}]}``;
+    ``action`` is ``block``, ``review``, ``allow`` (an allow-list matched: do not act) or ``none``.
+    """
+    if is_multipart(request):
+        upload = await read_upload(request, "file", app.limits.max_upload_bytes)
+        signals = await run_in_threadpool(hash_media, upload.data, seconds_per_hash=QUERY_SECONDS_PER_HASH)
+        verdict = await run_in_threadpool(app.engine.match, signals)
+        return {"kind": signals.kind, **verdict.to_dict()}
+    query = _validated(await read_json(request, app.limits.max_json_bytes))
+    return match_queries(app.engine, [query])[0].to_dict()
+
+
+@router.post(
+    "/match/batch",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchQuery"}}},
+        }
+    },
+)
+async def match_batch(
+    request: Request, _: Caller = Depends(require("match")), app: Services = Depends(services)
+) -> dict[str, Any]:
+    """Match up to 1,000 hashes or signals in one request: ``{"items": [...]}`` → ``{"results": [...]}``
+    in the same order, each result as ``/v1/match`` answers."""
+    body = await read_json(request, app.limits.max_json_bytes)
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(items, list) or (isinstance(body, dict) and set(body) - {"items"}):
+        raise HTTPException(422, 'send {"items": [...]}: a list of lookups as /v1/match takes them')
+    if len(items) > MAX_BATCH:
+        raise HTTPException(413, f"a batch holds at most {MAX_BATCH:,} items; this one has {len(items):,}")
+    queries = [_validated(item, f"items.{i}") for i, item in enumerate(items)]
+    verdicts = await run_in_threadpool(match_queries, app.engine, queries)
+    return {"results": [v.to_dict() for v in verdicts]}
+
+
+def match_queries(engine: MatchEngine, queries: list[ImageQuery | VideoSignals]) -> list[Verdict]:
+    """Verdicts in order; the images (and loose hashes) of a batch are searched together."""
+    images = [(i, q) for i, q in enumerate(queries) if isinstance(q, ImageQuery)]
+    verdicts: dict[int, Verdict] = dict(
+        zip((i for i, _ in images), engine.match_images([q for _, q in images]), strict=True)
+    )
+    for i, q in enumerate(queries):
+        if isinstance(q, VideoSignals):
+            verdicts[i] = engine.match_video(q)
+    return [verdicts[i] for i in range(len(queries))]
+
+
+def _validated(data: object, where: str = "body") -> ImageQuery | VideoSignals:
+    """A lookup from JSON: loose hashes or image signals as an ``ImageQuery``, or video signals."""
+    try:
+        query = HashQuery.model_validate(data)
+    except ValidationError as error:
+        detail = "; ".join(describe({**e, "loc": (where, *e["loc"])}) for e in error.errors())
+        raise HTTPException(422, detail) from None
+    if query.signals is None:
+        return hash_query(query.pdq, query.quality, query.md5, query.sha256)
+    try:
+        signals = signals_from_record(query.signals)
+    except ValueError as error:
+        raise HTTPException(422, f"{where}.signals: {error}") from None
+    return image_query(signals) if isinstance(signals, ImageSignals) else signals

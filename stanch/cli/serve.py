@@ -1,0 +1,65 @@
+"""``stanch serve``: migrate the database, make sure someone can sign in, then serve the API.
+
+Migrations run once here, before uvicorn starts its worker processes; each worker then builds its own
+app (``stanch.api.app.create_app``) with its own in-memory banks, and they converge through the change
+feed. On the very first start (no API key exists yet) an admin key with every scope is created and
+printed this once: only its digest is stored, so it cannot be shown again.
+"""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from stanch.config import database_url
+from stanch.store import SCOPES, create_key, list_keys, open_database
+
+WORKER_START_SECONDS = 120
+"""How long uvicorn lets a worker go quiet before restarting it: a worker loading millions of hashes
+(or starting on a busy machine) must not be mistaken for a dead one (uvicorn's default is 5 s)."""
+
+
+def first_admin_key(url: str | None = None) -> str | None:
+    """Migrate the database and, if it has no API key at all, create an admin key and return it."""
+    db = open_database(url)
+    try:
+        with db.write() as session:
+            if list_keys(session):
+                return None
+            _, key = create_key(session, "admin (created at first start)", list(SCOPES))
+            return key
+    finally:
+        db.dispose()
+
+
+def serve_command(
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to listen on (0.0.0.0 for every interface)."
+    ),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Server processes (each holds the banks)."),
+) -> None:
+    """Serve the HTTP API (and pages) on the database in STANCH_DATABASE_URL."""
+    key = first_admin_key()
+    if key is not None:
+        typer.echo(
+            "First start: created an admin API key with every scope. It is shown only now; keep it safe.\n"
+            f"  {key}\n"
+            f"Use it as:  curl -H 'Authorization: Bearer {key}' http://{host}:{port}/v1/banks\n"
+            "Create narrower keys with: stanch keys create --name NAME --scopes match"
+        )
+    typer.echo(f"Stanch on {database_url()}: http://{host}:{port}/docs", err=True)
+    uvicorn.run(
+        "stanch.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``stanch serve`` to the ``stanch`` command."""
+    app.command("serve")(serve_command)
