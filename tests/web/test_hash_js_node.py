@@ -222,3 +222,32 @@ def test_png_with_alpha_decodes_to_exactly_pillows_pixels(hashed: dict[str, Any]
             rgba = np.ascontiguousarray(np.asarray(image.convert("RGBA")))
         assert (result["width"], result["height"]) == (rgba.shape[1], rgba.shape[0]), name
         assert result["rgba_md5"] == hashlib.md5(rgba.tobytes()).hexdigest(), name
+
+
+def test_clear_errors_for_what_cannot_be_hashed(node: str) -> None:
+    """A file too large for memory, and (Node has no image decoder) a picture where nothing decodes."""
+    module = (Path(__file__).parents[2] / "stanch" / "web" / "static" / "stanch-hash.js").as_uri()
+    script = f"""
+        const {{ digestBlob, hashImage }} = await import({json.dumps(module)});
+        const messages = [];
+        const huge = new Blob([new Uint8Array(8)]);
+        Object.defineProperty(huge, 'size', {{ value: 2 ** 53 }});
+        const attempts = [() => digestBlob(huge), () => hashImage(new Blob(['x'])), () => hashImage('x')];
+        for (const attempt of attempts) {{
+            try {{
+                await attempt();
+                messages.push('no error');
+            }} catch (error) {{
+                messages.push(error.message);
+            }}
+        }}
+        console.log(JSON.stringify(messages));
+    """
+    completed = subprocess.run(
+        [node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60
+    )
+    assert completed.returncode == 0, completed.stderr
+    too_large, no_decoder, not_a_file = json.loads(completed.stdout)
+    assert "too large to hash in this browser" in too_large and "stanch hash" in too_large
+    assert "cannot decode pictures here" in no_decoder
+    assert "expected a File or Blob" in not_a_file

@@ -89,7 +89,7 @@ export async function digestBlob(blob, { onProgress } = {}) {
   }
   // WebCrypto has no streaming digest, so the pieces are also gathered for SHA-256; MD5 is fed as
   // they arrive. Memory use is the size of the file, once.
-  const whole = new Uint8Array(blob.size);
+  const whole = allocate(blob.size);
   const md5 = new Md5();
   for (let offset = 0; offset < blob.size; offset += READ_CHUNK_BYTES) {
     const piece = new Uint8Array(await blob.slice(offset, offset + READ_CHUNK_BYTES).arrayBuffer());
@@ -306,6 +306,17 @@ function splitProgress(onProgress) {
 
 function report(onProgress, stage, fraction) {
   if (onProgress) onProgress({ stage, fraction });
+}
+
+// The buffer for a whole file, or an Error a person can act on when the device lacks the memory.
+function allocate(size) {
+  try {
+    return new Uint8Array(size);
+  } catch {
+    const megabytes = Math.ceil(size / 1024 / 1024);
+    throw new Error(`this file (${megabytes} MB) is too large to hash in this browser; ` +
+      'use `stanch hash` on a computer instead');
+  }
 }
 
 function checkBlob(blob) {
