@@ -1,0 +1,117 @@
+"""Putting messages in the outbox, inside the caller's transaction, and looking after failed ones.
+
+``enqueue_webhook`` and ``enqueue_email`` only add a row to the session: the message exists if, and
+when, the caller's transaction commits, together with the decision that caused it. The dispatcher
+(``stanch.actions.dispatch``) sends it afterwards; a crash between commit and send only delays it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stanch.actions.mailers import check_address
+from stanch.actions.settings import ActionSettings
+from stanch.actions.templates import render
+from stanch.actions.webhooks import WEBHOOK_TYPES
+from stanch.store.models import utcnow
+from stanch.store.outbox_models import OUTBOX_STATES, OutboxMessage
+
+
+class UnknownMessage(LookupError):
+    """No outbox message has this id."""
+
+
+def enqueue_webhook(
+    session: Session,
+    type: str,
+    data: Mapping[str, Any],
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> OutboxMessage:
+    """Queue a webhook of ``type`` (one of ``WEBHOOK_TYPES``) with JSON ``data`` for the platform."""
+    if type not in WEBHOOK_TYPES:
+        raise ValueError(f"unknown webhook type {type!r}; known: {', '.join(WEBHOOK_TYPES)}")
+    return _add(session, "webhook", type, None, _json_object(data), clock())
+
+
+def enqueue_email(
+    session: Session,
+    to: str,
+    template: str,
+    *,
+    case_id: str,
+    deadline: datetime | None = None,
+    settings: ActionSettings | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> OutboxMessage:
+    """Queue the neutral email ``template`` (see ``stanch.actions.templates``) about case ``case_id``.
+
+    The email is rendered now, so a template or address problem fails the caller's transaction instead
+    of surfacing later, and the row holds exactly what will be sent.
+    """
+    settings = settings or ActionSettings.from_env()
+    email = render(template, case_id=case_id, public_url=settings.public_url, deadline=deadline)
+    payload = _json_object({"subject": email.subject, "body": email.body})
+    return _add(session, "email", template, check_address(to), payload, clock())
+
+
+def _add(
+    session: Session, kind: str, type: str, recipient: str | None, payload: str, now: datetime
+) -> OutboxMessage:
+    message = OutboxMessage(
+        uuid=str(uuid.uuid4()),
+        kind=kind,
+        type=type,
+        recipient=recipient,
+        payload=payload,
+        status="pending",
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def _json_object(data: Mapping[str, Any]) -> str:
+    try:
+        return json.dumps(dict(data), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"message data must be a JSON object: {error}") from None
+
+
+def list_messages(session: Session, *, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+    """The newest messages first, optionally only those in ``status`` (``pending``, ``sent``, ``failed``)."""
+    if status is not None and status not in OUTBOX_STATES:
+        raise ValueError(f"unknown status {status!r}; statuses are {', '.join(OUTBOX_STATES)}")
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)
+    return list(session.scalars(query))
+
+
+def retry_message(
+    session: Session, message_id: str, *, clock: Callable[[], datetime] = utcnow
+) -> OutboxMessage:
+    """Send a failed message again from its first attempt (after the cause was fixed)."""
+    message = session.scalars(select(OutboxMessage).where(OutboxMessage.uuid == message_id)).first()
+    if message is None:
+        raise UnknownMessage(f"no outbox message has the id {message_id!r}")
+    if message.status != "failed":
+        raise ValueError(f"message {message_id} is {message.status}; only failed messages are retried")
+    message.status = "pending"
+    message.attempts = 0
+    message.next_attempt_at = clock()
+    message.claim = None
+    message.claimed_until = None
+    message.done_at = None
+    session.flush()
+    return message

@@ -1,0 +1,133 @@
+"""Emails to requesters: neutral, linking to the status page, never carrying the secret token; the
+file, console and SMTP backends. The outbox part runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from stanch.actions import (
+    ActionSettings,
+    ConsoleMailer,
+    DeliveryError,
+    Dispatcher,
+    Message,
+    SmtpMailer,
+    default_senders,
+    enqueue_email,
+    list_messages,
+    render,
+)
+from stanch.store import Database
+from tests.actions.conftest import FakeClock
+
+DEADLINE = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+NEUTRAL_SUBJECTS = {"We received your request", "An update on your request"}
+
+
+def read_eml(path: Path) -> email.message.EmailMessage:
+    parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(parsed, email.message.EmailMessage)
+    return parsed
+
+
+def test_the_file_backend_writes_a_neutral_email_without_the_token(database: Database, tmp_path: Path,
+                                                                   clock: FakeClock) -> None:
+    settings = ActionSettings(email_dir=tmp_path / "mail", public_url="https://takedown.example.org/")
+    token = "tok_s3cret-never-emailed"
+    with database.write() as session:
+        queued = enqueue_email(session, "person@example.org", "received", case_id="C-1042", deadline=DEADLINE,
+                               settings=settings, clock=clock)
+        message_id = queued.uuid
+    with Dispatcher(database.engine, senders=default_senders(settings, clock), clock=clock) as sending:
+        assert sending.run_once().sent == 1
+    [path] = (tmp_path / "mail").iterdir()
+    assert path.name == f"{message_id}.eml"
+    sent = read_eml(path)
+    assert sent["Subject"] == "We received your request"
+    assert sent["To"] == "person@example.org"
+    assert sent["Message-ID"] == f"<{message_id}@stanch>"
+    body = sent.get_content()
+    assert "C-1042" in body
+    assert "https://takedown.example.org/status?case=C-1042" in body
+    assert "Tuesday 24 November 2026, 09:00 UTC" in body
+    assert token not in path.read_text() and "token=" not in body
+    with database.read() as session:
+        assert [m.status for m in list_messages(session)] == ["sent"]
+
+
+@pytest.mark.parametrize("template", ["received", "update"])
+def test_every_template_is_neutral(template: str) -> None:
+    rendered = render(template, case_id="C/7 x", public_url="https://t.example", deadline=DEADLINE)
+    assert rendered.subject in NEUTRAL_SUBJECTS
+    assert "https://t.example/status?case=C%2F7%20x" in rendered.body
+    for revealing in ("image", "photo", "video", "intimate", "nude", "sexual", "remove", "reject"):
+        assert revealing not in (rendered.subject + rendered.body).lower()
+
+
+def test_templates_refuse_what_they_do_not_know() -> None:
+    with pytest.raises(ValueError, match="unknown email template"):
+        render("decision_details", case_id="1", public_url="https://t.example")
+    with pytest.raises(ValueError, match="deadline"):
+        render("received", case_id="1", public_url="https://t.example")
+
+
+@pytest.mark.parametrize("address", ["not an address", "a@b", "x@example.org\r\nBcc: all@example.org", ""])
+def test_bad_addresses_are_refused_at_enqueue(database: Database, address: str) -> None:
+    with database.write() as session, pytest.raises(ValueError):
+        enqueue_email(session, address, "update", case_id="1", settings=ActionSettings())
+    with database.read() as session:
+        assert list_messages(session) == []
+
+
+def test_the_console_backend_logs_the_email(caplog: pytest.LogCaptureFixture, clock: FakeClock) -> None:
+    body = render("update", case_id="C-9", public_url="https://t.example")
+    message = Message("5c2e6f2a-0000-4000-8000-000000000002", "email", "update", "p@example.org",
+                      {"subject": body.subject, "body": body.body}, clock(), 1)
+    with caplog.at_level(logging.INFO, logger="stanch.actions.email"):
+        ConsoleMailer().send(message)
+    assert "An update on your request" in caplog.text and "status?case=C-9" in caplog.text
+
+
+@pytest.fixture
+def plain_smtp_server() -> Iterator[int]:
+    """An SMTP server that offers no STARTTLS: Stanch must refuse to send through it."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection, connection.makefile("rwb") as stream:
+            stream.write(b"220 localhost ESMTP test\r\n")
+            stream.flush()
+            for line in stream:
+                verb = line.split()[0].upper() if line.split() else b""
+                reply = {b"EHLO": b"250-localhost\r\n250 SIZE 100000\r\n", b"QUIT": b"221 bye\r\n"}
+                stream.write(reply.get(verb, b"502 not implemented\r\n"))
+                stream.flush()
+                if verb == b"QUIT":
+                    return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    thread.join(timeout=5)
+    listener.close()
+
+
+def test_smtp_without_starttls_is_refused(plain_smtp_server: int, clock: FakeClock) -> None:
+    mailer = SmtpMailer(f"smtp://user:pw@127.0.0.1:{plain_smtp_server}", "Stanch <no-reply@t.example>",
+                        timeout=5)
+    message = Message("5c2e6f2a-0000-4000-8000-000000000003", "email", "update", "p@example.org",
+                      {"subject": "An update on your request", "body": "…"}, clock(), 1)
+    with pytest.raises(DeliveryError, match="does not offer STARTTLS"):
+        mailer.send(message)
