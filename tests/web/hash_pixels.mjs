@@ -8,10 +8,13 @@
 //   {"id", "png"}: a PNG file -> {"id", "width", "height", "rgba_md5"} from png.js (MD5 of the RGBA
 //       pixels), or {"id", "accepted": false} when png.js leaves the file to the browser.
 // One process serves every job, to keep the tests fast.
+import { webcrypto } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Md5 } from '../../stanch/web/static/md5.js';
 import { alphaPngHeader, decodeAlphaPng } from '../../stanch/web/static/png.js';
 import { digestBlob, pdqOfPixels } from '../../stanch/web/static/stanch-hash.js';
+
+globalThis.crypto ??= webcrypto; // a global from Node 19 on; Debian 12's nodejs is 18
 
 async function run(job) {
   if (job.png) {

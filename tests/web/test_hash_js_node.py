@@ -228,6 +228,7 @@ def test_clear_errors_for_what_cannot_be_hashed(node: str) -> None:
     """A file too large for memory, and (Node has no image decoder) a picture where nothing decodes."""
     module = (Path(__file__).parents[2] / "stanch" / "web" / "static" / "stanch-hash.js").as_uri()
     script = f"""
+        globalThis.crypto ??= (await import('node:crypto')).webcrypto;
         const {{ digestBlob, hashImage }} = await import({json.dumps(module)});
         const messages = [];
         const huge = new Blob([new Uint8Array(8)]);
