@@ -36,3 +36,8 @@ from stanch.cli import serve as serve_command  # noqa: E402
 
 match_command.register(app)
 serve_command.register(app)
+from stanch.cli import actions as actions_command  # noqa: E402
+from stanch.cli import audit as audit_command  # noqa: E402
+
+actions_command.register(app)
+audit_command.register(app)
