@@ -51,6 +51,6 @@ def hash_media(data: bytes, *, seconds_per_hash: float = 0.0,
         return video_signals(data, media, seconds_per_hash=seconds_per_hash, limits=limits)
     image = open_image(data, media, limits)
     with image:
-        if is_animated(image):
+        if is_animated(image, media):
             return animation_signals(data, image, media, seconds_per_hash=seconds_per_hash, limits=limits)
         return image_signals(data, image, media)

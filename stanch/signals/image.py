@@ -23,7 +23,7 @@ from PIL import Image, ImageOps
 from stanch.signals.digests import md5_hex, sha256_hex
 from stanch.signals.fast_pdq import luma_of_rgb, pdq_dihedral_of_luma
 from stanch.signals.limits import DEFAULT_LIMITS, Limits
-from stanch.signals.media import JPEG, MediaFormat
+from stanch.signals.media import GIF, JPEG, PNG, WEBP, MediaFormat
 from stanch.signals.robust import robust_variants
 from stanch.signals.types import ImageSignals, MediaError
 
@@ -61,9 +61,15 @@ def check_pixels(size: tuple[int, int], max_pixels: int, what: str) -> None:
                          f"{max_pixels:,} pixels (a decompression bomb, or raise max_pixels)")
 
 
-def is_animated(image: Image.Image) -> bool:
-    """Whether an opened GIF, WebP or PNG holds an animation (hashed as a video) rather than one picture."""
-    return bool(getattr(image, "is_animated", False)) and getattr(image, "n_frames", 1) > 1
+ANIMATED_FORMATS = (GIF, WEBP, PNG)
+"""Formats whose extra frames are an animation. Other multi-frame files are not: a phone JPEG's second
+picture (MPO) is a preview or depth map, a TIFF's next page another document, a HEIF's a burst shot;
+their first (primary) picture is hashed."""
+
+
+def is_animated(image: Image.Image, media: MediaFormat) -> bool:
+    """Whether an opened image holds an animation (hashed as a video) rather than one picture."""
+    return media in ANIMATED_FORMATS and getattr(image, "n_frames", 1) > 1
 
 
 def image_signals(data: bytes, image: Image.Image, media: MediaFormat) -> ImageSignals:

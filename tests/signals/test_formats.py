@@ -70,6 +70,13 @@ def test_animated_gif_is_hashed_as_a_video() -> None:
     assert signals_record(sampled)["kind"] == "video"
 
 
+@pytest.mark.parametrize("fmt", ["MPO", "TIFF"])
+def test_multi_picture_files_that_are_not_animations_hash_their_first_picture(fmt: str) -> None:
+    """A phone JPEG with a second picture (MPO) or a TIFF with two pages is one image, not a video."""
+    data = encoded(ORIGINAL, fmt, save_all=True, append_images=[picture(640, 480, seed=9)])
+    assert hamming_hex(_image(data).pdq, _image(encoded(ORIGINAL, "PNG")).pdq) <= 16
+
+
 def test_animated_webp_is_hashed_as_a_video() -> None:
     frames = [picture(96, 64, seed=i) for i in range(3)]
     data = encoded(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=200)
