@@ -8,7 +8,8 @@ image, the distance of the plain hash and the largest distance among the 8 dihed
 with pictures scaled down to 1 megapixel before hashing (the effect of MAX_DECODE_PIXELS on big
 photos); then max and median per group, and the time per megapixel against pdqhash measured in the
 same run. Last, each sample video through hashVideo (one frame a second): the distance of each frame
-of quality >= 50 to Meta's vpdq hash of the frame at the same time.
+of quality >= 50 to Meta's vpdq hash of the frame at the same time. And how long the page's own
+thread is blocked while a 12-megapixel photo is hashed, in the Web Worker and without it.
 
     python benchmarks/browser_hash.py
 """
@@ -32,6 +33,7 @@ from stanch.signals import ImageSignals, hash_media  # noqa: E402
 from stanch.signals.pdq import hamming_hex  # noqa: E402
 
 REDUCED_PIXELS = 1_000_000
+STALL_IMAGE = "pdq/reg-test-input/exif-rotn/exif-rotn-1.jpg"
 
 
 def group_of(path: str, orientation: int) -> str:
@@ -100,12 +102,42 @@ def video_distances(session: BrowserSession, conformance: Path) -> list[tuple[st
     return rows
 
 
+STALL_PROBE = """async ([url, inWorker]) => {
+    const blob = await (await fetch(url)).blob();
+    let last = performance.now();
+    let longest = 0;
+    let running = true;
+    const tick = () => {
+        const now = performance.now();
+        longest = Math.max(longest, now - last);
+        last = now;
+        if (running) setTimeout(tick, 0);
+    };
+    setTimeout(tick, 0);
+    const started = performance.now();
+    if (inWorker) await window.stanch.hashImage(blob);
+    else await window.stanch.hashImageInThisThread(blob);
+    running = false;
+    return [longest, performance.now() - started];
+}"""
+
+
+def page_stalls(session: BrowserSession, path: str) -> dict[str, tuple[float, float]]:
+    """Longest pause of the page's event loop (ms) and total time (ms), hashing in the worker or not."""
+    url = f"/conformance/{path}"
+    return {
+        where: tuple(session.page.evaluate(STALL_PROBE, [url, where == "worker"]))
+        for where in ("worker", "page thread")
+    }
+
+
 def main() -> None:
     conformance = Path(REPO.parent / "shared" / "conformance")
     expected = [json.loads(line) for line in (conformance / "pdq" / "expected-pdqhash.jsonl").open()]
     with tempfile.TemporaryDirectory() as media, browser_session(conformance, Path(media)) as session:
         rows = [measure(session, conformance, entry["path"]) for entry in expected]
         videos = video_distances(session, conformance)
+        stalls = page_stalls(session, STALL_IMAGE)
     print(
         f"{'image':<48} {'mode':<5} {'MP':>5} {'quality b/ref':>13} {'plain':>5} {'dih max':>7} "
         f"{'1MP':>4} {'server':>11}"
@@ -143,6 +175,12 @@ def main() -> None:
         f"{'all videos':<40} frames {len(everything):>3}  max {max(everything):>3}  "
         f"median {statistics.median(everything):>5.1f}"
     )
+
+    print(f"\nresponsiveness, hashing {STALL_IMAGE} (12 megapixels):")
+    for where, (longest, total) in stalls.items():
+        print(
+            f"  in the {where:<12} longest pause of the page {longest:>6.0f} ms (hashing took {total:.0f} ms)"
+        )
 
 
 if __name__ == "__main__":
