@@ -105,10 +105,13 @@ class Dispatcher:
         """The kinds of message this dispatcher sends."""
         return tuple(sorted(self._senders))
 
-    def run_once(self) -> DispatchReport:
-        """Send everything due now (batch after batch), then return what happened."""
+    def run_once(self, stop: threading.Event | None = None) -> DispatchReport:
+        """Send everything due now, batch after batch, then return what happened.
+
+        When ``stop`` is set the current batch is finished (its messages are leased to this run) and
+        no other is claimed."""
         report = DispatchReport()
-        while batch := self._claim():
+        while not (stop and stop.is_set()) and (batch := self._claim()):
             for claimed in batch:
                 report += self._deliver(claimed)
         return report
@@ -120,7 +123,7 @@ class Dispatcher:
         """
         while not stop.is_set():
             try:
-                self.run_once()
+                self.run_once(stop)
             except Exception:
                 log.exception("dispatching failed; trying again in %s s", poll_seconds)
             stop.wait(poll_seconds)

@@ -67,11 +67,11 @@ def run_command(
 
 
 def _stop_on_signals() -> threading.Event:
-    """An event set by SIGINT or SIGTERM, so the message being sent finishes and is recorded."""
+    """An event set by SIGINT or SIGTERM, so the batch being sent finishes and is recorded."""
     stop = threading.Event()
 
     def handle(signum: int, _frame: FrameType | None) -> None:
-        typer.echo(f"stopping after the current message ({signal.Signals(signum).name})", err=True)
+        typer.echo(f"stopping after the current batch ({signal.Signals(signum).name})", err=True)
         stop.set()
 
     signal.signal(signal.SIGINT, handle)

@@ -142,3 +142,30 @@ def test_a_future_message_waits(database: Database, clock: FakeClock) -> None:
     with Dispatcher(database.engine, senders={"webhook": sender}, clock=early) as one:
         assert one.run_once().handled == 0
     assert sender.sent == []
+
+
+def test_run_forever_sends_new_messages_until_stopped(database: Database) -> None:
+    sender = Recording()
+    stop = threading.Event()
+    with Dispatcher(database.engine, senders={"webhook": sender}) as dispatcher:
+        loop = threading.Thread(target=dispatcher.run_forever, args=(stop,), kwargs={"poll_seconds": 0.05})
+        loop.start()
+        with database.write() as session:
+            message_id = enqueue_webhook(session, "remove_item", {"item_id": "p/1"}).uuid
+        for _ in range(200):
+            if sender.sent:
+                break
+            stop.wait(0.05)
+        stop.set()
+        loop.join(timeout=10)
+    assert not loop.is_alive()
+    assert sender.sent == [message_id]
+
+
+def test_a_stopped_dispatcher_claims_nothing_more(database: Database, clock: FakeClock) -> None:
+    queue(database, 2, clock)
+    stop = threading.Event()
+    stop.set()
+    with Dispatcher(database.engine, senders={"webhook": Recording()}, clock=clock) as dispatcher:
+        assert dispatcher.run_once(stop).handled == 0
+    assert states(database) == [("pending", 0)] * 2
