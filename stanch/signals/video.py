@@ -64,9 +64,13 @@ class DecodeBudget:
         self._limits = limits
         self._deadline = time.monotonic() + limits.max_decode_seconds
         self._frames = 0
+        self._start: float | None = None
 
     def frame(self, width: int, height: int, ts: float) -> None:
-        """Account for one decoded frame of ``width`` x ``height`` shown at ``ts`` seconds."""
+        """Account for one decoded frame of ``width`` x ``height`` shown at ``ts`` seconds.
+
+        Playing time counts from the first frame: some containers start their clock late.
+        """
         limits = self._limits
         self._frames += 1
         if self._frames > limits.max_frames:
@@ -74,7 +78,9 @@ class DecodeBudget:
         if width * height > limits.max_frame_pixels:
             raise MediaError(f"frame of {width}x{height} pixels is over the limit of "
                              f"{limits.max_frame_pixels:,} pixels per frame")
-        if ts > limits.max_video_seconds:
+        if self._start is None:
+            self._start = ts
+        if ts - self._start > limits.max_video_seconds:
             raise MediaError(f"longer than the limit of {limits.max_video_seconds:g} seconds")
         if time.monotonic() > self._deadline:
             raise MediaError(f"decoding took longer than the limit of {limits.max_decode_seconds:g} seconds")

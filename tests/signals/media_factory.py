@@ -34,10 +34,25 @@ def png_declaring(width: int, height: int) -> bytes:
             + chunk(b"IEND", b""))
 
 
-def video(seconds: float, fps: int = 10, size: int = 64, codec: str = "mpeg4", fmt: str = "mp4") -> bytes:
-    """A small video of changing random shapes, encoded with PyAV (no FFmpeg program needed)."""
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format=fmt) as container:
+class _Stream:
+    """A write-only file: a muxer cannot go back to record the duration, as when streaming."""
+
+    def __init__(self) -> None:
+        self.buffer = io.BytesIO()
+
+    def write(self, data: bytes) -> int:
+        return self.buffer.write(data)
+
+
+def video(seconds: float, fps: int = 10, size: int = 64, codec: str = "mpeg4", fmt: str = "mp4",
+          declare_duration: bool = True) -> bytes:
+    """A small video of changing random shapes, encoded with PyAV (no FFmpeg program needed).
+
+    ``declare_duration=False`` (Matroska only) writes it as a stream, without a duration in the header.
+    """
+    output = _Stream() if not declare_duration else None
+    buffer = output.buffer if output else io.BytesIO()
+    with av.open(output or buffer, "w", format=fmt) as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = size, size, "yuv420p"
         container.start_encoding()  # writes the header even when there are no frames

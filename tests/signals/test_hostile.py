@@ -77,6 +77,17 @@ def test_video_longer_than_the_limit() -> None:
              limits=Limits(max_video_seconds=5))
 
 
+def test_video_that_does_not_declare_its_length_is_stopped_at_the_limit() -> None:
+    data = video(seconds=20, fps=1, fmt="matroska", declare_duration=False)
+    _refused(data, "^longer than the limit of 5 seconds", limits=Limits(max_video_seconds=5))
+
+
+def test_animation_longer_than_the_limit() -> None:
+    frames = [picture(32, 32, seed=i) for i in range(8)]
+    data = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=1000)
+    _refused(data, "longer than the limit of 5 seconds", limits=Limits(max_video_seconds=5))
+
+
 def test_video_frame_limit() -> None:
     _refused(video(seconds=1, fps=10), "more than 3 frames", limits=Limits(max_frames=3))
 
