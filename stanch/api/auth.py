@@ -3,7 +3,8 @@
 A missing, unknown or revoked key is 401; a valid key without the scope an endpoint needs is 403
 (``admin`` allows everything). A key once checked is remembered for ``cache_seconds`` (1 s by default)
 so that a busy client does not cost a database round trip per request; a revocation therefore takes
-effect within that time, the same bound as every other bank change.
+effect within that time, the same bound as every other bank change. The check runs on the event loop
+when the answer is remembered and on a worker thread when the database must be asked.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from stanch.store import Database, verify_key
 
-_BEARER = "bearer "
+_bearer = HTTPBearer(auto_error=False, description="an API key: Authorization: Bearer stanch_...")
 
 
 @dataclass(frozen=True)
@@ -42,42 +45,48 @@ class KeyChecker:
         self._cache: dict[bytes, tuple[float, Caller | None]] = {}
         self._lock = threading.Lock()
 
+    def remembered(self, presented: str) -> tuple[bool, Caller | None]:
+        """``(True, answer)`` if the key was checked under ``cache_seconds`` ago, else ``(False, None)``."""
+        cached = self._cache.get(_digest(presented))
+        if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
+            return True, cached[1]
+        return False, None
+
     def caller(self, presented: str) -> Caller | None:
-        """The caller a key belongs to, or None if it is unknown or revoked."""
-        digest = hashlib.sha256(presented.encode("utf-8", "surrogatepass")).digest()
+        """The caller a key belongs to, or None if it is unknown or revoked (asks the database)."""
         now = time.monotonic()
-        cached = self._cache.get(digest)
-        if cached is not None and now - cached[0] < self.cache_seconds:
-            return cached[1]
         with self.db.write() as session:  # verify_key notes when the key was last used
             row = verify_key(session, presented)
             caller = None if row is None else Caller(row.id, row.name, row.scope_set)
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[digest] = (now, caller)
+            self._cache[_digest(presented)] = (now, caller)
         return caller
 
 
-def presented_key(request: Request) -> str:
-    """The key in the Authorization header; 401 saying how to send one when it is missing."""
-    header = request.headers.get("authorization", "")
-    if not header.lower().startswith(_BEARER) or not header[len(_BEARER) :].strip():
-        raise HTTPException(
-            401,
-            "missing API key: send the header 'Authorization: Bearer <key>'"
-            " (create a key with: stanch keys create --name NAME --scopes match)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return header[len(_BEARER) :].strip()
+def _digest(presented: str) -> bytes:
+    return hashlib.sha256(presented.encode("utf-8", "surrogatepass")).digest()
 
 
-def require(scope: str) -> Callable[..., Caller]:
+def require(scope: str) -> Callable[..., Awaitable[Caller]]:
     """A FastAPI dependency that admits only keys with ``scope`` and returns the caller."""
 
-    def dependency(request: Request, key: str = Depends(presented_key)) -> Caller:
+    async def dependency(
+        request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+    ) -> Caller:
+        if credentials is None or not credentials.credentials.strip():
+            raise HTTPException(
+                401,
+                "missing API key: send the header 'Authorization: Bearer <key>'"
+                " (create a key with: stanch keys create --name NAME --scopes match)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        key = credentials.credentials.strip()
         checker: KeyChecker = request.app.state.stanch.keys
-        caller = checker.caller(key)
+        known, caller = checker.remembered(key)
+        if not known:
+            caller = await run_in_threadpool(checker.caller, key)
         if caller is None:
             raise HTTPException(
                 401, "the API key is not valid (unknown or revoked)", headers={"WWW-Authenticate": "Bearer"}

@@ -39,18 +39,18 @@ router = APIRouter(prefix="/v1/banks", tags=["banks"])
 
 
 @router.get("")
-def banks_list(_: Caller = Depends(require("bank")), app: Services = Depends(services)) -> dict[str, Any]:
+def banks_list(request: Request, _: Caller = Depends(require("bank"))) -> dict[str, Any]:
     """Every bank with its settings and how many entries still count in it."""
+    app = services(request)
     with app.db.read() as session:
         counts = active_entry_counts(session)
         return {"banks": [_bank(b, counts.get(b.id, 0)) for b in list_banks(session)]}
 
 
 @router.post("", status_code=201)
-def banks_create(
-    body: NewBank, _: Caller = Depends(require("bank")), app: Services = Depends(services)
-) -> dict[str, Any]:
+def banks_create(body: NewBank, request: Request, _: Caller = Depends(require("bank"))) -> dict[str, Any]:
     """Create a bank: ``{"name", "threshold": 31, "trust": "block"|"review", "kind": "match"|"allow"}``."""
+    app = services(request)
     try:
         with app.db.write() as session:
             bank = create_bank(session, body.name, threshold=body.threshold, trust=body.trust, kind=body.kind)
@@ -64,10 +64,9 @@ def banks_create(
 
 
 @router.get("/{bank}")
-def banks_get(
-    bank: str, _: Caller = Depends(require("bank")), app: Services = Depends(services)
-) -> dict[str, Any]:
+def banks_get(bank: str, request: Request, _: Caller = Depends(require("bank"))) -> dict[str, Any]:
     """One bank's settings and its count of entries that still count."""
+    app = services(request)
     with app.db.read() as session:
         found = _get_bank(session, bank)
         return _bank(found, active_entry_counts(session).get(found.id, 0))
@@ -75,19 +74,20 @@ def banks_get(
 
 @router.post("/{bank}/entries", status_code=201)
 async def entries_add(
-    bank: str, body: NewEntry, _: Caller = Depends(require("bank")), app: Services = Depends(services)
+    bank: str, body: NewEntry, request: Request, _: Caller = Depends(require("bank"))
 ) -> dict[str, Any]:
     """Bank a hash (``{"pdq": hex}``, with ``md5``/``sha256``/``quality`` if known) or full signals
     (``{"signals": {...}}``), with an optional ``source``. Matchable as soon as this answers."""
     entry = _new_entry(body)
-    return await run_in_threadpool(_add, app, bank, entry)
+    return await run_in_threadpool(_add, services(request), bank, entry)
 
 
 @router.get("/{bank}/entries/{entry_id}")
 def entries_get(
-    bank: str, entry_id: int, _: Caller = Depends(require("bank")), app: Services = Depends(services)
+    bank: str, entry_id: int, request: Request, _: Caller = Depends(require("bank"))
 ) -> dict[str, Any]:
     """One entry's provenance and state (its hashes are in ``stanch bank export``)."""
+    app = services(request)
     with app.db.read() as session:
         return _entry(_get_entry(session, _get_bank(session, bank), entry_id), bank)
 
@@ -98,10 +98,10 @@ def entries_withdraw(
     entry_id: int,
     request: Request,
     _: Caller = Depends(require("bank")),
-    app: Services = Depends(services),
 ) -> dict[str, Any]:
     """Withdraw an entry: it stops matching at once here, within a second everywhere. Idempotent; the
     entry stays on record with when and why (``?reason=`` sets why)."""
+    app = services(request)
     reason = request.query_params.get("reason", "withdrawn through the API")[:200]
     try:
         with app.db.write() as session:

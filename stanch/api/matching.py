@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from stanch.api.auth import Caller, require
 from stanch.api.errors import describe
 from stanch.api.schemas import MAX_BATCH, HashQuery
-from stanch.api.services import Services, services
+from stanch.api.services import services
 from stanch.api.uploads import is_multipart, read_json, read_upload
 from stanch.matching.engine import MatchEngine
 from stanch.matching.query import ImageQuery, hash_query, image_query
@@ -45,10 +45,9 @@ _MATCH_BODY = {
 
 
 @router.post("/hash", openapi_extra={"requestBody": {"required": True, "content": _FILE_BODY}})
-async def hash_upload(
-    request: Request, _: Caller = Depends(require("match")), app: Services = Depends(services)
-) -> dict[str, Any]:
+async def hash_upload(request: Request, _: Caller = Depends(require("match"))) -> dict[str, Any]:
     """Hash an uploaded file (multipart field ``file``): the same object as ``stanch hash`` prints."""
+    app = services(request)
     if not is_multipart(request):
         raise HTTPException(415, "send the file as multipart/form-data in a field named 'file'")
     upload = await read_upload(request, "file", app.limits.max_upload_bytes)
@@ -57,15 +56,14 @@ async def hash_upload(
 
 
 @router.post("/match", openapi_extra=_MATCH_BODY)
-async def match(
-    request: Request, _: Caller = Depends(require("match")), app: Services = Depends(services)
-) -> dict[str, Any]:
+async def match(request: Request, _: Caller = Depends(require("match"))) -> dict[str, Any]:
     """Match a hash (``{"pdq": hex}``, optionally ``quality``, ``md5``, ``sha256``), full signals
     (``{"signals": {...}}`` as ``stanch hash`` prints them) or an uploaded file (multipart ``file``).
 
     Answers ``{"matched", "action", "matches": [{"bank", "entry", "distance", "signal", ...}]}``;
     ``action`` is ``block``, ``review``, ``allow`` (an allow-list matched: do not act) or ``none``.
     """
+    app = services(request)
     if is_multipart(request):
         upload = await read_upload(request, "file", app.limits.max_upload_bytes)
         signals = await run_in_threadpool(hash_media, upload.data, seconds_per_hash=QUERY_SECONDS_PER_HASH)
@@ -84,11 +82,10 @@ async def match(
         }
     },
 )
-async def match_batch(
-    request: Request, _: Caller = Depends(require("match")), app: Services = Depends(services)
-) -> dict[str, Any]:
+async def match_batch(request: Request, _: Caller = Depends(require("match"))) -> dict[str, Any]:
     """Match up to 1,000 hashes or signals in one request: ``{"items": [...]}`` → ``{"results": [...]}``
     in the same order, each result as ``/v1/match`` answers."""
+    app = services(request)
     body = await read_json(request, app.limits.max_json_bytes)
     items = body.get("items") if isinstance(body, dict) else None
     if not isinstance(items, list) or (isinstance(body, dict) and set(body) - {"items"}):

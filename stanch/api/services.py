@@ -1,7 +1,7 @@
 """What every request handler of one server process shares: the database, the engine, the key checker.
 
 One ``Services`` value is built when the app starts (``stanch.api.app``) and reached from a handler
-with the ``services`` dependency.
+with ``services(request)``.
 """
 
 from __future__ import annotations
@@ -55,6 +55,6 @@ class Services:
 
 
 def services(request: Request) -> Services:
-    """FastAPI dependency: the process's ``Services``."""
+    """The process's ``Services``, from the request's app."""
     found: Services = request.app.state.stanch
     return found
