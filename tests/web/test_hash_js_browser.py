@@ -170,3 +170,15 @@ def test_hash_video_samples_frames_like_vpdq(browser: BrowserSession, conformanc
         if quality >= 50:
             assert hamming_hex(frame["pdq"], pdq) <= MATCH_DISTANCE, frame
     assert_only_module_files(requests, browser.base_url)
+
+
+def test_a_file_that_is_not_a_video_is_refused_clearly(browser: BrowserSession) -> None:
+    message = browser.page.evaluate("""async () => {
+        try {
+            await window.stanch.hashVideo(new Blob(['not a video'], { type: 'video/mp4' }));
+            return 'no error';
+        } catch (error) {
+            return error.message;
+        }
+    }""")
+    assert "cannot play this video" in message

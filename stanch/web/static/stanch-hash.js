@@ -29,6 +29,9 @@ export const READ_CHUNK_BYTES = 4 * 1024 * 1024;
  */
 export const MAX_DECODE_PIXELS = 24_000_000;
 
+/** A video that neither loads nor seeks nor fails for this long is given up with an error. */
+export const VIDEO_STALL_MS = 30_000;
+
 /**
  * Hash one picture: PDQ with quality and the 8 rotations/flips, plus MD5 and SHA-256 of the file.
  *
@@ -194,21 +197,24 @@ async function seek(video, ts) {
   if (shown) await Promise.race([shown, new Promise((resolve) => setTimeout(resolve, 1000))]);
 }
 
-// Resolve on `event`; reject with a clear message when the element reports an error instead.
+// Resolve on `event`; reject with a clear message when the element reports an error instead, or when
+// nothing happens for VIDEO_STALL_MS (a file the browser neither plays nor refuses).
 function waitFor(video, event) {
   return new Promise((resolve, reject) => {
-    const done = () => {
+    const finish = (outcome) => {
+      clearTimeout(timer);
       video.removeEventListener(event, done);
       video.removeEventListener('error', failed);
-      resolve();
+      outcome();
     };
+    const done = () => finish(resolve);
     const failed = () => {
-      video.removeEventListener(event, done);
-      video.removeEventListener('error', failed);
       const detail = video.error ? ` (${video.error.message || `code ${video.error.code}`})` : '';
-      reject(new Error(`this browser cannot play this video${detail}; try an MP4 or WebM file, ` +
-        'or use `stanch hash` on a computer'));
+      finish(() => reject(new Error(`this browser cannot play this video${detail}; try an MP4 or WebM ` +
+        'file, or use `stanch hash` on a computer')));
     };
+    const timer = setTimeout(() => finish(() => reject(new Error('this video stopped loading in this ' +
+      'browser; try again, or use `stanch hash` on a computer'))), VIDEO_STALL_MS);
     video.addEventListener(event, done);
     video.addEventListener('error', failed);
   });
