@@ -52,7 +52,8 @@ export async function hashImage(blob, { onProgress, maxPixels = MAX_DECODE_PIXEL
  * Hash a video as vPDQ-style frame hashes, one every `secondsPerHash` seconds, plus MD5 and SHA-256.
  *
  * Frames come from a <video> element drawn on a canvas, so this needs a page (not a worker, not Node)
- * and only formats this browser can play can be hashed; `ts` is the frame's time in seconds.
+ * and only formats this browser can play can be hashed; `ts` is the frame's time in seconds (to the
+ * millisecond).
  */
 export async function hashVideo(blob, { secondsPerHash = 1, onProgress } = {}) {
   checkBlob(blob);
@@ -173,13 +174,19 @@ async function hashFrames(video, url, secondsPerHash, helper, onProgress) {
   const context = makeCanvas(width, height).getContext('2d', { willReadFrequently: true });
   const count = Math.max(1, Math.ceil(duration / secondsPerHash));
   const frames = [];
-  for (let i = 0; i < count; i++) {
-    const ts = i * secondsPerHash;
-    await seek(video, ts);
-    context.drawImage(video, 0, 0, width, height);
-    const pixels = context.getImageData(0, 0, width, height).data;
-    frames.push(helper.run({ kind: 'frame', pixels, width, height }).then(({ pdq, quality }) => ({ pdq, quality, ts })));
-    report(onProgress, 'frames', (i + 1) / count);
+  try {
+    for (let i = 0; i < count; i++) {
+      const ts = Math.round(i * secondsPerHash * 1000) / 1000;
+      await seek(video, ts);
+      context.drawImage(video, 0, 0, width, height);
+      const pixels = context.getImageData(0, 0, width, height).data;
+      const hashed = helper.run({ kind: 'frame', pixels, width, height });
+      frames.push(hashed.then(({ pdq, quality }) => ({ pdq, quality, ts })));
+      report(onProgress, 'frames', (i + 1) / count);
+    }
+  } catch (error) {
+    for (const frame of frames) frame.catch(() => {}); // the first error is the one to report
+    throw error;
   }
   return Promise.all(frames);
 }
