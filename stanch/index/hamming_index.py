@@ -130,6 +130,10 @@ class HammingIndex:
     An entry may have several hashes (its dihedral variants, a video's frames): give the same id on
     several rows. Results name the entry, its smallest distance, and the ordinal of the hash that gave
     it. ``add`` with an id already present replaces all of that entry's hashes.
+
+    Safe to share between threads (see the module's docstring). The owner calls ``compact`` when
+    ``needs_compaction`` is true, on a thread of its own. ``min_indexed_rows``: a bank with fewer
+    hashes is scanned instead of indexed; ``compact_after``: the delta size that asks for compaction.
     """
 
     def __init__(
