@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pdqhash
 import pytest
 from PIL import Image
 
 from stanch.signals.fast_pdq import luma_of_rgb, pdq_dihedral_of_luma
-from stanch.signals.pdq import hamming_hex, pdq_dihedral_of_rgb
+from stanch.signals.pdq import MIN_QUALITY, hamming_hex, pdq_dihedral_of_rgb
 
 
 def _picture(height: int, width: int, seed: int) -> np.ndarray:
@@ -38,3 +41,14 @@ def test_flat_picture_has_quality_zero() -> None:
 def test_luma_input_equals_grey_rgb_input() -> None:
     grey = _picture(120, 90, 7)[:, :, 0]
     assert pdq_dihedral_of_luma(grey) == pdq_dihedral_of_luma(luma_of_rgb(np.stack([grey] * 3, axis=2)))
+
+
+def test_bit_for_bit_with_pdqhash_on_the_conformance_images(conformance: Path) -> None:
+    """Given the same pixels (a full decode converted to RGB), the hashes are pdqhash's exactly."""
+    with (conformance / "pdq" / "expected-pdqhash.jsonl").open() as lines:
+        expected = [json.loads(line) for line in lines]
+    for entry in expected:
+        if entry["quality"] < MIN_QUALITY:
+            continue
+        rgb = np.asarray(Image.open(conformance / entry["path"]).convert("RGB"))
+        assert pdq_dihedral_of_luma(luma_of_rgb(rgb)) == (tuple(entry["pdq_dihedral"]), entry["quality"])
