@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stanch.actions.mailers import check_address
-from stanch.actions.settings import ActionSettings
+from stanch.actions.settings import public_url as configured_public_url
 from stanch.actions.templates import render
 from stanch.actions.webhooks import WEBHOOK_TYPES
 from stanch.store.models import utcnow
@@ -48,16 +48,17 @@ def enqueue_email(
     *,
     case_id: str,
     deadline: datetime | None = None,
-    settings: ActionSettings | None = None,
+    public_url: str | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> OutboxMessage:
     """Queue the neutral email ``template`` (see ``stanch.actions.templates``) about case ``case_id``.
 
     The email is rendered now, so a template or address problem fails the caller's transaction instead
-    of surfacing later, and the row holds exactly what will be sent.
+    of surfacing later, and the row holds exactly what will be sent. Its link points at
+    ``public_url`` (default ``STANCH_PUBLIC_URL``).
     """
-    settings = settings or ActionSettings.from_env()
-    email = render(template, case_id=case_id, public_url=settings.public_url, deadline=deadline)
+    site = public_url or configured_public_url()
+    email = render(template, case_id=case_id, public_url=site, deadline=deadline)
     payload = _json_object({"subject": email.subject, "body": email.body})
     return _add(session, "email", template, check_address(to), payload, clock())
 

@@ -76,8 +76,19 @@ class ActionSettings:
             smtp_url=env.get("STANCH_SMTP_URL"),
             email_dir=Path(env["STANCH_EMAIL_DIR"]) if "STANCH_EMAIL_DIR" in env else None,
             email_from=env.get("STANCH_EMAIL_FROM", DEFAULT_EMAIL_FROM),
-            public_url=env.get("STANCH_PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/"),
+            public_url=public_url(env),
         )
+
+
+def public_url(environ: Mapping[str, str] | None = None) -> str:
+    """``STANCH_PUBLIC_URL`` without its trailing slash (checked), or the default.
+
+    Read on its own by code that only needs it (queuing an email), so a webhook misconfiguration
+    stops the dispatcher rather than every request that sends an email."""
+    env = os.environ if environ is None else environ
+    url = (env.get("STANCH_PUBLIC_URL") or "").strip() or DEFAULT_PUBLIC_URL
+    _check_url("STANCH_PUBLIC_URL", url, ("http", "https"))
+    return url.rstrip("/")
 
 
 def _check_url(name: str, url: str, schemes: tuple[str, ...]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from stanch.actions import ActionSettings, enqueue_email, enqueue_webhook
+from stanch.actions import enqueue_email, enqueue_webhook
 from stanch.cli import app
 from stanch.desk.audit import events
 from stanch.store import Database
@@ -28,7 +28,7 @@ def test_run_once_sends_due_emails_and_leaves_webhooks_waiting(stanch: CliRunner
                                                                tmp_path: Path) -> None:
     with database.write() as session:
         enqueue_email(session, "p@example.org", "received", case_id="7",
-                      deadline=datetime(2026, 11, 24, tzinfo=UTC), settings=ActionSettings())
+                      deadline=datetime(2026, 11, 24, tzinfo=UTC))
         enqueue_webhook(session, "remove_item", {"item_id": "p/1"})
     result = stanch.invoke(app, ["actions", "run", "--once"])
     assert result.exit_code == 0, result.output

@@ -45,7 +45,7 @@ def test_the_file_backend_writes_a_neutral_email_without_the_token(database: Dat
     token = "tok_s3cret-never-emailed"
     with database.write() as session:
         queued = enqueue_email(session, "person@example.org", "received", case_id="C-1042", deadline=DEADLINE,
-                               settings=settings, clock=clock)
+                               public_url=settings.public_url, clock=clock)
         message_id = queued.uuid
     with Dispatcher(database.engine, senders=default_senders(settings, clock), clock=clock) as sending:
         assert sending.run_once().sent == 1
@@ -83,7 +83,7 @@ def test_templates_refuse_what_they_do_not_know() -> None:
 @pytest.mark.parametrize("address", ["not an address", "a@b", "x@example.org\r\nBcc: all@example.org", ""])
 def test_bad_addresses_are_refused_at_enqueue(database: Database, address: str) -> None:
     with database.write() as session, pytest.raises(ValueError):
-        enqueue_email(session, address, "update", case_id="1", settings=ActionSettings())
+        enqueue_email(session, address, "update", case_id="1", public_url="https://t.example")
     with database.read() as session:
         assert list_messages(session) == []
 
@@ -131,3 +131,13 @@ def test_smtp_without_starttls_is_refused(plain_smtp_server: int, clock: FakeClo
                       {"subject": "An update on your request", "body": "…"}, clock(), 1)
     with pytest.raises(DeliveryError, match="does not offer STARTTLS"):
         mailer.send(message)
+
+
+def test_queuing_an_email_needs_only_the_public_url(database: Database,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A webhook misconfiguration stops the dispatcher, not every request that sends an email."""
+    monkeypatch.setenv("STANCH_WEBHOOK_URL", "https://platform.example/hook")  # and no secret
+    monkeypatch.setenv("STANCH_PUBLIC_URL", "https://takedown.example/")
+    with database.write() as session:
+        queued = enqueue_email(session, "p@example.org", "update", case_id="C-3")
+    assert "https://takedown.example/status?case=C-3" in queued.payload
