@@ -114,7 +114,10 @@ def record(
     if not _ACTION.match(action):
         raise ValueError(f"audit action {action!r} must be lower-case letters, digits, '_' or '.'")
     subject_type, subject_id = _subject_fields(subject)
-    details_json = canonical_json(dict(details or {}))
+    try:
+        details_json = canonical_json(dict(details or {}))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"audit details must be JSON (strings, numbers, lists, objects): {error}") from None
     _lock_tail(session)
     tail = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)

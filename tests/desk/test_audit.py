@@ -85,6 +85,12 @@ def test_malformed_actor_or_action_is_refused(database: Database, actor: str, ac
         record(session, actor, action)
 
 
+@pytest.mark.parametrize("details", [{"when": datetime(2026, 1, 1)}, {"ratio": float("nan")}])
+def test_details_that_are_not_json_are_refused(database: Database, details: dict[str, object]) -> None:
+    with database.write() as session, pytest.raises(ValueError, match="must be JSON"):
+        record(session, "system", "view", None, details)
+
+
 @pytest.mark.parametrize("statement", ["UPDATE audit_log SET actor = 'user:x'", "DELETE FROM audit_log"])
 def test_update_and_delete_are_refused_by_the_database(database: Database, statement: str) -> None:
     _record_three(database)
