@@ -22,7 +22,7 @@ import numpy as np
 
 from stanch.index import HammingIndex, Hits
 from stanch.matching.query import ImageQuery, image_query
-from stanch.matching.verdict import BankRule, Match, Verdict, decide
+from stanch.matching.verdict import BankRule, Match, Signal, Trust, Verdict, decide
 from stanch.matching.video import FrameMatch, match_video
 from stanch.signals.pdq import DIHEDRAL_NAMES, MIN_QUALITY
 from stanch.signals.types import FrameHash, ImageSignals, MediaSignals, VideoSignals
@@ -274,7 +274,7 @@ class MatchEngine:
         return hits
 
     def stats(self) -> dict[str, int]:
-        """Hashes held in memory, for ``GET /v1/banks`` and the benchmark."""
+        """How much the engine holds in memory (hashes and bytes of index arrays)."""
         banks = list(self._banks.values())
         return {
             "banks": len(banks),
@@ -285,16 +285,20 @@ class MatchEngine:
 
     def _digest_hits(self, md5: str | None, sha256: str | None) -> list[Match]:
         hits = []
-        for signal, table, digest in (("md5", self._md5, md5), ("sha256", self._sha256, sha256)):
+        lookups: tuple[tuple[Signal, dict, str | None], ...] = (
+            ("md5", self._md5, md5),
+            ("sha256", self._sha256, sha256),
+        )
+        for signal, table, digest in lookups:
             for bank_id, entry in table.get(digest or "", ()):
                 bank = self._banks.get(bank_id)
                 if bank is not None:
                     hits.append(self._match(bank.rule, entry, 0, signal, ""))
         return hits
 
-    def _match(self, rule: BankRule, entry: int, distance: int, signal: str, view: str) -> Match:
-        trust = "review" if rule.trust == "review" or entry in self._review else "block"
-        return Match(rule.name, entry, distance, signal, view, "", rule.kind, trust)  # type: ignore[arg-type]
+    def _match(self, rule: BankRule, entry: int, distance: int, signal: Signal, view: str) -> Match:
+        trust: Trust = "review" if rule.trust == "review" or entry in self._review else "block"
+        return Match(rule.name, entry, distance, signal, view, "", rule.kind, trust)
 
     def _view(self, entry: int, ordinal: int) -> str:
         views = self._views.get(entry, DIHEDRAL_NAMES)

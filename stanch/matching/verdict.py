@@ -20,6 +20,7 @@ from stanch.signals.pdq import MIN_QUALITY
 
 Action = Literal["block", "review", "allow", "none"]
 Signal = Literal["pdq", "md5", "sha256", "vpdq"]
+Trust = Literal["block", "review"]
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class BankRule:
     id: int
     name: str
     threshold: int
-    trust: Literal["block", "review"] = "block"
+    trust: Trust = "block"
     kind: Literal["match", "allow"] = "match"
 
 
@@ -50,7 +51,7 @@ class Match:
     hash: str = ""
     query: str = ""
     kind: Literal["match", "allow"] = "match"
-    trust: Literal["block", "review"] = "block"
+    trust: Trust = "block"
     segment: dict[str, Any] | None = None
     also: tuple[str, ...] = ()
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from stanch.signals import hash_media, signals_record
@@ -103,3 +106,26 @@ def test_withdrawing_twice_is_harmless_and_keeps_the_record(api: Api) -> None:
     second = api.client.delete(f"/v1/banks/ncii/entries/{entry}", headers=headers).json()
     assert first["withdrawn_reason"] == second["withdrawn_reason"] == "appeal upheld"
     assert first["withdrawn_at"] == second["withdrawn_at"]
+
+
+def test_a_committed_entry_is_never_reported_as_failed(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If applying the commit locally fails, the answer is still 201 and the background poll applies it."""
+    api.create_bank("ncii")
+    follower = api.client.app.state.stanch.follower  # type: ignore[attr-defined]
+    poll = follower.poll
+    calls = []
+
+    def failing_once() -> int:
+        if threading.current_thread().name != "stanch-follow" and not calls:
+            calls.append(1)
+            raise OSError("database connection lost")
+        return int(poll())
+
+    monkeypatch.setattr(follower, "poll", failing_once)
+    response = api.post("/v1/banks/ncii/entries", "bank", json={"pdq": PDQ})
+    assert response.status_code == 201
+    assert calls == [1]
+    deadline = time.monotonic() + 5
+    while not api.post("/v1/match", "match", json={"pdq": PDQ}).json()["matched"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
