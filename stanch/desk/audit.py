@@ -42,6 +42,8 @@ _AUDIT_LOCK = 0x5374616E6368 + 2
 _ACTOR = re.compile(r"^(system|(user|key|cli):[^\s:][^\s]{0,190})$")
 _ACTION = re.compile(r"^[a-z][a-z0-9_.]{0,59}$")
 _VERIFY_BATCH = 1000
+_SUBJECT_TYPE_CHARS = 60
+_SUBJECT_ID_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -153,9 +155,11 @@ def _subject_fields(subject: Subject | tuple[str, object] | None) -> tuple[str |
     if subject is None:
         return None, None
     kind, ident = (subject.type, subject.id) if isinstance(subject, Subject) else subject
-    if not kind:
-        raise ValueError("an audit subject needs a type, such as 'request' or 'item'")
-    return str(kind), str(ident)
+    kind, ident = str(kind), str(ident)
+    if not kind or len(kind) > _SUBJECT_TYPE_CHARS or len(ident) > _SUBJECT_ID_CHARS:
+        raise ValueError(f"an audit subject is a type such as 'request' (at most {_SUBJECT_TYPE_CHARS} "
+                         f"characters) and an id of at most {_SUBJECT_ID_CHARS}")
+    return kind, ident
 
 
 def _lock_tail(session: Session) -> None:

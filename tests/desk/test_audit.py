@@ -85,6 +85,12 @@ def test_malformed_actor_or_action_is_refused(database: Database, actor: str, ac
         record(session, actor, action)
 
 
+@pytest.mark.parametrize("subject", [("", "1"), ("request", "9" * 201), ("t" * 61, "1")])
+def test_malformed_subjects_are_refused(database: Database, subject: tuple[str, str]) -> None:
+    with database.write() as session, pytest.raises(ValueError, match="audit subject"):
+        record(session, "system", "view", subject)
+
+
 @pytest.mark.parametrize("details", [{"when": datetime(2026, 1, 1)}, {"ratio": float("nan")}])
 def test_details_that_are_not_json_are_refused(database: Database, details: dict[str, object]) -> None:
     with database.write() as session, pytest.raises(ValueError, match="must be JSON"):
