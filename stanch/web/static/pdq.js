@@ -71,19 +71,6 @@ export function pdqFromLuma(luma, width, height) {
   return { pdq: pdq_dihedral[0], quality, pdq_dihedral };
 }
 
-/** Hamming distance between two hashes in hex form (for tests and measurements). */
-export function hammingHex(a, b) {
-  let distance = 0;
-  for (let i = 0; i < a.length; i += 8) {
-    let x = (parseInt(a.slice(i, i + 8), 16) ^ parseInt(b.slice(i, i + 8), 16)) >>> 0;
-    while (x) {
-      x &= x - 1;
-      distance++;
-    }
-  }
-  return distance;
-}
-
 // Blur with the Jarosz tent filter (box filter twice in each direction) and keep 64x64 samples.
 function downsampleTo64(luma, width, height) {
   const alongRows = jaroszWindowSize(width);
