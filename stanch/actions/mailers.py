@@ -21,6 +21,8 @@ from stanch.actions.settings import ActionSettings
 
 log = logging.getLogger("stanch.actions.email")
 SMTP_TIMEOUT = 30.0
+_MAX_ADDRESS_CHARS = 254
+"""The longest address SMTP can carry (RFC 5321's path limit less its angle brackets)."""
 
 
 def check_address(address: str) -> str:
@@ -29,6 +31,8 @@ def check_address(address: str) -> str:
         parsed = Address(addr_spec=address.strip())
     except (ValueError, IndexError) as error:
         raise ValueError(f"{address!r} is not an email address: {error}") from None
+    if len(parsed.addr_spec) > _MAX_ADDRESS_CHARS:
+        raise ValueError(f"an email address has at most {_MAX_ADDRESS_CHARS} characters")
     if not parsed.domain or "." not in parsed.domain:
         raise ValueError(f"{address!r} is not an email address with a domain, such as name@example.org")
     return parsed.addr_spec

@@ -80,7 +80,8 @@ def test_templates_refuse_what_they_do_not_know() -> None:
         render("received", case_id="1", public_url="https://t.example")
 
 
-@pytest.mark.parametrize("address", ["not an address", "a@b", "x@example.org\r\nBcc: all@example.org", ""])
+@pytest.mark.parametrize("address", ["not an address", "a@b", "x@example.org\r\nBcc: all@example.org", "",
+                                     "a" * 250 + "@example.org"])
 def test_bad_addresses_are_refused_at_enqueue(database: Database, address: str) -> None:
     with database.write() as session, pytest.raises(ValueError):
         enqueue_email(session, address, "update", case_id="1", public_url="https://t.example")
