@@ -43,6 +43,8 @@ _ACTOR = re.compile(r"^(system|(user|key|cli):[^\s:][^\s]{0,190})$")
 _ACTION = re.compile(r"^[a-z][a-z0-9_.]{0,59}$")
 _VERIFY_BATCH = 1000
 _SUBJECT_TYPE_CHARS = 60
+_HASHED_COLUMNS = ("seq", "at", "actor", "action", "subject_type", "subject_id", "prev_hash")
+"""Columns hashed as stored; ``details`` is hashed as the JSON value it holds."""
 _SUBJECT_ID_CHARS = 200
 
 
@@ -125,27 +127,12 @@ def record(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
     seq, prev_hash = (tail.seq + 1, tail.hash) if tail else (1, GENESIS_HASH)
-    at = clock()
-    event = AuditEvent(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        details=details_json,
-        prev_hash=prev_hash,
-        hash=event_hash(
-            seq=seq,
-            at=at,
-            actor=actor,
-            action=action,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            details=json.loads(details_json),
-            prev_hash=prev_hash,
-        ),
-    )
+    fields: dict[str, Any] = {
+        "seq": seq, "at": clock(), "actor": actor, "action": action,
+        "subject_type": subject_type, "subject_id": subject_id, "prev_hash": prev_hash,
+    }
+    event = AuditEvent(**fields, details=details_json,
+                       hash=event_hash(**fields, details=json.loads(details_json)))
     session.add(event)
     session.flush()
     return event
@@ -199,17 +186,8 @@ def _problem(event: Row[Any], expected_seq: int, prev_hash: str) -> str | None:
         details = json.loads(event.details)
     except ValueError:
         return "its details are not valid JSON: the row was altered"
-    recomputed = event_hash(
-        seq=event.seq,
-        at=event.at,
-        actor=event.actor,
-        action=event.action,
-        subject_type=event.subject_type,
-        subject_id=event.subject_id,
-        details=details,
-        prev_hash=event.prev_hash,
-    )
-    if recomputed != event.hash:
+    fields: dict[str, Any] = {name: getattr(event, name) for name in _HASHED_COLUMNS}
+    if event_hash(**fields, details=details) != event.hash:
         return "its contents do not match its hash: the row was altered"
     return None
 
