@@ -8,7 +8,6 @@ Stanch hashes a few altered *views* of the picture with plain PDQ:
 - ``trimmed``: uniform borders removed (letterbox, pillarbox, padding), with a tolerance for JPEG noise.
 - ``content``: the picture's content rectangle: also peels rows and columns that are mostly one flat
   colour with a little ink (caption bars, status bars, the chrome of a screenshot around the picture).
-
 - ``anchored1`` ... ``anchored9``: windows whose edges are the picture's own strongest features, found
   on its column and row profiles of gradient energy. A crop removes the frame, not the features, so a
   copy cropped by 5-15 % often yields a window with the same edges as one of its original's.
@@ -76,31 +75,11 @@ Box = tuple[int, int, int, int]
 def robust_variants(rgb: np.ndarray) -> tuple[PdqVariant, ...]:
     """The extra PDQ hashes of a picture (``(h, w, 3)`` uint8), computed alike for uploads and banks.
 
-    A view is reported only when it differs from the whole picture, keeps a real part of it, and its
-    hash has a trustworthy quality (``MIN_QUALITY``); a flat picture therefore yields none.
+    Border views (trimmed, content), anchored windows, and for small pictures the turned hashes. Only
+    hashes of trustworthy quality (``MIN_QUALITY``) are reported; a flat picture therefore yields none.
     """
-    height, width = rgb.shape[:2]
-    seen: set[Box] = set()
-    variants = []
-    for name, box in _views(rgb):
-        if box in seen or not _worth_hashing(box, height, width):
-            continue
-        seen.add(box)
-        top, bottom, left, right = box
-        hashed = pdq_of_rgb(rgb[top:bottom, left:right])
-        if hashed.quality >= MIN_QUALITY:
-            variants.append(PdqVariant(name, hashed.hex, hashed.quality))
-    reduced = _reduce(rgb, _ANCHOR_SIDE)
-    for number, (top, bottom, left, right) in enumerate(_anchored_windows(reduced), start=1):
-        hashed = pdq_of_rgb(_reduce(reduced[top:bottom, left:right], _WINDOW_SIDE))
-        if hashed.quality >= MIN_QUALITY:
-            variants.append(PdqVariant(f"anchored{number}", hashed.hex, hashed.quality))
-    if max(height, width) <= _TURN_MAX_SIDE:
-        for name, turn in _TURNS.items():
-            hashed = pdq_of_rgb(turn(rgb))
-            if hashed.quality >= MIN_QUALITY:
-                variants.append(PdqVariant(name, hashed.hex, hashed.quality))
-    return tuple(variants)
+    variants = _border_views(rgb) + _anchored_views(rgb) + _turned_views(rgb)
+    return tuple(variant for variant in variants if variant.quality >= MIN_QUALITY)
 
 
 def query_hashes(signals: ImageSignals) -> tuple[str, ...]:
@@ -133,6 +112,41 @@ def bank_hashes(signals: ImageSignals) -> tuple[str, ...]:
 
 def _unique(hashes: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(hashes))
+
+
+def _border_views(rgb: np.ndarray) -> list[PdqVariant]:
+    """``trimmed`` and ``content``, when they differ from the whole picture and from each other."""
+    height, width = rgb.shape[:2]
+    seen: set[Box] = set()
+    variants = []
+    for name, box in _views(rgb):
+        if box in seen or not _worth_hashing(box, height, width):
+            continue
+        seen.add(box)
+        top, bottom, left, right = box
+        hashed = pdq_of_rgb(rgb[top:bottom, left:right])
+        variants.append(PdqVariant(name, hashed.hex, hashed.quality))
+    return variants
+
+
+def _anchored_views(rgb: np.ndarray) -> list[PdqVariant]:
+    reduced = _reduce(rgb, _ANCHOR_SIDE)
+    variants = []
+    for number, (top, bottom, left, right) in enumerate(_anchored_windows(reduced), start=1):
+        hashed = pdq_of_rgb(_reduce(reduced[top:bottom, left:right], _WINDOW_SIDE))
+        variants.append(PdqVariant(f"anchored{number}", hashed.hex, hashed.quality))
+    return variants
+
+
+def _turned_views(rgb: np.ndarray) -> list[PdqVariant]:
+    if max(rgb.shape[:2]) > _TURN_MAX_SIDE:
+        return []
+    return [PdqVariant(name, *_hex_and_quality(turn(rgb))) for name, turn in _TURNS.items()]
+
+
+def _hex_and_quality(rgb: np.ndarray) -> tuple[str, int]:
+    hashed = pdq_of_rgb(rgb)
+    return hashed.hex, hashed.quality
 
 
 def _views(rgb: np.ndarray) -> list[tuple[str, Box]]:
