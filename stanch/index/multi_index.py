@@ -129,6 +129,8 @@ def _blocks(queries: np.ndarray, totals: np.ndarray) -> list[np.ndarray]:
     if len(queries) == 0:
         return []
     ends = np.cumsum(totals)
+    if ends[-1] <= CANDIDATE_BLOCK:
+        return [queries]
     cuts = np.searchsorted(ends, np.arange(CANDIDATE_BLOCK, int(ends[-1]), CANDIDATE_BLOCK), side="right")
     return [block for block in np.split(queries, np.unique(cuts)) if len(block)]
 
