@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -237,13 +238,16 @@ def _views(session: Session, entry_ids: list[int]) -> dict[int, tuple[str, ...]]
 
 
 def _columns(batches: Iterable[list[tuple[int, int, int, bytes]]]) -> tuple[np.ndarray, ...]:
-    """Image index rows as arrays: entry ids, bank ids, and ``(n, 32)`` uint8 hashes."""
+    """Image index rows as arrays: entry ids, bank ids, and ``(n, 32)`` uint8 hashes.
+
+    ``np.fromiter`` over ``itemgetter`` is several times faster here than transposing with ``zip(*batch)``.
+    """
     entries, banks, hashes = [], [], []
     for batch in batches:
-        _, entry, bank, pdq = zip(*batch, strict=True)
-        entries.append(np.array(entry, np.int64))
-        banks.append(np.array(bank, np.int64))
-        hashes.append(np.frombuffer(b"".join(pdq), np.uint8).reshape(-1, 32))
+        count = len(batch)
+        entries.append(np.fromiter(map(itemgetter(1), batch), np.int64, count))
+        banks.append(np.fromiter(map(itemgetter(2), batch), np.int64, count))
+        hashes.append(np.frombuffer(b"".join(map(itemgetter(3), batch)), np.uint8).reshape(-1, 32))
     if not entries:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, 32), np.uint8)
     return np.concatenate(entries), np.concatenate(banks), np.concatenate(hashes)
