@@ -116,6 +116,7 @@ _PREFIXES = [b"\xff\xd8\xff\xe0", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"RIFF\x00\x0
              b"II*\x00", b"\x00\x00\x00\x18ftypheic", b"\x00\x00\x00\x18ftypisom", b"\x1a\x45\xdf\xa3", b""]
 
 
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
 @settings(max_examples=150, deadline=None)
 @given(prefix=st.sampled_from(_PREFIXES), body=st.binary(max_size=2000))
 def test_arbitrary_bytes_never_escape_as_anything_but_media_error(prefix: bytes, body: bytes) -> None:
@@ -123,6 +124,7 @@ def test_arbitrary_bytes_never_escape_as_anything_but_media_error(prefix: bytes,
         hash_media(prefix + body)
 
 
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
 @settings(max_examples=60, deadline=None)
 @given(cut=st.integers(min_value=0, max_value=len(JPEG) - 1), flips=st.lists(st.integers(0, len(JPEG) - 1)))
 def test_damaged_jpegs_hash_or_fail_cleanly(cut: int, flips: list[int]) -> None:

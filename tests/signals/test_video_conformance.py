@@ -8,6 +8,7 @@ against Meta's hash of the frame shown at the same time.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,16 @@ def _meta_hashes(conformance: Path, name: str) -> dict[float, tuple[int, str]]:
     return rows
 
 
+def _meta_md5(conformance: Path) -> dict[str, str]:
+    """MD5s of sample videos listed in PDQMD5TestData.csv, by video name."""
+    with (conformance / "pdq" / "PDQMD5TestData.csv").open() as table:
+        return {Path(row["FilePath"]).stem: row["Hash"] for row in csv.DictReader(table)
+                if row["FilePath"].endswith(".mp4")}
+
+
 def test_every_sample_video_is_covered(conformance: Path) -> None:
     assert {p.stem for p in (conformance / "vpdq" / "sample-videos").glob("*.mp4")} == set(VIDEOS)
+    assert _meta_md5(conformance)["chair-19-sd-bar"] == "0a21c8f85a55a9e276ffc2c53f6887c4"
 
 
 @pytest.mark.parametrize("name", VIDEOS)
@@ -49,6 +58,8 @@ def test_frames_within_match_distance_of_meta_vpdq(conformance: Path, name: str)
     else:
         assert len(signals.frames) == pytest.approx(signals.duration, abs=1.01)
     assert [f.ts for f in signals.frames] == sorted(f.ts for f in signals.frames)
+    if name in _meta_md5(conformance):
+        assert signals.md5 == _meta_md5(conformance)[name]
     compared = 0
     for frame in signals.frames:
         quality, pdq = expected[frame.ts]
