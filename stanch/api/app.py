@@ -14,8 +14,10 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from stanch import __version__
 from stanch.api import banks, matching
@@ -65,7 +67,26 @@ def create_app(
     install_error_handlers(app)
     app.include_router(matching.router)
     app.include_router(banks.router)
+    describe_models(app, matching.BODY_MODELS)
     return app
+
+
+def describe_models(app: FastAPI, models: tuple[type[BaseModel], ...]) -> None:
+    """Add request bodies that handlers read themselves (JSON or a file upload, at the handler's
+    choice) to the OpenAPI components, where their ``requestBody`` descriptions refer to them."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in models:
+                described = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(described.pop("$defs", {}))
+                components[model.__name__] = described
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def settle_memory() -> None:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from stanch.api.auth import Caller, require
 from stanch.api.errors import describe
-from stanch.api.schemas import MAX_BATCH, HashQuery
+from stanch.api.schemas import MAX_BATCH, BatchQuery, HashQuery
 from stanch.api.services import services
 from stanch.api.uploads import is_multipart, read_json, read_upload
 from stanch.matching.engine import MatchEngine
@@ -23,6 +23,8 @@ from stanch.matching.verdict import Verdict
 from stanch.signals import ImageSignals, VideoSignals, hash_media, signals_from_record, signals_record
 
 router = APIRouter(prefix="/v1", tags=["matching"])
+BODY_MODELS = (HashQuery, BatchQuery)
+"""JSON bodies read by the handlers themselves, described in the OpenAPI document by ``create_app``."""
 
 QUERY_SECONDS_PER_HASH = 1.0
 """An uploaded video is hashed at one frame a second: the query side of the video rule."""
