@@ -1,0 +1,222 @@
+"""Reviewer accounts: argon2id passwords, optional TOTP, signed-in sessions, and slowed-down guessing.
+
+A session is a random cookie value; the database keeps only its SHA-256 and the session's CSRF token,
+so ending a session (sign out, password change, expiry) takes effect at once on every server process.
+Sessions expire after ``SESSION_IDLE`` without use and after ``SESSION_MAX`` in any case.
+
+Guessing is slowed per email and per address: after ``MAX_FAILURES`` failed sign-ins within
+``FAILURE_WINDOW`` further attempts are refused (even with the right password) until the window
+passes. Failures are counted by keyed hash (``stanch.desk.tokens.keyed_hash``), never the plain values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from stanch.desk.audit import record
+from stanch.desk.tokens import keyed_hash
+from stanch.store.models import utcnow
+from stanch.store.user_models import ROLES, LoginFailure, User, WebSession
+
+MIN_PASSWORD_LENGTH = 12
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+SESSION_IDLE = timedelta(hours=8)
+SESSION_MAX = timedelta(hours=24)
+_HASHER = PasswordHasher()  # argon2id with argon2-cffi's recommended parameters (RFC 9106 low-memory)
+_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+"""Verified against when the email is unknown, so a missing account takes as long as a wrong password."""
+
+
+class UserError(ValueError):
+    """A request about accounts that cannot be done; the message says why and what to do."""
+
+
+class SignInRefused(Exception):
+    """Sign-in failed; ``reason`` is ``credentials``, ``totp`` or ``rate_limited`` (say no more)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    """Who is signed in: what pages need to know about them."""
+
+    id: int
+    email: str
+    role: str
+    csrf_token: str
+
+    @property
+    def actor(self) -> str:
+        """The audit log's name for them."""
+        return f"user:{self.email}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def _normal_email(email: str) -> str:
+    cleaned = email.strip().lower()
+    if "@" not in cleaned or len(cleaned) > 320 or any(c.isspace() for c in cleaned):
+        raise UserError(f"{email!r} is not an email address")
+    return cleaned
+
+
+def new_password() -> str:
+    """A random password strong enough to hand out once (first start, reset)."""
+    return secrets.token_urlsafe(15)
+
+
+def create_user(session: Session, email: str, role: str, password: str, *, actor: str = "system") -> User:
+    """Add an account; UserError when the email is taken, the role unknown or the password short."""
+    address = _normal_email(email)
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
+    if session.scalar(select(User.id).where(User.email == address)) is not None:
+        raise UserError(f"an account for {address} already exists")
+    user = User(email=address, role=role, password_hash=_HASHER.hash(password))
+    session.add(user)
+    session.flush()
+    record(session, actor, "user.create", ("user", user.id), {"email": address, "role": role})
+    return user
+
+
+def user_count(session: Session) -> int:
+    """How many accounts exist (the first start creates one when there are none)."""
+    return int(session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+def get_user(session: Session, email: str) -> User:
+    """The account for ``email``; UserError when there is none."""
+    user = session.scalar(select(User).where(User.email == _normal_email(email)))
+    if user is None:
+        raise UserError(f"no account for {email}: create it with 'stanch users create'")
+    return user
+
+
+def set_password(session: Session, user: User, password: str, *, actor: str) -> None:
+    """Change a password and end every session of that account."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
+    user.password_hash = _HASHER.hash(password)
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    record(session, actor, "user.password", ("user", user.id))
+
+
+def enable_totp(session: Session, user: User, *, actor: str) -> str:
+    """Turn on two-step sign-in; returns the provisioning URI to show as text or a QR code once."""
+    user.totp_secret = pyotp.random_base32()
+    record(session, actor, "user.totp_on", ("user", user.id))
+    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name="Stanch")
+
+
+def disable_totp(session: Session, user: User, *, actor: str) -> None:
+    """Turn two-step sign-in off (for a lost phone; an admin does it)."""
+    user.totp_secret = None
+    record(session, actor, "user.totp_off", ("user", user.id))
+
+
+def _too_many_failures(session: Session, keys: list[str], now: datetime) -> bool:
+    since = now - FAILURE_WINDOW
+    for key in keys:
+        count = session.scalar(
+            select(func.count()).select_from(LoginFailure)
+            .where(LoginFailure.key_hash == key, LoginFailure.at >= since)
+        )  # fmt: skip
+        if (count or 0) >= MAX_FAILURES:
+            return True
+    return False
+
+
+def sign_in(
+    session: Session, email: str, password: str, totp_code: str | None, address: str, *,
+    now: datetime | None = None,
+) -> tuple[User, str]:
+    """Check credentials and start a session: returns the user and the cookie value (shown only now).
+
+    Raises SignInRefused; every failure is recorded against the email and the address. The caller
+    must commit even when this raises, so that the failure counts.
+    """
+    now = now or utcnow()
+    keys = [keyed_hash(session, "email:" + email), keyed_hash(session, "addr:" + address)]
+    if _too_many_failures(session, keys, now):
+        raise SignInRefused("rate_limited")
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    reason = _check(user, password, totp_code)
+    if reason is not None or user is None:
+        session.add_all([LoginFailure(key_hash=key, at=now) for key in keys])
+        raise SignInRefused(reason or "credentials")
+    if _HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = _HASHER.hash(password)
+    cookie = start_session(session, user, now=now)
+    record(session, f"user:{user.email}", "user.sign_in", ("user", user.id))
+    return user, cookie
+
+
+def _check(user: User | None, password: str, totp_code: str | None) -> str | None:
+    """None when the credentials are right, else the reason (checked in the same time either way)."""
+    try:
+        _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return "credentials"
+    if user is None or user.disabled_at is not None:
+        return "credentials"
+    if user.totp_secret is not None:
+        code = (totp_code or "").strip().replace(" ", "")
+        if not pyotp.TOTP(user.totp_secret).verify(code, valid_window=1):
+            return "totp"
+    return None
+
+
+def _digest(cookie: str) -> bytes:
+    return hashlib.sha256(cookie.encode("utf-8", "surrogatepass")).digest()
+
+
+def start_session(session: Session, user: User, *, now: datetime | None = None) -> str:
+    """A new session for ``user``; returns the cookie value (only its digest is stored)."""
+    now = now or utcnow()
+    cookie = secrets.token_urlsafe(32)
+    session.add(WebSession(token_hash=_digest(cookie), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
+                           created_at=now, last_seen=now, expires_at=now + SESSION_MAX))
+    session.execute(delete(WebSession).where(WebSession.expires_at < now))
+    return cookie
+
+
+def session_reviewer(session: Session, cookie: str | None, *, now: datetime | None = None) -> Reviewer | None:
+    """Who the cookie belongs to, or None when it is unknown, expired, idle too long or disabled."""
+    if not cookie:
+        return None
+    now = now or utcnow()
+    row = session.execute(
+        select(WebSession, User).join(User, User.id == WebSession.user_id)
+        .where(WebSession.token_hash == _digest(cookie))
+    ).first()  # fmt: skip
+    if row is None:
+        return None
+    web_session, user = row
+    if web_session.expires_at <= now or web_session.last_seen + SESSION_IDLE <= now or user.disabled_at:
+        return None
+    if now - web_session.last_seen > timedelta(minutes=1):
+        web_session.last_seen = now
+    return Reviewer(user.id, user.email, user.role, web_session.csrf_token)
+
+
+def end_session(session: Session, cookie: str | None) -> None:
+    """Sign out: the cookie stops working at once."""
+    if cookie:
+        session.execute(delete(WebSession).where(WebSession.token_hash == _digest(cookie)))

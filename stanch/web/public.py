@@ -1,0 +1,209 @@
+"""The public pages: ask for removal (/report), follow a request (/status), appeal a removal (/appeal).
+
+They call the desk library directly. The /report form never carries files: the file input has no
+``name``, so a browser does not send it; ``report.js`` hashes the chosen files on the device and puts
+only the hashes in a hidden field. Without JavaScript the form still works, with locations alone.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from stanch.desk.cases import (
+    UnknownRequest,
+    WrongState,
+    add_info,
+    request_for_token,
+    requester_view,
+    withdraw,
+)
+from stanch.desk.intake import InvalidRequest, file_request, validate
+from stanch.desk.safeguards import RateLimited, Safeguards
+from stanch.store import Database
+from stanch.store.models import utcnow
+from stanch.web.security import client_address, form_token, form_token_ok, set_form_cookie
+from stanch.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+GOOD_FAITH_STATEMENT = (
+    "I state in good faith that this intimate content was published without the consent of the person "
+    "shown, and that the information in this request is accurate."
+)
+FIELD_OF_PROBLEM = {
+    "requester.name": "name", "requester.email": "email", "requester": "name", "relationship": "relationship",
+    "signature": "signature", "good_faith": "good_faith", "statement": "good_faith", "locations": "locations",
+    "hashes": "pasted", "explanation": "explanation", "phone": "phone",
+}
+_STALE_FORM = ("This form was open too long or came from another page. Nothing was sent. Please check your "
+               "answers below and send it again.")
+
+
+def database(request: Request) -> Database:
+    """The server's database (opened by the app at start-up)."""
+    db: Database = request.app.state.stanch.db
+    return db
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    """A public page with a form: the form's CSRF token goes in the page and in a cookie."""
+    token = form_token(request)
+    response = render(request, name, {**context, "form_token": token}, status_code)
+    set_form_cookie(response, request, token)
+    return response
+
+
+def field_errors(problems: list[str]) -> dict[str, list[str]]:
+    """Problems from the desk library, grouped under the form field each one is about."""
+    errors: dict[str, list[str]] = {}
+    for problem in problems:
+        head = problem.split(" ", 1)[0].split(":", 1)[0].split("[", 1)[0]
+        field = FIELD_OF_PROBLEM.get(head) or FIELD_OF_PROBLEM.get(head.split(".", 1)[0], "form")
+        errors.setdefault(field, []).append(problem)
+    return errors
+
+
+def pasted_hashes(text: str) -> list[dict[str, Any]]:
+    """``stanch hash`` output pasted into the form: one JSON object per line; file names are dropped
+    (they can say more than the person means to), unreadable files are skipped."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            raise InvalidRequest([f"hashes: line {number} of the pasted text is not a line of 'stanch hash' "
+                                  "output (one JSON object per line)"]) from None
+        if isinstance(value, dict) and "error" in value:
+            continue
+        if isinstance(value, dict):
+            value.pop("path", None)
+        found.append(value)
+    return found
+
+
+def _browser_hashes(text: str) -> list[Any]:
+    if not text.strip():
+        return []
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        raise InvalidRequest(["hashes: the fingerprints of your files did not arrive whole; "
+                              "choose the files again"]) from None
+    return value if isinstance(value, list) else [value]
+
+
+@router.get("/", response_class=HTMLResponse)
+def home() -> Response:
+    return RedirectResponse("/report", status_code=303)
+
+
+@router.get("/report", response_class=HTMLResponse)
+def report_form(request: Request) -> Response:
+    return _page(request, "report.html", {"title": "Ask for intimate images to be removed", "values": {},
+                                          "errors": {}})
+
+
+@router.post("/report", response_class=HTMLResponse)
+def report_submit(
+    request: Request,
+    form_token_value: str = Form("", alias="form_token"),
+    relationship: str = Form(""),
+    name: str = Form(""),
+    email: str = Form(""),
+    phone: str = Form(""),
+    locations: str = Form(""),
+    hashes: str = Form(""),
+    pasted: str = Form(""),
+    explanation: str = Form(""),
+    good_faith: str = Form(""),
+    signature: str = Form(""),
+) -> Response:
+    values = {"relationship": relationship, "name": name, "email": email, "phone": phone,
+              "locations": locations,
+              "hashes": hashes, "pasted": pasted, "explanation": explanation, "good_faith": good_faith,
+              "signature": signature}
+    context: dict[str, Any] = {"title": "Ask for intimate images to be removed", "values": values}
+    if not form_token_ok(request, form_token_value):
+        return _page(request, "report.html", {**context, "errors": {"form": [_STALE_FORM]}}, 403)
+    body: dict[str, Any] = {
+        "requester": {"name": name, "email": email}, "relationship": relationship or None,
+        "signature": signature, "good_faith": good_faith == "yes",
+        "statement": GOOD_FAITH_STATEMENT if good_faith == "yes" else "",
+        "locations": [line.strip() for line in locations.splitlines() if line.strip()],
+        "explanation": explanation or None, "phone": phone or None,
+    }
+    db = database(request)
+    try:
+        body["hashes"] = _browser_hashes(hashes) + pasted_hashes(pasted)
+        valid = validate(body)
+        with db.write() as session:
+            receipt, _ = file_request(session, valid, now=utcnow(), address=client_address(request),
+                                      safeguards=Safeguards.from_environment())
+    except InvalidRequest as problems:
+        return _page(request, "report.html", {**context, "errors": field_errors(problems.problems)}, 422)
+    except RateLimited as limited:
+        return render(request, "message.html", {
+            "title": "Please wait before sending another request",
+            "message": f"{limited} Your earlier requests are safe and being handled.",
+        }, 429)
+    return render(request, "receipt.html", {"title": "Your request was received", "receipt": receipt,
+                                            "locations": len(valid.locations), "hashes": len(valid.hashes)})
+
+
+@router.get("/status", response_class=HTMLResponse)
+def status_form(request: Request) -> Response:
+    return _page(request, "status.html", {"title": "Follow your request", "values": {}, "errors": {}})
+
+
+@router.post("/status", response_class=HTMLResponse)
+def status_show(
+    request: Request,
+    form_token_value: str = Form("", alias="form_token"),
+    case: str = Form(""),
+    token: str = Form(""),
+    action: str = Form("show"),
+    text: str = Form(""),
+    more_locations: str = Form(""),
+) -> Response:
+    """Show a request's state; with ``action`` ``add_info`` or ``withdraw``, do that first.
+
+    The case number and secret code travel in the form body, never in the address, so they stay out
+    of browser history and server logs.
+    """
+    values = {"case": case, "token": token}
+    if not form_token_ok(request, form_token_value):
+        return _page(request, "status.html", {"title": "Follow your request", "values": values,
+                                              "errors": {"form": [_STALE_FORM]}}, 403)
+    db = database(request)
+    notice = None
+    errors: dict[str, list[str]] = {}
+    try:
+        with db.write() as session:
+            found = request_for_token(session, case, token.strip())
+            now = utcnow()
+            if action == "add_info":
+                locations = [line.strip() for line in more_locations.splitlines() if line.strip()]
+                try:
+                    with session.begin_nested():
+                        add_info(session, found, {"text": text or None, "locations": locations}, now)
+                    notice = "Thank you. We added this to your request."
+                except InvalidRequest as problems:
+                    errors["info"] = problems.problems
+            elif action == "withdraw":
+                withdraw(session, found, now)
+                notice = "Your request is withdrawn. Nothing more will happen with it."
+            view = requester_view(session, found, now)
+    except UnknownRequest as unknown:
+        return _page(request, "status.html", {"title": "Follow your request", "values": values,
+                                              "errors": {"case": [str(unknown)]}}, 404)
+    except WrongState as wrong:
+        return _page(request, "status.html", {"title": "Follow your request", "values": values,
+                                              "errors": {"form": [str(wrong)]}}, 409)
+    return _page(request, "status_view.html", {"title": f"Request {view['id']}", "view": view,
+                                               "values": values, "notice": notice, "errors": errors})

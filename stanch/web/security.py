@@ -1,0 +1,110 @@
+"""What every page gets: security headers, the reviewer's session cookie, and CSRF checks.
+
+Pages load nothing from other sites: the Content-Security-Policy allows only this origin (plus
+``blob:`` for the thumbnails, video frames and the hashing worker a person's own files need), no
+inline script, no framing. The session cookie is HttpOnly and SameSite=Strict, and Secure when the
+page was reached over https (``STANCH_COOKIE_SECURE=1`` forces it behind a proxy that ends TLS, ``0``
+turns it off for plain-http development).
+
+Every POST from a signed-in reviewer carries the session's CSRF token in a hidden field; public forms
+carry a token tied to a short-lived cookie (double submit), so another site cannot post them either.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "worker-src 'self' blob:",
+    "img-src 'self' blob: data:",
+    "media-src 'self' blob:",
+    "style-src 'self'",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+_API_DOCS = ("/docs", "/redoc", "/openapi.json")
+"""FastAPI's interactive docs load Swagger UI from a CDN; they keep FastAPI's defaults."""
+SESSION_COOKIE = "stanch_session"
+FORM_COOKIE = "stanch_form"
+
+
+def install_security_headers(app: FastAPI) -> None:
+    """Add the headers above to every response except the API docs."""
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        if not request.url.path.startswith(_API_DOCS):
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def cookie_secure(request: Request) -> bool:
+    """Whether cookies get the Secure flag: ``STANCH_COOKIE_SECURE`` (1/0), else when served over https."""
+    setting = os.environ.get("STANCH_COOKIE_SECURE", "auto").strip().lower()
+    if setting in {"1", "true", "yes"}:
+        return True
+    if setting in {"0", "false", "no"}:
+        return False
+    return request.url.scheme == "https"
+
+
+def set_session_cookie(response: Response, request: Request, value: str) -> None:
+    """The reviewer's session: not readable by scripts, never sent by another site's request."""
+    response.set_cookie(SESSION_COOKIE, value, httponly=True, samesite="strict",
+                        secure=cookie_secure(request), path="/desk")
+
+
+def clear_session_cookie(response: Response, request: Request) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/desk", httponly=True, samesite="strict",
+                           secure=cookie_secure(request))
+
+
+def form_token(request: Request) -> str:
+    """The CSRF token of a public form: the form cookie's value, or a new one (set it with the page)."""
+    return request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(24)
+
+
+def set_form_cookie(response: Response, request: Request, token: str) -> None:
+    """Send the public form's token as a cookie as well (double submit)."""
+    response.set_cookie(FORM_COOKIE, token, httponly=True, samesite="strict", secure=cookie_secure(request))
+
+
+def form_token_ok(request: Request, submitted: str | None) -> bool:
+    """Whether a public form came from our own page (its token matches the cookie)."""
+    cookie = request.cookies.get(FORM_COOKIE)
+    return bool(cookie and submitted) and hmac.compare_digest(cookie or "", submitted or "")
+
+
+def csrf_ok(expected: str, submitted: str | None) -> bool:
+    """Whether a reviewer's POST carries their session's CSRF token."""
+    return bool(submitted) and hmac.compare_digest(expected, submitted or "")
+
+
+def client_address(request: Request) -> str:
+    """The address a request came from (the proxy's, unless the server is told to trust headers)."""
+    return request.client.host if request.client else "unknown"
