@@ -110,7 +110,7 @@ def video_signals(data: bytes, media: MediaFormat, *, seconds_per_hash: float = 
                 budget.frame(frame.width, frame.height, ts)
                 last_ts = ts
                 if sampler.wants(ts):
-                    frames.append(frame_hash(frame.to_ndarray(format="gray"), ts))
+                    frames.append(frame_hash(_upright(frame.to_ndarray(format="gray"), frame.rotation), ts))
             duration = _duration(container, stream, last_ts)
     except MediaError:
         raise
@@ -122,6 +122,17 @@ def video_signals(data: bytes, media: MediaFormat, *, seconds_per_hash: float = 
     if not frames:
         raise MediaError(f"this {media.name} file has no decodable video frames")
     return VideoSignals(md5=md5_hex(data), sha256=sha256_hex(data), frames=tuple(frames), duration=duration)
+
+
+def _upright(luma: np.ndarray, rotation: int) -> np.ndarray:
+    """A frame as players show it: turned by the container's display rotation.
+
+    Phones record portrait video as landscape frames with a rotation to apply on display, and
+    re-encoders usually bake that rotation in; hashing frames upright (as EXIF orientation is honoured
+    for photos) lets the original and such a copy match. ``rotation`` is counterclockwise degrees.
+    """
+    turns = round(rotation / 90) % 4
+    return np.rot90(luma, turns) if turns else luma
 
 
 def _video_stream(container: av.container.InputContainer, limits: Limits) -> av.VideoStream:

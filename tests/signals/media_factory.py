@@ -23,6 +23,17 @@ def encoded(image: Image.Image, fmt: str, **options: object) -> bytes:
     return buffer.getvalue()
 
 
+def with_display_rotation(mp4: bytes, clockwise: bool) -> bytes:
+    """An MP4 whose track tells players to turn it a quarter turn on display (as phones record).
+
+    Rewrites the 3x3 matrix of the first track header (``tkhd``, version 0): 44 bytes after its type.
+    """
+    start = mp4.index(b"tkhd") + 44
+    one = 1 << 16
+    matrix = (0, one, 0, -one, 0, 0, 0, 0, 1 << 30) if clockwise else (0, -one, 0, one, 0, 0, 0, 0, 1 << 30)
+    return mp4[:start] + struct.pack(">9i", *matrix) + mp4[start + 36:]
+
+
 def png_declaring(width: int, height: int) -> bytes:
     """A tiny PNG whose header declares ``width`` x ``height`` pixels (a decompression bomb's header)."""
 
@@ -45,10 +56,11 @@ class _Stream:
 
 
 def video(seconds: float, fps: int = 10, size: int = 64, codec: str = "mpeg4", fmt: str = "mp4",
-          declare_duration: bool = True) -> bytes:
+          declare_duration: bool = True, turn: int = 0) -> bytes:
     """A small video of changing random shapes, encoded with PyAV (no FFmpeg program needed).
 
     ``declare_duration=False`` (Matroska only) writes it as a stream, without a duration in the header.
+    ``turn`` = k stores every frame turned k quarter turns anticlockwise (``np.rot90``).
     """
     output = _Stream() if not declare_duration else None
     buffer = output.buffer if output else io.BytesIO()
@@ -57,7 +69,8 @@ def video(seconds: float, fps: int = 10, size: int = 64, codec: str = "mpeg4", f
         stream.width, stream.height, stream.pix_fmt = size, size, "yuv420p"
         container.start_encoding()  # writes the header even when there are no frames
         for index in range(round(seconds * fps)):
-            frame = av.VideoFrame.from_ndarray(np.asarray(picture(size, size, seed=index)), format="rgb24")
+            pixels = np.ascontiguousarray(np.rot90(np.asarray(picture(size, size, seed=index)), turn))
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():

@@ -11,7 +11,7 @@ from PIL import Image
 from stanch.signals import ImageSignals, MediaError, VideoSignals, hash_media, signals_record, sniff_format
 from stanch.signals.media import AVI, MATROSKA, MP4
 from stanch.signals.pdq import hamming_hex, pdq_of_rgb
-from tests.signals.media_factory import encoded, picture, video
+from tests.signals.media_factory import encoded, picture, video, with_display_rotation
 
 ORIGINAL = picture(640, 480)
 
@@ -95,6 +95,21 @@ def test_video_containers(codec: str, fmt: str, media: object) -> None:
     assert isinstance(signals, VideoSignals)
     assert [f.ts for f in signals.frames] == [0.0, 0.5, 1.0, 1.5]
     assert signals.duration == pytest.approx(2.0, abs=0.15)
+
+
+@pytest.mark.parametrize("clockwise", [True, False])
+def test_video_display_rotation_is_honoured(clockwise: bool) -> None:
+    """A phone's portrait video (frames stored turned, rotation in the container) hashes like the
+    same video with the rotation baked in."""
+    upright = hash_media(video(seconds=1, fps=4, size=96))
+    stored = video(seconds=1, fps=4, size=96, turn=1 if clockwise else -1)
+    rotated = hash_media(with_display_rotation(stored, clockwise))
+    unrotated = hash_media(stored)
+    assert isinstance(upright, VideoSignals) and isinstance(rotated, VideoSignals)
+    assert isinstance(unrotated, VideoSignals)
+    for ours, theirs, raw in zip(rotated.frames, upright.frames, unrotated.frames, strict=True):
+        assert hamming_hex(ours.pdq, theirs.pdq) <= 16
+        assert hamming_hex(raw.pdq, theirs.pdq) > 31
 
 
 def test_video_dense_sampling_hashes_every_frame() -> None:
