@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from stanch.web import public
+from stanch.web import desk, public
 from stanch.web.security import install_security_headers
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -21,3 +21,4 @@ def install(app: FastAPI) -> None:
     install_security_headers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(public.router)
+    app.include_router(desk.router)
