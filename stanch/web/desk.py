@@ -81,7 +81,8 @@ def _forbidden(request: Request, reviewer: Reviewer, message: str) -> Response:
 
 def _bad_csrf(request: Request, reviewer: Reviewer) -> Response:
     return _forbidden(request, reviewer, "This form was not sent from your open desk page (its security "
-                      "token is missing or old). Nothing was changed. Go back, reload the page and try again.")
+                      "token is missing or old). Nothing was changed. Go back, reload the page and try "
+                      "again.")
 
 
 @router.get("", response_class=HTMLResponse)
@@ -138,9 +139,9 @@ def sign_in_submit(
                                                          "error": message, "email": email}, status)
         set_form_cookie(response, request, token)
         return response
-    response = RedirectResponse("/desk", status_code=303)
-    set_session_cookie(response, request, cookie)
-    return response
+    signed_in = RedirectResponse("/desk", status_code=303)
+    set_session_cookie(signed_in, request, cookie)
+    return signed_in
 
 
 @router.post("/sign-out")
@@ -263,7 +264,8 @@ def appeals_page(request: Request) -> Response:
         rows = []
         for appeal in open_appeals(session):
             removal = session.get(TakedownRequest, appeal.request_id)
-            rows.append({"id": appeal.public_id, "received_at": appeal.received_at, "deadline": appeal.deadline,
+            rows.append({"id": appeal.public_id, "received_at": appeal.received_at,
+                         "deadline": appeal.deadline,
                          "seconds_left": int((appeal.deadline - now).total_seconds()),
                          "request": removal.public_id if removal else "",
                          "mine": bool(removal and removal.decided_by == reviewer.actor)})
