@@ -1,0 +1,181 @@
+"""Appeals: the person whose content was removed asks for it back; another reviewer decides.
+
+An appeal names the removed item (its id on the platform) or the request's case number, with the
+appellant's name, email and statement; it gets a receipt like a request (number ``APL-…``, secret
+code, 48-hour target). The reviewer who decided the removal may not decide its appeal
+(``SameReviewer``). ``reinstate`` reverses the whole removal: a ``reinstate_item`` webhook for every
+item removed, the bank entries that came only from this request withdrawn (entries another standing
+removal also contributed stay), and the request marked ``reinstated``. ``uphold`` keeps it removed.
+Both need a reason, shown to the appellant.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stanch.actions import enqueue_email, enqueue_webhook
+from stanch.desk.audit import SYSTEM, record
+from stanch.desk.banking import withdraw_exclusive
+from stanch.desk.cases import REDRESS, UnknownRequest, WrongState, find_request
+from stanch.desk.clock import deadline_for
+from stanch.desk.decisions import MAX_REASON
+from stanch.desk.intake import InvalidRequest, Receipt, requester, text_field, unused_number
+from stanch.desk.safeguards import Safeguards, check_rate, note_submission
+from stanch.desk.tokens import keyed_hash, new_token, normalise_case_number, token_digest, token_matches
+from stanch.store.desk_models import Appeal, RequestItem, TakedownRequest
+
+APPEAL_DECISIONS = ("reinstate", "uphold")
+_FIELDS = {"item_id", "case_id", "appellant", "statement"}
+
+
+class SameReviewer(PermissionError):
+    """The reviewer who decided a removal tried to decide its appeal."""
+
+
+class UnknownAppeal(LookupError):
+    """No appeal with this number and code."""
+
+
+def file_appeal(
+    session: Session, body: Any, *, now: datetime, address: str | None = None,
+    safeguards: Safeguards | None = None,
+) -> tuple[Receipt, Appeal]:
+    """Check and store an appeal; ``InvalidRequest`` lists problems, ``UnknownRequest`` if no removal
+    matches the item or case given."""
+    if not isinstance(body, dict):
+        raise InvalidRequest(["the appeal must be a JSON object"])
+    problems: list[str] = []
+    unknown = sorted(set(body) - _FIELDS)
+    if unknown:
+        problems.append(f"unknown fields {', '.join(unknown)}: allowed are {', '.join(sorted(_FIELDS))}")
+    item_id = text_field(body, "item_id", problems, required=False, limit=500)
+    case_id = text_field(body, "case_id", problems, required=False, limit=40)
+    if not item_id and not case_id:
+        problems.append("item_id or case_id is missing: say which removed item (or which case) you appeal")
+    name, email = requester(body.get("appellant"), problems, "appellant")
+    statement = text_field(body, "statement", problems, what="say why the content should be put back")
+    if problems:
+        raise InvalidRequest(problems)
+    assert name and email and statement
+    keys = {"contact": keyed_hash(session, email)}
+    if address:
+        keys["address"] = keyed_hash(session, address)
+    check_rate(session, keys, now, safeguards or Safeguards())
+    request = _removed_request(session, item_id, case_id)
+    token = new_token()
+    appeal = Appeal(public_id=unused_number(session, Appeal, "APL"), token_hash=token_digest(token),
+                    request_id=request.id, item_id=item_id, status="received", received_at=now,
+                    deadline=deadline_for(now), appellant_name=name, appellant_email=email,
+                    statement=statement)
+    session.add(appeal)
+    session.flush()
+    note_submission(session, keys, now)
+    enqueue_email(session, email, "received", case_id=appeal.public_id, deadline=appeal.deadline,
+                  clock=lambda: now)
+    record(session, SYSTEM, "appeal.received", ("appeal", appeal.public_id),
+           {"request": request.public_id}, clock=lambda: now)
+    return Receipt(appeal.public_id, token, appeal.received_at, appeal.deadline), appeal
+
+
+def _removed_request(session: Session, item_id: str | None, case_id: str | None) -> TakedownRequest:
+    if case_id:
+        request = find_request(session, case_id)
+        if request.status == "removed":
+            return request
+    else:
+        found = session.scalar(
+            select(TakedownRequest).join(RequestItem, RequestItem.request_id == TakedownRequest.id)
+            .where(RequestItem.item_id == item_id, RequestItem.removal_sent_at.is_not(None),
+                   TakedownRequest.status == "removed")
+            .order_by(TakedownRequest.decided_at.desc()).limit(1)
+        )
+        if found is not None:
+            return found
+    raise UnknownRequest("no removal standing for this item or case number: check it and try again")
+
+
+def find_appeal(session: Session, number: str, token: str | None = None, *, reviewer: bool = False) -> Appeal:
+    """The appeal with this number; a non-reviewer must hold its secret code (else ``UnknownAppeal``)."""
+    appeal = session.scalar(select(Appeal).where(Appeal.public_id == normalise_case_number(number)))
+    if appeal is None or not (reviewer or token_matches(token, appeal.token_hash)):
+        raise UnknownAppeal("no appeal has this number and secret code: check both and try again")
+    return appeal
+
+
+def decide_appeal(
+    session: Session, appeal: Appeal, decision: object, reason: object, *, actor: str, now: datetime,
+) -> list[int]:
+    """``reinstate`` or ``uphold`` (see the module docstring); returns the entries withdrawn."""
+    if decision not in APPEAL_DECISIONS:
+        raise ValueError(f"decision must be one of {', '.join(APPEAL_DECISIONS)}")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON:
+        raise ValueError(f"a reason is required (at most {MAX_REASON} characters): the appellant is told it")
+    if appeal.status != "received":
+        raise WrongState(f"appeal {appeal.public_id} is already decided ({appeal.status})")
+    request = session.get(TakedownRequest, appeal.request_id)
+    assert request is not None
+    if request.decided_by == actor:
+        raise SameReviewer("an appeal must be decided by a different reviewer than the one who decided the "
+                           f"removal ({actor} decided request {request.public_id})")
+    withdrawn: list[int] = []
+    if decision == "reinstate":
+        if request.status != "removed":
+            raise WrongState(f"request {request.public_id} is {request.status}, not removed")
+        withdrawn = _reinstate(session, request, appeal, now)
+    appeal.status = "reinstated" if decision == "reinstate" else "upheld"
+    appeal.decision_reason, appeal.decided_at, appeal.decided_by = reason.strip(), now, actor
+    enqueue_email(session, appeal.appellant_email, "update", case_id=appeal.public_id, clock=lambda: now)
+    record(session, actor, "appeal.decision", ("appeal", appeal.public_id),
+           {"decision": decision, "reason": reason.strip(), "request": request.public_id,
+            "entries_withdrawn": withdrawn}, clock=lambda: now)
+    return withdrawn
+
+
+def _reinstate(session: Session, request: TakedownRequest, appeal: Appeal, now: datetime) -> list[int]:
+    for item in session.scalars(select(RequestItem).where(
+            RequestItem.request_id == request.id, RequestItem.removal_sent_at.is_not(None),
+            RequestItem.reinstated_at.is_(None))):
+        enqueue_webhook(session, "reinstate_item", {"item_id": item.item_id, "case_id": request.public_id,
+                                                    "appeal_id": appeal.public_id}, clock=lambda: now)
+        item.reinstated_at = now
+    request.status, request.updated_at = "reinstated", now
+    enqueue_email(session, request.requester_email, "update", case_id=request.public_id, clock=lambda: now)
+    return withdraw_exclusive(session, request, f"appeal {appeal.public_id} reinstated the content")
+
+
+def appellant_view(appeal: Appeal) -> dict[str, Any]:
+    """What the appellant sees: state, dates, the decision and its reason."""
+    view: dict[str, Any] = {
+        "id": appeal.public_id, "status": appeal.status, "received_at": appeal.received_at.isoformat(),
+        "deadline": appeal.deadline.isoformat(), "outcome": None,
+    }
+    if appeal.decided_at is not None:
+        view["outcome"] = {"decision": "reinstate" if appeal.status == "reinstated" else "uphold",
+                           "reason": appeal.decision_reason, "decided_at": appeal.decided_at.isoformat(),
+                           "redress": REDRESS}
+    return view
+
+
+def reviewer_appeal_view(session: Session, appeal: Appeal, actor: str, now: datetime) -> dict[str, Any]:
+    """The appeal with the appellant's contact and the request it concerns; audited as ``appeal.view``."""
+    request = session.get(TakedownRequest, appeal.request_id)
+    assert request is not None
+    record(session, actor, "appeal.view", ("appeal", appeal.public_id), {}, clock=lambda: now)
+    return {
+        **appellant_view(appeal),
+        "request": request.public_id,
+        "item_id": appeal.item_id,
+        "appellant": {"name": appeal.appellant_name, "email": appeal.appellant_email},
+        "statement": appeal.statement,
+        "removal_decided_by": request.decided_by,
+        "decided_by": appeal.decided_by,
+    }
+
+
+def open_appeals(session: Session) -> list[Appeal]:
+    """Appeals waiting for a decision, the oldest first."""
+    return list(session.scalars(select(Appeal).where(Appeal.status == "received").order_by(Appeal.deadline)))

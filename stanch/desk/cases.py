@@ -1,0 +1,254 @@
+"""A request's life: received → in_review → removed | rejected | need_info (→ in_review) | withdrawn,
+and what each person may see of it.
+
+The requester (holding the case number and secret code) sees the state, the dates, the outcome with
+its reasons and redress, and what happens next, in plain words; never a reviewer's name or anyone
+else's data. A reviewer (``desk`` scope) sees the whole case, including the requester's contact and
+earlier requests; each such view is an audit event. A wrong code is answered exactly like an unknown
+case number (``UnknownRequest``), so a guess learns nothing about which numbers exist.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stanch.actions import enqueue_email
+from stanch.desk.audit import record
+from stanch.desk.clock import deadline_kept, escalation_level, is_overdue, time_left
+from stanch.desk.intake import InvalidRequest, hash_list, text_field
+from stanch.desk.safeguards import OPEN_STATES, history
+from stanch.desk.tokens import normalise_case_number, token_matches
+from stanch.store.desk_models import (
+    Appeal,
+    RequestEscalation,
+    RequestItem,
+    RequestLocation,
+    RequestNote,
+    TakedownRequest,
+)
+
+FINAL_STATES = ("removed", "rejected", "withdrawn", "reinstated")
+AUTOMATED_MEANS = (
+    "A person reviewed this request and took the decision. Automated matching of hashes (digital "
+    "fingerprints) was used only to find copies of the content."
+)
+REDRESS = (
+    "If you disagree with this decision you can reply through the platform's complaint process, ask an "
+    "out-of-court dispute settlement body certified under the EU Digital Services Act, or go to court. "
+    "You may also file a new request with more information."
+)
+_NEXT = {
+    "received": "Your request is waiting for a reviewer. We aim to decide by the deadline shown.",
+    "in_review": "A reviewer is looking at your request. We aim to decide by the deadline shown.",
+    "need_info": "We need more information to go on: see the reason. Add it with your case number and "
+                 "secret code; the review continues as soon as it arrives.",
+    "removed": "The content was removed, with the copies we found. Its fingerprints are kept so that the "
+               "same content is stopped if someone uploads it again.",
+    "rejected": "We did not remove the content: see the reason.",
+    "withdrawn": "You withdrew this request. Nothing more will happen.",
+    "reinstated": "The content was removed, then put back after an appeal by the person who posted it: "
+                  "see the reason.",
+}
+
+
+class UnknownRequest(LookupError):
+    """No request with this number and code (the two cases are deliberately not told apart)."""
+
+
+class WrongState(ValueError):
+    """The request is not in a state that allows this (e.g. a decision on a decided request)."""
+
+
+def find_request(session: Session, number: str) -> TakedownRequest:
+    """The request with this public number, or ``UnknownRequest``."""
+    request = session.scalar(
+        select(TakedownRequest).where(TakedownRequest.public_id == normalise_case_number(number))
+    )
+    if request is None:
+        raise UnknownRequest(f"no request has the number {number!r}")
+    return request
+
+
+def request_for_token(session: Session, number: str, token: str | None) -> TakedownRequest:
+    """The request if ``token`` is its secret code; otherwise ``UnknownRequest`` (same as no request)."""
+    try:
+        request = find_request(session, number)
+    except UnknownRequest:
+        request = None
+    if request is None or not token_matches(token, request.token_hash):
+        raise UnknownRequest("no request has this number and secret code: check both and try again")
+    return request
+
+
+def requester_view(session: Session, request: TakedownRequest, now: datetime) -> dict[str, Any]:
+    """What the person who asked sees."""
+    final = request.decided_at is not None and request.status in ("removed", "rejected", "reinstated")
+    view: dict[str, Any] = {
+        "id": request.public_id,
+        "status": request.status,
+        "received_at": request.received_at.isoformat(),
+        "deadline": request.deadline.isoformat(),
+        "next": _NEXT[request.status],
+        "locations": [{"location": loc.location, "state": loc.state} for loc in _locations(session, request)],
+        "outcome": None,
+    }
+    if request.status == "need_info":
+        view["outcome"] = {"decision": "need_info", "reason": request.decision_reason}
+    elif final:
+        view["outcome"] = {
+            "decision": request.decision,
+            "reason": request.decision_reason,
+            "decided_at": request.decided_at.isoformat() if request.decided_at else None,
+            "automated_means": AUTOMATED_MEANS,
+            "redress": REDRESS,
+        }
+        if request.status == "reinstated":
+            appeal = _reinstating_appeal(session, request)
+            view["outcome"]["appeal_reason"] = appeal.decision_reason if appeal else None
+    return view
+
+
+def reviewer_view(session: Session, request: TakedownRequest, actor: str, now: datetime) -> dict[str, Any]:
+    """Everything about a request, for a reviewer; opening a received request starts its review.
+
+    Recorded in the audit log as ``request.view`` (in the caller's transaction).
+    """
+    if request.status == "received":
+        request.status, request.updated_at = "in_review", now
+    record(session, actor, "request.view", ("request", request.public_id), {}, clock=lambda: now)
+    duplicate = session.get(TakedownRequest, request.duplicate_of) if request.duplicate_of else None
+    items = list(session.scalars(select(RequestItem).where(RequestItem.request_id == request.id)
+                                 .order_by(RequestItem.id)))
+    return {
+        **queue_row(request, now),
+        "requester": {"name": request.requester_name, "email": request.requester_email,
+                      "phone": request.requester_phone, "contact": request.requester_contact},
+        "relationship": request.relationship,
+        "signature": request.signature,
+        "statement": request.statement,
+        "explanation": request.explanation,
+        "hashes": json.loads(request.hashes),
+        "locations": [{"location": loc.location, "state": loc.state, "error": loc.error}
+                      for loc in _locations(session, request)],
+        "items": [_item(i) for i in items if i.origin == "located"],
+        "copies": [_item(i) for i in items if i.origin == "copy"],
+        "notes": [{"at": n.at.isoformat(), "text": n.text} for n in session.scalars(
+            select(RequestNote).where(RequestNote.request_id == request.id).order_by(RequestNote.id))],
+        "duplicate_of": duplicate.public_id if duplicate else None,
+        "history": [{"id": r.public_id, "status": r.status, "received_at": r.received_at.isoformat()}
+                    for r in history(session, request)],
+        "escalations": [{"hours": e.hours, "at": e.at.isoformat()} for e in session.scalars(
+            select(RequestEscalation).where(RequestEscalation.request_id == request.id)
+            .order_by(RequestEscalation.hours))],
+        "decision": request.decision,
+        "decision_reason": request.decision_reason,
+        "decided_at": request.decided_at.isoformat() if request.decided_at else None,
+        "decided_by": request.decided_by,
+        "deadline_kept": deadline_kept(request),
+    }
+
+
+def queue_row(request: TakedownRequest, now: datetime) -> dict[str, Any]:
+    """One line of the reviewers' queue: no contact details, only what ordering and triage need."""
+    return {
+        "id": request.public_id,
+        "status": request.status,
+        "received_at": request.received_at.isoformat(),
+        "deadline": request.deadline.isoformat(),
+        "seconds_left": int(time_left(request, now).total_seconds()),
+        "overdue": is_overdue(request, now),
+        "escalation": escalation_level(request, now),
+        "flags": json.loads(request.flags),
+    }
+
+
+def queue(session: Session, now: datetime, status: str = "open") -> list[TakedownRequest]:
+    """Requests in ``status`` (``open`` = received, in review or waiting for information; ``all``),
+    the least time left first."""
+    query = select(TakedownRequest).order_by(TakedownRequest.deadline, TakedownRequest.id)
+    if status == "open":
+        query = query.where(TakedownRequest.status.in_(OPEN_STATES))
+    elif status != "all":
+        query = query.where(TakedownRequest.status == status)
+    return list(session.scalars(query))
+
+
+def add_info(
+    session: Session, request: TakedownRequest, body: Any, now: datetime
+) -> None:
+    """The requester adds ``{"text", "locations", "hashes"}`` (any of them) to an open request.
+
+    A request waiting for information goes back to review. Raises ``InvalidRequest`` listing the
+    problems, or ``WrongState`` on a closed request.
+    """
+    if request.status not in OPEN_STATES:
+        raise WrongState(f"request {request.public_id} is {request.status}; information can only be added "
+                         "while it is open (file a new request instead)")
+    problems: list[str] = []
+    if not isinstance(body, dict):
+        raise InvalidRequest(["the information must be a JSON object with text, locations or hashes"])
+    text = text_field(body, "text", problems, required=False)
+    locations = body.get("locations") or []
+    if not isinstance(locations, list) or not all(isinstance(x, str) and x.strip() for x in locations):
+        problems.append("locations must be a list of URLs or item ids")
+        locations = []
+    hashes = hash_list(body.get("hashes"), problems)
+    if not problems and not (text or locations or hashes):
+        problems.append("nothing to add: give text, locations or hashes")
+    if problems:
+        raise InvalidRequest(problems)
+    if text:
+        session.add(RequestNote(request_id=request.id, at=now, text=text))
+    known = {loc.location for loc in _locations(session, request)}
+    new = [loc.strip() for loc in dict.fromkeys(locations) if loc.strip() not in known]
+    session.add_all(RequestLocation(request_id=request.id, location=loc, state="pending", added_at=now)
+                    for loc in new)
+    if hashes:
+        request.hashes = json.dumps(json.loads(request.hashes) + hashes)
+    if request.status == "need_info":
+        request.status = "in_review"
+    request.updated_at = now
+    record(session, "system", "request.info_added", ("request", request.public_id),
+           {"text": bool(text), "locations": len(locations), "hashes": len(hashes)}, clock=lambda: now)
+
+
+def withdraw(session: Session, request: TakedownRequest, now: datetime) -> None:
+    """The requester withdraws an open request; nothing more happens to it."""
+    if request.status not in OPEN_STATES:
+        raise WrongState(f"request {request.public_id} is {request.status}; only an open request can be "
+                         "withdrawn")
+    request.status, request.updated_at = "withdrawn", now
+    record(session, "system", "request.withdrawn", ("request", request.public_id), {}, clock=lambda: now)
+    enqueue_email(session, request.requester_email, "update", case_id=request.public_id, clock=lambda: now)
+
+
+def _locations(session: Session, request: TakedownRequest) -> list[RequestLocation]:
+    return list(session.scalars(
+        select(RequestLocation).where(RequestLocation.request_id == request.id).order_by(RequestLocation.id)
+    ))
+
+
+def _item(item: RequestItem) -> dict[str, Any]:
+    return {
+        "item_id": item.item_id,
+        "origin": item.origin,
+        "location": item.location,
+        "signal": item.signal,
+        "distance": item.distance,
+        "hashes": json.loads(item.hashes),
+        "added_at": item.added_at.isoformat(),
+        "added_by": item.added_by,
+        "removal_sent": item.removal_sent_at is not None,
+        "reinstated": item.reinstated_at is not None,
+    }
+
+
+def _reinstating_appeal(session: Session, request: TakedownRequest) -> Appeal | None:
+    return session.scalar(
+        select(Appeal).where(Appeal.request_id == request.id, Appeal.status == "reinstated")
+    )

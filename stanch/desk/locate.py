@@ -1,0 +1,325 @@
+"""Locating reported content: from a location (URL or item id) to the platform's items and their hashes.
+
+Three ways, so the desk works with or without a platform behind it:
+
+- ``WebhookResolver`` (``STANCH_RESOLVER_URL`` + ``STANCH_RESOLVER_SECRET``): Stanch POSTs
+  ``{"location"}``, signed like its webhooks (``X-Stanch-Timestamp``, ``X-Stanch-Signature``), and the
+  platform answers ``{"items": [{"item_id", "hashes": {...}} | {"item_id", "media_url"}]}``. A media URL
+  is fetched under limits (http/https only, size and time bounded, no private, loopback or link-local
+  address unless ``STANCH_RESOLVER_ALLOW_PRIVATE`` is set, every redirect checked again) and hashed in
+  memory; the bytes are never written anywhere.
+- ``CatalogResolver`` (``STANCH_CATALOG_DIR``): a folder stands in for the platform; ``file://`` URLs
+  and catalog-relative paths inside it are items (the relative path is the item id). Paths that
+  escape the folder are refused.
+- ``POST /v1/requests/{id}/items``: the platform attaches items itself (``attach_item``).
+
+Located items are stored with their hashes, never the media. A copy (an item found by matching or a
+sweep) must match the request's hashes; it is stored with the signal and distance that tie it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote, urljoin, urlsplit
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stanch.actions.signing import sign
+from stanch.desk.audit import record
+from stanch.desk.decisions import remove_item
+from stanch.desk.hashes import how_matched, parse_hashes
+from stanch.desk.safeguards import OPEN_STATES
+from stanch.signals import hash_media, signals_record
+from stanch.store import Database
+from stanch.store.desk_models import RequestItem, RequestLocation, TakedownRequest
+
+MAX_MEDIA_BYTES = 64 * 2**20
+FETCH_SECONDS = 30.0
+MAX_REDIRECTS = 3
+MAX_ITEMS_PER_LOCATION = 100
+
+
+class LocateError(ValueError):
+    """A location could not be resolved; the message says why (stored on the location for reviewers)."""
+
+
+@dataclass(frozen=True)
+class LocatedItem:
+    """An item on the platform and its hashes (a normalised hash object, see ``stanch.desk.hashes``)."""
+
+    item_id: str
+    hashes: dict[str, Any]
+
+
+class Resolver(Protocol):
+    def resolve(self, location: str) -> list[LocatedItem]: ...
+
+
+def hash_bytes(data: bytes) -> dict[str, Any]:
+    """The signals record of media held in memory (``MediaError`` if it cannot be hashed)."""
+    return signals_record(hash_media(data))
+
+
+class CatalogResolver:
+    """A folder as the platform: ``file:///…/catalog/a.jpg`` or ``a.jpg`` is the item ``a.jpg``."""
+
+    def __init__(self, root: Path, max_bytes: int = MAX_MEDIA_BYTES) -> None:
+        self.root = root.resolve()
+        self.max_bytes = max_bytes
+
+    def handles(self, location: str) -> bool:
+        return location.startswith("file://") or "://" not in location
+
+    def path_of(self, location: str) -> Path:
+        """The file a location names, or ``LocateError`` if it is outside the catalog."""
+        if location.startswith("file://"):
+            parts = urlsplit(location)
+            if parts.netloc not in ("", "localhost"):
+                raise LocateError(f"{location}: file URLs on another host are not in the catalog")
+            candidate = Path(unquote(parts.path))
+        else:
+            candidate = self.root / location
+        path = candidate.resolve()
+        if not path.is_relative_to(self.root):
+            raise LocateError(f"{location} is outside the catalog folder {self.root}; refused")
+        return path
+
+    def resolve(self, location: str) -> list[LocatedItem]:
+        path = self.path_of(location)
+        if not path.is_file():
+            raise LocateError(f"{location}: no such file in the catalog")
+        if path.stat().st_size > self.max_bytes:
+            raise LocateError(f"{location}: larger than {self.max_bytes:,} bytes")
+        item_id = path.relative_to(self.root).as_posix()
+        return [LocatedItem(item_id, hash_bytes(path.read_bytes()))]
+
+
+class MediaFetcher:
+    """Fetches a short-lived media URL into memory, refusing what could reach inside the network."""
+
+    def __init__(self, *, allow_private: bool = False, max_bytes: int = MAX_MEDIA_BYTES,
+                 seconds: float = FETCH_SECONDS,
+                 lookup: Callable[[str], list[str]] | None = None) -> None:
+        self.allow_private = allow_private
+        self.max_bytes = max_bytes
+        self.seconds = seconds
+        self.lookup = lookup or _addresses
+
+    def check(self, url: str) -> None:
+        """``LocateError`` unless ``url`` is http(s) to public addresses (or private ones are allowed)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise LocateError(f"media URL {url[:200]!r} is not an http(s) URL")
+        if self.allow_private:
+            return
+        for address in self.lookup(parts.hostname):
+            ip = ipaddress.ip_address(address)
+            if not ip.is_global or ip.is_multicast:
+                raise LocateError(f"media URL host {parts.hostname} is at the non-public address {ip}; "
+                                  "refused (set STANCH_RESOLVER_ALLOW_PRIVATE=1 if your media is internal)")
+
+    def fetch(self, url: str) -> bytes:
+        """The body of ``url`` after at most ``MAX_REDIRECTS`` redirects, each checked like the first."""
+        started = time.monotonic()
+        try:
+            with httpx.Client(follow_redirects=False, timeout=self.seconds) as client:
+                for _ in range(MAX_REDIRECTS + 1):
+                    self.check(url)
+                    with client.stream("GET", url) as response:
+                        if response.is_redirect:
+                            url = urljoin(url, response.headers.get("location", ""))
+                            continue
+                        if response.status_code != 200:
+                            raise LocateError(f"media URL answered {response.status_code}")
+                        return self._read(response, started)
+        except httpx.HTTPError as error:
+            raise LocateError(f"media URL could not be fetched: {error}") from None
+        raise LocateError(f"media URL redirected more than {MAX_REDIRECTS} times")
+
+    def _read(self, response: httpx.Response, started: float) -> bytes:
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise LocateError(f"media is larger than {self.max_bytes:,} bytes")
+            if time.monotonic() - started > self.seconds:
+                raise LocateError(f"media took longer than {self.seconds:g} s to fetch")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _addresses(host: str) -> list[str]:
+    try:
+        return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)})
+    except socket.gaierror as error:
+        raise LocateError(f"media URL host {host} cannot be resolved: {error}") from None
+
+
+class WebhookResolver:
+    """Asks the platform's resolver endpoint what a location is (see the module docstring)."""
+
+    def __init__(self, url: str, secret: str, fetcher: MediaFetcher, *, timeout: float = 10.0) -> None:
+        self.url, self.secret, self.fetcher, self.timeout = url, secret, fetcher, timeout
+
+    def resolve(self, location: str) -> list[LocatedItem]:
+        body = json.dumps({"location": location}, separators=(",", ":")).encode()
+        stamp = int(time.time())
+        headers = {"Content-Type": "application/json", "X-Stanch-Timestamp": str(stamp),
+                   "X-Stanch-Signature": sign(self.secret, stamp, body)}
+        try:
+            response = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout)
+        except httpx.HTTPError as error:
+            raise LocateError(f"the resolver at {self.url} could not be reached: {error}") from None
+        if response.status_code == 404:
+            raise LocateError(f"{location}: the platform does not know this location")
+        if response.status_code != 200:
+            raise LocateError(f"the resolver answered {response.status_code}")
+        try:
+            answer = response.json()
+        except ValueError:
+            raise LocateError("the resolver's answer is not JSON") from None
+        return items_from_answer(answer, self.fetcher)
+
+
+def items_from_answer(answer: Any, fetcher: MediaFetcher | None) -> list[LocatedItem]:
+    """``{"items": [...]}`` as a resolver (or the platform attaching items) sends it, checked."""
+    items = answer.get("items") if isinstance(answer, dict) else None
+    if not isinstance(items, list) or len(items) > MAX_ITEMS_PER_LOCATION:
+        raise LocateError(f'the answer must be {{"items": [...]}} with at most {MAX_ITEMS_PER_LOCATION} '
+                          "items")
+    found = []
+    for index, item in enumerate(items):
+        where = f"items[{index}]"
+        if not isinstance(item, dict) or not isinstance(item.get("item_id"), str) or not item["item_id"]:
+            raise LocateError(f"{where}.item_id is missing")
+        if item.get("hashes") is not None:
+            try:
+                hashes = parse_hashes(item["hashes"], f"{where}.hashes")
+            except ValueError as error:
+                raise LocateError(str(error)) from None
+        elif isinstance(item.get("media_url"), str) and fetcher is not None:
+            hashes = hash_bytes(fetcher.fetch(item["media_url"]))
+        else:
+            raise LocateError(f"{where} needs hashes or a media_url")
+        found.append(LocatedItem(item["item_id"][:500], hashes))
+    return found
+
+
+class Resolvers:
+    """The catalog for ``file://`` and relative paths (when configured), the webhook for the rest."""
+
+    def __init__(self, catalog: CatalogResolver | None, webhook: WebhookResolver | None) -> None:
+        self.catalog, self.webhook = catalog, webhook
+
+    def resolve(self, location: str) -> list[LocatedItem]:
+        if self.catalog is not None and self.catalog.handles(location):
+            return self.catalog.resolve(location)
+        if self.webhook is not None:
+            return self.webhook.resolve(location)
+        raise LocateError(f"{location}: no resolver handles this location (set STANCH_RESOLVER_URL, or "
+                          "let the platform attach items with POST /v1/requests/{id}/items)")
+
+
+def resolvers_from_environment(environ: Mapping[str, str] = os.environ) -> Resolvers | None:
+    """The configured resolvers, or None when neither ``STANCH_CATALOG_DIR`` nor a resolver URL is set."""
+    catalog_dir, url = environ.get("STANCH_CATALOG_DIR"), environ.get("STANCH_RESOLVER_URL")
+    catalog = CatalogResolver(Path(catalog_dir)) if catalog_dir else None
+    webhook = None
+    if url:
+        secret = environ.get("STANCH_RESOLVER_SECRET")
+        if not secret:
+            raise ValueError("STANCH_RESOLVER_SECRET must be set with STANCH_RESOLVER_URL "
+                             "(requests to the resolver are signed)")
+        allow = environ.get("STANCH_RESOLVER_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes")
+        webhook = WebhookResolver(url, secret, MediaFetcher(allow_private=allow))
+    return Resolvers(catalog, webhook) if catalog or webhook else None
+
+
+def attach_item(
+    session: Session, request: TakedownRequest, item: LocatedItem, *, origin: str, actor: str, now: datetime,
+    location: str | None = None,
+) -> RequestItem:
+    """Tie an item to ``request``: ``located`` (at a reported location) or ``copy`` (must match the
+    request's hashes or located items; ValueError otherwise). On a request already removed, the item is
+    banked and its removal queued at once. Attaching the same item twice returns the first."""
+    existing = session.scalar(select(RequestItem).where(RequestItem.request_id == request.id,
+                                                        RequestItem.item_id == item.item_id))
+    if existing is not None:
+        return existing
+    signal = distance = None
+    if origin == "copy":
+        known = json.loads(request.hashes) + [json.loads(i.hashes) for i in session.scalars(
+            select(RequestItem).where(RequestItem.request_id == request.id, RequestItem.origin == "located"))]
+        matched = how_matched(item.hashes, known)
+        if matched is None:
+            raise ValueError(f"item {item.item_id} does not match this request's hashes; a copy must match")
+        signal, distance = matched
+    row = RequestItem(request_id=request.id, item_id=item.item_id, origin=origin, location=location,
+                      hashes=json.dumps(item.hashes), signal=signal, distance=distance, added_at=now,
+                      added_by=actor)
+    session.add(row)
+    session.flush()
+    if request.status == "removed":
+        remove_item(session, request, row, now, None)
+    record(session, actor, "request.item_added", ("request", request.public_id),
+           {"item_id": item.item_id, "origin": origin, "signal": signal, "distance": distance},
+           clock=lambda: now)
+    return row
+
+
+def locate_request(db: Database, request_id: int, resolver: Resolver, now: datetime) -> int:
+    """Resolve a request's pending locations; returns the items added.
+
+    The resolver is asked outside any transaction (it may take seconds, and a SQLite write lock must
+    not be held meanwhile); the answers are stored in one transaction after. A failure is kept on its
+    location for reviewers to see.
+    """
+    with db.read() as session:
+        pending = list(session.execute(select(RequestLocation.id, RequestLocation.location).where(
+            RequestLocation.request_id == request_id, RequestLocation.state == "pending")))
+    if not pending:
+        return 0
+    answers: dict[int, list[LocatedItem] | str] = {}
+    for location_id, location in pending:
+        try:
+            answers[location_id] = resolver.resolve(location)
+        except (LocateError, ValueError) as error:
+            answers[location_id] = str(error)[:2000]
+    added = 0
+    with db.write() as session:
+        request = session.get(TakedownRequest, request_id)
+        assert request is not None
+        for location_id, answer in answers.items():
+            row = session.get(RequestLocation, location_id)
+            if row is None or row.state != "pending":
+                continue  # another process got there first
+            if isinstance(answer, str):
+                row.state, row.error = "failed", answer
+                continue
+            for item in answer:
+                attach_item(session, request, item, origin="located", actor="system", now=now,
+                            location=row.location)
+                added += 1
+            row.state, row.error = "located", None
+    return added
+
+
+def requests_to_locate(db: Database) -> list[int]:
+    """Open requests with locations not yet resolved."""
+    with db.read() as session:
+        return list(session.scalars(
+            select(RequestLocation.request_id).join(TakedownRequest).where(
+                RequestLocation.state == "pending", TakedownRequest.status.in_(OPEN_STATES)
+            ).distinct()
+        ))
