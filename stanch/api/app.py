@@ -20,10 +20,12 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from stanch import __version__
-from stanch.api import banks, matching
+from stanch.api import appeals, banks, matching, report, requests
 from stanch.api.auth import KeyChecker
 from stanch.api.errors import install_error_handlers
 from stanch.api.services import ApiLimits, Services
+from stanch.desk.locate import resolvers_from_environment
+from stanch.desk.ticker import DeskTicker
 from stanch.matching.engine import MatchEngine
 from stanch.matching.sync import POLL_INTERVAL, BankFollower
 from stanch.store import Database, open_database
@@ -46,6 +48,8 @@ def create_app(
         follower = BankFollower(database, engine, interval=poll_interval)
         follower.load()
         follower.start()
+        ticker = DeskTicker(database, resolvers_from_environment())
+        ticker.start()
         settle_memory()
         app.state.stanch = Services(
             database, engine, follower, KeyChecker(database, key_cache_seconds),
@@ -54,6 +58,7 @@ def create_app(
         try:
             yield
         finally:
+            ticker.stop()
             follower.stop()
             if db is None:
                 database.dispose()
@@ -67,6 +72,9 @@ def create_app(
     install_error_handlers(app)
     app.include_router(matching.router)
     app.include_router(banks.router)
+    app.include_router(requests.router)
+    app.include_router(appeals.router)
+    app.include_router(report.router)
     describe_models(app, matching.BODY_MODELS)
     return app
 

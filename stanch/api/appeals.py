@@ -1,0 +1,116 @@
+"""Appeals over HTTP.
+
+- ``POST /v1/appeals`` (public): ``{"item_id" or "case_id", "appellant": {"name", "email"},
+  "statement"}`` → 201 receipt like a request's (``APL-…`` number, secret code shown once); 422 listing
+  problems; 404 when no standing removal matches; 429 over the rate limit.
+- ``GET /v1/appeals/{id}?token=T`` (the appellant) or with a ``desk`` key (audited).
+- ``GET /v1/appeals`` (desk): appeals waiting for a decision.
+- ``POST /v1/appeals/{id}/decision`` (desk): ``{"decision": "reinstate"|"uphold", "reason"}``; 403 when
+  the key that decided the removal tries to decide its appeal; 409 when already decided.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from stanch.api.auth import Caller, require
+from stanch.api.requests import actor_of, apply_bank_changes, json_body, optional_desk
+from stanch.api.services import services
+from stanch.desk.appeals import (
+    SameReviewer,
+    UnknownAppeal,
+    appellant_view,
+    decide_appeal,
+    file_appeal,
+    find_appeal,
+    open_appeals,
+    reviewer_appeal_view,
+)
+from stanch.desk.cases import UnknownRequest, WrongState
+from stanch.desk.intake import InvalidRequest
+from stanch.desk.safeguards import RateLimited, Safeguards
+from stanch.store import utcnow
+
+router = APIRouter(prefix="/v1/appeals", tags=["appeals"])
+
+
+@router.post("", status_code=201)
+async def appeals_file(request: Request) -> Any:
+    """Appeal a removal (public; no key)."""
+    body = await json_body(request)
+    address = request.client.host if request.client else None
+    app = services(request)
+
+    def store() -> dict[str, str]:
+        with app.db.write() as session:
+            receipt, _ = file_appeal(session, body, now=utcnow(), address=address,
+                                     safeguards=Safeguards.from_environment())
+            return receipt.to_dict()
+
+    try:
+        return await run_in_threadpool(store)
+    except InvalidRequest as error:
+        return JSONResponse({"detail": str(error), "problems": error.problems}, status_code=422)
+    except UnknownRequest as error:
+        raise HTTPException(404, str(error)) from None
+    except RateLimited as error:
+        return JSONResponse({"detail": str(error)}, status_code=429,
+                            headers={"Retry-After": str(error.retry_after)})
+
+
+@router.get("")
+def appeals_queue(request: Request, caller: Caller = Depends(require("desk"))) -> dict[str, Any]:
+    """Appeals waiting for a decision, oldest first (no contact details)."""
+    with services(request).db.read() as session:
+        return {"appeals": [appellant_view(a) for a in open_appeals(session)]}
+
+
+@router.get("/{number}")
+def appeals_get(number: str, request: Request, token: str | None = None,
+                caller: Caller | None = Depends(optional_desk)) -> dict[str, Any]:
+    """An appeal's status: the appellant's view with ``?token=``, the reviewer's with a desk key."""
+    if caller is None and token is None:
+        raise HTTPException(401, "give the secret code as ?token=, or a desk API key",
+                            headers={"WWW-Authenticate": "Bearer"})
+    with services(request).db.write() as session:
+        try:
+            appeal = find_appeal(session, number, token, reviewer=caller is not None)
+        except UnknownAppeal as error:
+            raise HTTPException(404, str(error)) from None
+        if caller is not None:
+            return reviewer_appeal_view(session, appeal, actor_of(caller), utcnow())
+        return appellant_view(appeal)
+
+
+@router.post("/{number}/decision")
+async def appeals_decide(number: str, request: Request,
+                         caller: Caller = Depends(require("desk"))) -> dict[str, Any]:
+    """Reinstate or uphold; reinstating withdraws the bank entries that came only from that request."""
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise HTTPException(422, "the body must be {\"decision\": ..., \"reason\": ...}")
+    app = services(request)
+
+    def store() -> dict[str, Any]:
+        with app.db.write() as session:
+            appeal = find_appeal(session, number, reviewer=True)
+            withdrawn = decide_appeal(session, appeal, body.get("decision"), body.get("reason"),
+                                      actor=actor_of(caller), now=utcnow())
+            return {**appellant_view(appeal), "entries_withdrawn": withdrawn}
+
+    try:
+        answer = await run_in_threadpool(store)
+    except UnknownAppeal as error:
+        raise HTTPException(404, str(error)) from None
+    except SameReviewer as error:
+        raise HTTPException(403, str(error)) from None
+    except WrongState as error:
+        raise HTTPException(409, str(error)) from None
+    except ValueError as error:
+        raise HTTPException(422, str(error)) from None
+    apply_bank_changes(app)
+    return answer

@@ -1,0 +1,289 @@
+"""Removal requests over HTTP: the public intake, the requester's status, and the reviewers' desk.
+
+- ``POST /v1/requests`` (public): file a request → 201 receipt ``{"id", "token", "received_at",
+  "deadline"}``; 422 listing every missing or malformed element (nothing stored); 429 over the rate
+  limit (with ``Retry-After``).
+- ``GET /v1/requests/{id}?token=T``: the requester's view. With a ``desk`` key instead: the reviewer's
+  view (audited). Neither: 401. A wrong code: 404, the same answer as an unknown number, so guessing
+  reveals nothing.
+- ``POST /v1/requests/{id}/info`` and ``/withdraw`` (the code as ``?token=`` or ``"token"`` in the body).
+- ``GET /v1/requests?status=open`` (desk): the queue, least time left first.
+- ``POST /v1/requests/{id}/items`` (desk): the platform attaches items (``copy``: true for copies).
+- ``POST /v1/requests/{id}/decision`` (desk): ``{"decision": "remove"|"reject"|"need_info", "reason"}``;
+  409 on a request already decided.
+
+The client address counted by the rate limit is the connection's; behind a proxy run uvicorn with
+``--proxy-headers`` and ``--forwarded-allow-ips`` so that it is the real one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from stanch.api.auth import Caller, require
+from stanch.api.services import Services, services
+from stanch.desk.audit import record
+from stanch.desk.cases import (
+    UnknownRequest,
+    WrongState,
+    add_info,
+    find_request,
+    queue,
+    queue_row,
+    request_for_token,
+    requester_view,
+    reviewer_view,
+    withdraw,
+)
+from stanch.desk.decisions import decide
+from stanch.desk.intake import InvalidRequest, file_request, validate
+from stanch.desk.locate import (
+    LocateError,
+    MediaFetcher,
+    attach_item,
+    items_from_answer,
+    locate_request,
+    resolvers_from_environment,
+)
+from stanch.desk.safeguards import RateLimited, Safeguards
+from stanch.store import utcnow
+
+router = APIRouter(prefix="/v1/requests", tags=["requests"])
+log = logging.getLogger(__name__)
+_bearer = HTTPBearer(auto_error=False)
+
+
+def actor_of(caller: Caller) -> str:
+    """How the audit log and decisions name an API key."""
+    return f"key:{caller.key_id}"
+
+
+async def json_body(request: Request) -> Any:
+    """The parsed JSON body, or 422 saying it is not JSON."""
+    try:
+        return await request.json()
+    except ValueError:
+        raise HTTPException(422, "the body must be JSON (Content-Type: application/json)") from None
+
+
+async def optional_desk(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+) -> Caller | None:
+    """The desk caller when a key is sent (401/403 if it is not a valid desk key), else None."""
+    if credentials is None:
+        return None
+    return await require("desk")(request, credentials)
+
+
+@router.post("", status_code=201)
+async def requests_file(request: Request, background: BackgroundTasks) -> Any:
+    """File a removal request (public; no key). Stored, and acknowledged by email, before answering."""
+    body = await json_body(request)
+    try:
+        valid = validate(body)
+    except InvalidRequest as error:
+        return JSONResponse({"detail": str(error), "problems": error.problems}, status_code=422)
+    address = request.client.host if request.client else None
+    app = services(request)
+
+    def store() -> tuple[dict[str, str], int]:
+        with app.db.write() as session:
+            receipt, stored = file_request(session, valid, now=utcnow(), address=address,
+                                           safeguards=Safeguards.from_environment())
+            return receipt.to_dict(), stored.id
+
+    try:
+        receipt, request_id = await run_in_threadpool(store)
+    except RateLimited as error:
+        return JSONResponse({"detail": str(error)}, status_code=429,
+                            headers={"Retry-After": str(error.retry_after)})
+    background.add_task(_locate_soon, app, request_id)
+    return {**receipt, "next": "Keep your case number and secret code: the code is shown only now and "
+                               "cannot be recovered. A person will review your request by the deadline."}
+
+
+def _locate_soon(app: Services, request_id: int) -> None:
+    """Resolve the new request's locations after answering (the ticker retries what fails here)."""
+    try:
+        resolver = resolvers_from_environment()
+        if resolver is not None:
+            locate_request(app.db, request_id, resolver, utcnow())
+    except Exception:
+        log.exception("locating request %s failed; the desk ticker will try again", request_id)
+
+
+@router.get("")
+def requests_queue(request: Request, status: str = "open",
+                   caller: Caller = Depends(require("desk"))) -> dict[str, Any]:
+    """The reviewers' queue: ``status`` = open (default), all, or one state; least time left first."""
+    app, now = services(request), utcnow()
+    with app.db.write() as session:
+        rows = [queue_row(r, now) for r in queue(session, now, status)]
+        record(session, actor_of(caller), "request.queue_view", None, {"status": status, "rows": len(rows)})
+    return {"requests": rows}
+
+
+@router.get("/{number}")
+def requests_get(number: str, request: Request, token: str | None = None,
+                 caller: Caller | None = Depends(optional_desk)) -> Any:
+    """A request's status: the requester's view with ``?token=``, the reviewer's with a desk key."""
+    app, now = services(request), utcnow()
+    if caller is None and token is None:
+        raise HTTPException(401, "give the secret code as ?token=, or a desk API key",
+                            headers={"WWW-Authenticate": "Bearer"})
+    with app.db.write() as session:
+        try:
+            if caller is not None:
+                return reviewer_view(session, find_request(session, number), actor_of(caller), now)
+            return requester_view(session, request_for_token(session, number, token), now)
+        except UnknownRequest as error:
+            raise HTTPException(404, str(error)) from None
+
+
+async def _token_and_body(request: Request) -> tuple[str | None, Any]:
+    body = await json_body(request) if await request.body() else {}
+    token = request.query_params.get("token")
+    if isinstance(body, dict) and "token" in body:
+        token = body.pop("token")
+    return (token if isinstance(token, str) else None), body
+
+
+@router.post("/{number}/info")
+async def requests_add_info(number: str, request: Request, background: BackgroundTasks) -> Any:
+    """The requester adds ``{"text", "locations", "hashes"}``; a request waiting for information goes back
+    to review."""
+    token, body = await _token_and_body(request)
+    app = services(request)
+
+    def store() -> tuple[dict[str, Any], int]:
+        now = utcnow()
+        with app.db.write() as session:
+            found = _own_request(session, number, token)
+            add_info(session, found, body, now)
+            session.flush()
+            return requester_view(session, found, now), found.id
+
+    try:
+        view, request_id = await run_in_threadpool(store)
+    except InvalidRequest as error:
+        return JSONResponse({"detail": str(error), "problems": error.problems}, status_code=422)
+    except WrongState as error:
+        raise HTTPException(409, str(error)) from None
+    background.add_task(_locate_soon, app, request_id)
+    return view
+
+
+@router.post("/{number}/withdraw")
+async def requests_withdraw(number: str, request: Request) -> dict[str, Any]:
+    """The requester withdraws an open request."""
+    token, _ = await _token_and_body(request)
+    app = services(request)
+
+    def store() -> dict[str, Any]:
+        now = utcnow()
+        with app.db.write() as session:
+            found = _own_request(session, number, token)
+            withdraw(session, found, now)
+            return requester_view(session, found, now)
+
+    try:
+        return await run_in_threadpool(store)
+    except WrongState as error:
+        raise HTTPException(409, str(error)) from None
+
+
+def _own_request(session: Any, number: str, token: str | None) -> Any:
+    if token is None:
+        raise HTTPException(401, "give the secret code as ?token= or \"token\" in the body")
+    try:
+        return request_for_token(session, number, token)
+    except UnknownRequest as error:
+        raise HTTPException(404, str(error)) from None
+
+
+@router.post("/{number}/items", status_code=201)
+async def requests_attach_items(number: str, request: Request,
+                                caller: Caller = Depends(require("desk"))) -> dict[str, Any]:
+    """The platform attaches items: ``{"items": [{"item_id", "hashes"|"media_url", "location",
+    "copy": false}]}``. A copy must match the request's hashes; it is stored with how it matched."""
+    body = await json_body(request)
+    try:
+        fetcher = MediaFetcher(allow_private=_allow_private())
+        located = await run_in_threadpool(items_from_answer, body, fetcher)
+    except LocateError as error:
+        raise HTTPException(422, str(error)) from None
+    flags = [bool(i.get("copy")) for i in body["items"]]
+    places = [i.get("location") if isinstance(i.get("location"), str) else None for i in body["items"]]
+    app = services(request)
+
+    def store() -> list[dict[str, Any]]:
+        now = utcnow()
+        with app.db.write() as session:
+            found = find_request(session, number)
+            rows = [attach_item(session, found, item, origin="copy" if copy else "located",
+                                actor=actor_of(caller), now=now, location=place)
+                    for item, copy, place in zip(located, flags, places, strict=True)]
+            return [{"item_id": r.item_id, "origin": r.origin, "signal": r.signal, "distance": r.distance}
+                    for r in rows]
+
+    try:
+        attached = await run_in_threadpool(store)
+    except UnknownRequest as error:
+        raise HTTPException(404, str(error)) from None
+    except ValueError as error:
+        raise HTTPException(422, str(error)) from None
+    apply_bank_changes(app)
+    return {"items": attached}
+
+
+def _allow_private() -> bool:
+    return os.environ.get("STANCH_RESOLVER_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes")
+
+
+@router.post("/{number}/decision")
+async def requests_decide(number: str, request: Request,
+                          caller: Caller = Depends(require("desk"))) -> dict[str, Any]:
+    """Decide: ``remove`` banks the hashes and queues removals for every item and copy; ``reject`` and
+    ``need_info`` need a ``reason``. 409 if the request is already decided."""
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise HTTPException(422, "the body must be {\"decision\": ..., \"reason\": ...}")
+    app = services(request)
+
+    def store() -> dict[str, Any]:
+        now = utcnow()
+        with app.db.write() as session:
+            found = find_request(session, number)
+            result = decide(session, found, body.get("decision"), body.get("reason"),
+                            actor=actor_of(caller), now=now)
+            return {"id": found.public_id, "status": found.status, "decision": result.decision,
+                    "entries": result.entries, "removed_items": result.removed_items,
+                    "deadline_kept": now <= found.deadline}
+
+    try:
+        answer = await run_in_threadpool(store)
+    except UnknownRequest as error:
+        raise HTTPException(404, str(error)) from None
+    except WrongState as error:
+        raise HTTPException(409, str(error)) from None
+    except ValueError as error:
+        raise HTTPException(422, str(error)) from None
+    apply_bank_changes(app)
+    return answer
+
+
+def apply_bank_changes(app: Services) -> None:
+    """Make entries just banked matchable in this process before answering; a failure here is logged
+    only (the commit happened; the follower's next poll applies it within a second)."""
+    try:
+        app.follower.poll()
+    except Exception:
+        log.exception("applying committed bank changes at once failed; the next poll will apply them")
+
