@@ -18,7 +18,7 @@ import numpy as np
 from stanch.signals.pdq import PDQ_HEX_LENGTH, bits_to_hex
 
 _GRID = 64
-_MIN_SIDE = 5
+MIN_HASHABLE_SIDE = 5
 """Meta's MIN_HASHABLE_DIM: a picture narrower than this gets the all-zero hash and quality 0."""
 _DCT_SIZE = 16
 _LUMA_FROM_RGB = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -45,7 +45,7 @@ def luma_of_rgb(rgb: np.ndarray) -> np.ndarray:
 
 def pdq_dihedral_of_luma(luma: np.ndarray) -> tuple[tuple[str, ...], int]:
     """The 8 dihedral PDQ hashes (``pdq.DIHEDRAL_NAMES`` order) and the quality of a 2-D luma plane."""
-    if min(luma.shape) < _MIN_SIDE:
+    if min(luma.shape) < MIN_HASHABLE_SIDE:
         return ("0" * PDQ_HEX_LENGTH,) * 8, 0
     grid = _grid64(luma)
     dct = _DCT @ grid.astype(np.float64) @ _DCT.T

@@ -21,7 +21,7 @@ import pillow_heif
 from PIL import Image, ImageOps
 
 from stanch.signals.digests import md5_hex, sha256_hex
-from stanch.signals.fast_pdq import luma_of_rgb, pdq_dihedral_of_luma
+from stanch.signals.fast_pdq import MIN_HASHABLE_SIDE, luma_of_rgb, pdq_dihedral_of_luma
 from stanch.signals.limits import DEFAULT_LIMITS, Limits
 from stanch.signals.media import GIF, JPEG, PNG, WEBP, MediaFormat
 from stanch.signals.robust import robust_variants
@@ -79,13 +79,15 @@ def image_signals(data: bytes, image: Image.Image, media: MediaFormat) -> ImageS
     """
     picture = decode_picture(image, media)
     dihedral, quality = pdq_dihedral_of_luma(luma_of_picture(picture))
+    # A view of a picture PDQ cannot hash (a strip under 5 pixels) cannot be hashed either.
+    hashable = min(picture.size) >= MIN_HASHABLE_SIDE
     return ImageSignals(
         md5=md5_hex(data),
         sha256=sha256_hex(data),
         pdq=dihedral[0],
         quality=quality,
         pdq_dihedral=dihedral,
-        variants=robust_variants(np.asarray(_reduced(picture).convert("RGB"))),
+        variants=robust_variants(np.asarray(_reduced(picture).convert("RGB"))) if hashable else (),
     )
 
 

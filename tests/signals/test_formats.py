@@ -36,6 +36,16 @@ def test_round_trip_through_each_image_format(fmt: str, options: dict) -> None:
     assert signals_record(signals)["kind"] == "image"
 
 
+@pytest.mark.parametrize("size", [(1, 1), (1, 1000), (1000, 2), (4, 4), (5, 5)])
+def test_tiny_and_strip_pictures(size: tuple[int, int]) -> None:
+    """Below 5 pixels a side PDQ has nothing to hash (Meta's minimum): the zero hash, quality 0."""
+    signals = _image(encoded(picture(*size), "PNG"))
+    if min(size) < 5:
+        assert (signals.pdq, signals.quality, signals.variants) == ("0" * 64, 0, ())
+    else:
+        assert signals.quality > 0
+
+
 def test_exif_orientation_turns_the_picture_upright() -> None:
     upright = _image(encoded(ORIGINAL, "JPEG", quality=95))
     exif = Image.Exif()
