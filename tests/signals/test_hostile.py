@@ -8,8 +8,9 @@ import os
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
-from stanch.signals import Limits, MediaError, hash_media
+from stanch.signals import ImageSignals, Limits, MediaError, hash_media
 from tests.signals.media_factory import encoded, picture, png_declaring, video
 
 pytestmark = pytest.mark.timeout(30)
@@ -133,3 +134,11 @@ def test_damaged_jpegs_hash_or_fail_cleanly(cut: int, flips: list[int]) -> None:
         data[index] ^= 0x5A
     with contextlib.suppress(MediaError):
         hash_media(bytes(data[: max(cut, 3)]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(width=st.integers(1, 600), height=st.integers(1, 600), flat=st.booleans(), seed=st.integers(0, 99))
+def test_every_decodable_picture_hashes(width: int, height: int, flat: bool, seed: int) -> None:
+    """Odd sizes and flat pictures are valid input: they hash (maybe with low quality), never raise."""
+    image = Image.new("RGB", (width, height), (90, 120, 30)) if flat else picture(width, height, seed)
+    assert isinstance(hash_media(encoded(image, "PNG")), ImageSignals)
