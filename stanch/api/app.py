@@ -29,6 +29,7 @@ from stanch.desk.ticker import DeskTicker
 from stanch.matching.engine import MatchEngine
 from stanch.matching.sync import POLL_INTERVAL, BankFollower
 from stanch.store import Database, open_database
+from stanch.web import install as install_pages
 
 
 def create_app(
@@ -75,6 +76,7 @@ def create_app(
     app.include_router(requests.router)
     app.include_router(appeals.router)
     app.include_router(report.router)
+    install_pages(app)
     describe_models(app, matching.BODY_MODELS)
     return app
 
