@@ -41,3 +41,8 @@ from stanch.cli import audit as audit_command  # noqa: E402
 
 actions_command.register(app)
 audit_command.register(app)
+from stanch.cli import request as request_command  # noqa: E402
+from stanch.cli import users as users_command  # noqa: E402
+
+request_command.register(app)
+users_command.register(app)

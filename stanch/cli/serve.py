@@ -3,15 +3,19 @@
 Migrations run once here, before uvicorn starts its worker processes; each worker then builds its own
 app (``stanch.api.app.create_app``) with its own in-memory banks, and they converge through the change
 feed. On the very first start (no API key exists yet) an admin key with every scope is created and
-printed this once: only its digest is stored, so it cannot be shown again.
+printed this once: only its digest is stored, so it cannot be shown again. Likewise, when no desk
+account exists, an admin account is created and its password printed once.
 """
 
 from __future__ import annotations
+
+import os
 
 import typer
 import uvicorn
 
 from stanch.config import database_url
+from stanch.desk.users import ensure_first_admin
 from stanch.store import SCOPES, create_key, list_keys, open_database
 
 WORKER_START_SECONDS = 120
@@ -32,6 +36,17 @@ def first_admin_key(url: str | None = None) -> str | None:
         db.dispose()
 
 
+def first_admin_user(url: str | None = None) -> tuple[str, str] | None:
+    """If the database has no desk account, create an admin (``STANCH_ADMIN_EMAIL`` or admin@localhost)
+    and return its email and password, to print once."""
+    db = open_database(url)
+    try:
+        with db.write() as session:
+            return ensure_first_admin(session, os.environ.get("STANCH_ADMIN_EMAIL"))
+    finally:
+        db.dispose()
+
+
 def serve_command(
     host: str = typer.Option(
         "127.0.0.1", "--host", help="Address to listen on (0.0.0.0 for every interface)."
@@ -47,6 +62,13 @@ def serve_command(
             f"  {key}\n"
             f"Use it as:  curl -H 'Authorization: Bearer {key}' http://{host}:{port}/v1/banks\n"
             "Create narrower keys with: stanch keys create --name NAME --scopes match"
+        )
+    admin = first_admin_user()
+    if admin is not None:
+        typer.echo(
+            "First start: created a desk admin account. Its password is shown only now; keep it safe.\n"
+            f"  Sign in at http://{host}:{port}/desk as {admin[0]} with password {admin[1]}\n"
+            "Add reviewers with: stanch users create --email EMAIL --role reviewer"
         )
     typer.echo(f"Stanch on {database_url()}: http://{host}:{port}/docs", err=True)
     uvicorn.run(

@@ -220,3 +220,16 @@ def end_session(session: Session, cookie: str | None) -> None:
     """Sign out: the cookie stops working at once."""
     if cookie:
         session.execute(delete(WebSession).where(WebSession.token_hash == _digest(cookie)))
+
+
+FIRST_ADMIN_EMAIL = "admin@localhost"
+
+
+def ensure_first_admin(session: Session, email: str | None = None) -> tuple[str, str] | None:
+    """On a database with no account, create an admin (``email`` or ``admin@localhost``) and return
+    ``(email, password)`` to print once; None when accounts exist."""
+    if user_count(session):
+        return None
+    password = new_password()
+    user = create_user(session, email or FIRST_ADMIN_EMAIL, "admin", password, actor="system")
+    return user.email, password

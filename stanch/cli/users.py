@@ -1,0 +1,113 @@
+"""``stanch users``: reviewer accounts for the desk (create, list, new password, two-step sign-in).
+
+Passwords are generated, printed once and stored only as argon2id hashes. Every change is recorded in
+the audit log with the operating-system user who ran the command (``cli:<user>``).
+"""
+
+from __future__ import annotations
+
+import typer
+from sqlalchemy import select
+
+from stanch.cli.audit import cli_actor
+from stanch.desk.users import (
+    UserError,
+    create_user,
+    disable_totp,
+    enable_totp,
+    get_user,
+    new_password,
+    set_password,
+)
+from stanch.store import open_database
+from stanch.store.user_models import User
+
+users_app = typer.Typer(help="Reviewer accounts for the desk.", no_args_is_help=True)
+totp_app = typer.Typer(help="Two-step sign-in with an authenticator app.", no_args_is_help=True)
+users_app.add_typer(totp_app, name="totp")
+
+
+def _fail(error: UserError) -> None:
+    typer.echo(f"error: {error}", err=True)
+    raise typer.Exit(1)
+
+
+@users_app.command("create")
+def create_command(
+    email: str = typer.Option(..., "--email", help="The reviewer's email address (their sign-in name)."),
+    role: str = typer.Option("reviewer", "--role", help="reviewer (works the queue) or admin (also manages "
+                             "accounts)."),
+) -> None:
+    """Create an account and print its password (shown only now)."""
+    password = new_password()
+    db = open_database()
+    try:
+        with db.write() as session:
+            create_user(session, email, role, password, actor=cli_actor())
+    except UserError as error:
+        _fail(error)
+    finally:
+        db.dispose()
+    typer.echo(f"Created {role} {email.strip().lower()}. Password (shown only now): {password}")
+
+
+@users_app.command("list")
+def list_command() -> None:
+    """One line per account: email, role, two-step sign-in on or off."""
+    db = open_database()
+    try:
+        with db.read() as session:
+            for user in session.scalars(select(User).order_by(User.email)):
+                fields = [user.email, user.role, "totp" if user.totp_secret else "no-totp"]
+                typer.echo("\t".join(fields + (["disabled"] if user.disabled_at else [])))
+    finally:
+        db.dispose()
+
+
+@users_app.command("password")
+def password_command(email: str = typer.Option(..., "--email")) -> None:
+    """Give an account a new password (printed once) and sign it out everywhere."""
+    password = new_password()
+    db = open_database()
+    try:
+        with db.write() as session:
+            set_password(session, get_user(session, email), password, actor=cli_actor())
+    except UserError as error:
+        _fail(error)
+    finally:
+        db.dispose()
+    typer.echo(f"New password for {email} (shown only now): {password}")
+
+
+@totp_app.command("on")
+def totp_on_command(email: str = typer.Option(..., "--email")) -> None:
+    """Turn on two-step sign-in; prints the otpauth:// link to add to an authenticator app."""
+    db = open_database()
+    try:
+        with db.write() as session:
+            uri = enable_totp(session, get_user(session, email), actor=cli_actor())
+    except UserError as error:
+        _fail(error)
+    finally:
+        db.dispose()
+    typer.echo("Add this to the authenticator app (as a link or by typing the secret in it):")
+    typer.echo(uri)
+
+
+@totp_app.command("off")
+def totp_off_command(email: str = typer.Option(..., "--email")) -> None:
+    """Turn off two-step sign-in (for a lost phone)."""
+    db = open_database()
+    try:
+        with db.write() as session:
+            disable_totp(session, get_user(session, email), actor=cli_actor())
+    except UserError as error:
+        _fail(error)
+    finally:
+        db.dispose()
+    typer.echo(f"Two-step sign-in is off for {email}.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``stanch users`` to the ``stanch`` command."""
+    app.add_typer(users_app, name="users")
