@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from stanch.desk.appeals import file_appeal
 from stanch.desk.cases import (
     UnknownRequest,
     WrongState,
@@ -22,9 +23,11 @@ from stanch.desk.cases import (
     withdraw,
 )
 from stanch.desk.intake import InvalidRequest, file_request, validate
+from stanch.desk.report import monthly
 from stanch.desk.safeguards import RateLimited, Safeguards
 from stanch.store import Database
 from stanch.store.models import utcnow
+from stanch.web.charts import Bar, bar_chart
 from stanch.web.security import client_address, form_token, form_token_ok, set_form_cookie
 from stanch.web.templating import render
 
@@ -57,12 +60,16 @@ def _page(request: Request, name: str, context: dict[str, Any], status_code: int
     return response
 
 
-def field_errors(problems: list[str]) -> dict[str, list[str]]:
+APPEAL_FIELDS = {"item_id": "item_id", "case_id": "item_id", "appellant.name": "name",
+                 "appellant.email": "email", "appellant": "name", "statement": "statement"}
+
+
+def field_errors(problems: list[str], fields: dict[str, str] = FIELD_OF_PROBLEM) -> dict[str, list[str]]:
     """Problems from the desk library, grouped under the form field each one is about."""
     errors: dict[str, list[str]] = {}
     for problem in problems:
         head = problem.split(" ", 1)[0].split(":", 1)[0].split("[", 1)[0]
-        field = FIELD_OF_PROBLEM.get(head) or FIELD_OF_PROBLEM.get(head.split(".", 1)[0], "form")
+        field = fields.get(head) or fields.get(head.split(".", 1)[0], "form")
         errors.setdefault(field, []).append(problem)
     return errors
 
@@ -207,3 +214,54 @@ def status_show(
                                               "errors": {"form": [str(wrong)]}}, 409)
     return _page(request, "status_view.html", {"title": f"Request {view['id']}", "view": view,
                                                "values": values, "notice": notice, "errors": errors})
+
+
+@router.get("/transparency", response_class=HTMLResponse)
+def transparency(request: Request) -> Response:
+    """The transparency report, per month, with charts."""
+    with database(request).read() as session:
+        figures = monthly(session)
+    received = bar_chart("Requests received per month",
+                         [Bar(f.month, f.received, str(f.received)) for f in figures])
+    on_time = bar_chart("Share of decisions taken within 48 hours, per month",
+                        [Bar(f.month, f.within_48h or 0.0,
+                             "—" if f.within_48h is None else f"{f.within_48h:.0%}") for f in figures],
+                        maximum=1.0)
+    return render(request, "transparency.html", {"title": "Transparency report", "figures": figures,
+                                                 "received_chart": received, "on_time_chart": on_time})
+
+
+@router.get("/appeal", response_class=HTMLResponse)
+def appeal_form(request: Request) -> Response:
+    return _page(request, "appeal.html", {"title": "Appeal a removal", "values": {}, "errors": {}})
+
+
+@router.post("/appeal", response_class=HTMLResponse)
+def appeal_submit(
+    request: Request,
+    form_token_value: str = Form("", alias="form_token"),
+    item_id: str = Form(""),
+    case_id: str = Form(""),
+    name: str = Form(""),
+    email: str = Form(""),
+    statement: str = Form(""),
+) -> Response:
+    values = {"item_id": item_id, "case_id": case_id, "name": name, "email": email, "statement": statement}
+    context: dict[str, Any] = {"title": "Appeal a removal", "values": values}
+    if not form_token_ok(request, form_token_value):
+        return _page(request, "appeal.html", {**context, "errors": {"form": [_STALE_FORM]}}, 403)
+    body = {"item_id": item_id or None, "case_id": case_id or None,
+            "appellant": {"name": name, "email": email}, "statement": statement}
+    try:
+        with database(request).write() as session:
+            receipt, _ = file_appeal(session, body, now=utcnow(), address=client_address(request),
+                                     safeguards=Safeguards.from_environment())
+    except InvalidRequest as problems:
+        errors = field_errors(problems.problems, APPEAL_FIELDS)
+        return _page(request, "appeal.html", {**context, "errors": errors}, 422)
+    except UnknownRequest as unknown:
+        return _page(request, "appeal.html", {**context, "errors": {"item_id": [str(unknown)]}}, 404)
+    except RateLimited as limited:
+        return render(request, "message.html", {"title": "Please wait before sending another appeal",
+                                                "message": str(limited)}, 429)
+    return render(request, "appeal_receipt.html", {"title": "Your appeal was received", "receipt": receipt})
