@@ -148,6 +148,10 @@ class MatchEngine:
         with self._lock:
             self._note(entry)
 
+    def needs_compaction(self) -> bool:
+        """Whether some index has enough recent adds and removals to be worth compacting."""
+        return any(i.needs_compaction for b in list(self._banks.values()) for i in (b.images, b.frames))
+
     def compact(self) -> None:
         """Fold recent adds and removals into the indexes' bases, when enough have piled up."""
         for bank in list(self._banks.values()):

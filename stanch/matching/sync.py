@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.2
 """Seconds between two looks at the change feed: a commit is matchable everywhere within about this."""
+FEED_BATCH = 10_000
+"""Changes read and applied at once; a poll reads again only when a batch came back full."""
 _CHUNK = 500
 """Entry ids per ``IN (...)`` query (SQLite bounds the number of parameters)."""
 
@@ -111,13 +113,15 @@ class BankFollower:
             applied = 0
             while True:
                 with self.db.read() as session:
-                    changes = changes_since(session, self.seq)
-                    if not changes:
-                        break
-                    self._apply(session, changes)
-                self.seq = changes[-1].seq
-                applied += len(changes)
-        if applied:
+                    changes = changes_since(session, self.seq, limit=FEED_BATCH)
+                    if changes:
+                        self._apply(session, changes)
+                if changes:
+                    self.seq = changes[-1].seq
+                    applied += len(changes)
+                if len(changes) < FEED_BATCH:
+                    break
+        if applied and self.engine.needs_compaction():
             self._compact_soon()
         return applied
 
@@ -171,7 +175,7 @@ def read_entries(session: Session, ids: Sequence[int]) -> list[BankedEntry]:
     entries = {e.id: e for e in _entry_notes(session, None, ids=ids)}
     hashes: dict[int, list[tuple[str, bytes]]] = {}
     frames: dict[int, list[tuple[bytes, int, float]]] = {}
-    for chunk in _chunks(list(entries)):
+    for chunk in _chunks([e.id for e in entries.values() if e.kind == "image"]):
         rows = session.execute(
             select(EntryHash.entry_id, EntryHash.role, EntryHash.pdq)
             .where(EntryHash.entry_id.in_(chunk), EntryHash.indexed.is_(True))
@@ -179,6 +183,7 @@ def read_entries(session: Session, ids: Sequence[int]) -> list[BankedEntry]:
         )
         for entry_id, role, pdq in rows:
             hashes.setdefault(entry_id, []).append((role, bytes(pdq)))
+    for chunk in _chunks([e.id for e in entries.values() if e.kind == "video"]):
         for entry_id, pdq, quality, ts in session.execute(
             select(VideoFrame.entry_id, VideoFrame.pdq, VideoFrame.quality, VideoFrame.ts)
             .where(VideoFrame.entry_id.in_(chunk))
