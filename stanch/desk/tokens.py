@@ -32,9 +32,10 @@ def new_case_number(prefix: str = "STN") -> str:
 
 
 def normalise_case_number(text: str) -> str:
-    """Accept the number as people type it: any case, spaces, O for 0, I and L for 1."""
-    cleaned = text.strip().upper().replace(" ", "").translate(str.maketrans("OIL", "011"))
-    return cleaned
+    """Accept the number as people type it: any case, spaces, and (after the prefix) O for 0, I and L
+    for 1."""
+    prefix, dash, rest = text.strip().upper().replace(" ", "").partition("-")
+    return prefix + dash + rest.translate(str.maketrans("OIL", "011"))
 
 
 def new_token() -> str:
