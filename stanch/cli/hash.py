@@ -1,17 +1,14 @@
 """``stanch hash PATH...``: one JSON line of signals per file, folders recursed.
 
-The reading of files lives here (the signals layer never touches files): a file over the size limit
-is refused from its size alone, without being read. ``media_files``, ``read_media_file`` and
-``hash_files`` are reused by the other commands that take media paths.
+Files are found and read by ``stanch.files`` (a file over the size limit is refused from its size
+alone, without being read); ``hash_files`` is reused by the other commands that take media paths.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import stat
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -21,40 +18,11 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from stanch.files import media_files, read_media_file
 from stanch.signals import Limits, MediaError, hash_media, signals_record
 
 PROGRESS_MIN_FILES = 20
 """Fewer files than this finish too fast for a progress bar to help."""
-
-
-def media_files(paths: Iterable[Path]) -> list[Path]:
-    """The files to hash, in a deterministic order: each argument in turn, folders recursed and sorted.
-
-    Paths that do not exist are kept, so that each gets its error line.
-    """
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(sorted((Path(root) / name for root, _, names in os.walk(path) for name in names),
-                                key=lambda p: p.as_posix()))
-        else:
-            found.append(path)
-    return found
-
-
-def read_media_file(path: Path, limits: Limits) -> bytes:
-    """A file's bytes, refusing non-regular files and files over ``limits.max_bytes`` before reading."""
-    info = path.stat()
-    if not stat.S_ISREG(info.st_mode):
-        raise MediaError("not a regular file")
-    if info.st_size > limits.max_bytes:
-        raise MediaError(f"file of {info.st_size:,} bytes is over the size limit of "
-                         f"{limits.max_bytes:,} bytes")
-    with path.open("rb") as handle:
-        data = handle.read(limits.max_bytes + 1)  # the file may grow after stat
-    if len(data) > limits.max_bytes:
-        raise MediaError(f"file is over the size limit of {limits.max_bytes:,} bytes")
-    return data
 
 
 def hash_file(path: Path, *, seconds_per_hash: float, limits: Limits) -> dict[str, Any]:
