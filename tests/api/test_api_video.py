@@ -60,3 +60,14 @@ def test_identical_video_file_matches_by_digest_too(api: Api) -> None:
     verdict = api.post("/v1/match", "match", files={"file": ("same.mp4", data, "video/mp4")}).json()
     [found] = verdict["matches"]
     assert (found["signal"], found["also"]) == ("sha256", ["md5", "vpdq"])
+
+
+def test_video_signals_match_in_a_batch_beside_pictures(api: Api) -> None:
+    api.create_bank("ncii")
+    original = video(24, 6.0)
+    api.post("/v1/banks/ncii/entries", "bank", json={"signals": signals_record(hash_media(original))})
+    query = signals_record(hash_media(video(24, 4.0, start=1.0, bit_rate=80_000), seconds_per_hash=1.0))
+    items = [{"signals": query}, {"pdq": "0" * 64}]
+    results = api.post("/v1/match/batch", "match", json={"items": items}).json()["results"]
+    assert [r["matched"] for r in results] == [True, False]
+    assert results[0]["matches"][0]["signal"] == "vpdq"
