@@ -1,0 +1,328 @@
+"""The pages through FastAPI's test client, on SQLite and PostgreSQL: sign-in, sessions, CSRF, roles,
+the queue, the case page's previews and unblur, decisions, and what every page sends and refers to."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+from PIL import Image
+from sqlalchemy import select
+
+from stanch.api.app import create_app
+from stanch.desk.audit import events
+from stanch.desk.cases import find_request
+from stanch.desk.intake import Receipt, file_request, validate
+from stanch.desk.locate import LocatedItem, attach_item, hash_bytes
+from stanch.desk.users import create_user, enable_totp, get_user
+from stanch.store import Database
+from stanch.store.desk_models import TakedownRequest
+from stanch.store.models import utcnow
+
+PASSWORD = "a long enough password"
+REQUESTER = {"name": "Robin Example", "email": "robin@example.org"}
+
+
+@dataclass
+class Site:
+    client: TestClient
+    db: Database
+
+    def token(self, path: str) -> str:
+        found = re.search(r'name="form_token" value="([^"]+)"', self.client.get(path).text)
+        assert found, path
+        return found.group(1)
+
+    def sign_in(self, email: str, password: str = PASSWORD, totp: str = "") -> Response:
+        form = {"form_token": self.token("/desk/sign-in"), "email": email, "password": password, "totp": totp}
+        return self.client.post("/desk/sign-in", data=form)
+
+    def csrf(self, path: str = "/desk") -> str:
+        found = re.search(r'name="csrf" value="([^"]+)"', self.client.get(path).text)
+        assert found, path
+        return found.group(1)
+
+
+@pytest.fixture
+def site(database: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Site]:
+    monkeypatch.delenv("STANCH_CATALOG_DIR", raising=False)
+    monkeypatch.delenv("STANCH_COOKIE_SECURE", raising=False)
+    with database.write() as session:
+        create_user(session, "reviewer@example.org", "reviewer", PASSWORD)
+        create_user(session, "admin@example.org", "admin", PASSWORD)
+    with TestClient(create_app(db=database, poll_interval=0.05)) as client:
+        yield Site(client, database)
+
+
+def file_case(db: Database, *, hours_ago: float = 0, email: str = REQUESTER["email"],
+              locations: list[str] | None = None) -> Receipt:
+    body = {"requester": {**REQUESTER, "email": email}, "relationship": "self", "signature": "Robin Example",
+            "good_faith": True, "statement": "Shared without my consent.",
+            "locations": locations or [f"https://example.org/post/{hours_ago}"]}
+    with db.write() as session:
+        receipt, _ = file_request(session, validate(body), now=utcnow() - timedelta(hours=hours_ago))
+    return receipt
+
+
+def picture_bytes(seed: int = 3) -> bytes:
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 256, (20, 20, 3), dtype=np.uint8)
+    image = Image.fromarray(coarse).resize((320, 320), Image.Resampling.NEAREST)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_wrong_password_is_refused_and_sets_no_session(site: Site) -> None:
+    response = site.sign_in("reviewer@example.org", "not the password at all")
+    assert response.status_code == 401
+    assert "not right" in response.text
+    assert "stanch_session" not in response.headers.get("set-cookie", "")
+    assert site.client.get("/desk", follow_redirects=False).headers["location"] == "/desk/sign-in"
+
+
+def test_sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_it(site: Site) -> None:
+    response = site.client.post("/desk/sign-in", data={
+        "form_token": site.token("/desk/sign-in"), "email": "Reviewer@Example.org", "password": PASSWORD,
+    }, follow_redirects=False)
+    assert response.status_code == 303
+    cookie = response.headers["set-cookie"]
+    assert "stanch_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert "Path=/desk" in cookie and "Secure" not in cookie  # plain http in tests
+    assert site.client.get("/desk").status_code == 200
+    site.client.post("/desk/sign-out", data={"csrf": site.csrf()})
+    assert site.client.get("/desk", follow_redirects=False).status_code == 303
+
+
+def test_secure_cookie_when_configured(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STANCH_COOKIE_SECURE", "1")
+    response = site.client.post("/desk/sign-in", data={
+        "form_token": site.token("/desk/sign-in"), "email": "reviewer@example.org", "password": PASSWORD,
+    }, follow_redirects=False)
+    assert "Secure" in response.headers["set-cookie"]
+
+
+def test_repeated_failures_lock_sign_in_even_with_the_right_password(site: Site) -> None:
+    for _ in range(5):
+        assert site.sign_in("reviewer@example.org", "wrong password guess").status_code == 401
+    locked = site.sign_in("reviewer@example.org")
+    assert locked.status_code == 429
+    assert "Too many failed attempts" in locked.text
+
+
+def test_totp_is_required_once_enabled(site: Site) -> None:
+    with site.db.write() as session:
+        uri = enable_totp(session, get_user(session, "reviewer@example.org"), actor="system")
+    secret = re.search(r"secret=([A-Z2-7]+)", uri)
+    assert secret
+    without = site.sign_in("reviewer@example.org")
+    assert without.status_code == 401 and "authenticator" in without.text
+    assert site.sign_in("reviewer@example.org", totp="000000" if pyotp.TOTP(secret.group(1)).now() != "000000"
+                        else "111111").status_code == 401
+    assert site.sign_in("reviewer@example.org", totp=pyotp.TOTP(secret.group(1)).now()).status_code == 200
+    assert site.client.get("/desk").url.path == "/desk"
+
+
+def test_posts_without_csrf_token_are_refused_and_change_nothing(site: Site) -> None:
+    receipt = file_case(site.db)
+    site.sign_in("reviewer@example.org")
+    refused = site.client.post(f"/desk/cases/{receipt.id}/decision", data={"decision": "remove"})
+    assert refused.status_code == 403
+    wrong = site.client.post(f"/desk/cases/{receipt.id}/decision",
+                             data={"decision": "remove", "csrf": "x" * 43})
+    assert wrong.status_code == 403
+    with site.db.read() as session:
+        assert find_request(session, receipt.id).status == "received"
+    no_token = site.client.post("/desk/sign-in", data={"email": "reviewer@example.org", "password": PASSWORD})
+    assert no_token.status_code == 403
+    public = site.client.post("/report", data={"name": "x"})
+    assert public.status_code == 403
+
+
+def test_only_admins_manage_accounts(site: Site) -> None:
+    site.sign_in("reviewer@example.org")
+    assert site.client.get("/desk/users").status_code == 403
+    attempt = site.client.post("/desk/users", data={"email": "new@example.org", "csrf": site.csrf()})
+    assert attempt.status_code == 403
+    site.client.post("/desk/sign-out", data={"csrf": site.csrf()})
+    site.sign_in("admin@example.org")
+    assert site.client.get("/desk/users").status_code == 200
+    created = site.client.post("/desk/users", data={"email": "new@example.org", "role": "reviewer",
+                                                    "csrf": site.csrf()})
+    assert created.status_code == 200 and "new@example.org" in created.text
+    password = re.search(r'<p class="secret">([^<]+)</p>', created.text)
+    assert password
+    site.client.post("/desk/sign-out", data={"csrf": site.csrf()})
+    assert site.sign_in("new@example.org", password.group(1)).url.path == "/desk"
+
+
+def test_queue_orders_by_time_left_and_marks_escalation_and_overdue(site: Site) -> None:
+    fresh = file_case(site.db, hours_ago=1, email="a@example.org")
+    overdue = file_case(site.db, hours_ago=50, email="b@example.org")
+    at_30 = file_case(site.db, hours_ago=30, email="c@example.org")
+    at_40 = file_case(site.db, hours_ago=40, email="d@example.org")
+    site.sign_in("reviewer@example.org")
+    page = site.client.get("/desk").text
+    order = [m for m in re.findall(r'href="/desk/cases/([^"]+)"', page)]
+    assert order[:4] == [overdue.id, at_40.id, at_30.id, fresh.id]
+    rows = {case: page.split(f'href="/desk/cases/{case}"')[1].split("</tr>")[0] for case in order[:4]}
+    assert "OVERDUE" in rows[overdue.id] and "Overdue by" in rows[overdue.id]
+    assert "36 h passed" in rows[at_40.id]
+    assert "24 h passed" in rows[at_30.id]
+    assert "on time" in rows[fresh.id]
+    assert REQUESTER["name"] not in page and "@example.org" not in page.replace("reviewer@example.org", "")
+
+
+def test_case_page_shows_the_requester_and_a_blurred_greyscale_preview(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    media = picture_bytes()
+    (catalog / "post-7.png").write_bytes(media)
+    monkeypatch.setenv("STANCH_CATALOG_DIR", str(catalog))
+    receipt = file_case(site.db, locations=["post-7.png"])
+    with site.db.write() as session:
+        request = find_request(session, receipt.id)
+        attach_item(session, request, LocatedItem("post-7.png", hash_bytes(media)), origin="located",
+                    actor="system", now=utcnow())
+    site.sign_in("reviewer@example.org")
+    page = site.client.get(f"/desk/cases/{receipt.id}").text
+    assert REQUESTER["name"] in page and REQUESTER["email"] in page
+    assert f'/desk/cases/{receipt.id}/preview?item=post-7.png' in page
+    assert "data:image/jpeg" not in page
+
+    blurred = site.client.get(f"/desk/cases/{receipt.id}/preview", params={"item": "post-7.png"})
+    assert blurred.headers["content-type"] == "image/jpeg"
+    shown = Image.open(io.BytesIO(blurred.content))
+    assert shown.mode == "L"
+    original = np.asarray(Image.open(io.BytesIO(media)).convert("L"), dtype=float)
+    detail = np.abs(np.diff(np.asarray(shown, dtype=float), axis=1)).mean()
+    assert detail < np.abs(np.diff(original, axis=1)).mean() / 4
+
+    unblurred = site.client.post(f"/desk/cases/{receipt.id}/unblur",
+                                 data={"item": "post-7.png", "csrf": site.csrf()})
+    assert unblurred.status_code == 200 and "data:image/jpeg;base64," in unblurred.text
+    with site.db.read() as session:
+        actions = [(e.actor, e.action, e.details) for e in events(session, subject=("request", receipt.id))]
+    assert ("user:reviewer@example.org", "item.unblur", '{"item_id":"post-7.png"}') in actions
+    assert sum(action == "request.view" for _, action, _ in actions) == 2
+
+
+def test_a_case_without_media_says_so(site: Site) -> None:
+    receipt = file_case(site.db)
+    with site.db.write() as session:
+        attach_item(session, find_request(session, receipt.id), LocatedItem("remote-1", {"pdq": "f" * 64}),
+                    origin="located", actor="system", now=utcnow())
+    site.sign_in("reviewer@example.org")
+    page = site.client.get(f"/desk/cases/{receipt.id}").text
+    assert "No preview" in page and "keeps no media" in page
+    preview = site.client.get(f"/desk/cases/{receipt.id}/preview", params={"item": "remote-1"})
+    assert preview.status_code == 404
+
+
+def test_signed_out_people_see_no_case_or_preview(site: Site) -> None:
+    receipt = file_case(site.db)
+    assert site.client.get(f"/desk/cases/{receipt.id}", follow_redirects=False).status_code == 303
+    assert site.client.get(f"/desk/cases/{receipt.id}/preview", params={"item": "x"}).status_code == 401
+
+
+def test_decision_through_the_form_is_recorded_and_shown_to_the_requester(site: Site) -> None:
+    receipt = file_case(site.db)
+    site.sign_in("reviewer@example.org")
+    path = f"/desk/cases/{receipt.id}"
+    rejected = site.client.post(f"{path}/decision", data={"decision": "reject", "csrf": site.csrf(path)})
+    assert rejected.status_code == 422 and "reason is required" in rejected.text
+    done = site.client.post(f"{path}/decision", data={"decision": "remove", "csrf": site.csrf(path)})
+    assert done.status_code == 200 and "Removed." in done.text
+    with site.db.read() as session:
+        request = session.scalar(select(TakedownRequest).where(TakedownRequest.public_id == receipt.id))
+        assert request is not None and request.status == "removed"
+        assert request.decided_by == "user:reviewer@example.org"
+        decisions = [e for e in events(session, subject=("request", receipt.id))
+                     if e.action == "request.decision"]
+    assert [e.actor for e in decisions] == ["user:reviewer@example.org"]
+    assert "Yes, within 48 hours" in site.client.get("/desk").text
+    status = site.client.post("/status", data={"form_token": site.token("/status"), "case": receipt.id,
+                                               "token": receipt.token})
+    assert status.status_code == 200 and "<strong>Removed</strong>" in status.text
+    assert "If you disagree" in status.text
+
+
+def test_report_form_files_a_request_with_hashes_and_never_a_file_field(site: Site) -> None:
+    form = site.client.get("/report").text
+    file_input = re.search(r'<input type="file"[^>]*>', form)
+    assert file_input and "name=" not in file_input.group(0)
+    for control in re.findall(r'<(?:input(?! type="hidden")|textarea|select)\b[^>]*\bid="([^"]+)"', form):
+        wrapped = re.search(rf'<label[^>]*>\s*<input[^>]*id="{control}"', form)
+        assert f'for="{control}"' in form or wrapped, f"control {control} has no label"
+    record = {"kind": "image", "md5": "0" * 32, "sha256": "1" * 64, "pdq": "f" * 64, "quality": 90,
+              "pdq_dihedral": ["f" * 64] * 8}
+    pasted = "\n".join([json.dumps({"path": "/home/robin/private.jpg", "pdq": "e" * 64, "quality": 80}),
+                        json.dumps({"path": "x", "error": "unreadable"})])
+    response = site.client.post("/report", data={
+        "form_token": site.token("/report"), "relationship": "authorised", "name": "Sam",
+        "email": "sam@example.org", "locations": "https://example.org/a\nhttps://example.org/b\n",
+        "good_faith": "yes", "signature": "Sam Example", "hashes": json.dumps([record]), "pasted": pasted,
+    })
+    assert response.status_code == 200
+    assert "only time the secret code is shown" in response.text
+    case = re.search(r'id="case-id">([^<]+)<', response.text)
+    assert case
+    with site.db.read() as session:
+        stored = find_request(session, case.group(1))
+        assert stored.relationship == "authorised"
+        assert len(json.loads(stored.hashes)) == 2
+        assert "private.jpg" not in stored.hashes
+
+
+def test_missing_elements_are_named_next_to_their_fields_and_nothing_is_stored(site: Site) -> None:
+    response = site.client.post("/report", data={"form_token": site.token("/report"), "name": "Sam"})
+    assert response.status_code == 422
+    for field in ("email", "locations", "signature", "good_faith", "relationship"):
+        assert f'id="{field}-error"' in response.text, field
+    assert 'aria-describedby="email-hint email-error"' in response.text
+    assert 'aria-invalid="true"' in response.text
+    with site.db.read() as session:
+        assert session.scalar(select(TakedownRequest.id)) is None
+
+
+PAGES = ["/report", "/status", "/appeal", "/transparency", "/desk/sign-in"]
+DESK_PAGES = ["/desk", "/desk/appeals", "/desk/users"]
+
+
+def test_security_headers_and_no_external_references(site: Site) -> None:
+    receipt = file_case(site.db)
+    site.sign_in("admin@example.org")
+    for path in [*PAGES, *DESK_PAGES, f"/desk/cases/{receipt.id}", "/static/report.js", "/static/stanch.css"]:
+        response = site.client.get(path)
+        assert response.status_code == 200, path
+        csp = response.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        if path.startswith("/static"):
+            assert "http://" not in response.text and "https://" not in response.text
+            continue
+        html = response.text
+        assert '<html lang="en">' in html and "<main" in html
+        assert re.findall(r'\b(?:src|href|action)="(?:https?:)?//', html) == [], path
+        assert "<script>" not in html and re.search(r"<script(?![^>]*\bsrc=)", html) is None, path
+        assert " style=" not in html, path
+
+
+def test_public_pages_have_a_quick_exit(site: Site) -> None:
+    for path in ["/report", "/status", "/appeal", "/transparency"]:
+        html = site.client.get(path).text
+        assert 'id="quick-exit"' in html and "/static/quick-exit.js" in html, path
