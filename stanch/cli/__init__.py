@@ -46,3 +46,8 @@ from stanch.cli import users as users_command  # noqa: E402
 
 request_command.register(app)
 users_command.register(app)
+from stanch.cli import desk as desk_command  # noqa: E402
+from stanch.cli import report as report_command  # noqa: E402
+
+desk_command.register(app)
+report_command.register(app)

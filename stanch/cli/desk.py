@@ -1,0 +1,33 @@
+"""``stanch desk tick``: one round of the desk's periodic work (escalations, locating content).
+
+``stanch serve`` already does this every minute in the background; the command is for installations
+that prefer cron, and for trying the desk out by hand.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from stanch.desk.locate import resolvers_from_environment
+from stanch.desk.ticker import tick
+from stanch.store import open_database, utcnow
+
+desk_app = typer.Typer(help="The takedown desk's periodic work.", no_args_is_help=True)
+
+
+@desk_app.command("tick")
+def tick_command() -> None:
+    """Escalate requests at 24 h and 36 h elapsed (once each) and resolve newly reported locations."""
+    db = open_database()
+    try:
+        report = tick(db, utcnow(), resolvers_from_environment())
+    finally:
+        db.dispose()
+    for escalation in report.escalations:
+        typer.echo(f"escalated {escalation.request}: {escalation.hours} h elapsed")
+    typer.echo(f"{len(report.escalations)} escalations, {report.items_located} items located")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``stanch desk`` to the ``stanch`` command."""
+    app.add_typer(desk_app, name="desk")
