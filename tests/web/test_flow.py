@@ -1,0 +1,188 @@
+"""The whole journey in Debian's chromium against the real server (uvicorn, SQLite in a temporary folder):
+a person files a request with a picture hashed in the browser (no request carries the picture), a
+reviewer signs in and removes, the person sees the outcome. Also: the /report form by keyboard alone,
+and the quick exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+import uvicorn
+from browser_harness import BrowserSession
+
+from stanch.api.app import create_app
+from stanch.desk.cases import find_request
+from stanch.desk.users import create_user
+from stanch.store import Database, open_database
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "reviewer password for the flow"
+PICTURE = Path("pdq/reg-test-input/pen-and-coaster.png")
+PHONE = {"width": 390, "height": 844}
+SCREENSHOTS = "STANCH_SCREENSHOTS"
+"""Set to a folder to keep screenshots of the pages the flow passes through (for looking at them)."""
+
+
+@dataclass
+class Server:
+    url: str
+    db: Database
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The real app served by uvicorn on 127.0.0.1 in a thread, on a fresh SQLite file."""
+    folder = tmp_path_factory.mktemp("flow")
+    db = open_database(f"sqlite:///{folder / 'stanch.db'}")
+    with db.write() as session:
+        create_user(session, "reviewer@example.org", "reviewer", PASSWORD)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(create_app(db=db, poll_interval=0.2), host="127.0.0.1", port=port,
+                            log_level="warning")
+    runner = uvicorn.Server(config)
+    thread = threading.Thread(target=runner.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not runner.started:
+        assert time.monotonic() < deadline, "the server did not start within 60 s"
+        time.sleep(0.05)
+    yield Server(f"http://127.0.0.1:{port}", db)
+    runner.should_exit = True
+    thread.join(timeout=30)
+    db.dispose()
+
+
+def screenshot(page: Any, name: str) -> None:
+    folder = os.environ.get(SCREENSHOTS)
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def test_request_hashed_in_browser_reviewed_and_followed(
+    browser: BrowserSession, server: Server, conformance: Path
+) -> None:
+    picture = conformance / PICTURE
+    data = picture.read_bytes()
+    middle = data[len(data) // 2 : len(data) // 2 + 64]
+    context = browser.browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    sent: list[tuple[str, str, bytes | None]] = []
+    page.on("request", lambda request: sent.append((request.url, request.method, request.post_data_buffer)))
+
+    page.goto(f"{server.url}/report")
+    page.get_by_label("I am the person shown").check()
+    page.get_by_label("Your name").fill("Robin Example")
+    page.get_by_label("Your email address").fill("robin@example.org")
+    page.get_by_label("Web addresses (links) of the pictures or videos").fill("https://example.org/post/1")
+    page.set_input_files("#files", str(picture))
+    page.wait_for_function("() => document.getElementById('files-status').textContent.includes('ready')",
+                           timeout=60_000)
+    assert page.locator("#file-list img").get_attribute("src").startswith("blob:")
+    page.get_by_label("I state in good faith", exact=False).check()
+    page.get_by_label("Type your full name as your signature").fill("Robin Example")
+    screenshot(page, "report")
+    page.get_by_role("button", name="Send my request").click()
+    case = page.locator("#case-id").inner_text()
+    token = page.locator("#case-token").inner_text()
+    screenshot(page, "receipt")
+    context.close()
+
+    bodies = [(url, body) for url, _, body in sent if body]
+    assert bodies, "the form was not posted"
+    for url, body in bodies:
+        assert middle not in body and len(body) < len(data) // 4, f"{url} carried the picture's bytes"
+    here = urlparse(server.url).netloc
+    assert all(urlparse(url).netloc == here for url, _, _ in sent if url.startswith("http"))
+    posted = next(body for url, body in bodies if url.endswith("/report"))
+    assert b"hashes=" in posted and b"%22pdq%22" in posted
+
+    with server.db.read() as session:
+        hashes = json.loads(find_request(session, case).hashes)
+    assert len(hashes) == 1 and hashes[0]["kind"] == "image" and len(hashes[0]["pdq"]) == 64
+
+    desk = browser.browser.new_context(viewport={"width": 1200, "height": 900})
+    page = desk.new_page()
+    page.goto(f"{server.url}/desk")
+    page.get_by_label("Email address").fill("reviewer@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    first = page.locator("#queue tbody tr").first.locator("a")
+    assert first.inner_text() == case
+    first.click()
+    page.get_by_role("heading", name=f"Case {case}").wait_for()
+    screenshot(page, "case")
+    page.set_viewport_size(PHONE)
+    screenshot(page, "case-phone")
+    page.get_by_label("Remove the content and every copy found").check()
+    page.get_by_role("button", name="Record decision").click()
+    page.get_by_text("Removed. The removal went out").wait_for()
+    desk.close()
+
+    person = browser.browser.new_context(viewport=PHONE)
+    page = person.new_page()
+    page.goto(f"{server.url}/status")
+    page.get_by_label("Case number").fill(case)
+    page.get_by_label("Secret code").fill(token)
+    page.get_by_role("button", name="Show my request").click()
+    assert page.locator("#state").inner_text() == "Removed"
+    screenshot(page, "status")
+    person.close()
+
+
+def test_report_form_by_keyboard_alone(browser: BrowserSession, server: Server) -> None:
+    context = browser.browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{server.url}/report")
+    reached: list[dict[str, Any]] = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("""() => {
+            const el = document.activeElement;
+            const labelled = (el.labels && el.labels.length > 0) || el.getAttribute('aria-label')
+                || ['A', 'BUTTON', 'SUMMARY'].includes(el.tagName) && el.textContent.trim() !== '';
+            return {id: el.id, tag: el.tagName, name: el.name || '', labelled: Boolean(labelled)};
+        }"""))
+    ids = {entry["id"] for entry in reached}
+    for control in ["quick-exit", "name", "email", "phone", "locations", "files", "explanation", "good_faith",
+                    "signature", "send"]:
+        assert control in ids, f"Tab never reaches #{control}"
+    assert any(entry["name"] == "relationship" for entry in reached)
+    assert any(entry["tag"] == "SUMMARY" for entry in reached)
+    unlabelled = [entry for entry in reached if entry["tag"] != "BODY" and not entry["labelled"]]
+    assert unlabelled == []
+    context.close()
+
+
+def test_quick_exit_leaves_without_a_way_back(browser: BrowserSession, server: Server) -> None:
+    context = browser.browser.new_context()
+    page = context.new_page()
+    outside: list[str] = []
+    page.on("request", lambda request: outside.append(request.url)
+            if not request.url.startswith(server.url) else None)
+    page.route("https://www.bbc.co.uk/**", lambda route: route.fulfill(body="<p>Weather</p>",
+                                                                         content_type="text/html"))
+    page.goto(f"{server.url}/status")
+    page.goto(f"{server.url}/report")
+    assert outside == []
+    page.keyboard.press("Escape")
+    page.wait_for_url("https://www.bbc.co.uk/weather")
+    page.go_back()
+    assert not page.url.endswith("/report")
+
+    page.goto(f"{server.url}/report")
+    page.get_by_role("button", name="Leave this site quickly").click()
+    page.wait_for_url("https://www.bbc.co.uk/weather")
+    context.close()
