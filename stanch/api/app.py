@@ -52,15 +52,14 @@ def create_app(
         ticker = DeskTicker(database, resolvers_from_environment())
         ticker.start()
         settle_memory()
-        app.state.stanch = Services(
-            database, engine, follower, KeyChecker(database, key_cache_seconds),
-            limits or ApiLimits.from_environment(),
-        )  # fmt: skip
+        keys = KeyChecker(database, key_cache_seconds)
+        app.state.stanch = Services(database, engine, follower, keys, limits or ApiLimits.from_environment())
         try:
             yield
         finally:
             ticker.stop()
             follower.stop()
+            keys.close()
             if db is None:
                 database.dispose()
 

@@ -1,18 +1,24 @@
 """API keys on every request: ``Authorization: Bearer <key>``, checked against the store, with scopes.
 
 A missing, unknown or revoked key is 401; a valid key without the scope an endpoint needs is 403
-(``admin`` allows everything). A key once checked is remembered for ``cache_seconds`` (1 s by default)
-so that a busy client does not cost a database round trip per request; a revocation therefore takes
-effect within that time, the same bound as every other bank change. The check runs on the event loop
-when the answer is remembered and on a worker thread when the database must be asked.
+(``admin`` allows everything).
+
+A key once checked is remembered for ``cache_seconds`` (1 s by default), so that a busy client does not
+cost a database round trip per request. After that a valid key is checked again in the background
+while its remembered answer goes on being used (for at most ``stale_seconds``): matching never waits
+for the database, which matters on SQLite, where checking a key takes the write lock (it records when
+the key was last used) and a large import holds that lock for its whole transaction. A revocation
+therefore takes effect about a second after it commits, or as soon as such an import ends.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from fastapi import Depends, HTTPException, Request
@@ -21,6 +27,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from stanch.store import Database, verify_key
 
+log = logging.getLogger(__name__)
 _bearer = HTTPBearer(auto_error=False, description="an API key: Authorization: Bearer stanch_...")
 
 
@@ -39,16 +46,27 @@ class Caller:
 class KeyChecker:
     """Verifies presented keys against the store, remembering recent answers briefly."""
 
-    def __init__(self, db: Database, cache_seconds: float = 1.0) -> None:
+    def __init__(self, db: Database, cache_seconds: float = 1.0, stale_seconds: float = 300.0) -> None:
         self.db = db
         self.cache_seconds = cache_seconds
+        self.stale_seconds = stale_seconds
         self._cache: dict[bytes, tuple[float, Caller | None]] = {}
         self._lock = threading.Lock()
+        self._refreshing: set[bytes] = set()
+        self._refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stanch-keys")
 
     def remembered(self, presented: str) -> tuple[bool, Caller | None]:
-        """``(True, answer)`` if the key was checked under ``cache_seconds`` ago, else ``(False, None)``."""
-        cached = self._cache.get(_digest(presented))
-        if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
+        """``(True, answer)`` when a remembered answer may be used (see the module docstring), else
+        ``(False, None)``: the key must then be checked with ``caller`` before answering."""
+        digest = _digest(presented)
+        cached = self._cache.get(digest)
+        if cached is None:
+            return False, None
+        age = time.monotonic() - cached[0]
+        if age < self.cache_seconds:
+            return True, cached[1]
+        if cached[1] is not None and age < self.stale_seconds:
+            self._refresh_soon(presented, digest)
             return True, cached[1]
         return False, None
 
@@ -63,6 +81,26 @@ class KeyChecker:
                 self._cache.clear()
             self._cache[_digest(presented)] = (now, caller)
         return caller
+
+    def close(self) -> None:
+        """Stop checking keys in the background (at shutdown)."""
+        self._refresher.shutdown(wait=False, cancel_futures=True)
+
+    def _refresh_soon(self, presented: str, digest: bytes) -> None:
+        with self._lock:
+            if digest in self._refreshing:
+                return
+            self._refreshing.add(digest)
+        self._refresher.submit(self._refresh, presented, digest)
+
+    def _refresh(self, presented: str, digest: bytes) -> None:
+        try:
+            self.caller(presented)
+        except Exception:  # the database is busy or down: keep the remembered answer, retry later
+            log.warning("checking an API key again failed; its remembered answer stays in use", exc_info=True)
+        finally:
+            with self._lock:
+                self._refreshing.discard(digest)
 
 
 def _digest(presented: str) -> bytes:
