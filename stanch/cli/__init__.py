@@ -51,3 +51,6 @@ from stanch.cli import report as report_command  # noqa: E402
 
 desk_command.register(app)
 report_command.register(app)
+from stanch.cli import sweep as sweep_command  # noqa: E402
+
+sweep_command.register(app)

@@ -1,0 +1,114 @@
+"""``stanch sweep SOURCE``: find every copy of banked content in a folder or a list of paths and URLs.
+
+Stdout: the ``stanch match`` line (``{"path", "matched", "matches", "action"}``) of every item that
+matched, and ``{"path", "error"}`` for every item that could not be hashed; ``path`` is the item's key
+(absolute path or URL). Stderr: a progress bar on a terminal, then one JSON line
+``{"summary": {...}}``. Exit status 1 if any item failed (it is recorded and tried again next run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from stanch.net import FetchLimits
+from stanch.signals import Limits
+from stanch.store import open_database
+from stanch.sweep import HashSettings, LocalPool, RayData, SourceError, SweepError, SweepOptions, SweepRun
+from stanch.sweep.executors import Executor
+
+PROGRESS_MIN_ITEMS = 20
+
+
+class RateColumn(ProgressColumn):
+    """Items per second."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:.1f} items/s" if task.speed else "… items/s")
+
+
+def sweep_command(
+    source: Path = typer.Argument(..., help="A folder, or a text file listing paths or URLs (one per line)."),
+    engine: str = typer.Option("local", "--engine", help="local (a process pool) or ray (Ray Data)."),
+    workers: int = typer.Option(0, "--workers", "-w", min=0,
+                                help="Local processes hashing in parallel (0: one per core)."),
+    since: int | None = typer.Option(None, "--since", help="Id of an earlier finished sweep: read only "
+                                     "items changed since, match the others' stored hashes against new "
+                                     "bank entries only."),
+    case: str | None = typer.Option(None, "--case", help="A request's number: look for copies of its "
+                                    "hashes and attach them to it."),
+    ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster to join ('auto', "
+                                           "'ray://head:10001'); default: a Ray runtime on this machine."),
+    allow_private: bool = typer.Option(False, "--allow-private", help="Fetch URLs on private, loopback "
+                                       "and link-local addresses too (only for media on your own network)."),
+    batch: int = typer.Option(64, "--batch", min=1, help="Items committed together (the checkpoint step)."),
+    max_file_mb: float = typer.Option(512, "--max-file-mb", min=0.001, help="Largest item read, in MiB."),
+    fetch_seconds: float = typer.Option(30, "--fetch-seconds", min=0.1, help="Longest time to fetch a URL."),
+) -> None:
+    """Sweep a catalog against the banks: JSON lines of matches on stdout, a summary on stderr."""
+    max_bytes = int(max_file_mb * 2**20)
+    fetch = FetchLimits(max_bytes=max_bytes, seconds=fetch_seconds)
+    settings = HashSettings(Limits(max_bytes=max_bytes), fetch, allow_private)
+    executor = _executor(engine, settings, workers, ray_address)
+    db = open_database()
+    try:
+        try:
+            run = SweepRun(db, source, executor, SweepOptions(since=since, case=case, batch=batch))
+        except (SourceError, SweepError) as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(2) from None
+        if run.summary.resumed:
+            typer.echo(f"resuming sweep {run.sweep_id} of {run.source}", err=True)
+        with _progress(run.total) as advance:
+            for line in run.lines(advance):
+                sys.stdout.write(json.dumps(line) + "\n")
+                sys.stdout.flush()
+        for problem in run.refused:
+            typer.echo(f"warning: {problem}", err=True)
+        typer.echo(json.dumps({"summary": run.summary.to_dict()}), err=True)
+    finally:
+        db.dispose()
+    raise typer.Exit(1 if run.summary.failed else 0)
+
+
+def _executor(engine: str, settings: HashSettings, workers: int, address: str | None) -> Executor:
+    if engine == "local":
+        return LocalPool(settings, workers or os.cpu_count() or 1)
+    if engine == "ray":
+        return RayData(settings, address)
+    typer.echo(f"error: --engine must be local or ray, not {engine!r}", err=True)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar with rate and time left on stderr, when it is a terminal and the sweep is long."""
+    if total < PROGRESS_MIN_ITEMS or not sys.stderr.isatty():
+        yield None
+        return
+    columns = (TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("sweep", total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``stanch sweep`` to the ``stanch`` command."""
+    app.command("sweep")(sweep_command)
