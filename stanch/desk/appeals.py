@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from stanch.actions import enqueue_email, enqueue_webhook
 from stanch.desk.audit import SYSTEM, record
 from stanch.desk.banking import withdraw_exclusive
-from stanch.desk.cases import REDRESS, UnknownRequest, WrongState, find_request
+from stanch.desk.cases import REDRESS, UnknownRequest, WrongState, find_request, lock
 from stanch.desk.clock import deadline_for
 from stanch.desk.decisions import MAX_REASON
 from stanch.desk.intake import InvalidRequest, Receipt, requester, text_field, unused_number
@@ -114,10 +114,12 @@ def decide_appeal(
         raise ValueError(f"decision must be one of {', '.join(APPEAL_DECISIONS)}")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON:
         raise ValueError(f"a reason is required (at most {MAX_REASON} characters): the appellant is told it")
+    lock(session, appeal)
     if appeal.status != "received":
         raise WrongState(f"appeal {appeal.public_id} is already decided ({appeal.status})")
     request = session.get(TakedownRequest, appeal.request_id)
     assert request is not None
+    lock(session, request)
     if request.decided_by == actor:
         raise SameReviewer("an appeal must be decided by a different reviewer than the one who decided the "
                            f"removal ({actor} decided request {request.public_id})")

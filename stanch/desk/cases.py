@@ -85,6 +85,12 @@ def request_for_token(session: Session, number: str, token: str | None) -> Taked
     return request
 
 
+def lock(session: Session, row: object) -> None:
+    """Re-read ``row`` locked until the transaction ends, so two reviewers (or a reviewer and the
+    requester) acting at once are applied one after the other (SQLite's write lock already does this)."""
+    session.refresh(row, with_for_update=True)
+
+
 def requester_view(session: Session, request: TakedownRequest, now: datetime) -> dict[str, Any]:
     """What the person who asked sees."""
     final = request.decided_at is not None and request.status in ("removed", "rejected", "reinstated")
@@ -186,6 +192,7 @@ def add_info(
     A request waiting for information goes back to review. Raises ``InvalidRequest`` listing the
     problems, or ``WrongState`` on a closed request.
     """
+    lock(session, request)
     if request.status not in OPEN_STATES:
         raise WrongState(f"request {request.public_id} is {request.status}; information can only be added "
                          "while it is open (file a new request instead)")
@@ -219,6 +226,7 @@ def add_info(
 
 def withdraw(session: Session, request: TakedownRequest, now: datetime) -> None:
     """The requester withdraws an open request; nothing more happens to it."""
+    lock(session, request)
     if request.status not in OPEN_STATES:
         raise WrongState(f"request {request.public_id} is {request.status}; only an open request can be "
                          "withdrawn")

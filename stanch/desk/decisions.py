@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from stanch.actions import enqueue_email, enqueue_webhook
 from stanch.desk.audit import record
 from stanch.desk.banking import bank_hashes, case_bank
-from stanch.desk.cases import FINAL_STATES, WrongState
+from stanch.desk.cases import FINAL_STATES, WrongState, lock
 from stanch.store.desk_models import RequestItem, TakedownRequest
 
 DECISIONS = ("remove", "reject", "need_info")
@@ -56,6 +56,7 @@ def decide(
 ) -> DecisionResult:
     """Take ``decision`` on an open request (see the module docstring); raises ``WrongState`` if decided."""
     chosen, text = check_decision(decision, reason)
+    lock(session, request)
     if request.status in FINAL_STATES:
         raise WrongState(f"request {request.public_id} is already {request.status}; "
                          "it cannot be decided again")
