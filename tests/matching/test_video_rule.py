@@ -141,6 +141,18 @@ def test_a_short_run_in_a_long_upload_is_not_enough():
     assert not result.matched
 
 
+def test_a_long_but_sparse_run_in_a_long_upload_is_not_enough():
+    """Ten seconds in order, but only every third frame close: under half of its own stretch."""
+    shots, bank = banked_video(40)
+    rng = random.Random(7)
+    clip = copy_frames(shots, [(t, 10 + t) for t in range(12)])
+    sparse = [f if t % 3 == 0 else FrameHash(hex_of(random_hash(rng)), 90, f.ts) for t, f in enumerate(clip)]
+    after = [FrameHash(hex_of(random_hash(rng)), 90, 12 + t) for t in range(20)]
+    result = verdict(sparse + after, bank)
+    assert result.frames == 4 and result.seconds == 9
+    assert not result.matched
+
+
 def test_a_damaged_copy_matches_when_most_of_its_frames_still_do():
     shots, bank = banked_video(20)
     good = copy_frames(shots, [(t, t) for t in range(20)])
