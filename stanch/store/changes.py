@@ -1,0 +1,77 @@
+"""The change feed: how every server process learns, within a second, what was added or withdrawn.
+
+Each transaction that adds or withdraws entries also appends rows to ``bank_changes``:
+``(seq, bank_id, entry_id, op)`` with ``op`` one of ``add``, ``withdraw`` or ``bank`` (a bank was
+created or its settings changed). Because the rows are written in the same transaction as the change,
+a reader sees both or neither. A process that keeps an in-memory index remembers the last ``seq`` it
+applied and polls ``changes_since(seq)`` (a primary-key range scan, cheap enough to run several times
+a second); after loading the index it starts from the ``latest_seq`` it read *before* loading, so
+nothing committed meanwhile is missed (applying an add twice must be harmless: rows carry ids).
+
+Why ``seq`` can be trusted as a cursor: a reader that has seen ``seq = n`` must never later find a
+committed row with a smaller ``seq``. SQLite guarantees it by having one writer at a time. PostgreSQL
+hands out sequence numbers before commit, so two transactions could commit in the opposite order of
+their numbers; ``record_changes`` therefore takes a transaction-scoped advisory lock just before
+writing its rows, which serialises the (short) tail of writing transactions: numbers are taken and
+committed in the same order. Callers write their change rows as the last step of the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.orm import Session
+
+from stanch.store.bulk import copy_rows
+from stanch.store.engine import is_postgresql
+from stanch.store.models import BankChange
+
+OPS = ("add", "withdraw", "bank")
+_CHANGE_LOCK = 0x5374616E6368 + 1
+"""PostgreSQL advisory lock key held from writing change rows to commit."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One row of the feed. ``entry_id`` is None for ``bank`` changes."""
+
+    seq: int
+    bank_id: int
+    entry_id: int | None
+    op: str
+
+
+def record_changes(session: Session, bank_id: int, op: str, entry_ids: Iterable[int | None]) -> None:
+    """Append one change per entry id; call it last in the transaction (see the module docstring)."""
+    if op not in OPS:
+        raise ValueError(f"unknown change {op!r}; expected one of {', '.join(OPS)}")
+    rows = [(bank_id, entry_id, op) for entry_id in entry_ids]
+    if not rows:
+        return
+    connection = session.connection()
+    lock_change_feed(connection)
+    copy_rows(connection, "bank_changes", ("bank_id", "entry_id", "op"), rows)
+
+
+def lock_change_feed(connection: Connection) -> None:
+    """Serialise writers of the feed until this transaction ends (a no-op on SQLite)."""
+    if is_postgresql(connection):
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_CHANGE_LOCK})")
+
+
+def changes_since(session: Session | Connection, seq: int, limit: int = 10_000) -> list[Change]:
+    """Changes after ``seq``, oldest first, at most ``limit`` of them (call again until empty)."""
+    rows = session.execute(
+        select(BankChange.seq, BankChange.bank_id, BankChange.entry_id, BankChange.op)
+        .where(BankChange.seq > seq)
+        .order_by(BankChange.seq)
+        .limit(limit)
+    )
+    return [Change(*row) for row in rows]
+
+
+def latest_seq(session: Session | Connection) -> int:
+    """The newest ``seq`` (0 for an empty feed): where a freshly loaded index starts following."""
+    return int(session.execute(select(func.coalesce(func.max(BankChange.seq), 0))).scalar_one())

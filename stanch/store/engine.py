@@ -1,0 +1,81 @@
+"""Engines: how Stanch connects to SQLite and PostgreSQL.
+
+SQLite (the default) runs in WAL mode so that readers never wait for a writer, with foreign keys on
+and a busy timeout. Its write transactions start with ``BEGIN IMMEDIATE``: a transaction that reads
+first and writes later would otherwise fail with "database is locked" whenever another process wrote
+in between, and a busy timeout cannot help with that. PostgreSQL is reached through psycopg 3.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from stanch.config import database_url
+
+_SQLITE_BUSY_TIMEOUT_MS = 30_000
+_IMMEDIATE = "stanch_immediate"
+"""Execution option that makes a SQLite transaction take the write lock when it begins."""
+
+
+def normalize_url(url: str) -> str:
+    """Map ``postgresql://`` and ``postgres://`` URLs to the psycopg 3 driver SQLAlchemy should use."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def create_store_engine(url: str | None = None) -> Engine:
+    """An engine for ``url`` (default: ``STANCH_DATABASE_URL``) with Stanch's connection settings."""
+    parsed = make_url(normalize_url(url or database_url()))
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _configure_sqlite(engine)
+        return engine
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError(
+            f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql://"
+        )
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, busy timeout, and transactions begun by us rather than by the driver.
+
+    This is SQLAlchemy's documented recipe for pysqlite: the driver's own implicit BEGIN is turned
+    off so that DDL is transactional (migrations are all-or-nothing) and writes can use IMMEDIATE.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: large imports update big indexes
+        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def is_postgresql(connection: Connection | Session) -> bool:
+    """Whether this connection or session talks to PostgreSQL (the bulk paths differ)."""
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    return bind.dialect.name == "postgresql"
+
+
+def write_engine(engine: Engine) -> Engine:
+    """The engine whose SQLite transactions begin with ``BEGIN IMMEDIATE``; PostgreSQL ignores it."""
+    return engine.execution_options(**{_IMMEDIATE: True})

@@ -1,0 +1,157 @@
+"""What goes into a bank: ``NewEntry``, built from full signals or from the bare hashes partners share.
+
+(These classes are not frozen: an import builds millions of them, and frozen dataclasses are several
+times slower to create.)
+
+Partners' lists often carry one PDQ or one MD5 and nothing else, so an entry is not required to hold
+complete ``ImageSignals``; whatever it holds is stored, and the hashes matching looks up are marked
+``indexed`` here, once, following ``stanch.signals.robust.bank_hashes``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from stanch.signals.pdq import DIHEDRAL_NAMES, MIN_QUALITY, parse_pdq_hex
+from stanch.signals.robust import bank_hashes
+from stanch.signals.types import ImageSignals, MediaSignals, VideoSignals
+
+
+@dataclass(slots=True)
+class PdqRow:
+    """One PDQ hash of an image entry, named by its view; ``indexed`` ones are looked up by matching."""
+
+    role: str
+    pdq: bytes
+    quality: int | None
+    indexed: bool
+
+
+@dataclass(slots=True)
+class FrameRow:
+    """One video frame's PDQ hash at ``ts`` seconds."""
+
+    pdq: bytes
+    quality: int
+    ts: float
+
+
+@dataclass(slots=True)
+class Provenance:
+    """Where an entry came from. ``external_list``/``external_id`` name it in a partner's list, which
+    lets a later import of that list recognise it (and withdraw it when the partner does)."""
+
+    source: str | None = None
+    request_id: int | None = None
+    external_list: str | None = None
+    external_id: str | None = None
+    expires: datetime | None = None
+    trust: str | None = None
+    """``block`` or ``review``; None takes the import's trust, else the bank's."""
+
+
+@dataclass(slots=True)
+class NewEntry:
+    """An entry to add: its signals (any subset) and its provenance."""
+
+    kind: str = "image"
+    pdq: bytes | None = None
+    quality: int | None = None
+    md5: str | None = None
+    sha256: str | None = None
+    duration: float | None = None
+    hashes: tuple[PdqRow, ...] = ()
+    frames: tuple[FrameRow, ...] = ()
+    provenance: Provenance = field(default_factory=Provenance)
+
+    @property
+    def key(self) -> tuple[str, str] | None:
+        """The partner's name for this entry, if it has one."""
+        p = self.provenance
+        return (p.external_list, p.external_id) if p.external_list and p.external_id else None
+
+
+def entry_from_signals(signals: MediaSignals, provenance: Provenance | None = None) -> NewEntry:
+    """An entry holding everything ``stanch hash`` computed for one file."""
+    provenance = provenance or Provenance()
+    if isinstance(signals, VideoSignals):
+        frames = tuple(FrameRow(parse_pdq_hex(f.pdq), f.quality, f.ts) for f in signals.frames)
+        return NewEntry(
+            kind="video",
+            md5=signals.md5,
+            sha256=signals.sha256,
+            duration=signals.duration,
+            frames=frames,
+            provenance=provenance,
+        )
+    return NewEntry(
+        kind="image",
+        pdq=parse_pdq_hex(signals.pdq),
+        quality=signals.quality,
+        md5=signals.md5,
+        sha256=signals.sha256,
+        hashes=image_hash_rows(signals),
+        provenance=provenance,
+    )
+
+
+def image_hash_rows(signals: ImageSignals) -> tuple[PdqRow, ...]:
+    """Every PDQ of an image (dihedral and views), the ones ``bank_hashes`` picks marked ``indexed``.
+
+    A hash that appears under two names (a symmetric picture) is indexed once.
+    """
+    named = list(zip(DIHEDRAL_NAMES, signals.pdq_dihedral, strict=False)) or [("original", signals.pdq)]
+    qualities = [signals.quality] * len(named)
+    named += [(v.name, v.pdq) for v in signals.variants]
+    qualities += [v.quality for v in signals.variants]
+    wanted = set(bank_hashes(signals))
+    rows = []
+    for (role, hex_hash), quality in zip(named, qualities, strict=True):
+        indexed = hex_hash in wanted
+        wanted.discard(hex_hash)
+        rows.append(PdqRow(role, parse_pdq_hex(hex_hash), quality, indexed))
+    return tuple(rows)
+
+
+def entry_from_hashes(
+    *,
+    pdq: str | None = None,
+    quality: int | None = None,
+    md5: str | None = None,
+    sha256: str | None = None,
+    kind: str = "image",
+    provenance: Provenance | None = None,
+) -> NewEntry:
+    """An entry from bare hashes (a partner's list): a PDQ is indexed unless its quality is known to
+    be below ``MIN_QUALITY`` (lists rarely say; the partner vouches for what they share)."""
+    if pdq is None and md5 is None and sha256 is None:
+        raise ValueError("an entry needs at least one of pdq, md5, sha256")
+    pdq_bytes = parse_pdq_hex(pdq) if pdq is not None else None
+    md5 = _hex_digest(md5, 32, "MD5") if md5 is not None else None
+    sha256 = _hex_digest(sha256, 64, "SHA-256") if sha256 is not None else None
+    hashes: tuple[PdqRow, ...] = ()
+    if pdq_bytes is not None:
+        usable = quality is None or quality >= MIN_QUALITY
+        hashes = (PdqRow("original", pdq_bytes, quality, usable),)
+    return NewEntry(
+        kind=kind,
+        pdq=pdq_bytes,
+        quality=quality,
+        md5=md5,
+        sha256=sha256,
+        hashes=hashes,
+        provenance=provenance or Provenance(),
+    )
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _hex_digest(text: str, length: int, name: str) -> str:
+    if not isinstance(text, str):
+        raise ValueError(f"an {name} digest must be a string of {length} hex digits")
+    value = text.strip().lower()
+    if len(value) != length or not _HEX.issuperset(value):
+        raise ValueError(f"an {name} digest has {length} hex digits (0-9, a-f); got {text!r:.80}")
+    return value
