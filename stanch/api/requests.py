@@ -46,13 +46,13 @@ from stanch.desk.decisions import decide
 from stanch.desk.intake import InvalidRequest, file_request, validate
 from stanch.desk.locate import (
     LocateError,
-    MediaFetcher,
     attach_item,
     items_from_answer,
     locate_request,
     resolvers_from_environment,
 )
 from stanch.desk.safeguards import RateLimited, Safeguards
+from stanch.net import SafeFetcher
 from stanch.store import utcnow
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
@@ -215,7 +215,7 @@ async def requests_attach_items(number: str, request: Request,
     "copy": false}]}``. A copy must match the request's hashes; it is stored with how it matched."""
     body = await json_body(request)
     try:
-        fetcher = MediaFetcher(allow_private=_allow_private())
+        fetcher = SafeFetcher(allow_private=_allow_private())
         located = await run_in_threadpool(items_from_answer, body, fetcher)
     except LocateError as error:
         raise HTTPException(422, str(error)) from None

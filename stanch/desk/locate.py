@@ -5,9 +5,9 @@ Three ways, so the desk works with or without a platform behind it:
 - ``WebhookResolver`` (``STANCH_RESOLVER_URL`` + ``STANCH_RESOLVER_SECRET``): Stanch POSTs
   ``{"location"}``, signed like its webhooks (``X-Stanch-Timestamp``, ``X-Stanch-Signature``), and the
   platform answers ``{"items": [{"item_id", "hashes": {...}} | {"item_id", "media_url"}]}``. A media URL
-  is fetched under limits (http/https only, size and time bounded, no private, loopback or link-local
-  address unless ``STANCH_RESOLVER_ALLOW_PRIVATE`` is set, every redirect checked again) and hashed in
-  memory; the bytes are never written anywhere.
+  is fetched by ``stanch.net.SafeFetcher`` (http/https only, size and time bounded, no private,
+  loopback or link-local address unless ``STANCH_RESOLVER_ALLOW_PRIVATE`` is set, every redirect
+  checked again) and hashed in memory; the bytes are never written anywhere.
 - ``CatalogResolver`` (``STANCH_CATALOG_DIR``): a folder stands in for the platform; ``file://`` URLs
   and catalog-relative paths inside it are items (the relative path is the item id). Paths that
   escape the folder are refused.
@@ -19,17 +19,15 @@ sweep) must match the request's hashes; it is stored with the signal and distanc
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
-import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from sqlalchemy import select
@@ -40,13 +38,12 @@ from stanch.desk.audit import record
 from stanch.desk.decisions import remove_item
 from stanch.desk.hashes import how_matched, parse_hashes
 from stanch.desk.safeguards import OPEN_STATES
+from stanch.net import FetchError, SafeFetcher
 from stanch.signals import hash_media, signals_record
 from stanch.store import Database
 from stanch.store.desk_models import RequestItem, RequestLocation, TakedownRequest
 
 MAX_MEDIA_BYTES = 64 * 2**20
-FETCH_SECONDS = 30.0
-MAX_REDIRECTS = 3
 MAX_ITEMS_PER_LOCATION = 100
 
 
@@ -105,71 +102,10 @@ class CatalogResolver:
         return [LocatedItem(item_id, hash_bytes(path.read_bytes()))]
 
 
-class MediaFetcher:
-    """Fetches a short-lived media URL into memory, refusing what could reach inside the network."""
-
-    def __init__(self, *, allow_private: bool = False, max_bytes: int = MAX_MEDIA_BYTES,
-                 seconds: float = FETCH_SECONDS,
-                 lookup: Callable[[str], list[str]] | None = None) -> None:
-        self.allow_private = allow_private
-        self.max_bytes = max_bytes
-        self.seconds = seconds
-        self.lookup = lookup or _addresses
-
-    def check(self, url: str) -> None:
-        """``LocateError`` unless ``url`` is http(s) to public addresses (or private ones are allowed)."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise LocateError(f"media URL {url[:200]!r} is not an http(s) URL")
-        if self.allow_private:
-            return
-        for address in self.lookup(parts.hostname):
-            ip = ipaddress.ip_address(address)
-            if not ip.is_global or ip.is_multicast:
-                raise LocateError(f"media URL host {parts.hostname} is at the non-public address {ip}; "
-                                  "refused (set STANCH_RESOLVER_ALLOW_PRIVATE=1 if your media is internal)")
-
-    def fetch(self, url: str) -> bytes:
-        """The body of ``url`` after at most ``MAX_REDIRECTS`` redirects, each checked like the first."""
-        started = time.monotonic()
-        try:
-            with httpx.Client(follow_redirects=False, timeout=self.seconds) as client:
-                for _ in range(MAX_REDIRECTS + 1):
-                    self.check(url)
-                    with client.stream("GET", url) as response:
-                        if response.is_redirect:
-                            url = urljoin(url, response.headers.get("location", ""))
-                            continue
-                        if response.status_code != 200:
-                            raise LocateError(f"media URL answered {response.status_code}")
-                        return self._read(response, started)
-        except httpx.HTTPError as error:
-            raise LocateError(f"media URL could not be fetched: {error}") from None
-        raise LocateError(f"media URL redirected more than {MAX_REDIRECTS} times")
-
-    def _read(self, response: httpx.Response, started: float) -> bytes:
-        chunks, size = [], 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise LocateError(f"media is larger than {self.max_bytes:,} bytes")
-            if time.monotonic() - started > self.seconds:
-                raise LocateError(f"media took longer than {self.seconds:g} s to fetch")
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-
-def _addresses(host: str) -> list[str]:
-    try:
-        return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)})
-    except socket.gaierror as error:
-        raise LocateError(f"media URL host {host} cannot be resolved: {error}") from None
-
-
 class WebhookResolver:
     """Asks the platform's resolver endpoint what a location is (see the module docstring)."""
 
-    def __init__(self, url: str, secret: str, fetcher: MediaFetcher, *, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, secret: str, fetcher: SafeFetcher, *, timeout: float = 10.0) -> None:
         self.url, self.secret, self.fetcher, self.timeout = url, secret, fetcher, timeout
 
     def resolve(self, location: str) -> list[LocatedItem]:
@@ -192,7 +128,7 @@ class WebhookResolver:
         return items_from_answer(answer, self.fetcher)
 
 
-def items_from_answer(answer: Any, fetcher: MediaFetcher | None) -> list[LocatedItem]:
+def items_from_answer(answer: Any, fetcher: SafeFetcher | None) -> list[LocatedItem]:
     """``{"items": [...]}`` as a resolver (or the platform attaching items) sends it, checked."""
     items = answer.get("items") if isinstance(answer, dict) else None
     if not isinstance(items, list) or len(items) > MAX_ITEMS_PER_LOCATION:
@@ -209,11 +145,21 @@ def items_from_answer(answer: Any, fetcher: MediaFetcher | None) -> list[Located
             except ValueError as error:
                 raise LocateError(str(error)) from None
         elif isinstance(item.get("media_url"), str) and fetcher is not None:
-            hashes = hash_bytes(fetcher.fetch(item["media_url"]))
+            hashes = hash_bytes(_fetch(fetcher, item["media_url"], where))
         else:
             raise LocateError(f"{where} needs hashes or a media_url")
         found.append(LocatedItem(item["item_id"][:500], hashes))
     return found
+
+
+def _fetch(fetcher: SafeFetcher, url: str, where: str) -> bytes:
+    try:
+        fetched = fetcher.fetch(url)
+    except FetchError as error:
+        raise LocateError(f"{where}.media_url: {error}") from None
+    if fetched.body is None:
+        raise LocateError(f"{where}.media_url answered without a body")
+    return fetched.body
 
 
 class Resolvers:
@@ -242,7 +188,7 @@ def resolvers_from_environment(environ: Mapping[str, str] = os.environ) -> Resol
             raise ValueError("STANCH_RESOLVER_SECRET must be set with STANCH_RESOLVER_URL "
                              "(requests to the resolver are signed)")
         allow = environ.get("STANCH_RESOLVER_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes")
-        webhook = WebhookResolver(url, secret, MediaFetcher(allow_private=allow))
+        webhook = WebhookResolver(url, secret, SafeFetcher(allow_private=allow))
     return Resolvers(catalog, webhook) if catalog or webhook else None
 
 

@@ -18,12 +18,12 @@ from stanch.desk.intake import file_request, validate
 from stanch.desk.locate import (
     CatalogResolver,
     LocateError,
-    MediaFetcher,
     Resolvers,
     WebhookResolver,
     locate_request,
     resolvers_from_environment,
 )
+from stanch.net import FetchError, FetchLimits, SafeFetcher
 from stanch.store import Database, utcnow
 from stanch.store.desk_models import RequestItem, RequestLocation
 from tests.api.conftest import encoded, picture
@@ -120,7 +120,7 @@ def test_resolver_webhook_with_hashes_and_media_urls(platform: str) -> None:
         "https://p.example/a": {"items": [{"item_id": "a", "hashes": {"pdq": "e" * 64}}]},
         "https://p.example/b": {"items": [{"item_id": "b", "media_url": f"{platform}/redirect"}]},
     }
-    resolver = WebhookResolver(platform, "s3cret", MediaFetcher(allow_private=True))
+    resolver = WebhookResolver(platform, "s3cret", SafeFetcher(allow_private=True))
     (a,) = resolver.resolve("https://p.example/a")
     assert a.item_id == "a" and a.hashes == {"pdq": "e" * 64}
     (b,) = resolver.resolve("https://p.example/b")
@@ -134,30 +134,28 @@ def test_resolver_webhook_with_hashes_and_media_urls(platform: str) -> None:
 def test_media_on_private_addresses_is_refused(platform: str) -> None:
     _Platform.answers = {"x": {"items": [{"item_id": "x", "media_url": f"{platform}/media"}]}}
     with pytest.raises(LocateError, match=r"non-public address 127\.0\.0\.1"):
-        WebhookResolver(platform, "s", MediaFetcher()).resolve("x")
-    fetcher = MediaFetcher(lookup=lambda host: ["10.0.0.5"])
-    with pytest.raises(LocateError, match="non-public"):
-        fetcher.check("https://media.example/x.jpg")
-    with pytest.raises(LocateError, match="not an http"):
-        MediaFetcher(allow_private=True).check("file:///etc/passwd")
-    MediaFetcher(lookup=lambda host: ["93.184.216.34"]).check("https://media.example/x.jpg")
+        WebhookResolver(platform, "s", SafeFetcher()).resolve("x")
 
 
-def test_redirects_to_private_addresses_are_checked_again(platform: str) -> None:
+def test_redirects_are_checked_again(platform: str) -> None:
     seen: list[str] = []
 
-    def lookup(host: str) -> list[str]:
+    def resolve(host: str, port: int) -> list[str]:
         seen.append(host)
-        raise LocateError("stop here")
+        if len(seen) > 1:
+            raise FetchError("second look-up refused")
+        return ["127.0.0.1"]
 
-    with pytest.raises(LocateError):
-        MediaFetcher(lookup=lookup).fetch(f"{platform}/redirect")
-    assert seen == ["127.0.0.1"]
+    with pytest.raises(FetchError, match="second look-up"):
+        SafeFetcher(allow_private=True, resolve=resolve).fetch(f"{platform}/redirect")
+    assert seen == ["127.0.0.1", "127.0.0.1"]
 
 
 def test_media_over_the_size_limit_is_refused(platform: str) -> None:
+    _Platform.answers = {"x": {"items": [{"item_id": "x", "media_url": f"{platform}/media"}]}}
+    small = SafeFetcher(allow_private=True, limits=FetchLimits(max_bytes=100))
     with pytest.raises(LocateError, match="larger than"):
-        MediaFetcher(allow_private=True, max_bytes=100).fetch(f"{platform}/media")
+        WebhookResolver(platform, "s", small).resolve("x")
 
 
 def test_resolvers_from_environment(tmp_path: Path) -> None:
