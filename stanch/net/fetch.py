@@ -61,6 +61,7 @@ class Fetched:
 
 Lookup = Callable[[str, int], list[str]]
 """``(host, port)`` to the addresses a connection may go to."""
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def lookup(host: str, port: int) -> list[str]:
@@ -72,7 +73,7 @@ def lookup(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def is_public(address: Address) -> bool:
     """Whether a connection to ``address`` leaves the local network: a global unicast address."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return is_public(address.ipv4_mapped)
@@ -86,10 +87,12 @@ class SafeFetcher:
     """Fetches URLs into memory under the rules of the module docstring."""
 
     def __init__(self, *, allow_private: bool = False, limits: FetchLimits | None = None,
-                 resolve: Lookup = lookup) -> None:
+                 resolve: Lookup = lookup, address_ok: Callable[[Address], bool] = is_public) -> None:
+        """``resolve`` and ``address_ok`` are the host lookup and the address rule (replaced in tests)."""
         self.allow_private = allow_private
         self.limits = limits or FetchLimits()
         self.resolve = resolve
+        self.address_ok = address_ok
 
     def checked_address(self, url: str) -> str:
         """The address to connect to for ``url``, or ``FetchError`` if the URL may not be fetched."""
@@ -109,7 +112,7 @@ class SafeFetcher:
         if not self.allow_private:
             for text in addresses:
                 address = ipaddress.ip_address(text.split("%")[0])
-                if not is_public(address):
+                if not self.address_ok(address):
                     raise FetchError(
                         f"the host {parts.hostname} is at the non-public address {address}: refused "
                         "(allow private addresses only if the media really is on your own network)")
