@@ -11,11 +11,10 @@ found nor false). Three rules run on the same decoded frames, in the same run:
 - ``plain``: ``stanch.matching.video.match_video``; every banked frame, one query frame a second,
   the plain PDQ of each frame (what ``stanch.signals.video`` yields today).
 - ``lean``: the same rule with a few more hashes per frame. The bank adds the centre 90 % of each
-  frame and its ``trimmed`` and ``content`` views (``stanch.signals.robust``: borders and caption bars
-  peeled); the query adds its mirror image and the trimmed and content views of the frame and of its
-  mirror.
-- ``views``: as ``lean``, with every view ``robust_variants`` gives (anchored windows, turned pixels
-  of small frames) on both sides.
+  frame and its ``trimmed`` view (``stanch.signals.robust``: uniform borders peeled); the query adds
+  its mirror image and the trimmed views of the frame and of its mirror.
+- ``views``: every view ``robust_variants`` gives (``content``, anchored windows, turned pixels of
+  small frames) on both sides, besides those of ``lean``.
 
 Frames are decoded here with PyAV and hashed with ``stanch.signals`` (the per-frame hash and the
 one-a-second sampler of ``stanch.signals.video``); hashes are cached under benchmarks/.cache/.
@@ -51,7 +50,7 @@ MIRROR = DIHEDRAL_NAMES.index("flipy")
 """pdqhash's "flipy" is the left-right mirror image."""
 CENTRE = 0.05
 """The bank's centre view drops this share of the width and height on each side (a 10 % crop)."""
-LEAN = frozenset({"plain", "mirror", "centre", "trimmed", "content", "mirror-trimmed", "mirror-content"})
+LEAN = frozenset({"plain", "mirror", "centre", "trimmed", "mirror-trimmed"})
 """The views of the ``lean`` configuration."""
 VPDQ_SHARE = 0.8
 
