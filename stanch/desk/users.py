@@ -11,6 +11,7 @@ passes. Failures are counted by keyed hash (``stanch.desk.tokens.keyed_hash``), 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -32,9 +33,9 @@ MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 SESSION_IDLE = timedelta(hours=8)
 SESSION_MAX = timedelta(hours=24)
-_HASHER = PasswordHasher()  # argon2id with argon2-cffi's recommended parameters (RFC 9106 low-memory)
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
-"""Verified against when the email is unknown, so a missing account takes as long as a wrong password."""
+HASHER = PasswordHasher()
+"""argon2id with argon2-cffi's recommended parameters (RFC 9106, low-memory profile). Tests swap in
+the cheapest profile to stay fast; hashes record their parameters, so either verifies the other's."""
 
 
 class UserError(ValueError):
@@ -89,7 +90,7 @@ def create_user(session: Session, email: str, role: str, password: str, *, actor
         raise UserError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
     if session.scalar(select(User.id).where(User.email == address)) is not None:
         raise UserError(f"an account for {address} already exists")
-    user = User(email=address, role=role, password_hash=_HASHER.hash(password))
+    user = User(email=address, role=role, password_hash=HASHER.hash(password))
     session.add(user)
     session.flush()
     record(session, actor, "user.create", ("user", user.id), {"email": address, "role": role})
@@ -113,7 +114,7 @@ def set_password(session: Session, user: User, password: str, *, actor: str) -> 
     """Change a password and end every session of that account."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
-    user.password_hash = _HASHER.hash(password)
+    user.password_hash = HASHER.hash(password)
     session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     record(session, actor, "user.password", ("user", user.id))
 
@@ -161,8 +162,8 @@ def sign_in(
     if reason is not None or user is None:
         session.add_all([LoginFailure(key_hash=key, at=now) for key in keys])
         raise SignInRefused(reason or "credentials")
-    if _HASHER.check_needs_rehash(user.password_hash):
-        user.password_hash = _HASHER.hash(password)
+    if HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = HASHER.hash(password)
     cookie = start_session(session, user, now=now)
     record(session, f"user:{user.email}", "user.sign_in", ("user", user.id))
     return user, cookie
@@ -171,7 +172,7 @@ def sign_in(
 def _check(user: User | None, password: str, totp_code: str | None) -> str | None:
     """None when the credentials are right, else the reason (checked in the same time either way)."""
     try:
-        _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
+        HASHER.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return "credentials"
     if user is None or user.disabled_at is not None:
@@ -181,6 +182,13 @@ def _check(user: User | None, password: str, totp_code: str | None) -> str | Non
         if not pyotp.TOTP(user.totp_secret).verify(code, valid_window=1):
             return "totp"
     return None
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so a missing account takes as long as a wrong
+    password."""
+    return HASHER.hash(secrets.token_urlsafe(16))
 
 
 def _digest(cookie: str) -> bytes:
