@@ -54,3 +54,8 @@ report_command.register(app)
 from stanch.cli import sweep as sweep_command  # noqa: E402
 
 sweep_command.register(app)
+from stanch.cli import bank as bank_command  # noqa: E402
+from stanch.cli import keys as keys_command  # noqa: E402
+
+bank_command.register(app)
+keys_command.register(app)

@@ -1,0 +1,204 @@
+"""``stanch bank create|list|add|import|export|remove``: banks of hashes from the command line.
+
+Each command is one transaction on ``STANCH_DATABASE_URL`` (migrated first): it either happens
+entirely or, on any error, not at all. Results are JSON lines on standard output; problems go to
+standard error with exit status 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+from sqlalchemy.orm import Session
+
+from stanch.cli.hash import hash_files
+from stanch.exchange import EXPORT_FORMATS, FORMATS, FormatError, export_bank, import_lines
+from stanch.files import media_files
+from stanch.signals import signals_from_record
+from stanch.store import (
+    BankExists,
+    Provenance,
+    UnknownBank,
+    UnknownEntry,
+    active_entry_counts,
+    add_entries,
+    create_bank,
+    entry_from_signals,
+    get_bank,
+    list_banks,
+    open_database,
+    withdraw_entry,
+)
+from stanch.store.models import BANK_KINDS, TRUSTS
+
+bank_app = typer.Typer(help="Banks of hashes: create, fill, exchange, withdraw.", no_args_is_help=True)
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _print(record: dict[str, Any]) -> None:
+    typer.echo(json.dumps(record))
+
+
+@contextmanager
+def _writing() -> Iterator[Session]:
+    """A write transaction; known errors become a message and exit status 1 (nothing is stored)."""
+    db = open_database()
+    try:
+        with db.write() as session:
+            yield session
+    except (UnknownBank, UnknownEntry, BankExists, FormatError, ValueError) as error:
+        _fail(str(error))
+    finally:
+        db.dispose()
+
+
+def _choice(value: str | None, allowed: tuple[str, ...], option: str) -> None:
+    if value is not None and value not in allowed:
+        _fail(f"{option} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+@bank_app.command("create")
+def create(
+    name: str = typer.Argument(..., help="Bank name: letters, digits, '_', '.', '-'."),
+    threshold: int = typer.Option(31, "--threshold", help="Match distance in bits (PDQ: 31 is Meta's)."),
+    trust: str = typer.Option("block", "--trust", help="What a match leads to: block or review."),
+    kind: str = typer.Option("match", "--kind", help="match, or allow for content never to action."),
+) -> None:
+    """Create a bank."""
+    _choice(trust, TRUSTS, "--trust")
+    _choice(kind, BANK_KINDS, "--kind")
+    with _writing() as session:
+        bank = create_bank(session, name, threshold=threshold, trust=trust, kind=kind)
+        _print(_bank_record(bank, 0))
+
+
+@bank_app.command("list")
+def list_command() -> None:
+    """One JSON line per bank, with its count of active entries."""
+    db = open_database()
+    try:
+        with db.read() as session:
+            counts = active_entry_counts(session)
+            for bank in list_banks(session):
+                _print(_bank_record(bank, counts.get(bank.id, 0)))
+    finally:
+        db.dispose()
+
+
+def _bank_record(bank: Any, entries: int) -> dict[str, Any]:
+    return {
+        "name": bank.name,
+        "threshold": bank.threshold,
+        "trust": bank.trust,
+        "kind": bank.kind,
+        "entries": entries,
+        "created": bank.created.isoformat(),
+    }
+
+
+@bank_app.command("add")
+def add(
+    name: str = typer.Argument(..., help="The bank."),
+    paths: list[Path] = typer.Argument(..., help="Media files or folders (folders are recursed)."),
+    trust: str | None = typer.Option(None, "--trust", help="block or review (default: the bank's)."),
+) -> None:
+    """Hash media and add one entry per file, its file name kept as the entry's source.
+
+    All or nothing: if any file cannot be hashed, nothing is added and each problem is reported.
+    """
+    _choice(trust, TRUSTS, "--trust")
+    files = media_files(paths)
+    records = list(hash_files(files))
+    errors = [r for r in records if "error" in r]
+    for record in errors:
+        typer.echo(f"error: {record['path']}: {record['error']}", err=True)
+    if errors:
+        _fail(f"{len(errors)} of {len(records)} files could not be hashed; nothing was added")
+    entries = [
+        entry_from_signals(signals_from_record(r), Provenance(source=Path(r["path"]).name)) for r in records
+    ]
+    with _writing() as session:
+        bank = get_bank(session, name)
+        result = add_entries(session, bank, entries, trust=trust)
+        for record, entry_id in zip(records, result.added_ids, strict=True):
+            _print({"id": entry_id, "bank": bank.name, "source": Path(record["path"]).name})
+
+
+@bank_app.command("import")
+def import_command(
+    name: str = typer.Argument(..., help="The bank."),
+    file: Path = typer.Argument(..., help="The hash list ('-' reads standard input)."),
+    format: str = typer.Option("auto", "--format", help=f"One of {', '.join(FORMATS)}."),
+    source: str | None = typer.Option(None, "--source", help="Name of the list (default: the file name)."),
+    trust: str | None = typer.Option(None, "--trust", help="block or review (default: the bank's)."),
+) -> None:
+    """Import a hash list in one transaction: a bad line stops it, naming the line; nothing is stored."""
+    _choice(format, FORMATS, "--format")
+    _choice(trust, TRUSTS, "--trust")
+    list_name = source or ("stdin" if str(file) == "-" else file.name)
+    with _writing() as session, _open_text(file) as lines:
+        bank = get_bank(session, name)
+        summary = import_lines(session, bank, lines, source=list_name, format=format, trust=trust)
+        _print(summary.__dict__)
+
+
+@contextmanager
+def _open_text(file: Path) -> Iterator[Any]:
+    if str(file) == "-":
+        yield sys.stdin
+        return
+    try:
+        handle = file.open(encoding="utf-8", newline="")
+    except OSError as error:
+        _fail(f"cannot read {file}: {error.strerror or error}")
+    try:
+        with handle:
+            yield handle
+    except UnicodeDecodeError:
+        _fail(f"{file} is not UTF-8 text; nothing was imported")
+
+
+@bank_app.command("export")
+def export(
+    name: str = typer.Argument(..., help="The bank."),
+    format: str = typer.Option("jsonl", "--format", help=f"One of {', '.join(EXPORT_FORMATS)}."),
+) -> None:
+    """Write the bank's active entries to standard output (JSON lines: {"id", "source", ...signals})."""
+    _choice(format, EXPORT_FORMATS, "--format")
+    db = open_database()
+    try:
+        with db.read() as session:
+            bank = get_bank(session, name)
+            _written, skipped = export_bank(session, bank, sys.stdout, format=format)
+    except UnknownBank as error:
+        _fail(str(error))
+    finally:
+        db.dispose()
+    if skipped:
+        typer.echo(f"{skipped} entries have no {format} form and were left out", err=True)
+
+
+@bank_app.command("remove")
+def remove(
+    name: str = typer.Argument(..., help="The bank."),
+    entry_id: int = typer.Argument(..., help="The entry's id (from add, import or export)."),
+) -> None:
+    """Withdraw an entry: it stops matching at once (it stays on record, marked withdrawn)."""
+    with _writing() as session:
+        entry = withdraw_entry(session, get_bank(session, name), entry_id)
+        assert entry.withdrawn_at is not None
+        _print({"id": entry.id, "bank": name, "withdrawn_at": entry.withdrawn_at.isoformat()})
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(bank_app, name="bank")

@@ -1,0 +1,75 @@
+"""``stanch keys create|list|revoke``: API keys for the HTTP API.
+
+The key is printed once, as the last word of the last line of ``create``; only its SHA-256 is kept.
+"""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from stanch.store import SCOPES, create_key, list_keys, open_database, revoke_key
+
+keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+
+
+@keys_app.command("create")
+def create(
+    name: str = typer.Option(..., "--name", help="Who or what uses the key."),
+    scopes: str = typer.Option(..., "--scopes", help=f"Comma-separated: {', '.join(SCOPES)}."),
+) -> None:
+    """Create a key and print it (it cannot be shown again)."""
+    db = open_database()
+    try:
+        with db.write() as session:
+            row, key = create_key(session, name, scopes)
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    typer.echo(
+        f"Created API key {row.id} ({row.name!r}, scopes {row.scopes}). Store it now; it is not shown again."
+    )
+    typer.echo(f"API key: {key}")
+
+
+@keys_app.command("list")
+def list_command() -> None:
+    """One JSON line per key (never the key itself)."""
+    db = open_database()
+    try:
+        with db.read() as session:
+            for row in list_keys(session):
+                typer.echo(json.dumps({
+                    "id": row.id,
+                    "name": row.name,
+                    "prefix": row.prefix,
+                    "scopes": row.scopes.split(","),
+                    "created": row.created.isoformat(),
+                    "last_used": row.last_used.isoformat() if row.last_used else None,
+                    "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+                }))  # fmt: skip
+    finally:
+        db.dispose()
+
+
+@keys_app.command("revoke")
+def revoke(key: str = typer.Argument(..., help="The key's id or prefix (see stanch keys list).")) -> None:
+    """Revoke a key: requests using it are refused from now on."""
+    db = open_database()
+    try:
+        with db.write() as session:
+            row = revoke_key(session, key)
+            assert row.revoked_at is not None
+            typer.echo(json.dumps({"id": row.id, "name": row.name, "revoked_at": row.revoked_at.isoformat()}))
+    except LookupError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(keys_app, name="keys")
