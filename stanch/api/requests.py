@@ -29,6 +29,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from stanch.api.auth import Caller, require
 from stanch.api.services import Services, services
+from stanch.api.uploads import read_json
 from stanch.desk.audit import record
 from stanch.desk.cases import (
     UnknownRequest,
@@ -65,12 +66,13 @@ def actor_of(caller: Caller) -> str:
     return f"key:{caller.key_id}"
 
 
-async def json_body(request: Request) -> Any:
-    """The parsed JSON body, or 422 saying it is not JSON."""
-    try:
-        return await request.json()
-    except ValueError:
-        raise HTTPException(422, "the body must be JSON (Content-Type: application/json)") from None
+PUBLIC_JSON_BYTES = 2 * 2**20
+"""Largest body of the public endpoints (500 full hash records fit); desk endpoints take the API's."""
+
+
+async def json_body(request: Request, max_bytes: int = PUBLIC_JSON_BYTES) -> Any:
+    """The parsed JSON body (413 over ``max_bytes``, 422 when not JSON)."""
+    return await read_json(request, max_bytes)
 
 
 async def optional_desk(
@@ -148,7 +150,9 @@ def requests_get(number: str, request: Request, token: str | None = None,
 
 
 async def _token_and_body(request: Request) -> tuple[str | None, Any]:
-    body = await json_body(request) if await request.body() else {}
+    length = request.headers.get("content-length")
+    empty = length == "0" or (length is None and "transfer-encoding" not in request.headers)
+    body = {} if empty else await json_body(request)
     token = request.query_params.get("token")
     if isinstance(body, dict) and "token" in body:
         token = body.pop("token")
@@ -213,7 +217,7 @@ async def requests_attach_items(number: str, request: Request,
                                 caller: Caller = Depends(require("desk"))) -> dict[str, Any]:
     """The platform attaches items: ``{"items": [{"item_id", "hashes"|"media_url", "location",
     "copy": false}]}``. A copy must match the request's hashes; it is stored with how it matched."""
-    body = await json_body(request)
+    body = await json_body(request, services(request).limits.max_json_bytes)
     try:
         fetcher = SafeFetcher(allow_private=_allow_private())
         located = await run_in_threadpool(items_from_answer, body, fetcher)

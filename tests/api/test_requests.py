@@ -73,6 +73,12 @@ def test_a_body_that_is_not_json_is_refused(api: Api) -> None:
     assert response.status_code == 422
 
 
+def test_an_oversized_body_is_refused_unread(api: Api) -> None:
+    body = request_body(explanation="x" * (3 * 2**20))
+    assert api.client.post("/v1/requests", json=body).status_code == 413
+    assert _count(api, TakedownRequest) == 0
+
+
 def test_receipt_and_what_is_stored(api: Api) -> None:
     before = datetime.now().astimezone()
     receipt = _file(api, hashes=[{"pdq": "f" * 64}, {"md5": "a" * 32}], explanation="more words",
