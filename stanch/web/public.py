@@ -70,8 +70,26 @@ def field_errors(problems: list[str], fields: dict[str, str] = FIELD_OF_PROBLEM)
     for problem in problems:
         head = problem.split(" ", 1)[0].split(":", 1)[0].split("[", 1)[0]
         field = fields.get(head) or fields.get(head.split(".", 1)[0], "form")
-        errors.setdefault(field, []).append(problem)
+        errors.setdefault(field, []).append(plain_words(problem))
     return errors
+
+
+PLAIN_NAMES = {
+    "requester.name": "Your name", "requester.email": "Your email address", "appellant.name": "Your name",
+    "appellant.email": "Your email address", "relationship": "Who is asking", "signature": "Your signature",
+    "good_faith": "The statement", "statement": "The statement", "locations": "The web addresses",
+    "hashes": "Your files' fingerprints", "phone": "The phone number", "explanation": "The explanation",
+    "item_id": "The item", "requester": "Your name and email", "appellant": "Your name and email",
+}
+
+
+def plain_words(problem: str) -> str:
+    """The library names fields as the API spells them; the page says them in words."""
+    head, _, rest = problem.partition(" ")
+    for name, words in PLAIN_NAMES.items():
+        if head == name or head.startswith((name + ".", name + "[", name + ":")):
+            return f"{words}{':' if head.endswith(':') else ''} {rest}".strip()
+    return problem
 
 
 def pasted_hashes(text: str) -> list[dict[str, Any]]:
