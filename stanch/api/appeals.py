@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from stanch.api.auth import Caller, require
-from stanch.api.requests import actor_of, apply_bank_changes, json_body, optional_desk
+from stanch.api.requests import actor_of, apply_bank_changes, json_body, json_schema, optional_desk
 from stanch.api.services import services
 from stanch.desk.appeals import (
     SameReviewer,
@@ -36,9 +36,21 @@ from stanch.desk.safeguards import RateLimited, Safeguards
 from stanch.store import utcnow
 
 router = APIRouter(prefix="/v1/appeals", tags=["appeals"])
+_TEXT = {"type": "string"}
+APPEAL_BODY = json_schema(
+    ["appellant", "statement"],
+    {"item_id": _TEXT, "case_id": _TEXT, "statement": _TEXT,
+     "appellant": {"type": "object", "required": ["name", "email"],
+                   "properties": {"name": _TEXT, "email": {"type": "string", "format": "email"}}}},
+    {"item_id": "post/1", "appellant": {"name": "Sam Uploader", "email": "sam@example.org"},
+     "statement": "This is my own work, posted with the consent of everyone shown."},
+)
+DECISION_BODY = json_schema(["decision", "reason"], {"decision": {"enum": ["reinstate", "uphold"]},
+                                                     "reason": _TEXT},
+                            {"decision": "uphold", "reason": "..."})
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, openapi_extra=APPEAL_BODY)
 async def appeals_file(request: Request) -> Any:
     """Appeal a removal (public; no key)."""
     body = await json_body(request)
@@ -86,7 +98,7 @@ def appeals_get(number: str, request: Request, token: str | None = None,
         return appellant_view(appeal)
 
 
-@router.post("/{number}/decision")
+@router.post("/{number}/decision", openapi_extra=DECISION_BODY)
 async def appeals_decide(number: str, request: Request,
                          caller: Caller = Depends(require("desk"))) -> dict[str, Any]:
     """Reinstate or uphold; reinstating withdraws the bank entries that came only from that request."""

@@ -61,6 +61,36 @@ log = logging.getLogger(__name__)
 _bearer = HTTPBearer(auto_error=False)
 
 
+def json_schema(required: list[str], properties: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` describing a JSON body that the handler reads itself (so that every problem
+    is listed at once, in the desk's words, instead of FastAPI's first-error-per-field)."""
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {"requestBody": {"required": True,
+                            "content": {"application/json": {"schema": schema, "example": example}}}}
+
+
+_TEXT, _HASHES = {"type": "string"}, {"type": "array", "items": {"type": "object"}}
+_PERSON = {"type": "object", "required": ["name", "email"],
+           "properties": {"name": _TEXT, "email": {"type": "string", "format": "email"}}}
+REQUEST_BODY = json_schema(
+    ["requester", "relationship", "signature", "good_faith", "statement", "locations"],
+    {"requester": _PERSON, "relationship": {"enum": ["self", "authorised"]}, "signature": _TEXT,
+     "good_faith": {"const": True}, "statement": _TEXT, "locations": {"type": "array", "items": _TEXT},
+     "hashes": _HASHES, "explanation": _TEXT, "phone": _TEXT, "contact": _TEXT},
+    {"requester": {"name": "Alex Example", "email": "alex@example.org"}, "relationship": "self",
+     "signature": "Alex Example", "good_faith": True,
+     "statement": "These pictures of me were published without my consent.",
+     "locations": ["https://platform.example/p/1"], "hashes": [{"pdq": "f" * 64, "quality": 100}]},
+)
+INFO_BODY = json_schema([], {"token": _TEXT, "text": _TEXT, "locations": {"type": "array", "items": _TEXT},
+                             "hashes": _HASHES}, {"token": "<secret code>", "text": "It is also post 2"})
+ITEMS_BODY = json_schema(["items"], {"items": {"type": "array", "items": {"type": "object"}}},
+                         {"items": [{"item_id": "post/1", "hashes": {"pdq": "f" * 64}},
+                                    {"item_id": "post/9", "hashes": {"md5": "0" * 32}, "copy": True}]})
+DECISION_BODY = json_schema(["decision"], {"decision": {"enum": ["remove", "reject", "need_info"]},
+                                           "reason": _TEXT}, {"decision": "reject", "reason": "..."})
+
+
 def actor_of(caller: Caller) -> str:
     """How the audit log and decisions name an API key."""
     return f"key:{caller.key_id}"
@@ -84,7 +114,7 @@ async def optional_desk(
     return await require("desk")(request, credentials)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, openapi_extra=REQUEST_BODY)
 async def requests_file(request: Request, background: BackgroundTasks) -> Any:
     """File a removal request (public; no key). Stored, and acknowledged by email, before answering."""
     body = await json_body(request)
@@ -159,7 +189,7 @@ async def _token_and_body(request: Request) -> tuple[str | None, Any]:
     return (token if isinstance(token, str) else None), body
 
 
-@router.post("/{number}/info")
+@router.post("/{number}/info", openapi_extra=INFO_BODY)
 async def requests_add_info(number: str, request: Request, background: BackgroundTasks) -> Any:
     """The requester adds ``{"text", "locations", "hashes"}``; a request waiting for information goes back
     to review."""
@@ -212,7 +242,7 @@ def _own_request(session: Any, number: str, token: str | None) -> Any:
         raise HTTPException(404, str(error)) from None
 
 
-@router.post("/{number}/items", status_code=201)
+@router.post("/{number}/items", status_code=201, openapi_extra=ITEMS_BODY)
 async def requests_attach_items(number: str, request: Request,
                                 caller: Caller = Depends(require("desk"))) -> dict[str, Any]:
     """The platform attaches items: ``{"items": [{"item_id", "hashes"|"media_url", "location",
@@ -251,7 +281,7 @@ def _allow_private() -> bool:
     return os.environ.get("STANCH_RESOLVER_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes")
 
 
-@router.post("/{number}/decision")
+@router.post("/{number}/decision", openapi_extra=DECISION_BODY)
 async def requests_decide(number: str, request: Request,
                           caller: Caller = Depends(require("desk"))) -> dict[str, Any]:
     """Decide: ``remove`` banks the hashes and queues removals for every item and copy; ``reject`` and

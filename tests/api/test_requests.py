@@ -67,6 +67,12 @@ def test_malformed_elements_are_refused(api: Api, bad: dict[str, object]) -> Non
     assert _count(api, TakedownRequest) == 0
 
 
+def test_the_openapi_document_describes_the_request_body(api: Api) -> None:
+    body = api.client.get("/openapi.json").json()["paths"]["/v1/requests"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert "locations" in schema["required"] and "hashes" not in schema["required"]
+
+
 def test_a_body_that_is_not_json_is_refused(api: Api) -> None:
     response = api.client.post("/v1/requests", content=b"{not json",
                                headers={"Content-Type": "application/json"})

@@ -7,6 +7,7 @@ import json
 
 from sqlalchemy import select
 
+from stanch.desk.audit import verify
 from stanch.store import Entry
 from stanch.store.audit_models import AuditEvent
 from stanch.store.outbox_models import OutboxMessage
@@ -59,6 +60,8 @@ def test_remove_banks_every_hash_and_queues_removal_for_every_item_and_copy(api:
         assert all(e.source and receipt["id"] in e.source for e in entries)
         decisions = session.scalars(select(AuditEvent).where(AuditEvent.action == "request.decision")).all()
         assert len(decisions) == 1 and json.loads(decisions[0].details)["decision"] == "remove"
+    with api.db.read() as session:
+        assert verify(session).ok
     outcome = api.client.get(path, params={"token": receipt["token"]}).json()["outcome"]
     assert outcome["decision"] == "remove" and "automated" in outcome["automated_means"].lower()
     assert outcome["redress"]
