@@ -75,7 +75,9 @@ class RayData:
         if started:
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
         try:
-            ray.data.DataContext.get_current().execution_options.preserve_order = True
+            context = ray.data.DataContext.get_current()
+            context.execution_options.preserve_order = True
+            context.enable_progress_bars = False  # the sweep draws its own
             for window in windows:
                 yield self._hash(ray, window)
         finally:
