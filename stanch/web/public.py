@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from stanch.desk.appeals import file_appeal
+from stanch.desk.appeals import UnknownAppeal, appellant_view, file_appeal, find_appeal
 from stanch.desk.cases import (
     UnknownRequest,
     WrongState,
@@ -25,6 +25,7 @@ from stanch.desk.cases import (
 from stanch.desk.intake import InvalidRequest, file_request, validate
 from stanch.desk.report import monthly
 from stanch.desk.safeguards import RateLimited, Safeguards
+from stanch.desk.tokens import normalise_case_number
 from stanch.store import Database
 from stanch.store.models import utcnow
 from stanch.web.charts import Bar, bar_chart
@@ -206,6 +207,8 @@ def status_show(
         return _page(request, "status.html", {"title": "Follow your request", "values": values,
                                               "errors": {"form": [_STALE_FORM]}}, 403)
     db = database(request)
+    if normalise_case_number(case).startswith("APL"):
+        return _appeal_status(request, case, token.strip(), values)
     notice = None
     errors: dict[str, list[str]] = {}
     try:
@@ -232,6 +235,17 @@ def status_show(
                                               "errors": {"form": [str(wrong)]}}, 409)
     return _page(request, "status_view.html", {"title": f"Request {view['id']}", "view": view,
                                                "values": values, "notice": notice, "errors": errors})
+
+
+def _appeal_status(request: Request, number: str, token: str, values: dict[str, str]) -> Response:
+    """An appeal's state for the person who appealed (appeal numbers start with APL)."""
+    try:
+        with database(request).read() as session:
+            view = appellant_view(find_appeal(session, number, token))
+    except UnknownAppeal as unknown:
+        return _page(request, "status.html", {"title": "Follow your request", "values": values,
+                                              "errors": {"case": [str(unknown)]}}, 404)
+    return render(request, "appeal_status.html", {"title": f"Appeal {view['id']}", "view": view})
 
 
 @router.get("/transparency", response_class=HTMLResponse)

@@ -334,3 +334,49 @@ def test_public_pages_have_a_quick_exit(site: Site) -> None:
     for path in ["/report", "/status", "/appeal", "/transparency"]:
         html = site.client.get(path).text
         assert 'id="quick-exit"' in html and "/static/quick-exit.js" in html, path
+
+
+def test_appeal_is_filed_on_its_page_and_decided_by_another_reviewer(site: Site) -> None:
+    receipt = file_case(site.db)
+    site.sign_in("reviewer@example.org")
+    path = f"/desk/cases/{receipt.id}"
+    site.client.post(f"{path}/decision", data={"decision": "remove", "csrf": site.csrf(path)})
+
+    filed = site.client.post("/appeal", data={
+        "form_token": site.token("/appeal"), "case_id": receipt.id, "name": "Uploader",
+        "email": "uploader@example.org", "statement": "This is a picture of me, posted with my consent.",
+    })
+    assert filed.status_code == 200 and "only time the secret code is shown" in filed.text
+    number = re.search(r'id="appeal-id">([^<]+)<', filed.text)
+    secret = re.search(r'id="appeal-token">([^<]+)<', filed.text)
+    assert number and secret
+
+    assert "Another reviewer (you removed it)" in site.client.get("/desk/appeals").text
+    appeal = f"/desk/appeals/{number.group(1)}"
+    refused = site.client.post(f"{appeal}/decision", data={"decision": "reinstate", "reason": "Consent shown",
+                                                          "csrf": site.csrf(appeal)})
+    assert refused.status_code == 422 and "different reviewer" in refused.text
+    site.client.post("/desk/sign-out", data={"csrf": site.csrf()})
+
+    site.sign_in("admin@example.org")
+    done = site.client.post(f"{appeal}/decision", data={"decision": "reinstate", "reason": "Consent shown",
+                                                       "csrf": site.csrf(appeal)})
+    assert done.status_code == 200 and "Decided." in done.text
+    seen = site.client.post("/status", data={"form_token": site.token("/status"), "case": number.group(1),
+                                             "token": secret.group(1)})
+    assert "The content is put back" in seen.text and "Consent shown" in seen.text
+    requester = site.client.post("/status", data={"form_token": site.token("/status"), "case": receipt.id,
+                                                  "token": receipt.token})
+    assert "put back after an appeal" in requester.text
+
+
+def test_requester_adds_information_and_withdraws_on_the_status_page(site: Site) -> None:
+    receipt = file_case(site.db)
+    form = {"form_token": site.token("/status"), "case": receipt.id.lower(), "token": receipt.token}
+    wrong = site.client.post("/status", data={**form, "token": "not the code"})
+    assert wrong.status_code == 404 and "check both" in wrong.text
+    added = site.client.post("/status", data={**form, "action": "add_info", "text": "It is also on page 2",
+                                              "more_locations": "https://example.org/page/2"})
+    assert "We added this to your request" in added.text and "https://example.org/page/2" in added.text
+    gone = site.client.post("/status", data={**form, "action": "withdraw"})
+    assert "Withdrawn by you" in gone.text and "Withdraw my request" not in gone.text
