@@ -186,3 +186,36 @@ def test_quick_exit_leaves_without_a_way_back(browser: BrowserSession, server: S
     page.get_by_role("button", name="Leave this site quickly").click()
     page.wait_for_url("https://www.bbc.co.uk/weather")
     context.close()
+
+
+def test_dropped_picture_is_hashed_on_the_page_and_nothing_is_sent(
+    browser: BrowserSession, server: Server
+) -> None:
+    context = browser.browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{server.url}/report")
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url))
+    page.evaluate("""async () => {
+        const canvas = document.createElement('canvas');
+        canvas.width = 200; canvas.height = 150;
+        const g = canvas.getContext('2d');
+        for (let i = 0; i < 40; i++) {
+            g.fillStyle = `hsl(${i * 37 % 360}, 60%, ${30 + i % 5 * 10}%)`;
+            g.fillRect((i * 53) % 180, (i * 29) % 130, 40, 30);
+        }
+        const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([blob], 'dropped.png', { type: 'image/png' }));
+        const zone = document.getElementById('drop-zone');
+        const drop = new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true });
+        zone.dispatchEvent(drop);
+    }""")
+    page.wait_for_function("() => document.getElementById('files-status').textContent.includes('ready')",
+                           timeout=60_000)
+    records = json.loads(page.locator("#hashes").input_value())
+    assert len(records) == 1 and records[0]["kind"] == "image" and len(records[0]["pdq_dihedral"]) == 8
+    page.get_by_role("button", name="Remove dropped.png").click()
+    assert json.loads(page.locator("#hashes").input_value()) == []
+    assert [url for url in sent if not url.startswith(("blob:", f"{server.url}/static/"))] == []
+    context.close()
