@@ -1,0 +1,65 @@
+"""The change feed: every add and withdraw, in commit order, visible to other connections."""
+
+from __future__ import annotations
+
+from stanch.store import (
+    add_entry,
+    changes_since,
+    create_bank,
+    entry_from_hashes,
+    index_rows_for_entries,
+    latest_seq,
+    withdraw_entry,
+)
+
+
+def test_feed_lists_changes_in_order_and_pages(database) -> None:
+    with database.read() as session:
+        start = latest_seq(session)
+    with database.write() as session:
+        bank = create_bank(session, "ncii")
+        first = add_entry(session, bank, entry_from_hashes(pdq="1" * 64))
+        second = add_entry(session, bank, entry_from_hashes(pdq="2" * 64))
+    with database.write() as session:
+        withdraw_entry(session, bank, first)
+    with database.read() as session:
+        changes = changes_since(session, start)
+        assert [(c.op, c.entry_id) for c in changes] == [
+            ("bank", None),
+            ("add", first),
+            ("add", second),
+            ("withdraw", first),
+        ]
+        seqs = [c.seq for c in changes]
+        assert seqs == sorted(seqs) and len(set(seqs)) == 4
+        assert changes_since(session, seqs[1], limit=1)[0].entry_id == second
+        assert changes_since(session, seqs[-1]) == []
+        assert latest_seq(session) == seqs[-1]
+
+
+def test_rolled_back_change_never_appears(database) -> None:
+    with database.write() as session:
+        bank = create_bank(session, "ncii")
+        before = latest_seq(session)
+    try:
+        with database.write() as session:
+            add_entry(session, bank, entry_from_hashes(pdq="3" * 64))
+            raise RuntimeError("abandon the transaction")
+    except RuntimeError:
+        pass
+    with database.read() as session:
+        assert changes_since(session, before) == []
+
+
+def test_added_entry_rows_can_be_fetched_for_the_index(database) -> None:
+    with database.write() as session:
+        bank = create_bank(session, "ncii")
+        entry_id = add_entry(session, bank, entry_from_hashes(pdq="4" * 64))
+    with database.read() as session:
+        change = changes_since(session, 0)[-1]
+        rows = index_rows_for_entries(session, [change.entry_id])
+        assert [(r[1], r[2], r[3].hex()) for r in rows] == [(entry_id, bank.id, "4" * 64)]
+    with database.write() as session:
+        withdraw_entry(session, bank, entry_id)
+    with database.read() as session:
+        assert index_rows_for_entries(session, [entry_id]) == []
