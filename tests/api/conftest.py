@@ -17,6 +17,9 @@ from stanch.api.app import create_app
 from stanch.api.services import ApiLimits
 from stanch.store import Database, create_key
 
+MIRROR_VIEWS = {"flipy", "mirrored"}
+"""Banked views that match a left-right mirror: Meta's dihedral "flipy" (a flip about the y axis) or
+the mirrored-pixels view of stanch.signals.robust."""
 UPLOAD_LIMIT = 2 * 2**20
 """The tests' upload limit: small, so the 413 test sends little."""
 
