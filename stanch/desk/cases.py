@@ -2,10 +2,11 @@
 and what each person may see of it.
 
 The requester (holding the case number and secret code) sees the state, the dates, the outcome with
-its reasons and redress, and what happens next, in plain words; never a reviewer's name or anyone
-else's data. A reviewer (``desk`` scope) sees the whole case, including the requester's contact and
-earlier requests; each such view is an audit event. A wrong code is answered exactly like an unknown
-case number (``UnknownRequest``), so a guess learns nothing about which numbers exist.
+its reasons and redress, what happens next in plain words, and how many copies were found; never a
+reviewer's name, an item or anyone else's data. A reviewer (``desk`` scope) sees the whole case,
+including the requester's contact and earlier requests; each such view is an audit event. A wrong
+code is answered exactly like an unknown case number (``UnknownRequest``), so a guess learns nothing
+about which numbers exist.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from stanch.actions import enqueue_email
@@ -101,6 +102,7 @@ def requester_view(session: Session, request: TakedownRequest, now: datetime) ->
         "deadline": request.deadline.isoformat(),
         "next": _NEXT[request.status],
         "locations": [{"location": loc.location, "state": loc.state} for loc in _locations(session, request)],
+        "copies_found": _copies(session, request),
         "outcome": None,
     }
     if request.status == "need_info":
@@ -233,6 +235,12 @@ def withdraw(session: Session, request: TakedownRequest, now: datetime) -> None:
     request.status, request.updated_at = "withdrawn", now
     record(session, "system", "request.withdrawn", ("request", request.public_id), {}, clock=lambda: now)
     enqueue_email(session, request.requester_email, "update", case_id=request.public_id, clock=lambda: now)
+
+
+def _copies(session: Session, request: TakedownRequest) -> int:
+    """How many copies (beyond the reported items) matching and sweeps found: a number, no details."""
+    return int(session.scalar(select(func.count()).select_from(RequestItem).where(
+        RequestItem.request_id == request.id, RequestItem.origin == "copy")) or 0)
 
 
 def _locations(session: Session, request: TakedownRequest) -> list[RequestLocation]:

@@ -62,7 +62,9 @@ def test_remove_banks_every_hash_and_queues_removal_for_every_item_and_copy(api:
         assert len(decisions) == 1 and json.loads(decisions[0].details)["decision"] == "remove"
     with api.db.read() as session:
         assert verify(session).ok
-    outcome = api.client.get(path, params={"token": receipt["token"]}).json()["outcome"]
+    own = api.client.get(path, params={"token": receipt["token"]}).json()
+    assert own["copies_found"] == 1 and "post/77" not in str(own)
+    outcome = own["outcome"]
     assert outcome["decision"] == "remove" and "automated" in outcome["automated_means"].lower()
     assert outcome["redress"]
     assert api.post(f"{path}/decision", "desk", json={"decision": "reject", "reason": "x"}).status_code == 409
