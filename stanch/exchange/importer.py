@@ -93,16 +93,20 @@ def import_lines(
 
 
 def _take_until_content(lines: Iterator[str]) -> Iterator[str]:
-    """Lines up to and including the first that is not blank (what format detection looks at)."""
+    """Lines up to and including the first that is not blank or a comment (what detection reads)."""
     for line in lines:
         yield line
-        if line.strip():
+        if _is_content(line):
             return
+
+
+def _is_content(line: str) -> bool:
+    return bool(line.strip()) and not line.lstrip().startswith("#")
 
 
 def detect_format(head: list[str]) -> str:
     """Guess a list's format from its first non-blank line; ``FormatError`` when it cannot tell."""
-    first = next((line.strip() for line in head if line.strip()), "")
+    first = next((line.strip() for line in head if _is_content(line)), "")
     where = f"line {len(head)}"
     if not first:
         raise FormatError("line 1", "the file is empty")
