@@ -76,9 +76,9 @@ SECONDS = {"hashing": 0.0, "robust_variants": 0.0}
 """Time spent hashing files, and the part of it spent in ``robust_variants``: what the views cost."""
 
 
-def _timed_variants(rgb: np.ndarray) -> tuple[PdqVariant, ...]:
+def _timed_variants(luma: np.ndarray) -> tuple[PdqVariant, ...]:
     started = time.perf_counter()
-    variants = robust_variants(rgb)
+    variants = robust_variants(luma)
     SECONDS["robust_variants"] += time.perf_counter() - started
     return variants
 

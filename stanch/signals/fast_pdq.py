@@ -11,6 +11,7 @@ Meta's 10-bit tolerance, with ``pdqhash`` as the reference.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -140,3 +141,73 @@ def _hash_hex(dct: np.ndarray) -> str:
     median = np.partition(values, values.size // 2 - 1)[values.size // 2 - 1]  # Meta's (lower) median
     bits = (values > median)[::-1]
     return bits_to_hex(bits)
+
+
+Window = tuple[slice, slice, bool]
+"""Rows and columns of a luma plane (a step of -1 flips that axis), and whether to hash it transposed."""
+
+
+def pdq_of_windows(luma: np.ndarray, windows: Sequence[Window]) -> list[tuple[str, int]]:
+    """The PDQ hash and quality of ``luma[rows, cols]`` (or its transpose) for each window, together.
+
+    Robustness views hash a few dozen windows (crops, flips) of one picture. Hashed one by one, the
+    fixed cost of each call dominates; here windows that share a column slice share one filtering
+    pass, and the row pass, DCT, median and quality run on all windows at once. A transposed
+    picture's grid is the transposed grid, so its hash costs nothing more. Each result is
+    ``pdq_dihedral_of_luma(luma[rows, cols])[0][0]`` (of its ``.T`` when transposed) and its quality,
+    up to float rounding.
+    """
+    height, width = luma.shape
+    keys = [(rows.indices(height), cols.indices(width)) for rows, cols, _ in windows]
+    hashable = list(dict.fromkeys(
+        key for key in keys if min(len(range(*key[0])), len(range(*key[1]))) >= MIN_HASHABLE_SIDE
+    ))
+    if not hashable:
+        return [("0" * PDQ_HEX_LENGTH, 0)] * len(windows)
+    columns = list(dict.fromkeys(cols for _, cols in hashable))
+    col_index, col_band = _stacked_bands([np.arange(*cols) for cols in columns])
+    # Whole rows of the transposed plane are gathered (contiguous copies), then weighted and summed.
+    by_column = np.ascontiguousarray(luma.T, dtype=np.float32)
+    across = np.einsum("kqs,kqsr->kqr", col_band, by_column[col_index])  # (slices, 64, rows)
+    row_index, row_band = _stacked_bands([np.arange(*rows) for rows, _ in hashable])
+    which = np.array([columns.index(cols) for _, cols in hashable])[:, None, None]
+    flat = np.ascontiguousarray(across.transpose(0, 2, 1)).reshape(-1, _GRID)  # (slices x rows, 64)
+    grids = np.einsum("vis,visq->viq", row_band, flat[which * height + row_index])
+    dcts = _DCT @ grids.astype(np.float64) @ _DCT.T
+    qualities = _qualities(grids)
+    plain = dict(zip(hashable, zip(_hash_hexes(dcts), qualities, strict=True), strict=True))
+    transposes = _hash_hexes(dcts.transpose(0, 2, 1))
+    turned = dict(zip(hashable, zip(transposes, qualities, strict=True), strict=True))
+    return [
+        (turned if transposed else plain).get(key, ("0" * PDQ_HEX_LENGTH, 0))
+        for key, (_, _, transposed) in zip(keys, windows, strict=True)
+    ]
+
+
+def _qualities(grids: np.ndarray) -> list[int]:
+    """``_quality`` of a stack of grids, in one pass."""
+    scaled = grids.astype(np.float32)
+    down = np.abs((scaled[:, :-1, :] - scaled[:, 1:, :]) * 100 / 255).astype(np.int64).sum(axis=(1, 2))
+    across = np.abs((scaled[:, :, :-1] - scaled[:, :, 1:]) * 100 / 255).astype(np.int64).sum(axis=(1, 2))
+    return [int(q) for q in np.minimum((down + across) // 90, 100)]
+
+
+def _hash_hexes(dcts: np.ndarray) -> list[str]:
+    """``_hash_hex`` of a stack of DCTs, in one pass."""
+    values = dcts.reshape(len(dcts), -1)
+    middle = values.shape[1] // 2 - 1
+    medians = np.partition(values, middle, axis=1)[:, middle : middle + 1]
+    packed = np.packbits((values > medians)[:, ::-1], axis=1)
+    return [row.tobytes().hex() for row in packed]
+
+
+def _stacked_bands(axes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``_sampling_band`` of each axis, mapped to its positions and padded to one width with zeros."""
+    bands = [_sampling_band(len(positions)) for positions in axes]
+    width = max(band.shape[1] for _, band in bands)
+    index = np.zeros((len(axes), _GRID, width), np.intp)
+    weights = np.zeros((len(axes), _GRID, width), np.float32)
+    for number, (positions, (local, band)) in enumerate(zip(axes, bands, strict=True)):
+        index[number, :, : band.shape[1]] = positions[local]
+        weights[number, :, : band.shape[1]] = band
+    return index, weights

@@ -33,8 +33,6 @@ DRAFT_MIN_SIDE = 768
 """Smallest side a JPEG is decoded at. Measured against pdqhash on full decodes: at 384 the conformance
 photos stayed within 8 bits, but smooth 12-megapixel pictures (upscaled photos) moved by up to 18; at
 768, 6 at most (benchmarks/hash_images.py checks this on every run)."""
-VARIANTS_MIN_SIDE = 384
-"""Robustness views are found on a copy reduced (by whole factors) to about this short side."""
 
 
 def open_image(data: bytes, media: MediaFormat, limits: Limits = DEFAULT_LIMITS) -> Image.Image:
@@ -78,7 +76,8 @@ def image_signals(data: bytes, image: Image.Image, media: MediaFormat) -> ImageS
     ``image`` is ``data`` opened by ``open_image``; it is decoded here.
     """
     picture = decode_picture(image, media)
-    dihedral, quality = pdq_dihedral_of_luma(luma_of_picture(picture))
+    luma = luma_of_picture(picture)
+    dihedral, quality = pdq_dihedral_of_luma(luma)
     # A view of a picture PDQ cannot hash (a strip under 5 pixels) cannot be hashed either.
     hashable = min(picture.size) >= MIN_HASHABLE_SIDE
     return ImageSignals(
@@ -87,7 +86,7 @@ def image_signals(data: bytes, image: Image.Image, media: MediaFormat) -> ImageS
         pdq=dihedral[0],
         quality=quality,
         pdq_dihedral=dihedral,
-        variants=robust_variants(np.asarray(_reduced(picture).convert("RGB"))) if hashable else (),
+        variants=robust_variants(luma) if hashable else (),
     )
 
 
@@ -117,9 +116,3 @@ def luma_of_picture(picture: Image.Image) -> np.ndarray:
     """PDQ's luma plane of a picture in mode L or RGB."""
     array = np.asarray(picture)
     return array if picture.mode == "L" else luma_of_rgb(array)
-
-
-def _reduced(picture: Image.Image) -> Image.Image:
-    """A copy reduced by a whole factor (block averages) so the views are found cheaply."""
-    factor = min(picture.size) // VARIANTS_MIN_SIDE
-    return picture.reduce(factor) if factor > 1 else picture

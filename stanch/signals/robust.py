@@ -11,54 +11,52 @@ Stanch hashes a few altered *views* of the picture with plain PDQ:
 - ``anchored1`` ... ``anchored9``: windows whose edges are the picture's own strongest features, found
   on its column and row profiles of gradient energy. A crop removes the frame, not the features, so a
   copy cropped by 5-15 % often yields a window with the same edges as one of its original's.
+- ``spare1`` ... ``spare27`` (bank side only): the windows a fourth anchor per axis adds. A crop can
+  remove or weaken one of the original's three strongest features; the upload's windows then lie
+  between the original's fourth and two others.
+- ``mirrored``, ``flipped``, ``rotated180``, ``rotated90``, ``rotated270``, ``antitransposed`` (bank
+  side only): the really turned pixels. The 8 dihedral hashes derived from one DCT are exact for a
+  transpose but not for a flip: PDQ samples its 64x64 grid off-centre, so a mirrored copy lands 15-80
+  bits from the derived hash at the sizes measured (128-768 pixels).
 
 All views are computed from the picture alone, the same way for a banked original and an uploaded
-copy, so the two land on the same rectangle.
-
-Small pictures also get the PDQ of their pixels really turned and flipped (``mirrored``, ``rotated90``,
-...). ``pdqhash`` derives the 8 dihedral hashes from one DCT, which is exact only when its downscaling
-filter is symmetric; at a few hundred pixels a side its one-pixel offsets put a mirrored copy 25-100 bits
-from the derived hash. Banks index these hashes; uploads do not need them.
+copy, so the two land on the same rectangle. They are hashed together (``fast_pdq.pdq_of_windows``)
+on the luma plane the plain hash was computed from (reduced by a whole factor only when its shorter
+side is at least twice ``_HASH_SIDE``), so a view and an upload's plain hash see the same pixels.
 
 Everything here is a pure function of its arguments.
 """
 
 from __future__ import annotations
 
-from itertools import combinations
+from itertools import combinations, product
 
 import numpy as np
 from PIL import Image
 
-from stanch.signals.pdq import MIN_QUALITY, pdq_of_rgb
+from stanch.signals.fast_pdq import Window, pdq_of_windows
+from stanch.signals.pdq import MIN_QUALITY
 from stanch.signals.types import ImageSignals, PdqVariant
 
 _WORK_SIDE = 256
 """Borders are found on a copy sampled to at most this many pixels a side."""
+_HASH_SIDE = 384
+"""Views are hashed on a copy reduced by a whole factor to at least this shorter side. PDQ samples its
+grid with little filtering, so a hash moves by 10-25 bits when the picture is reduced by 2-3 times:
+views are hashed at the resolution the plain hash sees whenever that costs little."""
 _TOLERANCE = 10.0
 """Grey levels (of 255) within which a pixel has the colour of its line: JPEG noise and anti-aliasing."""
 _UNIFORM = 0.98
 """Share of a line's pixels at its colour (its median) for the line to be a uniform border."""
 _CHROME = 0.45
 """Share of a band's colour for a line to stay in the band: a flat background with text or icons on it."""
-_TURN_MAX_SIDE = 400
-"""Pictures whose longer side is at most this get hashes of their truly turned pixels (cheap at this size)."""
-_TURNS = {
-    "mirrored": lambda rgb: rgb[:, ::-1],
-    "flipped": lambda rgb: rgb[::-1],
-    "rotated180": lambda rgb: rgb[::-1, ::-1],
-    "rotated90": lambda rgb: np.rot90(rgb, 1),
-    "rotated270": lambda rgb: np.rot90(rgb, -1),
-    "transposed": lambda rgb: rgb.transpose(1, 0, 2),
-    "antitransposed": lambda rgb: np.rot90(rgb, 2).transpose(1, 0, 2),
-}
-"""The 7 non-identity rotations and flips, as pixel operations."""
-_ANCHOR_SIDE = 512
-"""Anchored windows are found and hashed on a copy reduced by a whole factor to about this longer side."""
-_WINDOW_SIDE = 128
-"""Each window is hashed reduced by a whole factor to 1-2 times this longer side (PDQ keeps a 64x64 grid)."""
 _ANCHORS = 3
-"""Anchors per axis; every pair of them bounds a window, so up to 3 x 3 windows."""
+"""Anchors per axis for an upload's windows; every pair of them bounds a window, so up to 3 x 3."""
+_BANK_ANCHORS = 4
+"""Anchors per axis for a banked picture's windows (up to 6 x 6): a crop can drop or demote one of the
+original's three strongest features, and the fourth then bounds the upload's window."""
+_ANCHOR_SIDE = 512
+"""Anchors are found on a copy reduced by a whole factor to about this longer side."""
 _ANCHOR_SMOOTHING = 0.01
 """Width (standard deviation, as a share of the side) of the Gaussian that smooths a profile."""
 _ANCHOR_SEPARATION = 0.15
@@ -71,15 +69,36 @@ _MIN_CHANGE = 0.02
 Box = tuple[int, int, int, int]
 """A rectangle as (top, bottom, left, right), bottom and right exclusive."""
 
+_TURNS: dict[str, Window] = {
+    "mirrored": (slice(None), slice(None, None, -1), False),
+    "flipped": (slice(None, None, -1), slice(None), False),
+    "rotated180": (slice(None, None, -1), slice(None, None, -1), False),
+    "rotated90": (slice(None), slice(None, None, -1), True),
+    "rotated270": (slice(None, None, -1), slice(None), True),
+    "antitransposed": (slice(None, None, -1), slice(None, None, -1), True),
+}
+"""The turns that involve a flip, as windows: a quarter turn is a flip, transposed (``np.rot90(x)`` is
+``x[:, ::-1].T``). The plain transpose is exact among the dihedral hashes."""
+_BANK_ONLY = (*_TURNS, "spare")
+"""Views indexed for banked pictures only (by name prefix); an upload looks up the others."""
 
-def robust_variants(rgb: np.ndarray) -> tuple[PdqVariant, ...]:
-    """The extra PDQ hashes of a picture (``(h, w, 3)`` uint8), computed alike for uploads and banks.
 
-    Border views (trimmed, content), anchored windows, and for small pictures the turned hashes. Only
-    hashes of trustworthy quality (``MIN_QUALITY``) are reported; a flat picture therefore yields none.
+def robust_variants(luma: np.ndarray) -> tuple[PdqVariant, ...]:
+    """The extra PDQ hashes of a picture given as its 2-D luma plane, computed alike for uploads and banks.
+
+    Border views (trimmed, content), anchored windows, the bank's crop windows and turned pictures.
+    Only hashes of trustworthy quality (``MIN_QUALITY``) are reported; a flat picture yields none.
     """
-    variants = _border_views(rgb) + _anchored_views(rgb) + _turned_views(rgb)
-    return tuple(variant for variant in variants if variant.quality >= MIN_QUALITY)
+    small = _reduce(luma)
+    views = _border_views(luma, small.shape) + _anchored_views(small)
+    names = [name for name, _ in views] + list(_TURNS)
+    windows = [(slice(top, bottom), slice(left, right), False) for _, (top, bottom, left, right) in views]
+    hashed = pdq_of_windows(small, windows + list(_TURNS.values()))
+    return tuple(
+        PdqVariant(name, pdq, quality)
+        for name, (pdq, quality) in zip(names, hashed, strict=True)
+        if quality >= MIN_QUALITY
+    )
 
 
 def query_hashes(signals: ImageSignals) -> tuple[str, ...]:
@@ -88,22 +107,24 @@ def query_hashes(signals: ImageSignals) -> tuple[str, ...]:
     The matching rule of Stanch, defined here once: an upload matches a banked picture when any of its
     ``query_hashes`` is within the bank's threshold (31 by default) of any of the banked picture's
     ``bank_hashes``. The upload side contributes its plain hash and its views (trimmed, content,
-    anchored windows: at most 12 lookups); the bank side adds the rotations and flips, so each
-    geometric fix is paid for once, on one side.
+    anchored windows: at most 12 lookups); the bank side adds the crop windows, rotations and flips, so
+    each geometric fix is paid for once, on one side.
     Hashes of quality below ``MIN_QUALITY`` are left out: Meta's PDQ gives no guarantee for them, and
     a flat picture would otherwise match every other flat picture.
     """
     hashes = [signals.pdq] if signals.quality >= MIN_QUALITY else []
-    hashes += [v.pdq for v in signals.variants if v.quality >= MIN_QUALITY and v.name not in _TURNS]
+    hashes += [
+        v.pdq for v in signals.variants if v.quality >= MIN_QUALITY and not v.name.startswith(_BANK_ONLY)
+    ]
     return _unique(hashes)
 
 
 def bank_hashes(signals: ImageSignals) -> tuple[str, ...]:
     """The hashes of a banked picture that are indexed: see ``query_hashes`` for the matching rule.
 
-    The 8 dihedral hashes (the first is the plain hash) and, for small pictures, the turned variants let
-    mirrored and rotated copies match; the views let a copy that lost the original's borders or chrome
-    match.
+    The 8 dihedral hashes (the first is the plain hash) and the turned views let mirrored and rotated
+    copies match; the border views and windows let a copy that lost the original's borders, chrome or
+    a strip of its edges match.
     """
     hashes = list(signals.pdq_dihedral or (signals.pdq,)) if signals.quality >= MIN_QUALITY else []
     hashes += [v.pdq for v in signals.variants if v.quality >= MIN_QUALITY]
@@ -114,59 +135,73 @@ def _unique(hashes: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(hashes))
 
 
-def _border_views(rgb: np.ndarray) -> list[PdqVariant]:
-    """``trimmed`` and ``content``, when they differ from the whole picture and from each other."""
-    height, width = rgb.shape[:2]
+def _reduce(luma: np.ndarray) -> np.ndarray:
+    """``luma`` averaged over square blocks of a whole size, its shorter side kept at least ``_HASH_SIDE``."""
+    return _block_average(luma, max(1, min(luma.shape) // _HASH_SIDE))
+
+
+def _block_average(luma: np.ndarray, factor: int) -> np.ndarray:
+    """``luma`` as float32, averaged over ``factor`` x ``factor`` blocks (Pillow's ``reduce``)."""
+    if factor == 1:
+        return luma.astype(np.float32)
+    plane = luma if luma.dtype == np.uint8 else luma.astype(np.float32)
+    return np.asarray(Image.fromarray(np.ascontiguousarray(plane)).reduce(factor), np.float32)
+
+
+def _border_views(luma: np.ndarray, small: tuple[int, ...]) -> list[tuple[str, Box]]:
+    """``trimmed`` and ``content`` on the reduced plane, when they differ from the whole and each other."""
+    height, width = luma.shape
     seen: set[Box] = set()
-    variants = []
-    for name, box in _views(rgb):
-        if box in seen or not _worth_hashing(box, height, width):
+    views = []
+    for name, box in _views(luma):
+        scaled = _scaled(box, luma.shape, small)
+        if scaled in seen or not _worth_hashing(box, height, width):
             continue
-        seen.add(box)
-        top, bottom, left, right = box
-        hashed = pdq_of_rgb(rgb[top:bottom, left:right])
-        variants.append(PdqVariant(name, hashed.hex, hashed.quality))
-    return variants
+        seen.add(scaled)
+        views.append((name, scaled))
+    return views
 
 
-def _anchored_views(rgb: np.ndarray) -> list[PdqVariant]:
-    reduced = _reduce(rgb, _ANCHOR_SIDE)
-    variants = []
-    for number, (top, bottom, left, right) in enumerate(_anchored_windows(reduced), start=1):
-        hashed = pdq_of_rgb(_reduce(reduced[top:bottom, left:right], _WINDOW_SIDE))
-        variants.append(PdqVariant(f"anchored{number}", hashed.hex, hashed.quality))
-    return variants
+def _scaled(box: Box, full: tuple[int, ...], small: tuple[int, ...]) -> Box:
+    top, bottom, left, right = box
+    rows, cols = small[0] / full[0], small[1] / full[1]
+    return round(top * rows), round(bottom * rows), round(left * cols), round(right * cols)
 
 
-def _turned_views(rgb: np.ndarray) -> list[PdqVariant]:
-    if max(rgb.shape[:2]) > _TURN_MAX_SIDE:
-        return []
-    return [PdqVariant(name, *_hex_and_quality(turn(rgb))) for name, turn in _TURNS.items()]
+def _anchored_views(plane: np.ndarray) -> list[tuple[str, Box]]:
+    """``anchoredN``: windows between the 3 strongest anchors per axis; ``spareN``: those with a 4th."""
+    factor = max(1, max(plane.shape) // _ANCHOR_SIDE)
+    grey = _block_average(plane, factor)
+    columns = [(p + 0.5) * factor - 0.5 for p in _anchors(np.abs(np.diff(grey, axis=1)).mean(axis=0))]
+    rows = [(p + 0.5) * factor - 0.5 for p in _anchors(np.abs(np.diff(grey, axis=0)).mean(axis=1))]
+    named: list[tuple[str, Box]] = []
+    spare: list[tuple[str, Box]] = []
+    for (i, j), (k, m) in product(combinations(range(len(rows)), 2), combinations(range(len(columns)), 2)):
+        top, bottom = sorted((rows[i], rows[j]))
+        left, right = sorted((columns[k], columns[m]))
+        views = named if max(i, j, k, m) < _ANCHORS else spare
+        name = "anchored" if views is named else "spare"
+        views.append((f"{name}{len(views) + 1}", (round(top), round(bottom), round(left), round(right))))
+    return named + spare
 
 
-def _hex_and_quality(rgb: np.ndarray) -> tuple[str, int]:
-    hashed = pdq_of_rgb(rgb)
-    return hashed.hex, hashed.quality
-
-
-def _views(rgb: np.ndarray) -> list[tuple[str, Box]]:
-    """The named rectangles to hash, in full-resolution coordinates."""
-    grey, step = _small_grey(rgb)
+def _views(luma: np.ndarray) -> list[tuple[str, Box]]:
+    """The named border rectangles, in full-resolution coordinates."""
+    grey, step = _small_grey(luma)
     whole = (0, grey.shape[0], 0, grey.shape[1])
     views = (("trimmed", _trim(grey, whole)), ("content", _strip_chrome(grey, whole)))
-    return [(name, _full_resolution(box, step, grey.shape, rgb.shape)) for name, box in views]
+    return [(name, _full_resolution(box, step, grey.shape, luma.shape)) for name, box in views]
 
 
-def _small_grey(rgb: np.ndarray) -> tuple[np.ndarray, int]:
-    """Luminance sampled every ``step`` pixels so that the longer side is at most ``_WORK_SIDE``.
+def _small_grey(luma: np.ndarray) -> tuple[np.ndarray, int]:
+    """Luma sampled every ``step`` pixels so that the longer side is at most ``_WORK_SIDE``.
 
-    Returns the grey picture and the step. Sampling (rather than averaging blocks) keeps text and
+    Returns the sampled plane and the step. Sampling (rather than averaging blocks) keeps text and
     icons as thin as they are, so a caption line stays mostly background; JPEG noise on flat
     backgrounds is far below ``_TOLERANCE``.
     """
-    step = _step(rgb.shape)
-    sampled = rgb[step // 2 :: step, step // 2 :: step].astype(np.float32)
-    return sampled @ np.array([0.299, 0.587, 0.114], np.float32), step
+    step = _step(luma.shape)
+    return luma[step // 2 :: step, step // 2 :: step].astype(np.float32), step
 
 
 def _trim(grey: np.ndarray, box: Box) -> Box:
@@ -265,28 +300,8 @@ def _worth_hashing(box: Box, height: int, width: int) -> bool:
     return kept_h <= 1 - _MIN_CHANGE or kept_w <= 1 - _MIN_CHANGE
 
 
-def _reduce(rgb: np.ndarray, side: int) -> np.ndarray:
-    """``rgb`` averaged over square blocks of a whole size, keeping its longer side at least ``side``."""
-    factor = max(1, max(rgb.shape[:2]) // side)
-    if factor == 1:
-        return rgb
-    return np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).reduce(factor))
-
-
-def _anchored_windows(rgb: np.ndarray) -> list[Box]:
-    """Windows bounded by pairs of anchors on each axis: content-defined, so crops keep them."""
-    grey = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    columns = _anchors(np.abs(np.diff(grey, axis=1)).mean(axis=0))
-    rows = _anchors(np.abs(np.diff(grey, axis=0)).mean(axis=1))
-    return [
-        (round(top), round(bottom), round(left), round(right))
-        for top, bottom in combinations(sorted(rows), 2)
-        for left, right in combinations(sorted(columns), 2)
-    ]
-
-
 def _anchors(profile: np.ndarray) -> list[float]:
-    """The positions of a profile's strongest peaks after smoothing, to a fraction of a pixel.
+    """The positions of a profile's strongest peaks, strongest first, after smoothing.
 
     A peak is where many edges line up (a horizon, a table edge, a building's side): it stays where it
     is when a crop takes away some of the other axis, and when the picture is rescaled.
@@ -304,7 +319,7 @@ def _anchors(profile: np.ndarray) -> list[float]:
         position = peak + (0.5 * (left - right) / curvature if curvature else 0.0)
         if all(abs(position - other) >= _ANCHOR_SEPARATION * length for other in chosen):
             chosen.append(float(position))
-            if len(chosen) == _ANCHORS:
+            if len(chosen) == _BANK_ANCHORS:
                 break
     return chosen
 
@@ -314,3 +329,17 @@ def _gaussian_smooth(profile: np.ndarray, sigma: float) -> np.ndarray:
     kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
     padded = np.pad(profile, radius, mode="edge")
     return np.convolve(padded, kernel / kernel.sum(), mode="valid")
+
+
+def trimmed_box(luma: np.ndarray) -> Box | None:
+    """The picture without its uniform borders (letterbox, pillarbox, padding), as a box on ``luma``;
+    None when no border is thick enough to be worth a hash of its own. Video frames hash this view
+    (``stanch.signals.frame_views``) on the plane ``view_plane`` gives."""
+    grey, step = _small_grey(luma)
+    box = _full_resolution(_trim(grey, (0, grey.shape[0], 0, grey.shape[1])), step, grey.shape, luma.shape)
+    return box if _worth_hashing(box, *luma.shape) else None
+
+
+def view_plane(luma: np.ndarray) -> np.ndarray:
+    """The reduced copy of ``luma`` that views are hashed on: PDQ keeps only a 64x64 grid."""
+    return _reduce(luma)

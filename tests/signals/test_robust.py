@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from stanch.signals.pdq import MATCH_DISTANCE, hamming_hex, parse_pdq_hex, pdq_dihedral_of_rgb
+from stanch.signals.fast_pdq import luma_of_rgb, pdq_dihedral_of_luma, pdq_of_windows
+from stanch.signals.pdq import MATCH_DISTANCE, hamming_hex, parse_pdq_hex
 from stanch.signals.robust import _MIN_KEEP, _views, bank_hashes, query_hashes, robust_variants
 from stanch.signals.types import ImageSignals, PdqVariant
 
@@ -27,7 +28,7 @@ def photo(seed: int, height: int = 240, width: int = 320) -> np.ndarray:
     """A deterministic photo-like picture: smooth colour fields with some mid-frequency detail."""
     rng = np.random.default_rng(seed)
     coarse = Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)).resize(
-        (width, height), Image.BICUBIC
+        (width, height), Image.Resampling.BICUBIC
     )
     detail = Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).resize((width, height))
     return (0.7 * np.asarray(coarse, np.float32) + 0.3 * np.asarray(detail, np.float32)).astype(np.uint8)
@@ -49,7 +50,9 @@ def scene(seed: int, height: int = 360, width: int = 480) -> np.ndarray:
 
 
 def signals(rgb: np.ndarray) -> ImageSignals:
-    dihedral, quality = pdq_dihedral_of_rgb(rgb)
+    """What image hashing computes for a decoded picture."""
+    luma = luma_of_rgb(rgb)
+    dihedral, quality = pdq_dihedral_of_luma(luma)
     digest = rgb.tobytes()
     return ImageSignals(
         md5=hashlib.md5(digest).hexdigest(),
@@ -57,7 +60,7 @@ def signals(rgb: np.ndarray) -> ImageSignals:
         pdq=dihedral[0],
         quality=quality,
         pdq_dihedral=dihedral,
-        variants=robust_variants(rgb),
+        variants=robust_variants(luma),
     )
 
 
@@ -73,7 +76,7 @@ def test_letterboxed_copy_matches_through_its_trimmed_hash_but_not_its_plain_has
     original = photo(1, 300, 300)
     letterboxed = np.zeros((450, 300, 3), np.uint8)
     letterboxed[75:375] = original
-    variants = {v.name: v for v in robust_variants(letterboxed)}
+    variants = {v.name: v for v in robust_variants(luma_of_rgb(letterboxed))}
     plain = signals(original).pdq
     assert hamming_hex(signals(letterboxed).pdq, plain) > MATCH_DISTANCE
     assert hamming_hex(variants["trimmed"].pdq, plain) <= MATCH_DISTANCE
@@ -94,7 +97,7 @@ def test_edited_copies_match_under_the_stanch_rule_where_plain_pdq_does_not(edit
     assert closest(upload, original) <= MATCH_DISTANCE
 
 
-@pytest.mark.parametrize("edit", ["crop 5%", "crop 10%"])
+@pytest.mark.parametrize("edit", ["crop 5%", "crop 10%", "crop 15%"])
 def test_most_cropped_copies_match_through_anchored_windows(edit: str) -> None:
     matched = 0
     for seed in range(6):
@@ -105,8 +108,58 @@ def test_most_cropped_copies_match_through_anchored_windows(edit: str) -> None:
     assert matched >= 5
 
 
+@pytest.mark.parametrize("cut", [(0.12, 0.0, 0.0, 0.0), (0.0, 0.10, 0.05, 0.0), (0.0, 0.0, 0.0, 0.15)])
+def test_copies_cropped_on_some_sides_only_match(cut: tuple[float, float, float, float]) -> None:
+    left, right, top, bottom = cut
+    matched = 0
+    for seed in range(6):
+        picture = scene(seed)
+        height, width = picture.shape[:2]
+        cropped = picture[round(height * top) : height - round(height * bottom),
+                          round(width * left) : width - round(width * right)]
+        original, upload = signals(picture), signals(np.ascontiguousarray(cropped))
+        assert hamming_hex(upload.pdq, original.pdq) > MATCH_DISTANCE
+        matched += closest(upload, original) <= MATCH_DISTANCE
+    assert matched >= 5
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_small_mirrored_copy_matches_the_really_mirrored_view_not_just_the_derived_hash(seed: int) -> None:
+    picture = photo(seed, 100, 130)
+    original, upload = signals(picture), signals(np.ascontiguousarray(picture[:, ::-1]))
+    assert min(hamming_hex(upload.pdq, derived) for derived in original.pdq_dihedral) > MATCH_DISTANCE
+    mirrored = next(v.pdq for v in original.variants if v.name == "mirrored")
+    assert hamming_hex(upload.pdq, mirrored) <= 4
+
+
+def test_windows_are_hashed_like_the_sliced_flipped_or_transposed_picture() -> None:
+    luma = luma_of_rgb(scene(11, 300, 410))
+    windows = [
+        (slice(None), slice(None), False),
+        (slice(17, 260), slice(30, 401), False),
+        (slice(17, 260), slice(30, 401), True),
+        (slice(None, None, -1), slice(None), False),
+        (slice(None), slice(None, None, -1), True),
+        (slice(5, 9), slice(None), False),  # under PDQ's 5-pixel minimum after the slice: no hash
+    ]
+    for (rows, cols, transposed), (pdq, quality) in zip(windows, pdq_of_windows(luma, windows), strict=True):
+        picture = np.ascontiguousarray(luma[rows, cols])
+        hashes, expected_quality = pdq_dihedral_of_luma(picture.T if transposed else picture)
+        assert hamming_hex(pdq, hashes[0]) <= 2 and quality == expected_quality
+
+
+def test_spare_windows_and_turns_are_indexed_for_banked_pictures_only() -> None:
+    banked = signals(scene(12))
+    names = {v.name for v in banked.variants}
+    assert {"mirrored", "rotated90", "anchored1"} <= names and any(n.startswith("spare") for n in names)
+    assert {v.pdq for v in banked.variants} <= set(bank_hashes(banked))
+    looked_up = {v.pdq for v in banked.variants if v.name.startswith(("trimmed", "content", "anchored"))}
+    assert set(query_hashes(banked)) == looked_up | {banked.pdq}
+    assert len(query_hashes(banked)) <= 12
+
+
 def test_a_photo_without_borders_gets_no_border_views_and_its_edits_do_not_match_other_photos() -> None:
-    names = {v.name for v in robust_variants(photo(4, 480, 640))}
+    names = {v.name for v in robust_variants(luma_of_rgb(photo(4, 480, 640)))}
     assert not names & {"trimmed", "content"}
     others = [signals(photo(seed)) for seed in (5, 6, 7)]
     for edit in ("caption bar", "screenshot", "letterbox"):
@@ -117,13 +170,13 @@ def test_a_photo_without_borders_gets_no_border_views_and_its_edits_do_not_match
 @pytest.mark.parametrize("shape", [(100, 100), (1, 1), (1, 50), (3, 2), (600, 20)])
 @pytest.mark.parametrize("level", [0, 128, 255])
 def test_a_uniform_picture_yields_no_variants(shape: tuple[int, int], level: int) -> None:
-    assert robust_variants(np.full((*shape, 3), level, np.uint8)) == ()
+    assert robust_variants(np.full(shape, level, np.uint8)) == ()
 
 
 def test_a_picture_that_is_almost_all_border_is_never_trimmed_away() -> None:
     canvas = np.full((400, 400, 3), 255, np.uint8)
     canvas[190:210, 190:210] = photo(8, 20, 20)
-    for _, (top, bottom, left, right) in _views(canvas):
+    for _, (top, bottom, left, right) in _views(luma_of_rgb(canvas)):
         assert bottom - top >= 400 * _MIN_KEEP and right - left >= 400 * _MIN_KEEP
 
 
@@ -136,10 +189,11 @@ def test_views_stay_inside_the_picture_and_keep_part_of_it(
     rgb = np.zeros((height + 2 * bar, width, 3), np.uint8)
     rgb[bar : bar + height] = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
     full_h, full_w = rgb.shape[:2]
-    for _, (top, bottom, left, right) in _views(rgb):
+    luma = luma_of_rgb(rgb)
+    for _, (top, bottom, left, right) in _views(luma):
         assert 0 <= top < bottom <= full_h and 0 <= left < right <= full_w
         assert bottom - top >= full_h * _MIN_KEEP - 1 and right - left >= full_w * _MIN_KEEP - 1
-    for variant in robust_variants(rgb):
+    for variant in robust_variants(luma):
         assert len(parse_pdq_hex(variant.pdq)) == 32 and variant.quality >= 50
 
 
