@@ -5,7 +5,8 @@ away silently: a request over the rate limit is refused with when to try again (
 requester with many recent requests, or a request listing many locations is stored and *flagged* for
 the reviewer, who also sees the requester's earlier requests (found by the keyed hash of the email).
 
-Limits are counted in the database (``intake_events``), so they hold across server processes; the
+Limits are counted in the database (``intake_events``), so they hold across server processes (on
+PostgreSQL a transaction-scoped advisory lock per key makes the count and the insert one step); the
 address and email are counted as keyed hashes (``stanch.desk.tokens.keyed_hash``), never in plain.
 """
 
@@ -21,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from stanch.store.desk_models import IntakeEvent, RequestLocation, TakedownRequest
+from stanch.store.engine import is_postgresql
 
 OPEN_STATES = ("received", "in_review", "need_info")
 
@@ -66,7 +68,8 @@ def check_rate(session: Session, keys: Mapping[str, str], now: datetime, limits:
     """Raise ``RateLimited`` if any of ``keys`` (``{"address": hash, "contact": hash}``) is over its limit."""
     allowed = {"address": limits.per_address, "contact": limits.per_contact}
     since = now - limits.window
-    for kind, key in keys.items():
+    for kind, key in sorted(keys.items()):
+        _lock_key(session, key)
         count, oldest = session.execute(
             select(func.count(), func.min(IntakeEvent.at)).where(
                 IntakeEvent.kind == kind, IntakeEvent.key_hash == key, IntakeEvent.at > since
@@ -79,6 +82,13 @@ def check_rate(session: Session, keys: Mapping[str, str], now: datetime, limits:
                 f"too many requests from {who} in the last 24 hours ({count}); please try again in "
                 f"{_hours(retry)}, or contact the platform directly if this is urgent", retry
             )
+
+
+def _lock_key(session: Session, key: str) -> None:
+    """On PostgreSQL, hold a lock on this key until the transaction ends, so that two submissions at
+    once cannot both pass the count (SQLite's write lock already serialises them)."""
+    if is_postgresql(session):
+        session.execute(select(func.pg_advisory_xact_lock(int(key[:15], 16))))
 
 
 def note_submission(session: Session, keys: Mapping[str, str], now: datetime) -> None:
