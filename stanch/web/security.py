@@ -15,9 +15,9 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -48,19 +48,38 @@ FORM_COOKIE = "stanch_form"
 
 
 def install_security_headers(app: FastAPI) -> None:
-    """Add the headers above to every response except the API docs."""
+    """Add the headers above to every response except the API docs.
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        if not request.url.path.startswith(_API_DOCS):
-            for name, value in SECURITY_HEADERS.items():
-                response.headers.setdefault(name, value)
-        if not request.url.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    A plain ASGI middleware (not ``BaseHTTPMiddleware``), so the match API pays only for a few headers.
+    """
+    app.add_middleware(SecurityHeaders)
+
+
+class SecurityHeaders:
+    """ASGI middleware: sets ``SECURITY_HEADERS`` (and ``Cache-Control: no-store`` outside /static)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.headers = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith(_API_DOCS):
+            await self.app(scope, receive, send)
+            return
+        extra = list(self.headers)
+        if not path.startswith("/static/"):
+            extra.append((b"cache-control", b"no-store"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (name, value) for name, value in extra if name not in present
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def cookie_secure(request: Request) -> bool:
