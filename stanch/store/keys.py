@@ -58,7 +58,10 @@ def create_key(session: Session, name: str, scopes: str | list[str]) -> tuple[Ap
 
 def verify_key(session: Session, presented: str) -> ApiKey | None:
     """The active key matching ``presented``, or None. The comparison takes the same time whether
-    the prefix exists or not, and however many characters of the secret are right."""
+    the prefix exists or not, and however many characters of the secret are right.
+
+    It also sets ``last_used`` (at most once a minute), which is kept if ``session`` is a write one.
+    """
     prefix = _prefix_of(presented)
     row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix)) if prefix else None
     expected = row.key_hash if row is not None else _DUMMY_DIGEST
