@@ -219,3 +219,31 @@ def test_dropped_picture_is_hashed_on_the_page_and_nothing_is_sent(
     assert json.loads(page.locator("#hashes").input_value()) == []
     assert [url for url in sent if not url.startswith(("blob:", f"{server.url}/static/"))] == []
     context.close()
+
+
+def test_video_is_hashed_on_the_page_and_accepted_with_the_request(
+    browser: BrowserSession, server: Server, conformance: Path
+) -> None:
+    video = conformance / "vpdq" / "sample-videos" / "chair-19-sd-bar.mp4"
+    data = video.read_bytes()
+    context = browser.browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    bodies: list[bytes] = []
+    page.on("request", lambda request: bodies.append(request.post_data_buffer or b""))
+    page.goto(f"{server.url}/report")
+    page.get_by_label("I am acting for the person shown", exact=False).check()
+    page.get_by_label("Your name").fill("Sam Example")
+    page.get_by_label("Your email address").fill("sam@example.org")
+    page.get_by_label("Web addresses (links) of the pictures or videos").fill("https://example.org/v/9")
+    page.set_input_files("#files", str(video))
+    page.wait_for_function("() => document.getElementById('files-status').textContent.includes('ready')",
+                           timeout=120_000)
+    page.get_by_label("I state in good faith", exact=False).check()
+    page.get_by_label("Type your full name as your signature").fill("Sam Example")
+    page.get_by_role("button", name="Send my request").click()
+    case = page.locator("#case-id").inner_text()
+    context.close()
+    assert all(data[4096:4160] not in body and len(body) < len(data) // 4 for body in bodies)
+    with server.db.read() as session:
+        (record,) = json.loads(find_request(session, case).hashes)
+    assert record["kind"] == "video" and record["duration"] > 0 and len(record["vpdq"]) >= 1
