@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from stanch.store import (
     add_entry,
     changes_since,
@@ -63,3 +65,27 @@ def test_added_entry_rows_can_be_fetched_for_the_index(database) -> None:
         withdraw_entry(session, bank, entry_id)
     with database.read() as session:
         assert index_rows_for_entries(session, [entry_id]) == []
+
+
+def test_concurrent_writers_commit_in_feed_order(database) -> None:
+    """A second writer waits until the first commits, so ``seq`` order is commit order."""
+    with database.write() as session:
+        bank = create_bank(session, "ncii")
+        start = latest_seq(session)
+    second_done = threading.Event()
+
+    def second_writer() -> None:
+        with database.write() as other:
+            add_entry(other, bank, entry_from_hashes(pdq="6" * 64))
+        second_done.set()
+
+    with database.write() as first:
+        first_id = add_entry(first, bank, entry_from_hashes(pdq="5" * 64))
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        assert not second_done.wait(0.5)  # held back while the first transaction is open
+    thread.join(timeout=30)
+    assert second_done.is_set()
+    with database.read() as session:
+        adds = [c for c in changes_since(session, start) if c.op == "add"]
+        assert adds[0].entry_id == first_id and adds[0].seq < adds[1].seq
