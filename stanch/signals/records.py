@@ -7,7 +7,11 @@ Images::
 
 Videos::
 
-    {"kind": "video", "md5", "sha256", "vpdq": [{"pdq", "quality", "ts"}], "duration"}
+    {"kind": "video", "md5", "sha256", "duration",
+     "vpdq": [{"pdq", "quality", "ts", "views": [{"name", "pdq", "quality"}]}]}
+
+A frame's ``views`` (``stanch.signals.frame_views``) may be absent: records written before frames had
+views, and vPDQ from other tools, still load.
 
 Records arrive from files people edit and partners send, so ``signals_from_record`` checks every field
 and says which one is wrong. Other keys (``path``, ``id``, ``source``...) are ignored.
@@ -34,13 +38,13 @@ def signals_record(signals: MediaSignals) -> dict[str, Any]:
             "pdq": signals.pdq,
             "quality": signals.quality,
             "pdq_dihedral": list(signals.pdq_dihedral),
-            "pdq_variants": [{"name": v.name, "pdq": v.pdq, "quality": v.quality} for v in signals.variants],
+            "pdq_variants": _variants(signals.variants),
         }
     return {
         "kind": "video",
         "md5": signals.md5,
         "sha256": signals.sha256,
-        "vpdq": [{"pdq": f.pdq, "quality": f.quality, "ts": f.ts} for f in signals.frames],
+        "vpdq": [_frame_record(f) for f in signals.frames],
         "duration": signals.duration,
     }
 
@@ -64,16 +68,14 @@ def _image(record: dict[str, Any]) -> ImageSignals:
     dihedral = _field(record, "pdq_dihedral", list)
     if len(dihedral) != len(DIHEDRAL_NAMES):
         raise ValueError(f'"pdq_dihedral" must list {len(DIHEDRAL_NAMES)} hashes, got {len(dihedral)}')
-    variants = record.get("pdq_variants", [])
-    if not isinstance(variants, list):
-        raise ValueError('"pdq_variants" must be a list')
+    variants = _list(record.get("pdq_variants", []), "pdq_variants")
     return ImageSignals(
         md5=_hex(record, "md5", 32),
         sha256=_hex(record, "sha256", 64),
         pdq=_pdq(record.get("pdq"), "pdq"),
         quality=_quality(record.get("quality"), "quality"),
         pdq_dihedral=tuple(_pdq(h, f"pdq_dihedral[{i}]") for i, h in enumerate(dihedral)),
-        variants=tuple(_variant(v, i) for i, v in enumerate(variants)),
+        variants=tuple(_variant(v, f"pdq_variants[{i}]") for i, v in enumerate(variants)),
     )
 
 
@@ -90,8 +92,25 @@ def _video(record: dict[str, Any]) -> VideoSignals:
     )
 
 
-def _variant(value: Any, index: int) -> PdqVariant:
-    where = f"pdq_variants[{index}]"
+def _frame_record(frame: FrameHash) -> dict[str, Any]:
+    """A frame as JSON; ``views`` only when it has some, so view-less frames keep vPDQ's plain form."""
+    record: dict[str, Any] = {"pdq": frame.pdq, "quality": frame.quality, "ts": frame.ts}
+    if frame.views:
+        record["views"] = _variants(frame.views)
+    return record
+
+
+def _variants(variants: tuple[PdqVariant, ...]) -> list[dict[str, Any]]:
+    return [{"name": v.name, "pdq": v.pdq, "quality": v.quality} for v in variants]
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f'"{where}" must be a list')
+    return value
+
+
+def _variant(value: Any, where: str) -> PdqVariant:
     if not isinstance(value, dict):
         raise ValueError(f'"{where}" must be an object with "name", "pdq" and "quality"')
     name = value.get("name")
@@ -105,9 +124,11 @@ def _frame(value: Any, index: int) -> FrameHash:
     where = f"vpdq[{index}]"
     if not isinstance(value, dict):
         raise ValueError(f'"{where}" must be an object with "pdq", "quality" and "ts"')
+    views = _list(value.get("views", []), f"{where}.views")
     return FrameHash(_pdq(value.get("pdq"), f"{where}.pdq"),
                      _quality(value.get("quality"), f"{where}.quality"),
-                     _number(value.get("ts"), f"{where}.ts"))
+                     _number(value.get("ts"), f"{where}.ts"),
+                     tuple(_variant(v, f"{where}.views[{i}]") for i, v in enumerate(views)))
 
 
 def _field(record: dict[str, Any], name: str, kind: type) -> Any:

@@ -41,11 +41,16 @@ class ImageSignals:
 
 @dataclass(frozen=True)
 class FrameHash:
-    """The PDQ hash of one video frame, with its quality and its time in seconds from the start."""
+    """The PDQ hash of one video frame, with its quality and its time in seconds from the start.
+
+    ``views`` are PDQ hashes of altered views of the frame (``stanch.signals.frame_views``: centre,
+    trimmed, mirror ...) that let edited copies match; frames hashed elsewhere may have none.
+    """
 
     pdq: str
     quality: int
     ts: float
+    views: tuple[PdqVariant, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import numpy as np
 
 from stanch.signals.digests import md5_hex, sha256_hex
 from stanch.signals.fast_pdq import pdq_dihedral_of_luma
+from stanch.signals.frame_views import frame_views
 from stanch.signals.limits import DEFAULT_LIMITS, Limits
 from stanch.signals.media import MediaFormat
 from stanch.signals.types import FrameHash, MediaError, VideoSignals
@@ -87,9 +88,10 @@ class DecodeBudget:
 
 
 def frame_hash(luma: np.ndarray, ts: float) -> FrameHash:
-    """The vPDQ entry of one frame: PDQ and quality of its luma plane, at ``ts`` seconds."""
+    """The vPDQ entry of one frame: PDQ and quality of its luma plane, at ``ts`` seconds, with the
+    frame's views (``stanch.signals.frame_views``)."""
     dihedral, quality = pdq_dihedral_of_luma(luma)
-    return FrameHash(pdq=dihedral[0], quality=quality, ts=round(ts, 3))
+    return FrameHash(pdq=dihedral[0], quality=quality, ts=round(ts, 3), views=frame_views(luma))
 
 
 def video_signals(data: bytes, media: MediaFormat, *, seconds_per_hash: float = 0.0,

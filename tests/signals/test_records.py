@@ -38,7 +38,19 @@ def test_video_record_has_the_contract_fields() -> None:
         "vpdq": [{"pdq": PDQ, "quality": 100, "ts": 0.0}, {"pdq": PDQ, "quality": 70, "ts": 1.0}]}
 
 
-@pytest.mark.parametrize("signals", [IMAGE, VIDEO])
+VIEWED = VideoSignals(md5="2" * 32, sha256="3" * 64, duration=1.0, frames=(
+    FrameHash(PDQ, 100, 0.0, (PdqVariant("centre", PDQ, 90), PdqVariant("mirror", PDQ, 80))),
+    FrameHash(PDQ, 70, 1.0)))
+
+
+def test_frames_carry_their_views_and_view_less_frames_keep_the_plain_form() -> None:
+    assert signals_record(VIEWED)["vpdq"] == [
+        {"pdq": PDQ, "quality": 100, "ts": 0.0, "views": [{"name": "centre", "pdq": PDQ, "quality": 90},
+                                                          {"name": "mirror", "pdq": PDQ, "quality": 80}]},
+        {"pdq": PDQ, "quality": 70, "ts": 1.0}]
+
+
+@pytest.mark.parametrize("signals", [IMAGE, VIDEO, VIEWED])
 def test_round_trip_through_json(signals: Any) -> None:
     record = json.loads(json.dumps({"path": "a/b.jpg", **signals_record(signals)}))
     assert signals_from_record(record) == signals
@@ -79,6 +91,11 @@ def _broken(change: dict[str, Any], base: Any = IMAGE) -> dict[str, Any]:
     (_broken({"vpdq": []}, VIDEO), '"vpdq" must hold at least one frame hash'),
     (_broken({"vpdq": [{"pdq": PDQ, "quality": 50, "ts": -1}]}, VIDEO), r'"vpdq\[0\].ts" must be a number'),
     (_broken({"duration": "long"}, VIDEO), '"duration" must be a number of seconds'),
+    (_broken({"vpdq": [{"pdq": PDQ, "quality": 50, "ts": 0, "views": {}}]}, VIDEO),
+     r'"vpdq\[0\].views" must be a list'),
+    (_broken({"vpdq": [{"pdq": PDQ, "quality": 50, "ts": 0,
+                        "views": [{"name": "mirror", "pdq": "ab", "quality": 50}]}]}, VIDEO),
+     r'"vpdq\[0\].views\[0\].pdq"'),
     ({k: v for k, v in signals_record(VIDEO).items() if k != "vpdq"}, '"vpdq" is missing'),
 ])
 def test_malformed_records_name_the_field(record: Any, message: str) -> None:
