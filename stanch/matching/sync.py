@@ -33,8 +33,10 @@ from stanch.store import (
     Database,
     Entry,
     EntryHash,
+    FrameRow,
     VideoFrame,
     changes_since,
+    frames_from_rows,
     iter_index_batches,
     latest_seq,
     utcnow,
@@ -84,23 +86,24 @@ class BankFollower:
 
     def _load_frames(self, session: Session) -> None:
         """Video frames, with the quality the video rule needs (``iter_frame_batches`` leaves it out)."""
-        frames: dict[int, list[tuple[bytes, int, float]]] = {}
+        rows: dict[int, list[tuple[str, bytes, int, float]]] = {}
         banks: dict[int, int] = {}
         now = utcnow()
         query = (
-            select(VideoFrame.entry_id, VideoFrame.bank_id, VideoFrame.pdq, VideoFrame.quality, VideoFrame.ts)
+            select(VideoFrame.entry_id, VideoFrame.bank_id, VideoFrame.view, VideoFrame.pdq,
+                   VideoFrame.quality, VideoFrame.ts)
             .join(Entry, Entry.id == VideoFrame.entry_id)
             .where(Entry.withdrawn_at.is_(None), Entry.expires.is_(None) | (Entry.expires > now))
             .order_by(VideoFrame.id)
             .execution_options(yield_per=50_000)
         )
-        for entry, bank, pdq, quality, ts in session.execute(query):
-            frames.setdefault(entry, []).append((bytes(pdq), quality, ts))
+        for entry, bank, view, pdq, quality, ts in session.execute(query):
+            rows.setdefault(entry, []).append((view, pdq, quality, ts))
             banks[entry] = bank
         for bank_id in set(banks.values()):
             videos = [
-                BankedEntry(entry, bank_id, "video", frames=tuple(rows))
-                for entry, rows in frames.items()
+                video_entry(BankedEntry(entry, bank_id, "video"), frames_from_rows(video))
+                for entry, video in rows.items()
                 if banks[entry] == bank_id
             ]
             self.engine.load_videos(bank_id, videos)
@@ -136,7 +139,7 @@ class BankFollower:
             if op == "add":
                 self.engine.add(read_entries(session, ids))
             elif op == "withdraw":
-                self.engine.remove(_entry_notes(session, Entry.id.in_(ids), live_only=False))
+                self.engine.remove(_entry_notes(session, None, ids=ids, live_only=False))
 
     def _refresh_bank(self, session: Session, bank_id: int) -> None:
         bank = session.get(Bank, bank_id)
@@ -174,7 +177,7 @@ def read_entries(session: Session, ids: Sequence[int]) -> list[BankedEntry]:
     """The live entries among ``ids`` with their indexed hashes (named) and frames, for ``add``."""
     entries = {e.id: e for e in _entry_notes(session, None, ids=ids)}
     hashes: dict[int, list[tuple[str, bytes]]] = {}
-    frames: dict[int, list[tuple[bytes, int, float]]] = {}
+    frames: dict[int, list[tuple[str, bytes, int, float]]] = {}
     for chunk in _chunks([e.id for e in entries.values() if e.kind == "image"]):
         rows = session.execute(
             select(EntryHash.entry_id, EntryHash.role, EntryHash.pdq)
@@ -184,16 +187,25 @@ def read_entries(session: Session, ids: Sequence[int]) -> list[BankedEntry]:
         for entry_id, role, pdq in rows:
             hashes.setdefault(entry_id, []).append((role, bytes(pdq)))
     for chunk in _chunks([e.id for e in entries.values() if e.kind == "video"]):
-        for entry_id, pdq, quality, ts in session.execute(
-            select(VideoFrame.entry_id, VideoFrame.pdq, VideoFrame.quality, VideoFrame.ts)
+        for entry_id, view, pdq, quality, ts in session.execute(
+            select(VideoFrame.entry_id, VideoFrame.view, VideoFrame.pdq, VideoFrame.quality, VideoFrame.ts)
             .where(VideoFrame.entry_id.in_(chunk))
             .order_by(VideoFrame.id)
         ):
-            frames.setdefault(entry_id, []).append((bytes(pdq), quality, float(ts)))
+            frames.setdefault(entry_id, []).append((view, pdq, quality, ts))
     return [
-        replace(e, hashes=tuple(hashes.get(e.id, ())), frames=tuple(frames.get(e.id, ())))
+        video_entry(replace(e, hashes=tuple(hashes.get(e.id, ()))), frames_from_rows(frames.get(e.id, ())))
         for e in entries.values()
     ]
+
+
+def video_entry(entry: BankedEntry, frames: Sequence[FrameRow]) -> BankedEntry:
+    """``entry`` holding these stored frames and, per frame, the hashes of its views."""
+    return replace(
+        entry,
+        frames=tuple((f.pdq, f.quality, f.ts) for f in frames),
+        frame_views=tuple(tuple(v.pdq for v in f.views) for f in frames),
+    )
 
 
 _NOTED = (
@@ -212,7 +224,8 @@ hashes that are not simply the dihedral ones in order (robustness views, a symme
 def _entry_notes(
     session: Session, condition: Any, *, ids: Sequence[int] | None = None, live_only: bool = True
 ) -> list[BankedEntry]:
-    """Entries (without frames) matching ``condition`` or among ``ids``, with their views named."""
+    """Entries (without frames) matching ``condition``, with their views named (the bulk load), or
+    among ``ids`` (read in chunks, as SQLite bounds the parameters of a query)."""
     query = select(Entry.id, Entry.bank_id, Entry.kind, Entry.md5, Entry.sha256, Entry.trust, Entry.expires)
     if live_only:
         now = utcnow()

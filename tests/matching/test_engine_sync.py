@@ -14,6 +14,7 @@ from stanch.matching.sync import BankFollower
 from stanch.signals import hash_media
 from stanch.store import (
     Database,
+    EntryWriter,
     Provenance,
     add_entries,
     add_entry,
@@ -121,13 +122,22 @@ def test_changes_committed_while_loading_are_not_lost(database: Database) -> Non
     assert loaded.poll() == 0
 
 
-def test_many_adds_are_applied_incrementally(database: Database) -> None:
+def test_many_adds_and_withdrawals_are_applied_incrementally(database: Database) -> None:
     with database.write() as session:
         create_bank(session, "ncii")
     loaded = follower(database)
     hashes = [f"{i:064x}" for i in range(1, 3000, 3)]
+    named = [Provenance(external_list="partner", external_id=str(i)) for i in range(len(hashes))]
     with database.write() as session:
-        add_entries(session, get_bank(session, "ncii"), [entry_from_hashes(pdq=value) for value in hashes])
+        entries = [entry_from_hashes(pdq=value, provenance=p) for value, p in zip(hashes, named, strict=True)]
+        add_entries(session, get_bank(session, "ncii"), entries)
     assert loaded.poll() == len(hashes)
     assert loaded.engine.stats()["image_hashes"] == len(hashes)
     assert all(matched(loaded.engine, value) for value in hashes[:: len(hashes) // 20])
+    with database.write() as session:
+        writer = EntryWriter(session, get_bank(session, "ncii"))
+        for provenance in named:
+            writer.withdraw_external("partner", str(provenance.external_id), "the partner withdrew it")
+        writer.finish()
+    assert loaded.poll() == len(hashes)
+    assert loaded.engine.stats()["image_hashes"] == 0
