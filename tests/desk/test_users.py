@@ -140,3 +140,12 @@ def test_stanch_users_create_list_password_and_totp(stanch: CliRunner, database:
         sign_in(session, "erin@example.org", password, pyotp.TOTP(secret.group(1)).now(), "127.0.0.2")
     missing = stanch.invoke(app, ["users", "totp", "off", "--email", "nobody@example.org"])
     assert missing.exit_code == 1 and "no account" in missing.output
+
+
+def test_serve_creates_the_first_admin_once(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stanch.cli.serve import first_admin_user
+
+    monkeypatch.setenv("STANCH_ADMIN_EMAIL", "Lead@Example.org")
+    created = first_admin_user(db_url)
+    assert created is not None and created[0] == "lead@example.org" and len(created[1]) >= 12
+    assert first_admin_user(db_url) is None

@@ -124,3 +124,7 @@ form.addEventListener('submit', (event) => {
   input.value = '';
   save();
 });
+
+// After a refused submission, move focus to the summary so screen readers announce it first.
+const problems = document.getElementById('form-problems');
+if (problems) problems.focus();
