@@ -134,7 +134,11 @@ def _full_signals(stored: StoredEntry) -> ImageSignals | VideoSignals | None:
     if e.kind == "video":
         if not stored.frames or e.duration is None:
             return None
-        frames = tuple(FrameHash(f.pdq.hex(), f.quality, f.ts) for f in stored.frames)
+        frames = tuple(
+            FrameHash(f.pdq.hex(), f.quality, f.ts, tuple(PdqVariant(v.role, v.pdq.hex(), v.quality or 0)
+                                                          for v in f.views))
+            for f in stored.frames
+        )
         return VideoSignals(md5=e.md5, sha256=e.sha256, frames=frames, duration=e.duration)
     by_role = {h.role: h for h in stored.hashes}
     if e.pdq is None or e.quality is None or not all(name in by_role for name in DIHEDRAL_NAMES):

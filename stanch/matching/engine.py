@@ -24,6 +24,7 @@ from stanch.index import HammingIndex, Hits
 from stanch.matching.query import ImageQuery, image_query
 from stanch.matching.verdict import BankRule, Match, Signal, Trust, Verdict, decide
 from stanch.matching.video import FrameMatch, match_video
+from stanch.signals.frame_views import query_frame_hashes
 from stanch.signals.pdq import DIHEDRAL_NAMES, MIN_QUALITY
 from stanch.signals.types import FrameHash, ImageSignals, MediaSignals, VideoSignals
 
@@ -33,8 +34,10 @@ class BankedEntry:
     """One live entry as matching sees it.
 
     ``hashes`` are the indexed PDQ hashes of an image as ``(view, 32 bytes)`` in their stored order;
-    ``frames`` the ``(32 bytes, quality, seconds)`` frame hashes of a video in time order. ``trust``
-    is the entry's own (an imported list may be trusted less than the bank it went into).
+    ``frames`` the ``(32 bytes, quality, seconds)`` frame hashes of a video in time order, and
+    ``frame_views`` (when given) per frame the hashes of its views indexed beside it
+    (``stanch.signals.frame_views.BANK_VIEWS``). ``trust`` is the entry's own (an imported list may be
+    trusted less than the bank it went into).
     """
 
     id: int
@@ -42,6 +45,7 @@ class BankedEntry:
     kind: str = "image"
     hashes: tuple[tuple[str, bytes], ...] = ()
     frames: tuple[tuple[bytes, int, float], ...] = ()
+    frame_views: tuple[tuple[bytes, ...], ...] = ()
     md5: str | None = None
     sha256: str | None = None
     trust: str = "block"
@@ -52,8 +56,9 @@ class BankedEntry:
 
 @dataclass
 class _Bank:
-    """The in-memory side of one bank. In ``frames`` every video frame is an index entry of its own,
-    ``frame_key(entry, position)``, so a search returns every banked frame near a query frame."""
+    """The in-memory side of one bank. In ``frames`` every usable video frame is an index entry of its
+    own, ``frame_key(entry, position)``, holding its plain hash and its views, so a search returns
+    every banked frame near a query frame with the least distance through any of them."""
 
     rule: BankRule
     images: HammingIndex
@@ -122,11 +127,10 @@ class MatchEngine:
     def load_videos(self, bank_id: int, entries: Sequence[BankedEntry]) -> None:
         """Bulk-load a bank's videos at start; replaces whatever the bank's frame index held."""
         with self._lock:
-            keys = [frame_key(e.id, np.arange(len(e.frames))) for e in entries]
-            hashes = [_packed(h for h, _, _ in e.frames) for e in entries]
+            rows = [_frame_rows(e) for e in entries]
             self._banks[bank_id].frames = HammingIndex.from_arrays(
-                np.concatenate([np.empty(0, np.int64), *keys]),
-                np.concatenate([np.empty((0, 32), np.uint8), *hashes]),
+                np.concatenate([np.empty(0, np.int64), *(keys for keys, _ in rows)]),
+                np.concatenate([np.empty((0, 32), np.uint8), *(hashes for _, hashes in rows)]),
             )
             for entry in entries:
                 self._videos[entry.id] = _video(entry)
@@ -166,9 +170,7 @@ class MatchEngine:
             bank.images.add(ids, _packed(h for _, h in entry.hashes))
         if entry.frames:
             self._remove_frames(bank, entry.id)
-            bank.frames.add(
-                frame_key(entry.id, np.arange(len(entry.frames))), _packed(h for h, _, _ in entry.frames)
-            )
+            bank.frames.add(*_frame_rows(entry))
             self._videos[entry.id] = _video(entry)
         self._note(entry)
 
@@ -246,23 +248,28 @@ class MatchEngine:
 
     def match_video(self, signals: VideoSignals) -> Verdict:
         """The verdict for a video: each banked video near enough in frames is judged by the video
-        rule (``stanch.matching.video``: runs of frames in time order), plus exact digests."""
-        usable = [i for i, f in enumerate(signals.frames) if f.quality >= MIN_QUALITY]
+        rule (``stanch.matching.video``: runs of frames in time order), plus exact digests.
+
+        Each usable query frame looks up its plain hash and its views (``query_frame_hashes``); a
+        (query frame, banked frame) pair counts once, at the least distance between any of their hashes.
+        """
+        rows = [(i, bytes.fromhex(h)) for i, f in enumerate(signals.frames) for h in query_frame_hashes(f)]
         hits = self._digest_hits(signals.md5, signals.sha256)
-        if usable:
-            packed = _packed(bytes.fromhex(signals.frames[i].pdq) for i in usable)
+        if rows:
+            owners = np.array([i for i, _ in rows], np.int64)
+            packed = _packed(h for _, h in rows)
             for bank in list(self._banks.values()):
-                hits += self._video_hits(bank, signals, usable, packed)
+                hits += self._video_hits(bank, signals, owners, packed)
         return decide(self._live(hits, datetime.now(UTC)))
 
     def _video_hits(
-        self, bank: _Bank, signals: VideoSignals, usable: list[int], packed: np.ndarray
+        self, bank: _Bank, signals: VideoSignals, owners: np.ndarray, packed: np.ndarray
     ) -> list[Match]:
-        found = bank.frames.search_many(packed, bank.rule.threshold)
+        found = bank.frames.search_many(packed, bank.rule.threshold).best(owners)
         pairs: dict[int, list[FrameMatch]] = {}
         for row, key, distance, _ in _hit_rows(found):
             pairs.setdefault(key >> FRAME_BITS, []).append(
-                (usable[row], key & ((1 << FRAME_BITS) - 1), distance)
+                (int(owners[row]), key & ((1 << FRAME_BITS) - 1), distance)
             )
         hits = []
         for entry, frame_matches in pairs.items():
@@ -317,6 +324,23 @@ def _hit_rows(hits: Hits) -> Iterable[tuple[int, int, int, int]]:
     return zip(
         hits.query.tolist(), hits.id.tolist(), hits.distance.tolist(), hits.ordinal.tolist(), strict=True
     )
+
+
+def _frame_rows(entry: BankedEntry) -> tuple[np.ndarray, np.ndarray]:
+    """Index ids and hashes of a video's usable frames: each frame's plain hash, then its views.
+
+    Frames of quality below ``MIN_QUALITY`` are left out: the video rule ignores them.
+    """
+    keys: list[int] = []
+    hashes: list[bytes] = []
+    for position, (pdq, quality, _) in enumerate(entry.frames):
+        if quality < MIN_QUALITY:
+            continue
+        views = entry.frame_views[position] if position < len(entry.frame_views) else ()
+        mine = list(dict.fromkeys((pdq, *views)))
+        keys += [position] * len(mine)
+        hashes += mine
+    return frame_key(entry.id, np.array(keys, np.int64)), _packed(hashes)
 
 
 def _video(entry: BankedEntry) -> _Video:

@@ -39,6 +39,7 @@ from stanch.store.entries import (
     Provenance,
     entry_from_hashes,
     entry_from_signals,
+    frames_from_rows,
 )
 from stanch.store.index_rows import (
     frame_rows_for_entries,
@@ -84,6 +85,7 @@ __all__ = [
     "entry_from_signals",
     "find_by_digest",
     "frame_rows_for_entries",
+    "frames_from_rows",
     "get_bank",
     "get_entry",
     "index_rows_for_entries",

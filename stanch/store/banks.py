@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from stanch.store.changes import record_changes
-from stanch.store.entries import FrameRow, NewEntry, PdqRow
+from stanch.store.entries import FrameRow, NewEntry, PdqRow, frames_from_rows
 from stanch.store.models import (
     BANK_KINDS,
     TRUSTS,
@@ -229,13 +229,14 @@ def iter_entries(
         hashes: dict[int, list[PdqRow]] = {}
         for h in session.scalars(select(EntryHash).where(EntryHash.entry_id.in_(ids)).order_by(EntryHash.id)):
             hashes.setdefault(h.entry_id, []).append(PdqRow(h.role, h.pdq, h.quality, h.indexed))
-        frames: dict[int, list[FrameRow]] = {}
+        rows: dict[int, list[tuple[str, bytes, int, float]]] = {}
         for f in session.scalars(
             select(VideoFrame).where(VideoFrame.entry_id.in_(ids)).order_by(VideoFrame.id)
         ):
-            frames.setdefault(f.entry_id, []).append(FrameRow(f.pdq, f.quality, f.ts))
+            rows.setdefault(f.entry_id, []).append((f.view, f.pdq, f.quality, f.ts))
         for e in entries:
-            yield StoredEntry(e, tuple(hashes.get(e.id, ())), tuple(frames.get(e.id, ())))
+            frames = tuple(frames_from_rows(rows.get(e.id, ())))
+            yield StoredEntry(e, tuple(hashes.get(e.id, ())), frames)
         after = ids[-1]
 
 

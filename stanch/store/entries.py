@@ -10,12 +10,15 @@ complete ``ImageSignals``; whatever it holds is stored, and the hashes matching 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from stanch.signals.frame_views import bank_views
 from stanch.signals.pdq import DIHEDRAL_NAMES, MIN_QUALITY, parse_pdq_hex
 from stanch.signals.robust import bank_hashes
 from stanch.signals.types import ImageSignals, MediaSignals, VideoSignals
+from stanch.store.models import FRAME_ORIGINAL
 
 
 @dataclass(slots=True)
@@ -30,11 +33,25 @@ class PdqRow:
 
 @dataclass(slots=True)
 class FrameRow:
-    """One video frame's PDQ hash at ``ts`` seconds."""
+    """One video frame's PDQ hash at ``ts`` seconds, and the views the bank keeps of it (``role`` names
+    the view; all are indexed: ``stanch.signals.frame_views.bank_views``)."""
 
     pdq: bytes
     quality: int
     ts: float
+    views: tuple[PdqRow, ...] = ()
+
+
+def frames_from_rows(rows: Iterable[tuple[str, bytes, int, float]]) -> list[FrameRow]:
+    """Frames from one video's ``video_frames`` rows ``(view, pdq, quality, ts)`` read in id order:
+    an ``original`` row starts a frame, the rows after it are its views."""
+    frames: list[FrameRow] = []
+    for view, pdq, quality, ts in rows:
+        if view == FRAME_ORIGINAL or not frames:
+            frames.append(FrameRow(bytes(pdq), quality, float(ts)))
+        else:
+            frames[-1].views += (PdqRow(view, bytes(pdq), quality, True),)
+    return frames
 
 
 @dataclass(slots=True)
@@ -76,7 +93,11 @@ def entry_from_signals(signals: MediaSignals, provenance: Provenance | None = No
     """An entry holding everything ``stanch hash`` computed for one file."""
     provenance = provenance or Provenance()
     if isinstance(signals, VideoSignals):
-        frames = tuple(FrameRow(parse_pdq_hex(f.pdq), f.quality, f.ts) for f in signals.frames)
+        frames = tuple(
+            FrameRow(parse_pdq_hex(f.pdq), f.quality, f.ts,
+                     tuple(PdqRow(v.name, parse_pdq_hex(v.pdq), v.quality, True) for v in bank_views(f)))
+            for f in signals.frames
+        )
         return NewEntry(
             kind="video",
             md5=signals.md5,

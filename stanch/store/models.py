@@ -48,6 +48,8 @@ TRUSTS = ("block", "review")
 BANK_KINDS = ("match", "allow")
 """``allow`` banks hold content that must never be actioned (benign images that collide)."""
 ENTRY_KINDS = ("image", "video")
+FRAME_ORIGINAL = "original"
+"""The ``view`` of a video frame's plain hash row (its views' rows follow it)."""
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 """64-bit ids on PostgreSQL; SQLite's rowid (already 64-bit) needs the INTEGER spelling."""
@@ -174,7 +176,12 @@ class EntryHash(Base):
 
 
 class VideoFrame(Base):
-    """The PDQ hash of one frame of a video entry, at ``ts`` seconds from its start."""
+    """One PDQ hash of one frame of a video entry, at ``ts`` seconds from its start.
+
+    ``view`` is ``original`` for the frame's plain hash; the rows of its views (``centre``,
+    ``trimmed``: ``stanch.signals.frame_views.BANK_VIEWS``) follow it, in id order, with their own
+    quality. Reading rows in id order therefore gives each frame, then its views (``frames_from_rows``).
+    """
 
     __tablename__ = "video_frames"
 
@@ -184,6 +191,7 @@ class VideoFrame(Base):
     pdq: Mapped[bytes] = mapped_column(LargeBinary(32))
     quality: Mapped[int] = mapped_column(SmallInteger)
     ts: Mapped[float] = mapped_column(Float)
+    view: Mapped[str] = mapped_column(String(40), server_default=FRAME_ORIGINAL)
 
 
 class BankChange(Base):

@@ -24,14 +24,14 @@ from sqlalchemy.orm import Session
 from stanch.store.bulk import allocate_ids, copy_rows, db_time
 from stanch.store.changes import record_changes
 from stanch.store.entries import NewEntry
-from stanch.store.models import TRUSTS, Bank, Entry, UtcDateTime, utcnow
+from stanch.store.models import FRAME_ORIGINAL, TRUSTS, Bank, Entry, UtcDateTime, utcnow
 
 _ENTRY_COLUMNS = (
     "id", "bank_id", "kind", "pdq", "quality", "md5", "sha256", "duration", "source", "request_id",
     "import_id", "external_list", "external_id", "trust", "created", "expires",
 )  # fmt: skip
 _HASH_COLUMNS = ("entry_id", "bank_id", "role", "pdq", "quality", "indexed")
-_FRAME_COLUMNS = ("entry_id", "bank_id", "pdq", "quality", "ts")
+_FRAME_COLUMNS = ("entry_id", "bank_id", "pdq", "quality", "ts", "view")
 
 Key = tuple[str, str]
 
@@ -163,7 +163,9 @@ class EntryWriter:
                 created, db_time(connection, p.expires),
             ))  # fmt: skip
             hash_rows.extend((entry_id, bank_id, h.role, h.pdq, h.quality, h.indexed) for h in e.hashes)
-            frame_rows.extend((entry_id, bank_id, f.pdq, f.quality, f.ts) for f in e.frames)
+            for f in e.frames:  # a frame's plain row, then its views' rows (``VideoFrame``)
+                frame_rows.append((entry_id, bank_id, f.pdq, f.quality, f.ts, FRAME_ORIGINAL))
+                frame_rows.extend((entry_id, bank_id, v.pdq, v.quality, f.ts, v.role) for v in f.views)
         copy_rows(connection, "entries", _ENTRY_COLUMNS, entry_rows)
         copy_rows(connection, "entry_hashes", _HASH_COLUMNS, hash_rows)
         copy_rows(connection, "video_frames", _FRAME_COLUMNS, frame_rows)

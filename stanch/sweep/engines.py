@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from stanch.desk.hashes import new_entry
 from stanch.matching.engine import BankedEntry, MatchEngine
-from stanch.matching.sync import BankFollower, read_entries
+from stanch.matching.sync import BankFollower, read_entries, video_entry
 from stanch.matching.verdict import BankRule
 from stanch.signals.pdq import MATCH_DISTANCE
 from stanch.store import Bank, Database, Entry, Provenance, changes_since
@@ -78,12 +78,12 @@ def case_hashes(session: Session, request: TakedownRequest) -> list[dict[str, An
 
 def _banked(number: int, record: dict[str, Any]) -> BankedEntry:
     entry = new_entry(record, Provenance())
-    return BankedEntry(
+    banked = BankedEntry(
         number, CASE_BANK_ID, entry.kind,
         hashes=tuple((row.role, row.pdq) for row in entry.hashes if row.indexed),
-        frames=tuple((f.pdq, f.quality, f.ts) for f in entry.frames),
         md5=entry.md5, sha256=entry.sha256,
     )
+    return video_entry(banked, entry.frames)
 
 
 def _rule(bank: Bank) -> BankRule:
