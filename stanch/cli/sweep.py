@@ -35,6 +35,7 @@ from stanch.sweep import HashSettings, LocalPool, RayData, SourceError, SweepErr
 from stanch.sweep.executors import Executor
 
 PROGRESS_MIN_ITEMS = 20
+DEFAULT_BATCH = {"local": 64, "ray": 1024}
 
 
 class RateColumn(ProgressColumn):
@@ -58,7 +59,8 @@ def sweep_command(
                                            "'ray://head:10001'); default: a Ray runtime on this machine."),
     allow_private: bool = typer.Option(False, "--allow-private", help="Fetch URLs on private, loopback "
                                        "and link-local addresses too (only for media on your own network)."),
-    batch: int = typer.Option(64, "--batch", min=1, help="Items committed together (the checkpoint step)."),
+    batch: int = typer.Option(0, "--batch", min=0, help="Items committed together, the checkpoint step "
+                              "(0: 64 locally, 1024 on Ray, where each batch is one dataset)."),
     max_file_mb: float = typer.Option(512, "--max-file-mb", min=0.001, help="Largest item read, in MiB."),
     fetch_seconds: float = typer.Option(30, "--fetch-seconds", min=0.1, help="Longest time to fetch a URL."),
 ) -> None:
@@ -70,7 +72,8 @@ def sweep_command(
     db = open_database()
     try:
         try:
-            run = SweepRun(db, source, executor, SweepOptions(since=since, case=case, batch=batch))
+            options = SweepOptions(since=since, case=case, batch=batch or DEFAULT_BATCH[engine])
+            run = SweepRun(db, source, executor, options)
         except (SourceError, SweepError) as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(2) from None
