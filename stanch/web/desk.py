@@ -42,7 +42,7 @@ from stanch.desk.users import (
 from stanch.store.desk_models import RequestItem, TakedownRequest
 from stanch.store.models import utcnow
 from stanch.store.user_models import ROLES, User
-from stanch.web.previews import NoPreview, media_of, preview_jpeg
+from stanch.web.previews import NoPreview, check_previewable, media_of, preview_jpeg
 from stanch.web.public import database
 from stanch.web.security import (
     SESSION_COOKIE,
@@ -179,9 +179,9 @@ def _case_page(request: Request, reviewer: Reviewer, case: str, *, clear_item: s
                                                      "message": f"There is no case {case}."}, 404)
     for item in view["items"] + view["copies"]:
         try:
-            media = media_of(item["item_id"])
+            check_previewable(item["item_id"])
             if item["item_id"] == clear_item:
-                jpeg = preview_jpeg(media, clear=True)
+                jpeg = preview_jpeg(media_of(item["item_id"]), clear=True)
                 clear[item["item_id"]] = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
         except NoPreview as missing:
             no_preview[item["item_id"]] = str(missing)

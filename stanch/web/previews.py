@@ -22,6 +22,10 @@ MAX_PREVIEW_PIXELS = 40_000_000
 """Larger pictures are not decoded for a preview (decompression bombs)."""
 
 
+_NOT_A_PICTURE = ("No preview: this item is not a picture Stanch can show (videos are not previewed). "
+                  "Open it on the platform.")
+
+
 class NoPreview(LookupError):
     """No preview can be shown; the message says why, in words for the reviewer."""
 
@@ -32,8 +36,8 @@ def catalog() -> CatalogResolver | None:
     return CatalogResolver(Path(folder)) if folder else None
 
 
-def media_of(item_id: str) -> bytes:
-    """The item's media, read into memory, or ``NoPreview``."""
+def media_path(item_id: str) -> Path:
+    """The catalog file of an item, or ``NoPreview`` saying why there is none."""
     resolver = catalog()
     if resolver is None:
         raise NoPreview("No preview: the platform gives Stanch hashes or a one-time media link, and Stanch "
@@ -46,7 +50,22 @@ def media_of(item_id: str) -> bytes:
         raise NoPreview("No preview: the item is no longer in the catalog.")
     if path.stat().st_size > resolver.max_bytes:
         raise NoPreview("No preview: the file is too large to show.")
-    return path.read_bytes()
+    return path
+
+
+def check_previewable(item_id: str) -> None:
+    """``NoPreview`` unless the item is a picture that can be shown; reads only the file's header."""
+    try:
+        with Image.open(media_path(item_id)) as image:
+            if image.width * image.height > MAX_PREVIEW_PIXELS:
+                raise NoPreview("No preview: the picture is too large to decode safely.")
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise NoPreview(_NOT_A_PICTURE) from None
+
+
+def media_of(item_id: str) -> bytes:
+    """The item's media, read into memory, or ``NoPreview``."""
+    return media_path(item_id).read_bytes()
 
 
 def preview_jpeg(media: bytes, *, clear: bool = False) -> bytes:
@@ -58,8 +77,7 @@ def preview_jpeg(media: bytes, *, clear: bool = False) -> bytes:
             image.seek(0)
             picture = ImageOps.exif_transpose(image).convert("RGB")
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise NoPreview("No preview: this item is not a picture Stanch can show (videos are not "
-                        "previewed). Open it on the platform.") from None
+        raise NoPreview(_NOT_A_PICTURE) from None
     picture.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE))
     if not clear:
         picture = ImageOps.grayscale(picture).filter(ImageFilter.GaussianBlur(BLUR_RADIUS))

@@ -380,3 +380,17 @@ def test_requester_adds_information_and_withdraws_on_the_status_page(site: Site)
     assert "We added this to your request" in added.text and "https://example.org/page/2" in added.text
     gone = site.client.post("/status", data={**form, "action": "withdraw"})
     assert "Withdrawn by you" in gone.text and "Withdraw my request" not in gone.text
+
+
+def test_an_item_that_is_not_a_picture_gets_no_preview(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(200))
+    monkeypatch.setenv("STANCH_CATALOG_DIR", str(tmp_path))
+    receipt = file_case(site.db, locations=["clip.mp4"])
+    with site.db.write() as session:
+        attach_item(session, find_request(session, receipt.id), LocatedItem("clip.mp4", {"md5": "a" * 32}),
+                    origin="located", actor="system", now=utcnow())
+    site.sign_in("reviewer@example.org")
+    page = site.client.get(f"/desk/cases/{receipt.id}").text
+    assert "videos are not previewed" in page and "Unblur clip.mp4" not in page
