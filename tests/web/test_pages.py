@@ -394,3 +394,20 @@ def test_an_item_that_is_not_a_picture_gets_no_preview(
     site.sign_in("reviewer@example.org")
     page = site.client.get(f"/desk/cases/{receipt.id}").text
     assert "videos are not previewed" in page and "Unblur clip.mp4" not in page
+
+
+def test_too_many_requests_get_a_calm_answer_and_the_first_is_kept(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STANCH_REQUESTS_PER_CONTACT", "1")
+    form = {"relationship": "self", "name": "Sam", "email": "sam@example.org", "good_faith": "yes",
+            "signature": "Sam Example"}
+    first = site.client.post("/report", data={**form, "form_token": site.token("/report"),
+                                              "locations": "https://example.org/1"})
+    assert first.status_code == 200
+    second = site.client.post("/report", data={**form, "form_token": site.token("/report"),
+                                               "locations": "https://example.org/2"})
+    assert second.status_code == 429
+    assert "Please wait" in second.text and "earlier requests are safe" in second.text
+    with site.db.read() as session:
+        assert len(list(session.scalars(select(TakedownRequest.id)))) == 1
