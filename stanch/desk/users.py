@@ -11,6 +11,7 @@ passes. Failures are counted by keyed hash (``stanch.desk.tokens.keyed_hash``), 
 
 from __future__ import annotations
 
+import binascii
 import functools
 import hashlib
 import secrets
@@ -124,6 +125,29 @@ def enable_totp(session: Session, user: User, *, actor: str) -> str:
     user.totp_secret = pyotp.random_base32()
     record(session, actor, "user.totp_on", ("user", user.id))
     return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name="Stanch")
+
+
+def new_totp_secret() -> str:
+    """A fresh authenticator secret, to show the reviewer before it is turned on (``confirm_totp``)."""
+    return pyotp.random_base32()
+
+
+def totp_uri(email: str, secret: str) -> str:
+    """The ``otpauth://`` link an authenticator app accepts."""
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name="Stanch")
+
+
+def confirm_totp(session: Session, user: User, secret: str, code: str, *, actor: str) -> None:
+    """Turn on two-step sign-in with ``secret`` once the reviewer proves their app has it (``code``);
+    UserError otherwise, so nobody locks themselves out with a secret their app never stored."""
+    try:
+        valid = pyotp.TOTP(secret).verify(code.strip().replace(" ", ""), valid_window=1)
+    except (ValueError, TypeError, binascii.Error):
+        valid = False
+    if not valid:
+        raise UserError("that code does not match: check the app shows Stanch and enter its newest code")
+    user.totp_secret = secret
+    record(session, actor, "user.totp_on", ("user", user.id))
 
 
 def disable_totp(session: Session, user: User, *, actor: str) -> None:

@@ -33,11 +33,15 @@ from stanch.desk.users import (
     Reviewer,
     SignInRefused,
     UserError,
+    confirm_totp,
     create_user,
+    disable_totp,
     end_session,
     new_password,
+    new_totp_secret,
     session_reviewer,
     sign_in,
+    totp_uri,
 )
 from stanch.store.desk_models import RequestItem, TakedownRequest
 from stanch.store.models import utcnow
@@ -360,3 +364,48 @@ def users_create(request: Request, email: str = Form(""), role: str = Form("revi
     except UserError as problem:
         return _users(request, reviewer, {"error": str(problem)}, 422)
     return _users(request, reviewer, {"created": {"email": email.strip().lower(), "password": password}})
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_page(request: Request) -> Response:
+    reviewer = current_reviewer(request)
+    if reviewer is None:
+        return _to_sign_in()
+    return _account(request, reviewer)
+
+
+def _account(request: Request, reviewer: Reviewer, context: dict[str, Any] | None = None,
+             status_code: int = 200) -> Response:
+    with database(request).read() as session:
+        user = session.get(User, reviewer.id)
+        totp_on = bool(user and user.totp_secret)
+    return render(request, "desk/account.html", {"title": "Your account", "reviewer": reviewer,
+                                                 "totp_on": totp_on, **(context or {})}, status_code)
+
+
+@router.post("/account/totp", response_class=HTMLResponse)
+def account_totp(request: Request, action: str = Form(""), secret: str = Form(""), code: str = Form(""),
+                 csrf: str = Form("")) -> Response:
+    """Two-step sign-in for oneself: ``start`` shows a new secret, ``confirm`` turns it on once a code
+    from the app matches, ``off`` turns it off."""
+    reviewer = current_reviewer(request)
+    if reviewer is None:
+        return _to_sign_in()
+    if not csrf_ok(reviewer.csrf_token, csrf):
+        return _bad_csrf(request, reviewer)
+    if action == "start":
+        fresh = new_totp_secret()
+        return _account(request, reviewer, {"secret": fresh, "uri": totp_uri(reviewer.email, fresh)})
+    try:
+        with database(request).write() as session:
+            user = session.get(User, reviewer.id)
+            assert user is not None
+            if action == "confirm":
+                confirm_totp(session, user, secret, code, actor=reviewer.actor)
+            elif action == "off":
+                disable_totp(session, user, actor=reviewer.actor)
+    except UserError as problem:
+        return _account(request, reviewer, {"secret": secret, "uri": totp_uri(reviewer.email, secret),
+                                            "error": str(problem)}, 422)
+    return _account(request, reviewer, {"notice": "Two-step sign-in is on." if action == "confirm"
+                                        else "Two-step sign-in is off."})

@@ -306,7 +306,7 @@ def test_missing_elements_are_named_next_to_their_fields_and_nothing_is_stored(s
 
 
 PAGES = ["/report", "/status", "/appeal", "/transparency", "/desk/sign-in"]
-DESK_PAGES = ["/desk", "/desk/appeals", "/desk/users"]
+DESK_PAGES = ["/desk", "/desk/appeals", "/desk/users", "/desk/account"]
 
 
 def test_security_headers_and_no_external_references(site: Site) -> None:
@@ -411,3 +411,23 @@ def test_too_many_requests_get_a_calm_answer_and_the_first_is_kept(
     assert "Please wait" in second.text and "earlier requests are safe" in second.text
     with site.db.read() as session:
         assert len(list(session.scalars(select(TakedownRequest.id)))) == 1
+
+
+def test_reviewer_turns_on_two_step_sign_in_on_their_account_page(site: Site) -> None:
+    site.sign_in("reviewer@example.org")
+    started = site.client.post("/desk/account/totp", data={"action": "start", "csrf": site.csrf()})
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', started.text)
+    assert secret and "otpauth://totp/Stanch:reviewer%40example.org" in started.text
+    wrong = site.client.post("/desk/account/totp", data={"action": "confirm", "secret": secret.group(1),
+                                                         "code": "12", "csrf": site.csrf()})
+    assert wrong.status_code == 422 and "does not match" in wrong.text
+    assert site.sign_in("reviewer@example.org").status_code == 200  # still off: no code needed
+    code = pyotp.TOTP(secret.group(1)).now()
+    on = site.client.post("/desk/account/totp", data={"action": "confirm", "secret": secret.group(1),
+                                                      "code": code, "csrf": site.csrf()})
+    assert "Two-step sign-in is on." in on.text
+    site.client.post("/desk/sign-out", data={"csrf": site.csrf()})
+    assert site.sign_in("reviewer@example.org").status_code == 401
+    assert site.sign_in("reviewer@example.org", totp=pyotp.TOTP(secret.group(1)).now()).status_code == 200
+    off = site.client.post("/desk/account/totp", data={"action": "off", "csrf": site.csrf()})
+    assert "Two-step sign-in is off." in off.text
