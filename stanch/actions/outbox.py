@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -48,6 +48,7 @@ def enqueue_email(
     *,
     case_id: str,
     deadline: datetime | None = None,
+    time_left: timedelta | None = None,
     public_url: str | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> OutboxMessage:
@@ -58,7 +59,7 @@ def enqueue_email(
     ``public_url`` (default ``STANCH_PUBLIC_URL``).
     """
     site = public_url or configured_public_url()
-    email = render(template, case_id=case_id, public_url=site, deadline=deadline)
+    email = render(template, case_id=case_id, public_url=site, deadline=deadline, time_left=time_left)
     payload = _json_object({"subject": email.subject, "body": email.body})
     return _add(session, "email", template, check_address(to), payload, clock())
 

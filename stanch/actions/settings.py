@@ -8,6 +8,7 @@
 ``STANCH_EMAIL_DIR``       without SMTP: write each email as an ``.eml`` file in this folder
 ``STANCH_EMAIL_FROM``      the From address (default ``Stanch <no-reply@localhost>``)
 ``STANCH_PUBLIC_URL``      the address people reach Stanch's pages at; emails link to its ``/status``
+``STANCH_DESK_EMAIL``      the review team's address, for escalation notices; unset: none are sent
 =========================  ==============================================================================
 
 Without ``STANCH_SMTP_URL`` or ``STANCH_EMAIL_DIR`` emails go to the log (the console backend), so a
@@ -89,6 +90,15 @@ def public_url(environ: Mapping[str, str] | None = None) -> str:
     url = (env.get("STANCH_PUBLIC_URL") or "").strip() or DEFAULT_PUBLIC_URL
     _check_url("STANCH_PUBLIC_URL", url, ("http", "https"))
     return url.rstrip("/")
+
+
+def desk_email(environ: Mapping[str, str] | None = None) -> str | None:
+    """``STANCH_DESK_EMAIL`` (stripped), or None when it is unset or empty.
+
+    Read on its own, like ``public_url``, by the clock that queues escalation notices; the address is
+    checked when the notice is queued."""
+    env = os.environ if environ is None else environ
+    return (env.get("STANCH_DESK_EMAIL") or "").strip() or None
 
 
 def _check_url(name: str, url: str, schemes: tuple[str, ...]) -> None:

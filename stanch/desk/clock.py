@@ -5,12 +5,15 @@ The clock runs from receipt and does not stop while the desk waits for informati
 
 ``escalate`` is what ``stanch desk tick`` and the server's background ticker run: it records each
 threshold once per open request (a unique row; running it again, or in two processes at once, adds
-nothing) and writes a ``request.escalated`` audit event. Every function takes ``now`` so tests can
-move time.
+nothing), writes a ``request.escalated`` audit event and, in the same transaction, queues the neutral
+``escalation`` email to the review team (``STANCH_DESK_EMAIL``; when it is unset the log says so once
+and no email is queued). Every function takes ``now`` so tests can move time.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,12 +21,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from stanch.actions import SettingsError, enqueue_email
+from stanch.actions.mailers import check_address
+from stanch.actions.settings import desk_email
 from stanch.desk.audit import SYSTEM, record
 from stanch.desk.safeguards import OPEN_STATES
 from stanch.store.desk_models import RequestEscalation, TakedownRequest
 
 DEADLINE = timedelta(hours=48)
 ESCALATION_HOURS = (24, 36)
+log = logging.getLogger(__name__)
+_told_no_team_address = threading.Event()
 
 
 def deadline_for(received_at: datetime) -> datetime:
@@ -71,6 +79,7 @@ def escalate(session: Session, now: datetime) -> list[Escalation]:
         ).order_by(TakedownRequest.deadline)
     )
     new: list[Escalation] = []
+    team: str | None = None
     for request in due:
         done = set(session.scalars(
             select(RequestEscalation.hours).where(RequestEscalation.request_id == request.id)
@@ -81,8 +90,30 @@ def escalate(session: Session, now: datetime) -> list[Escalation]:
             if _add_escalation(session, request, hours, now):
                 record(session, SYSTEM, "request.escalated", ("request", request.public_id),
                        {"hours": hours, "deadline": request.deadline.isoformat()}, clock=lambda: now)
+                team = team or team_address()
+                if team is not None:
+                    enqueue_email(session, team, "escalation", case_id=request.public_id,
+                                  deadline=request.deadline, time_left=time_left(request, now),
+                                  clock=lambda: now)
                 new.append(Escalation(request.public_id, hours))
     return new
+
+
+def team_address() -> str | None:
+    """Where escalation notices go (``STANCH_DESK_EMAIL``), or None when unset, which is logged once
+    per process. A malformed address raises ``SettingsError``: the escalation then waits, with its
+    notice, until the setting is fixed, rather than being recorded without one."""
+    address = desk_email()
+    if address is None:
+        if not _told_no_team_address.is_set():
+            _told_no_team_address.set()
+            log.warning("STANCH_DESK_EMAIL is not set: escalations are recorded and shown in the queue, "
+                        "but no reviewer is emailed")
+        return None
+    try:
+        return check_address(address)
+    except ValueError as error:
+        raise SettingsError(f"STANCH_DESK_EMAIL: {error}") from None
 
 
 def _add_escalation(session: Session, request: TakedownRequest, hours: int, now: datetime) -> bool:

@@ -9,7 +9,7 @@ import logging
 import socket
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -71,6 +71,22 @@ def test_every_template_is_neutral(template: str) -> None:
     assert "https://t.example/status?case=C%2F7%20x" in rendered.body
     for revealing in ("image", "photo", "video", "intimate", "nude", "sexual", "remove", "reject"):
         assert revealing not in (rendered.subject + rendered.body).lower()
+
+
+def test_the_team_escalation_email_links_the_desk_and_is_neutral() -> None:
+    rendered = render("escalation", case_id="C/7 x", public_url="https://t.example/", deadline=DEADLINE,
+                      time_left=timedelta(hours=11, minutes=59))
+    assert rendered.subject == "A case needs a decision soon"
+    assert "https://t.example/desk/cases/C%2F7%20x" in rendered.body
+    assert "It has 11 hours left" in rendered.body and "Tuesday 24 November 2026, 09:00 UTC" in rendered.body
+    assert "status?case=" not in rendered.body
+    for revealing in ("image", "photo", "video", "intimate", "nude", "sexual", "remove", "reject"):
+        assert revealing not in (rendered.subject + rendered.body).lower()
+    overdue = render("escalation", case_id="C-1", public_url="https://t.example", deadline=DEADLINE,
+                     time_left=timedelta(minutes=-5))
+    assert "deadline has passed" in overdue.body
+    with pytest.raises(ValueError, match="time left"):
+        render("escalation", case_id="C-1", public_url="https://t.example", deadline=DEADLINE)
 
 
 def test_templates_refuse_what_they_do_not_know() -> None:
