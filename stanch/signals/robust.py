@@ -55,8 +55,8 @@ _ANCHORS = 3
 _BANK_ANCHORS = 4
 """Anchors per axis for a banked picture's windows (up to 6 x 6): a crop can drop or demote one of the
 original's three strongest features, and the fourth then bounds the upload's window."""
-_ANCHOR_SIDE = 512
-"""Anchors are found on a copy reduced by a whole factor to about this longer side."""
+_PROFILE_LINES = 512
+"""About this many lines (every n-th) are averaged into a profile: its positions keep full resolution."""
 _ANCHOR_SMOOTHING = 0.01
 """Width (standard deviation, as a share of the side) of the Gaussian that smooths a profile."""
 _ANCHOR_SEPARATION = 0.15
@@ -136,14 +136,11 @@ def _unique(hashes: list[str]) -> tuple[str, ...]:
 
 
 def _reduce(luma: np.ndarray) -> np.ndarray:
-    """``luma`` averaged over square blocks of a whole size, its shorter side kept at least ``_HASH_SIDE``."""
-    return _block_average(luma, max(1, min(luma.shape) // _HASH_SIDE))
-
-
-def _block_average(luma: np.ndarray, factor: int) -> np.ndarray:
-    """``luma`` as float32, averaged over ``factor`` x ``factor`` blocks (Pillow's ``reduce``)."""
-    if factor == 1:
-        return luma.astype(np.float32)
+    """``luma`` as float32, averaged over square blocks of a whole size (Pillow's ``reduce``) when its
+    shorter side is at least twice ``_HASH_SIDE``."""
+    factor = min(luma.shape) // _HASH_SIDE
+    if factor <= 1:
+        return np.asarray(luma, np.float32)
     plane = luma if luma.dtype == np.uint8 else luma.astype(np.float32)
     return np.asarray(Image.fromarray(np.ascontiguousarray(plane)).reduce(factor), np.float32)
 
@@ -170,10 +167,8 @@ def _scaled(box: Box, full: tuple[int, ...], small: tuple[int, ...]) -> Box:
 
 def _anchored_views(plane: np.ndarray) -> list[tuple[str, Box]]:
     """``anchoredN``: windows between the 3 strongest anchors per axis; ``spareN``: those with a 4th."""
-    factor = max(1, max(plane.shape) // _ANCHOR_SIDE)
-    grey = _block_average(plane, factor)
-    columns = [(p + 0.5) * factor - 0.5 for p in _anchors(np.abs(np.diff(grey, axis=1)).mean(axis=0))]
-    rows = [(p + 0.5) * factor - 0.5 for p in _anchors(np.abs(np.diff(grey, axis=0)).mean(axis=1))]
+    columns = _anchors(_edge_profile(plane))
+    rows = _anchors(_edge_profile(plane.T))
     named: list[tuple[str, Box]] = []
     spare: list[tuple[str, Box]] = []
     for (i, j), (k, m) in product(combinations(range(len(rows)), 2), combinations(range(len(columns)), 2)):
@@ -298,6 +293,12 @@ def _worth_hashing(box: Box, height: int, width: int) -> bool:
     if kept_h < _MIN_KEEP or kept_w < _MIN_KEEP:
         return False
     return kept_h <= 1 - _MIN_CHANGE or kept_w <= 1 - _MIN_CHANGE
+
+
+def _edge_profile(plane: np.ndarray) -> np.ndarray:
+    """Gradient energy across each column: the mean absolute step to the next column, over sampled rows."""
+    step = max(1, plane.shape[0] // _PROFILE_LINES)
+    return np.abs(np.diff(plane[step // 2 :: step], axis=1)).mean(axis=0)
 
 
 def _anchors(profile: np.ndarray) -> list[float]:
