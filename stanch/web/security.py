@@ -6,8 +6,10 @@ inline script, no framing. The session cookie is HttpOnly and SameSite=Strict, a
 page was reached over https (``STANCH_COOKIE_SECURE=1`` forces it behind a proxy that ends TLS, ``0``
 turns it off for plain-http development).
 
-Every POST from a signed-in reviewer carries the session's CSRF token in a hidden field; public forms
-carry a token tied to a short-lived cookie (double submit), so another site cannot post them either.
+Every POST from a signed-in reviewer carries the session's CSRF token in a hidden field. Public forms
+are accepted when the browser says they came from this site (``Sec-Fetch-Site: same-origin``, so
+people who block cookies can still ask for help) or, from browsers that do not say, when they carry a
+token matching a cookie (double submit): another site cannot post them either way.
 """
 
 from __future__ import annotations
@@ -114,7 +116,14 @@ def set_form_cookie(response: Response, request: Request, token: str) -> None:
 
 
 def form_token_ok(request: Request, submitted: str | None) -> bool:
-    """Whether a public form came from our own page (its token matches the cookie)."""
+    """Whether a public form came from our own page.
+
+    Browsers that send ``Sec-Fetch-Site`` say so themselves, which also serves people who block
+    cookies; for the others the form's token must match its cookie (double submit).
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "same-origin"
     cookie = request.cookies.get(FORM_COOKIE)
     return bool(cookie and submitted) and hmac.compare_digest(cookie or "", submitted or "")
 

@@ -431,3 +431,15 @@ def test_reviewer_turns_on_two_step_sign_in_on_their_account_page(site: Site) ->
     assert site.sign_in("reviewer@example.org", totp=pyotp.TOTP(secret.group(1)).now()).status_code == 200
     off = site.client.post("/desk/account/totp", data={"action": "off", "csrf": site.csrf()})
     assert "Two-step sign-in is off." in off.text
+
+
+def test_public_forms_trust_the_browsers_word_on_where_a_post_came_from(site: Site) -> None:
+    form = {"relationship": "self", "name": "Sam", "email": "sam@example.org", "good_faith": "yes",
+            "signature": "Sam Example", "locations": "https://example.org/1"}
+    site.client.cookies.clear()
+    without_cookies = site.client.post("/report", data=form, headers={"Sec-Fetch-Site": "same-origin"})
+    assert without_cookies.status_code == 200 and 'id="case-id"' in without_cookies.text
+    token = site.token("/report")
+    forged = site.client.post("/report", data={**form, "form_token": token},
+                              headers={"Sec-Fetch-Site": "cross-site"})
+    assert forged.status_code == 403
