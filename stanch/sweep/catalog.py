@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from stanch.store.sweep_models import CatalogItem
@@ -65,26 +65,38 @@ def stored_items(session: Session, keys: Sequence[str]) -> dict[str, Stored]:
 def record_outcomes(session: Session, sweep_id: int, outcomes: Sequence[Outcome],
                     matched_seq: dict[str, int | None], now: datetime) -> None:
     """Store a window's outcomes: new hashes, failures (kept with their error, hashes cleared so the
-    next run tries again), and for every item the sweep that finished it and its ``matched_seq``."""
-    rows = {r.key: r for start in range(0, len(outcomes), _CHUNK) for r in session.scalars(
-        select(CatalogItem).where(CatalogItem.key_hash.in_(
-            [key_hash(o["key"]) for o in outcomes[start : start + _CHUNK]])))}
+    next run tries again), and for every item the sweep that finished it and its ``matched_seq``.
+
+    Written as two bulk statements (insert the new rows, update the others by primary key): the
+    parent process does this for every window while the workers hash, so it must stay cheap."""
+    existing: dict[str, tuple[int, int]] = {}
+    for start in range(0, len(outcomes), _CHUNK):
+        hashes = [key_hash(o["key"]) for o in outcomes[start : start + _CHUNK]]
+        rows = session.execute(select(CatalogItem.key, CatalogItem.id, CatalogItem.failures)
+                               .where(CatalogItem.key_hash.in_(hashes)))
+        existing.update((key, (row_id, failures)) for key, row_id, failures in rows)
+    inserts, updates = [], []
     for outcome in outcomes:
-        row = rows.get(outcome["key"])
-        if row is None:
-            row = CatalogItem(key_hash=key_hash(outcome["key"]), key=outcome["key"], failures=0)
-            session.add(row)
-        row.sweep_id, row.matched_seq = sweep_id, matched_seq.get(outcome["key"])
-        if outcome["state"] == "failed":
-            row.record = row.md5 = row.sha256 = None
-            row.error, row.failed_at = (outcome["error"] or "")[:MAX_ERROR], now
-            row.failures = (row.failures or 0) + 1
-            continue
-        row.error = None
-        if outcome["state"] == "hashed":
-            record = outcome["record"] or {}
-            row.record, row.hashed_at = json.dumps(record), now
-            row.md5, row.sha256 = record.get("md5"), record.get("sha256")
-            row.size, row.mtime_ns = outcome["size"], outcome["mtime_ns"]
-            row.etag, row.last_modified = outcome["etag"], outcome["last_modified"]
-    session.flush()
+        key = outcome["key"]
+        row_id, failures = existing.get(key, (None, 0))
+        values = _values(outcome, failures, now) | {"sweep_id": sweep_id, "matched_seq": matched_seq.get(key)}
+        if row_id is None:
+            inserts.append({"key_hash": key_hash(key), "key": key, "failures": 0, **values})
+        else:
+            updates.append({"id": row_id, **values})
+    if inserts:
+        session.execute(insert(CatalogItem), inserts)
+    if updates:
+        session.execute(update(CatalogItem), updates)
+
+
+def _values(outcome: Outcome, failures: int, now: datetime) -> dict[str, Any]:
+    if outcome["state"] == "failed":
+        return {"record": None, "md5": None, "sha256": None, "error": (outcome["error"] or "")[:MAX_ERROR],
+                "failed_at": now, "failures": failures + 1}
+    if outcome["state"] == "unchanged":
+        return {"error": None}
+    record = outcome["record"] or {}
+    return {"record": json.dumps(record), "hashed_at": now, "md5": record.get("md5"),
+            "sha256": record.get("sha256"), "size": outcome["size"], "mtime_ns": outcome["mtime_ns"],
+            "etag": outcome["etag"], "last_modified": outcome["last_modified"], "error": None}

@@ -9,13 +9,14 @@ answered ``unchanged`` without reading it, and the parent reuses its stored hash
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
 from stanch.files import read_media_file
+from stanch.matching.query import ImageQuery, image_query
 from stanch.net import FetchError, FetchLimits, SafeFetcher
-from stanch.signals import Limits, MediaError, hash_media, signals_record
+from stanch.signals import ImageSignals, Limits, MediaError, hash_media, signals_record
 from stanch.sweep.sources import is_url
 
 QUERY_SECONDS_PER_HASH = 1.0
@@ -33,11 +34,15 @@ class Task(TypedDict):
 
 
 class Outcome(TypedDict):
-    """``state`` is ``hashed`` (``record`` holds the signals), ``unchanged`` or ``failed`` (``error``)."""
+    """``state`` is ``hashed`` (``record`` holds the signals), ``unchanged`` or ``failed`` (``error``).
+
+    ``query`` is a hashed image's lookups (``stanch.matching.query.image_query``) as plain lists,
+    computed here so that the parent, the one process that matches, does not parse the record again."""
 
     key: str
     state: str
     record: dict[str, Any] | None
+    query: dict[str, Any] | None
     error: str | None
     size: int | None
     mtime_ns: int | None
@@ -63,8 +68,8 @@ def task(key: str, known: dict[str, Any] | None = None) -> Task:
 
 def hash_item(item: Task, settings: HashSettings) -> Outcome:
     """Hash one item, or say it is unchanged, or why it failed; never raises for a bad item."""
-    out = Outcome(key=item["key"], state="failed", record=None, error=None, size=None, mtime_ns=None,
-                  etag=None, last_modified=None)
+    out = Outcome(key=item["key"], state="failed", record=None, query=None, error=None, size=None,
+                  mtime_ns=None, etag=None, last_modified=None)
     try:
         data = _fetch(item, settings, out) if is_url(item["key"]) else _read(item, settings, out)
         if data is None:
@@ -81,7 +86,15 @@ def hash_item(item: Task, settings: HashSettings) -> Outcome:
         out["error"] = f"could not hash the item ({type(error).__name__}: {error})"
         return out
     out["state"], out["record"] = "hashed", signals_record(signals)
+    if isinstance(signals, ImageSignals):
+        out["query"] = asdict(image_query(signals))
     return out
+
+
+def query_from_outcome(query: dict[str, Any]) -> ImageQuery:
+    """The ``ImageQuery`` an outcome carries."""
+    return ImageQuery(tuple((view, pdq) for view, pdq in query["hashes"]), query["md5"], query["sha256"],
+                      query["quality"])
 
 
 def hash_batch(batch: dict[str, Any], settings: HashSettings) -> dict[str, list[str]]:

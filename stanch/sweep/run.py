@@ -23,14 +23,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from stanch.desk.cases import UnknownRequest, find_request
 from stanch.matching.engine import MatchEngine
-from stanch.matching.query import image_query
+from stanch.matching.query import ImageQuery, image_query
 from stanch.matching.verdict import Verdict, decide
-from stanch.signals import ImageSignals, MediaSignals, signals_from_record
+from stanch.signals import ImageSignals, VideoSignals, signals_from_record
 from stanch.store import Database, utcnow
 from stanch.store.desk_models import TakedownRequest
 from stanch.store.sweep_models import Sweep
@@ -38,7 +38,7 @@ from stanch.sweep.catalog import Stored, record_outcomes, stored_items
 from stanch.sweep.copies import Attached, Found, attach_to_case, attach_to_removed
 from stanch.sweep.engines import added_engine, bank_engine, case_engine
 from stanch.sweep.executors import Executor
-from stanch.sweep.hashing import Outcome, Task, task
+from stanch.sweep.hashing import Outcome, Task, query_from_outcome, task
 from stanch.sweep.sources import list_items
 
 NOTHING_NEW = decide([])
@@ -173,7 +173,7 @@ class SweepRun:
         now = self.clock()
         matched_seq: dict[str, int | None] = {}
         records: dict[str, dict[str, Any]] = {}
-        work: dict[int, list[tuple[str, MediaSignals]]] = {}
+        work: dict[int, list[tuple[str, ImageQuery | VideoSignals]]] = {}
         engines: dict[int, MatchEngine] = {}
         for outcome in outcomes:
             if outcome["state"] == "failed":
@@ -185,7 +185,7 @@ class SweepRun:
             engine, matched_seq[key] = self._engine_for(outcome, known, record)
             if engine is not None:
                 engines[id(engine)] = engine
-                work.setdefault(id(engine), []).append((key, signals_from_record(record)))
+                work.setdefault(id(engine), []).append((key, _lookups(outcome, record)))
         verdicts = {k: v for eid, items in work.items() for k, v in _match(engines[eid], items).items()}
         lines, found = [], []
         for outcome in outcomes:
@@ -235,11 +235,9 @@ class SweepRun:
         states = [o["state"] for o in outcomes]
         counts = {"hashed": states.count("hashed"), "reused": states.count("unchanged"),
                   "failed": states.count("failed"), "matched": matched}
-        sweep = session.get(Sweep, self.sweep_id)
-        assert sweep is not None
-        sweep.items += len(outcomes)
+        session.execute(update(Sweep).where(Sweep.id == self.sweep_id).values(
+            items=Sweep.items + len(outcomes), **{n: getattr(Sweep, n) + v for n, v in counts.items()}))
         for name, value in counts.items():
-            setattr(sweep, name, getattr(sweep, name) + value)
             setattr(self.summary, name, getattr(self.summary, name) + value)
         self.summary.copies += attached.copies
         self.summary.removals += attached.removals
@@ -258,10 +256,17 @@ def _known(stored: Stored | None) -> dict[str, Any] | None:
     return stored.known() if stored is not None else None
 
 
-def _match(engine: MatchEngine, items: list[tuple[str, MediaSignals]]) -> dict[str, Verdict]:
+def _lookups(outcome: Outcome, record: dict[str, Any]) -> ImageQuery | VideoSignals:
+    """What an item is looked up by: the query a worker computed, or one made from stored hashes."""
+    if outcome["state"] == "hashed" and outcome["query"] is not None:
+        return query_from_outcome(outcome["query"])
+    signals = signals_from_record(record)
+    return image_query(signals) if isinstance(signals, ImageSignals) else signals
+
+
+def _match(engine: MatchEngine, items: list[tuple[str, ImageQuery | VideoSignals]]) -> dict[str, Verdict]:
     """Verdicts for many items: the images searched together (one search per bank), videos one by one."""
-    images = [(key, s) for key, s in items if isinstance(s, ImageSignals)]
-    verdicts = dict(zip([k for k, _ in images],
-                        engine.match_images([image_query(s) for _, s in images]), strict=True))
-    verdicts.update((key, engine.match(s)) for key, s in items if not isinstance(s, ImageSignals))
+    images = [(key, q) for key, q in items if isinstance(q, ImageQuery)]
+    verdicts = dict(zip([k for k, _ in images], engine.match_images([q for _, q in images]), strict=True))
+    verdicts.update((key, engine.match_video(v)) for key, v in items if isinstance(v, VideoSignals))
     return verdicts
