@@ -443,3 +443,16 @@ def test_public_forms_trust_the_browsers_word_on_where_a_post_came_from(site: Si
     forged = site.client.post("/report", data={**form, "form_token": token},
                               headers={"Sec-Fetch-Site": "cross-site"})
     assert forged.status_code == 403
+
+
+def test_transparency_page_draws_its_charts_on_the_server(site: Site) -> None:
+    assert "No requests yet" in site.client.get("/transparency").text
+    receipt = file_case(site.db)
+    site.sign_in("reviewer@example.org")
+    path = f"/desk/cases/{receipt.id}"
+    site.client.post(f"{path}/decision", data={"decision": "remove", "csrf": site.csrf(path)})
+    page = site.client.get("/transparency").text
+    month = utcnow().strftime("%Y-%m")
+    assert page.count('<svg class="chart"') == 2 and 'role="img"' in page
+    assert f">{month}</text>" in page and ">100%</text>" in page
+    assert f'<th scope="row">{month}</th><td>1</td><td>1</td>' in page
