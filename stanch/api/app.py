@@ -1,7 +1,8 @@
 """The FastAPI application: ``create_app()`` builds it, ``uvicorn`` serves it (``stanch serve``).
 
 At start-up the app opens the database (migrating it if needed), loads every bank into a
-``MatchEngine`` and starts following the change feed; at shutdown it stops following. Everything is
+``MatchEngine`` and starts following the change feed, the desk's ticker and (unless
+``STANCH_DISPATCH=0``) the outbox dispatcher; at shutdown it stops them. Everything is
 under ``/v1``; the OpenAPI description is at ``/openapi.json`` and browsable at ``/docs``.
 
 Several server processes (``stanch serve --workers N``) each hold their own engine and converge
@@ -20,6 +21,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from stanch import __version__
+from stanch.actions.background import DispatcherThread, dispatch_in_server
 from stanch.api import appeals, banks, matching, report, requests
 from stanch.api.auth import KeyChecker
 from stanch.api.errors import install_error_handlers
@@ -45,18 +47,23 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = db or open_database(database_url)
+        dispatcher = DispatcherThread(database.engine) if dispatch_in_server() else None  # checks settings
         engine = MatchEngine()
         follower = BankFollower(database, engine, interval=poll_interval)
         follower.load()
         follower.start()
         ticker = DeskTicker(database, resolvers_from_environment())
         ticker.start()
+        if dispatcher is not None:
+            dispatcher.start()
         settle_memory()
         keys = KeyChecker(database, key_cache_seconds)
         app.state.stanch = Services(database, engine, follower, keys, limits or ApiLimits.from_environment())
         try:
             yield
         finally:
+            if dispatcher is not None:
+                dispatcher.stop()
             ticker.stop()
             follower.stop()
             keys.close()
@@ -76,7 +83,7 @@ def create_app(
     app.include_router(appeals.router)
     app.include_router(report.router)
     install_pages(app)
-    describe_models(app, matching.BODY_MODELS)
+    describe_models(app, matching.BODY_MODELS + banks.BODY_MODELS)
     return app
 
 

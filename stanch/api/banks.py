@@ -14,8 +14,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from stanch.api.auth import Caller, require
-from stanch.api.schemas import NewBank, NewEntry
+from stanch.api.schemas import NewBank, NewEntry, json_body, validated
 from stanch.api.services import Services, services
+from stanch.api.uploads import read_json
 from stanch.signals import signals_from_record
 from stanch.store import (
     Bank,
@@ -38,6 +39,8 @@ from stanch.store import NewEntry as StoredNewEntry
 
 router = APIRouter(prefix="/v1/banks", tags=["banks"])
 log = logging.getLogger(__name__)
+BODY_MODELS = (NewBank, NewEntry)
+"""JSON bodies read by the handlers themselves (size-limited), described in OpenAPI by ``create_app``."""
 
 
 @router.get("")
@@ -49,10 +52,15 @@ def banks_list(request: Request, _: Caller = Depends(require("bank"))) -> dict[s
         return {"banks": [_bank(b, counts.get(b.id, 0)) for b in list_banks(session)]}
 
 
-@router.post("", status_code=201)
-def banks_create(body: NewBank, request: Request, _: Caller = Depends(require("bank"))) -> dict[str, Any]:
+@router.post("", status_code=201, openapi_extra=json_body(NewBank))
+async def banks_create(request: Request, _: Caller = Depends(require("bank"))) -> dict[str, Any]:
     """Create a bank: ``{"name", "threshold": 31, "trust": "block"|"review", "kind": "match"|"allow"}``."""
     app = services(request)
+    body = validated(NewBank, await read_json(request, app.limits.max_json_bytes))
+    return await run_in_threadpool(_create, app, body)
+
+
+def _create(app: Services, body: NewBank) -> dict[str, Any]:
     try:
         with app.db.write() as session:
             bank = create_bank(session, body.name, threshold=body.threshold, trust=body.trust, kind=body.kind)
@@ -74,14 +82,13 @@ def banks_get(bank: str, request: Request, _: Caller = Depends(require("bank")))
         return _bank(found, active_entry_counts(session).get(found.id, 0))
 
 
-@router.post("/{bank}/entries", status_code=201)
-async def entries_add(
-    bank: str, body: NewEntry, request: Request, _: Caller = Depends(require("bank"))
-) -> dict[str, Any]:
+@router.post("/{bank}/entries", status_code=201, openapi_extra=json_body(NewEntry))
+async def entries_add(bank: str, request: Request, _: Caller = Depends(require("bank"))) -> dict[str, Any]:
     """Bank a hash (``{"pdq": hex}``, with ``md5``/``sha256``/``quality`` if known) or full signals
     (``{"signals": {...}}``), with an optional ``source``. Matchable as soon as this answers."""
-    entry = _new_entry(body)
-    return await run_in_threadpool(_add, services(request), bank, entry)
+    app = services(request)
+    entry = _new_entry(validated(NewEntry, await read_json(request, app.limits.max_json_bytes)))
+    return await run_in_threadpool(_add, app, bank, entry)
 
 
 @router.get("/{bank}/entries/{entry_id}")

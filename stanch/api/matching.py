@@ -10,11 +10,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import ValidationError
 
 from stanch.api.auth import Caller, require
-from stanch.api.errors import describe
-from stanch.api.schemas import MAX_BATCH, BatchQuery, HashQuery
+from stanch.api.schemas import MAX_BATCH, BatchQuery, HashQuery, json_body, validated
 from stanch.api.services import services
 from stanch.api.uploads import is_multipart, read_json, read_upload
 from stanch.matching.engine import MatchEngine
@@ -75,15 +73,7 @@ async def match(request: Request, _: Caller = Depends(require("match"))) -> dict
     return match_queries(app.engine, [query])[0].to_dict()
 
 
-@router.post(
-    "/match/batch",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchQuery"}}},
-        }
-    },
-)
+@router.post("/match/batch", openapi_extra=json_body(BatchQuery))
 async def match_batch(request: Request, _: Caller = Depends(require("match"))) -> dict[str, Any]:
     """Match up to 1,000 hashes or signals in one request: ``{"items": [...]}`` → ``{"results": [...]}``
     in the same order, each result as ``/v1/match`` answers."""
@@ -113,11 +103,7 @@ def match_queries(engine: MatchEngine, queries: list[ImageQuery | VideoSignals])
 
 def _validated(data: object, where: str = "body") -> ImageQuery | VideoSignals:
     """A lookup from JSON: loose hashes or image signals as an ``ImageQuery``, or video signals."""
-    try:
-        query = HashQuery.model_validate(data)
-    except ValidationError as error:
-        detail = "; ".join(describe({**e, "loc": (where, *e["loc"])}) for e in error.errors())
-        raise HTTPException(422, detail) from None
+    query = validated(HashQuery, data, where)
     if query.signals is None:
         return hash_query(query.pdq, query.quality, query.md5, query.sha256)
     try:

@@ -6,14 +6,34 @@ Hashes are checked here (length, alphabet) so that a malformed one is a 422 nami
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from fastapi import HTTPException
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from stanch.api.errors import describe
 from stanch.signals.pdq import MATCH_DISTANCE, parse_pdq_hex
 
 MAX_BATCH = 1000
 """Items in one ``POST /v1/match/batch``: bounds the work (and the memory) of one request."""
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def validated(model: type[Model], data: object, where: str = "body") -> Model:
+    """``data`` (parsed JSON) as ``model``; 422 naming each field that is wrong otherwise."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        detail = "; ".join(describe({**e, "loc": (where, *e["loc"])}) for e in error.errors())
+        raise HTTPException(422, detail) from None
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` describing a JSON body that a handler reads itself (see ``describe_models``)."""
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def _hex_digest(value: str | None, name: str, length: int) -> str | None:

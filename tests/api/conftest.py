@@ -22,6 +22,8 @@ MIRROR_VIEWS = {"flipy", "mirrored"}
 the mirrored-pixels view of stanch.signals.robust."""
 UPLOAD_LIMIT = 2 * 2**20
 """The tests' upload limit: small, so the 413 test sends little."""
+JSON_LIMIT = 2**20
+"""The tests' limit on JSON bodies."""
 
 
 @dataclass
@@ -51,7 +53,8 @@ def api(database: Database) -> Iterator[Api]:
         keys = {
             scope: create_key(session, f"test {scope}", [scope])[1] for scope in ("match", "bank", "desk")
         }
-    app = create_app(db=database, poll_interval=0.05, key_cache_seconds=0, limits=ApiLimits(UPLOAD_LIMIT))
+    limits = ApiLimits(UPLOAD_LIMIT, JSON_LIMIT)
+    app = create_app(db=database, poll_interval=0.05, key_cache_seconds=0, limits=limits)
     with TestClient(app) as client:
         yield Api(client, database, keys)
 

@@ -9,7 +9,7 @@ import pytest
 
 from stanch.signals import hash_media, signals_record
 from stanch.store import get_bank, iter_entries
-from tests.api.conftest import Api, encoded, picture
+from tests.api.conftest import JSON_LIMIT, Api, encoded, picture
 
 PDQ = "d8f8f0cce0f4e84ef8f0f0b0b8f0e0e0c6c6e6e2f2f2f0f0e0c0c0c0e0f0f8fc"
 
@@ -129,3 +129,14 @@ def test_a_committed_entry_is_never_reported_as_failed(api: Api, monkeypatch: py
     while not api.post("/v1/match", "match", json={"pdq": PDQ}).json()["matched"]:
         assert time.monotonic() < deadline
         time.sleep(0.02)
+
+
+def test_oversized_json_body_is_413_and_nothing_is_written(api: Api) -> None:
+    api.create_bank("ncii")
+    body = {"pdq": PDQ, "source": "x" * (JSON_LIMIT + 10)}
+    response = api.post("/v1/banks/ncii/entries", "bank", json=body)
+    assert response.status_code == 413
+    assert "limit of 1 MiB" in response.json()["detail"]
+    with api.db.read() as session:
+        assert list(iter_entries(session, get_bank(session, "ncii"), include_withdrawn=True)) == []
+    assert api.post("/v1/banks", "bank", json={"name": "y" * (JSON_LIMIT + 10)}).status_code == 413
