@@ -14,6 +14,7 @@ from stanch.desk.users import (
     UserError,
     create_user,
     disable_totp,
+    disable_user,
     enable_totp,
     get_user,
     new_password,
@@ -77,6 +78,20 @@ def password_command(email: str = typer.Option(..., "--email")) -> None:
     finally:
         db.dispose()
     typer.echo(f"New password for {email} (shown only now): {password}")
+
+
+@users_app.command("disable")
+def disable_command(email: str = typer.Option(..., "--email")) -> None:
+    """Stop an account from signing in; its sessions end at once (the account stays for the audit log)."""
+    db = open_database()
+    try:
+        with db.write() as session:
+            disable_user(session, get_user(session, email), actor=cli_actor())
+    except UserError as error:
+        _fail(error)
+    finally:
+        db.dispose()
+    typer.echo(f"{email} can no longer sign in.")
 
 
 @totp_app.command("on")

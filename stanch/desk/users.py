@@ -127,6 +127,14 @@ def enable_totp(session: Session, user: User, *, actor: str) -> str:
     return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name="Stanch")
 
 
+def disable_user(session: Session, user: User, *, actor: str) -> None:
+    """Stop an account from signing in (someone left the team); its sessions end at once. Kept, not
+    deleted, because the audit log names it."""
+    user.disabled_at = utcnow()
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    record(session, actor, "user.disable", ("user", user.id))
+
+
 def new_totp_secret() -> str:
     """A fresh authenticator secret, to show the reviewer before it is turned on (``confirm_totp``)."""
     return pyotp.random_base32()

@@ -138,6 +138,13 @@ def test_stanch_users_create_list_password_and_totp(stanch: CliRunner, database:
     assert renewed.exit_code == 0
     with database.write() as session, pytest.raises(SignInRefused):
         sign_in(session, "erin@example.org", password, pyotp.TOTP(secret.group(1)).now(), "127.0.0.2")
+    with database.write() as session:
+        _, cookie = sign_in(session, "erin@example.org", renewed.output.strip().split()[-1],
+                            pyotp.TOTP(secret.group(1)).now(), "127.0.0.3")
+    assert stanch.invoke(app, ["users", "disable", "--email", "erin@example.org"]).exit_code == 0
+    assert stanch.invoke(app, ["users", "list"]).output == "erin@example.org\tadmin\ttotp\tdisabled\n"
+    with database.write() as session:
+        assert session_reviewer(session, cookie) is None
     missing = stanch.invoke(app, ["users", "totp", "off", "--email", "nobody@example.org"])
     assert missing.exit_code == 1 and "no account" in missing.output
 
