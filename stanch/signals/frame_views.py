@@ -8,8 +8,11 @@ pictures (``stanch.signals.robust``), each frame also gets plain PDQ hashes of a
 - ``trimmed``: the frame without its uniform borders (``robust.trimmed_box``): a letterboxed or
   pillarboxed copy, or a picture set on a canvas, lands near its original's plain hash (and an
   original with borders lands near a copy that lost them). Only when there are borders to trim.
-- ``mirror`` and ``mirror-trimmed``: the frame and its trimmed view mirrored left to right (the
-  pixels really flipped: PDQ's grid sits off-centre, so a hash derived from the DCT is not exact).
+- ``mirror`` and ``mirror-trimmed``: the frame and its trimmed view mirrored left to right, derived
+  from their DCT (pdqhash's ``flipy``), so they cost nothing. PDQ's grid sits slightly off-centre,
+  so a derived mirror is a few bits (6-20 measured at 480 pixels) from the hash of the flipped
+  pixels; hashing the flipped pixels would cost another PDQ a frame. The benchmark finds every
+  mirrored edit either way.
 
 Which side uses which view was measured on edits of Meta's sample videos (benchmarks/video_matching.py,
 README "Video matching"): a banked frame is indexed with its plain hash, ``centre`` and ``trimmed``
@@ -18,17 +21,25 @@ plain hash, ``mirror``, ``trimmed`` and ``mirror-trimmed`` (``query_frame_hashes
 for once, on one side; the mirror goes on the query side, which hashes a 30th of the frames.
 
 Every frame gets all four views, whatever it is hashed for: a record is the same for a bank and a
-query, and the side that uses it picks. Views are hashed together (``fast_pdq.pdq_of_windows``) on a
-reduced copy of the frame (``robust.view_plane``). Everything here is a pure function of its arguments.
+query, and the side that uses it picks (computing only one side's views would save little: the
+mirrors are free, and the bank needs the two costly ones, centre and trimmed, on every frame). On
+Meta's sd samples the views cost about half of decoding and hashing a frame plainly
+(benchmarks/video_matching.py prints it). Frames are hashed at full resolution up to 767 lines
+(``robust.view_plane``): reduced copies move hashes by 10-25 bits, too much of the 31-bit budget.
+
+Everything here is a pure function of its arguments.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
 
-from stanch.signals.fast_pdq import MIN_HASHABLE_SIDE, Window, pdq_of_windows
-from stanch.signals.pdq import MIN_QUALITY
-from stanch.signals.robust import trimmed_box, view_plane
+from stanch.signals.fast_pdq import MIN_HASHABLE_SIDE, pdq_dihedral_of_luma
+from stanch.signals.pdq import DIHEDRAL_NAMES, MIN_QUALITY
+from stanch.signals.robust import Box, trimmed_box, view_plane
 from stanch.signals.types import FrameHash, PdqVariant
 
 CENTRE, TRIMMED, MIRROR, MIRROR_TRIMMED = "centre", "trimmed", "mirror", "mirror-trimmed"
@@ -38,35 +49,43 @@ QUERY_VIEWS = (MIRROR, TRIMMED, MIRROR_TRIMMED)
 """Views looked up, besides the plain hash, for each frame of a query video."""
 CENTRE_MARGIN = 0.05
 """Share of the height and of the width the ``centre`` view drops on each side."""
+MIRROR_INDEX = DIHEDRAL_NAMES.index("flipy")
+"""pdqhash's ``flipy`` is the left-right mirror image."""
 
 
-def frame_views(luma: np.ndarray) -> tuple[PdqVariant, ...]:
-    """The ``centre``, ``trimmed``, ``mirror`` and ``mirror-trimmed`` hashes of a frame's luma plane.
+def frame_views(luma: np.ndarray, dihedral: Sequence[str], quality: int) -> tuple[PdqVariant, ...]:
+    """The ``centre``, ``trimmed``, ``mirror`` and ``mirror-trimmed`` hashes of a frame's luma plane,
+    given the 8 dihedral hashes and the quality of the whole frame (``fast_pdq.pdq_dihedral_of_luma``).
 
-    Views of quality below ``MIN_QUALITY`` are left out (a flat frame yields none), and so is
-    ``trimmed`` (with its mirror) when the frame has no border to trim.
+    ``centre`` and ``trimmed`` are PDQ hashes of those parts of the frame (``robust.view_plane``: only
+    frames of 768 lines or more are reduced first); the mirrors are their dihedral ``flipy`` hashes,
+    which cost nothing more. Views of quality below ``MIN_QUALITY`` are left out (a flat frame yields
+    none), and so is ``trimmed`` (with its mirror) when the frame has no border to trim.
     """
     if min(luma.shape) < MIN_HASHABLE_SIDE:
         return ()
     plane = view_plane(luma)
     height, width = plane.shape
     dy, dx = round(height * CENTRE_MARGIN), round(width * CENTRE_MARGIN)
-    windows: dict[str, Window] = {
-        CENTRE: (slice(dy, height - dy), slice(dx, width - dx), False),
-        MIRROR: (slice(None), slice(None, None, -1), False),
-    }
-    box = trimmed_box(plane)
+    centre, centre_quality = pdq_dihedral_of_luma(plane[dy : height - dy, dx : width - dx])
+    views = [PdqVariant(CENTRE, centre[0], centre_quality),
+             PdqVariant(MIRROR, dihedral[MIRROR_INDEX], quality)]
+    box = trimmed_box(luma)
     if box is not None:
-        top, bottom, left, right = box
-        windows[TRIMMED] = (slice(top, bottom), slice(left, right), False)
-        mirrored = slice(right - 1, left - 1 if left else None, -1)
-        windows[MIRROR_TRIMMED] = (slice(top, bottom), mirrored, False)
-    hashed = pdq_of_windows(plane, list(windows.values()))
-    return tuple(
-        PdqVariant(name, pdq, quality)
-        for name, (pdq, quality) in zip(windows, hashed, strict=True)
-        if quality >= MIN_QUALITY
-    )
+        top, bottom, left, right = _inside(box, luma.shape, plane.shape)
+        trimmed, trimmed_quality = pdq_dihedral_of_luma(plane[top:bottom, left:right])
+        views += [PdqVariant(TRIMMED, trimmed[0], trimmed_quality),
+                  PdqVariant(MIRROR_TRIMMED, trimmed[MIRROR_INDEX], trimmed_quality)]
+    return tuple(view for view in views if view.quality >= MIN_QUALITY)
+
+
+def _inside(box: Box, full: tuple[int, ...], reduced: tuple[int, ...]) -> Box:
+    """``box`` on the reduced plane, rounded inwards: a reduced line that mixes border and picture is
+    left out, so a copy and its original (reduced by other factors) trim to the same picture."""
+    top, bottom, left, right = box
+    rows, cols = reduced[0] / full[0], reduced[1] / full[1]
+    return (math.ceil(top * rows - 1e-6), math.floor(bottom * rows + 1e-6),
+            math.ceil(left * cols - 1e-6), math.floor(right * cols + 1e-6))
 
 
 def bank_views(frame: FrameHash) -> tuple[PdqVariant, ...]:

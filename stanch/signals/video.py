@@ -91,7 +91,8 @@ def frame_hash(luma: np.ndarray, ts: float) -> FrameHash:
     """The vPDQ entry of one frame: PDQ and quality of its luma plane, at ``ts`` seconds, with the
     frame's views (``stanch.signals.frame_views``)."""
     dihedral, quality = pdq_dihedral_of_luma(luma)
-    return FrameHash(pdq=dihedral[0], quality=quality, ts=round(ts, 3), views=frame_views(luma))
+    views = frame_views(luma, dihedral, quality)
+    return FrameHash(pdq=dihedral[0], quality=quality, ts=round(ts, 3), views=views)
 
 
 def video_signals(data: bytes, media: MediaFormat, *, seconds_per_hash: float = 0.0,

@@ -20,6 +20,8 @@ from stanch.signals.video import frame_hash
 from tests.signals.media_factory import picture, video
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+CLOSE = 24
+"""Well within the 31-bit threshold (a mirror derived from the DCT is a few bits off the real flip's hash)."""
 
 
 def _luma(width: int = 480, height: int = 270, seed: int = 3) -> np.ndarray:
@@ -34,8 +36,12 @@ def _plain(luma: np.ndarray) -> str:
     return pdq_dihedral_of_luma(luma)[0][0]
 
 
+def _views(luma: np.ndarray) -> tuple[PdqVariant, ...]:
+    return frame_views(luma, *pdq_dihedral_of_luma(luma))
+
+
 def _view(luma: np.ndarray, name: str) -> str:
-    return {v.name: v.pdq for v in frame_views(luma)}[name]
+    return {v.name: v.pdq for v in _views(luma)}[name]
 
 
 def test_a_letterboxed_copy_trims_to_its_original() -> None:
@@ -43,35 +49,35 @@ def test_a_letterboxed_copy_trims_to_its_original() -> None:
     boxed = np.zeros((360, 480), np.float32)
     boxed[45:315] = original
     assert _distance(_plain(boxed), _plain(original)) > MATCH_DISTANCE
-    assert _distance(_view(boxed, "trimmed"), _plain(original)) <= 16
+    assert _distance(_view(boxed, "trimmed"), _plain(original)) <= CLOSE
 
 
 def test_a_mirrored_copy_finds_its_original_through_its_mirror_view() -> None:
     original = _luma()
     mirrored = original[:, ::-1]
     assert _distance(_plain(mirrored), _plain(original)) > MATCH_DISTANCE
-    assert _distance(_view(mirrored, "mirror"), _plain(original)) <= 16
+    assert _distance(_view(mirrored, "mirror"), _plain(original)) <= CLOSE
 
 
 def test_a_mirrored_letterboxed_copy_finds_its_original_through_mirror_trimmed() -> None:
     original = _luma()
     copy = np.full((270, 640), 20, np.float32)
     copy[:, 80:560] = original[:, ::-1]
-    assert _distance(_view(copy, "mirror-trimmed"), _plain(original)) <= 16
+    assert _distance(_view(copy, "mirror-trimmed"), _plain(original)) <= CLOSE
 
 
 def test_a_cropped_copy_lands_near_the_centre_view() -> None:
     original = _luma(500, 300)
     cropped = original[15:285, 25:475]
     assert _distance(_plain(cropped), _plain(original)) > MATCH_DISTANCE
-    assert _distance(_plain(cropped), _view(original, "centre")) <= 20
+    assert _distance(_plain(cropped), _view(original, "centre")) <= CLOSE
 
 
 def test_no_trimmed_view_without_borders_and_no_view_of_a_flat_frame() -> None:
-    names = {v.name for v in frame_views(_luma())}
+    names = {v.name for v in _views(_luma())}
     assert names == {"centre", "mirror"}
-    assert frame_views(np.full((90, 160), 128, np.float32)) == ()
-    assert frame_views(np.zeros((3, 100), np.float32)) == ()
+    assert _views(np.full((90, 160), 128, np.float32)) == ()
+    assert _views(np.zeros((3, 100), np.float32)) == ()
 
 
 def test_bank_and_query_pick_their_views_and_skip_flat_frames() -> None:
@@ -97,4 +103,4 @@ def test_frame_hash_keeps_the_plain_hash_of_the_whole_frame() -> None:
     luma = _luma()
     frame = frame_hash(luma, 1.25)
     assert (frame.pdq, frame.ts) == (_plain(luma), 1.25)
-    assert frame.views == frame_views(luma)
+    assert frame.views == _views(luma)
