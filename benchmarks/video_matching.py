@@ -1,23 +1,26 @@
-"""Video matching on edited copies of Meta's sample videos: Stanch's run rule against Meta's vPDQ rule.
+"""Video matching on edited copies of Meta's sample videos: the product's path against Meta's vPDQ rule.
 
 Every sample video is banked; every edit of benchmarks/video_edits.py is a query. An edit is *found*
 when it matches the sample it was made from; a *false match* is a match with a banked video of
 another content (chair, pattern, doorknob, and the synthetic test card are four contents; the -sd-,
 -hd-, logo, grey and sepia variants of one content are the same content, so those pairs are neither
-found nor false). Three rules run on the same decoded frames, in the same run:
+found nor false).
+
+Both sides are hashed by the product: ``stanch.signals.hash_media`` on the file's bytes, every frame
+for a banked sample (``seconds_per_hash=0``), one frame a second for a query, frames with their views
+(``stanch.signals.frame_views``). Three rules run on those hashes:
 
 - ``vpdq``: Meta's rule. One frame a second on both sides; a match when at least 80 % of the query's
-  frames of quality >= 50 have a banked frame (quality >= 50) within 31 bits.
-- ``plain``: ``stanch.matching.video.match_video``; every banked frame, one query frame a second,
-  the plain PDQ of each frame (what ``stanch.signals.video`` yields today).
-- ``lean``: the same rule with a few more hashes per frame. The bank adds the centre 90 % of each
-  frame and its ``trimmed`` view (``stanch.signals.robust``: uniform borders peeled); the query adds
-  its mirror image and the trimmed views of the frame and of its mirror.
-- ``views``: every view ``robust_variants`` gives (``content``, anchored windows, turned pixels of
-  small frames) on both sides, besides those of ``lean``.
+  frames of quality >= 50 have a banked frame (quality >= 50) within 31 bits. Plain hashes only.
+- ``plain``: the product's engine with the frames' views left out (what it ran before frames had views).
+- ``product``: what ``stanch match`` and ``POST /v1/match`` do: each sample becomes a bank entry as the
+  store keeps it (``entry_from_signals``: plain hash, ``centre`` and ``trimmed`` views of every frame),
+  loaded into a ``MatchEngine`` as the store's follower loads it, and each query is matched with
+  ``MatchEngine.match`` (plain, ``mirror``, ``trimmed`` and ``mirror-trimmed`` of each query frame,
+  the run rule of ``stanch.matching.video``).
 
-Frames are decoded here with PyAV and hashed with ``stanch.signals`` (the per-frame hash and the
-one-a-second sampler of ``stanch.signals.video``); hashes are cached under benchmarks/.cache/.
+Signals are cached under benchmarks/.cache/video-signals/. The cost of the views is measured on the
+frames of one sample, against the plain hash of the same frames, interleaved in the same run.
 
     python benchmarks/video_matching.py
 """
@@ -25,10 +28,10 @@ one-a-second sampler of ``stanch.signals.video``); hashes are cached under bench
 from __future__ import annotations
 
 import json
+import statistics
 import time
-from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -36,89 +39,60 @@ import numpy as np
 import video_edits
 from video_edits import EDITS, samples_dir
 
-from stanch.matching.video import VideoVerdict, frame_matches_by_scan, match_video
-from stanch.signals.fast_pdq import luma_of_rgb, pdq_dihedral_of_luma
-from stanch.signals.pdq import DIHEDRAL_NAMES, MATCH_DISTANCE, MIN_QUALITY
-from stanch.signals.robust import robust_variants
-from stanch.signals.types import FrameHash
+from stanch.matching.engine import BankedEntry, MatchEngine
+from stanch.matching.sync import video_entry
+from stanch.matching.verdict import BankRule, Verdict
+from stanch.matching.video import frame_matches_by_scan
+from stanch.signals import VideoSignals, hash_media, signals_from_record, signals_record
+from stanch.signals.fast_pdq import pdq_dihedral_of_luma
+from stanch.signals.frame_views import bank_frame_hashes, frame_views, query_frame_hashes
+from stanch.signals.pdq import MATCH_DISTANCE, MIN_QUALITY
 from stanch.signals.video import FrameSampler
+from stanch.store import entry_from_signals
 
-CACHE = Path(__file__).resolve().parent / ".cache" / "video-hashes"
-VIEWS_VERSION = "2"
-"""Bump when the hashed views change, so cached hashes are computed again."""
-MIRROR = DIHEDRAL_NAMES.index("flipy")
-"""pdqhash's "flipy" is the left-right mirror image."""
-CENTRE = 0.05
-"""The bank's centre view drops this share of the width and height on each side (a 10 % crop)."""
-LEAN = frozenset({"plain", "mirror", "centre", "trimmed", "mirror-trimmed"})
-"""The views of the ``lean`` configuration."""
+CACHE = Path(__file__).resolve().parent / ".cache" / "video-signals"
+SIGNALS_VERSION = "4"
+"""Bump when what the product hashes changes, so cached signals are computed again."""
 VPDQ_SHARE = 0.8
+COST_FRAMES = 150
+"""Frames of one sample timed for the cost of views."""
+RULES = ("vpdq", "plain", "product")
 
 
-@dataclass(frozen=True)
-class Hashed:
-    """A video's frames (plain PDQ) and, per frame, its views as ``(name, hex)`` pairs."""
-
-    frames: tuple[FrameHash, ...]
-    views: tuple[tuple[tuple[str, str], ...], ...]
-
-    def hashes(self, names: frozenset[str] | None) -> list[tuple[str, ...]]:
-        """Per frame, the hashes of the named views (every view when ``names`` is None)."""
-        return [tuple(h for n, h in frame if names is None or n in names) for frame in self.views]
-
-
-def hash_video(path: Path, seconds_per_hash: float, side: str) -> Hashed:
-    """Frames chosen by ``stanch.signals.video.FrameSampler``; views as the module docstring says."""
-    cache = CACHE / f"{path.stem}-{path.stat().st_size}-{seconds_per_hash:g}-{side}-v{VIEWS_VERSION}.json"
-    if cache.exists():
-        data = json.loads(cache.read_text())
-        views = tuple(tuple((n, h) for n, h in frame) for frame in data["views"])
-        return Hashed(tuple(FrameHash(*f) for f in data["frames"]), views)
-    sampler = FrameSampler(seconds_per_hash)
-    frames, views = [], []
-    for rgb, ts in _decode_chosen(path, sampler):
-        luma = luma_of_rgb(rgb)
-        dihedral, quality = pdq_dihedral_of_luma(luma)
-        frames.append(FrameHash(dihedral[0], quality, round(ts, 3)))
-        named = [("plain", dihedral[0])] if quality >= MIN_QUALITY else []
-        if side == "bank":
-            named += _centre(luma) + [(v.name, v.pdq) for v in robust_variants(rgb)]
-        else:
-            named += [("mirror", dihedral[MIRROR])] if quality >= MIN_QUALITY else []
-            named += [(v.name, v.pdq) for v in robust_variants(rgb)]
-            named += [(f"mirror-{v.name}", v.pdq) for v in robust_variants(rgb[:, ::-1])]
-        views.append(tuple(named))
-    CACHE.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps({"frames": [list(f.__dict__.values()) for f in frames], "views": views}))
-    return Hashed(tuple(frames), tuple(views))
+def hashed(job: tuple[Path, float]) -> VideoSignals:
+    """``hash_media`` of a file (cached): every frame for ``0``, else one frame each ``seconds``."""
+    path, seconds = job
+    cache = CACHE / f"{path.stem}-{path.stat().st_size}-{seconds:g}-v{SIGNALS_VERSION}.json"
+    if not cache.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(signals_record(hash_media(path.read_bytes(), seconds_per_hash=seconds))))
+    signals = signals_from_record(json.loads(cache.read_text()))
+    assert isinstance(signals, VideoSignals)
+    return signals
 
 
-def _decode_chosen(path: Path, sampler: FrameSampler) -> Iterator[tuple[np.ndarray, float]]:
-    """The frames the sampler wants, as RGB; the others are decoded but never converted."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        for frame in container.decode(stream):
-            ts = float(frame.time or 0.0)
-            if sampler.wants(ts):
-                yield frame.to_ndarray(format="rgb24"), ts
+def without_views(signals: VideoSignals) -> VideoSignals:
+    return replace(signals, frames=tuple(replace(f, views=()) for f in signals.frames))
 
 
-def _centre(luma: np.ndarray) -> list[tuple[str, str]]:
-    height, width = luma.shape
-    dy, dx = round(height * CENTRE), round(width * CENTRE)
-    dihedral, quality = pdq_dihedral_of_luma(luma[dy : height - dy, dx : width - dx])
-    return [("centre", dihedral[0])] if quality >= MIN_QUALITY else []
+def engine_of(banked: dict[str, VideoSignals]) -> MatchEngine:
+    """One bank holding every sample, entry ``i`` the ``i``-th, as the store would hand them over."""
+    engine = MatchEngine()
+    engine.set_bank(BankRule(1, "samples", MATCH_DISTANCE))
+    engine.add(
+        video_entry(BankedEntry(number, 1, "video"), entry_from_signals(signals).frames)
+        for number, signals in enumerate(banked.values())
+    )
+    return engine
 
 
-def one_a_second(dense: Hashed) -> Hashed:
+def one_a_second(dense: VideoSignals) -> VideoSignals:
     """The frames a one-a-second sampling picks (what vPDQ banks), taken from every-frame hashes."""
     sampler = FrameSampler(1.0)
-    chosen = [i for i, frame in enumerate(dense.frames) if sampler.wants(frame.ts)]
-    return Hashed(tuple(dense.frames[i] for i in chosen), tuple(dense.views[i] for i in chosen))
+    return replace(dense, frames=tuple(f for f in dense.frames if sampler.wants(f.ts)))
 
 
-def vpdq_rule(query: Hashed, bank: Hashed) -> bool:
+def vpdq_rule(query: VideoSignals, bank: VideoSignals) -> bool:
     """Meta's vPDQ rule: >= 80 % of usable query frames have a usable banked frame within 31 bits."""
     usable = [(f.pdq,) for f in query.frames if f.quality >= MIN_QUALITY]
     banked = [(f.pdq,) for f in bank.frames if f.quality >= MIN_QUALITY]
@@ -128,22 +102,14 @@ def vpdq_rule(query: Hashed, bank: Hashed) -> bool:
     return len(matched) >= VPDQ_SHARE * len(usable)
 
 
-def stanch_rule(query: Hashed, bank: Hashed, names: frozenset[str] | None) -> VideoVerdict:
-    """``match_video`` over the named views of both sides (None: every view)."""
-    matches = frame_matches_by_scan(query.hashes(names), bank.hashes(names), MATCH_DISTANCE)
-    return match_video(query.frames, bank.frames, matches)
-
-
-def closest(query: Hashed, bank: Hashed, names: frozenset[str] | None) -> int:
-    """The least distance between any usable query frame's views and any usable banked frame's views."""
-    rows = [_words(h) for f, hs in zip(query.frames, query.hashes(names), strict=True)
-            if f.quality >= MIN_QUALITY for h in hs]
-    columns = [_words(h) for f, hs in zip(bank.frames, bank.hashes(names), strict=True)
-               if f.quality >= MIN_QUALITY for h in hs]
+def closest(query: VideoSignals, bank: VideoSignals) -> int:
+    """The least distance between a hash a query frame looks up and one a banked frame is indexed under."""
+    rows = [_words(h) for f in query.frames for h in query_frame_hashes(f)]
+    columns = [_words(h) for f in bank.frames for h in bank_frame_hashes(f)]
     if not rows or not columns:
         return 256
-    left, right = np.stack(rows), np.stack(columns)
-    return int(min(np.bitwise_count(row ^ right).sum(axis=1).min() for row in left))
+    right = np.stack(columns)
+    return int(min(np.bitwise_count(row ^ right).sum(axis=1).min() for row in rows))
 
 
 def _words(pdq: str) -> np.ndarray:
@@ -155,83 +121,92 @@ def content(name: str) -> str:
     return "testcard" if name.startswith("test-") else name.split("-")[0]
 
 
-def _hash_job(job: tuple[Path, float, str]) -> Hashed:
-    return hash_video(*job)
-
-
-RULES = ("vpdq", "plain", "lean", "views")
+def view_cost(path: Path) -> tuple[float, float, float]:
+    """Median milliseconds per frame to decode (to grey), hash plainly, and hash the views, on
+    ``COST_FRAMES`` frames of ``path``; plain and views are timed frame by frame, interleaved."""
+    decode, plain, views = [], [], []
+    with av.open(str(path)) as container:
+        frames = container.decode(video=0)
+        for _ in range(COST_FRAMES):
+            start = time.perf_counter()
+            luma = next(frames).to_ndarray(format="gray")
+            decode.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            dihedral, quality = pdq_dihedral_of_luma(luma)
+            plain.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            frame_views(luma, dihedral, quality)
+            views.append(time.perf_counter() - start)
+    return tuple(statistics.median(t) * 1000 for t in (decode, plain, views))  # type: ignore[return-value]
 
 
 def main() -> None:
     started = time.monotonic()
     samples = sorted(samples_dir().glob("*.mp4"))
     edits = [video_edits.make(edit, samples_dir()) for edit in EDITS]
-    jobs = [(p, 0.0, "bank") for p in samples] + [(p, 1.0, "query") for p in edits]
     with ProcessPoolExecutor(2) as pool:
-        hashed = list(pool.map(_hash_job, jobs))
-    dense = {p.stem: h for p, h in zip(samples, hashed[: len(samples)], strict=True)}
-    sparse = {name: one_a_second(h) for name, h in dense.items()}
-    queries = hashed[len(samples) :]
+        signals = list(pool.map(hashed, [(p, 0.0) for p in samples] + [(p, 1.0) for p in edits]))
+    dense = {p.stem: s for p, s in zip(samples, signals[: len(samples)], strict=True)}
+    sparse = {name: one_a_second(s) for name, s in dense.items()}
+    queries = signals[len(samples) :]
+    names = list(dense)
+    engines = {"plain": engine_of({n: without_views(s) for n, s in dense.items()}),
+               "product": engine_of(dense)}
     prepared = time.monotonic()
 
-    rules: dict[str, Callable[[Hashed, str], bool | VideoVerdict]] = {
-        "vpdq": lambda q, name: vpdq_rule(q, sparse[name]),
-        "plain": lambda q, name: stanch_rule(q, dense[name], frozenset({"plain"})),
-        "lean": lambda q, name: stanch_rule(q, dense[name], LEAN),
-        "views": lambda q, name: stanch_rule(q, dense[name], None),
-    }
     found = dict.fromkeys(RULES, 0)
     false = dict.fromkeys(RULES, 0)
-    longest_unrelated = dict.fromkeys(RULES[1:], 0)
-    nearest = dict.fromkeys(RULES[1:], 256)
+    nearest = {"plain": 256, "product": 256}
     pairs = 0
-    print(f"{'edit':29} {'source':30} {'vpdq':>4} {'plain':>5} {'lean':>4} {'views':>5}  false  "
-          "lean: frames, query -> bank segment, speed, distance")
+    print(f"{'edit':29} {'source':30} {'vpdq':>4} {'plain':>5} {'product':>7}  false  "
+          "product: frames, query -> bank segment, speed, distance")
     for edit, query in zip(EDITS, queries, strict=True):
-        outcome = {rule: apply(query, edit.source) for rule, apply in rules.items()}
-        wrong = []
-        for rule, apply in rules.items():
-            others = [apply(query, n) for n in dense if content(n) != content(edit.source)]
-            wrong.append(sum(map(_matched, others)))
-            found[rule] += _matched(outcome[rule])
-            false[rule] += wrong[-1]
-            if rule in longest_unrelated:
-                runs = [o.frames for o in others if isinstance(o, VideoVerdict)]
-                longest_unrelated[rule] = max([longest_unrelated[rule], *runs])
-        for rule, names in (("plain", frozenset({"plain"})), ("lean", LEAN), ("views", None)):
-            distances = [closest(query, dense[n], names) for n in dense if content(n) != content(edit.source)]
-            nearest[rule] = min([nearest[rule], *distances])
-        pairs += sum(content(n) != content(edit.source) for n in dense)
-        marks = " ".join(f"{'yes' if _matched(outcome[r]) else 'NO':>{max(4, len(r))}}" for r in RULES)
-        print(f"{edit.name:29} {edit.source:30} {marks}  {'/'.join(map(str, wrong)):6} "
-              f"{_describe(outcome['lean'])}")
+        others = [n for n in names if content(n) != content(edit.source)]
+        pairs += len(others)
+        matched = {"vpdq": {n for n in names if vpdq_rule(query, sparse[n])}}
+        verdicts: dict[str, Verdict] = {
+            "plain": engines["plain"].match(without_views(query)),
+            "product": engines["product"].match(query),
+        }
+        for rule, verdict in verdicts.items():
+            matched[rule] = {names[m.entry] for m in verdict.matches}
+        for rule in RULES:
+            found[rule] += edit.source in matched[rule]
+            false[rule] += len(matched[rule] & set(others))
+        nearest["plain"] = min([nearest["plain"], *(closest(without_views(query), dense[n]) for n in others)])
+        nearest["product"] = min([nearest["product"], *(closest(query, dense[n]) for n in others)])
+        marks = " ".join(f"{'yes' if edit.source in matched[r] else 'NO':>{max(4, len(r))}}" for r in RULES)
+        wrong = "/".join(str(len(matched[r] & set(others))) for r in RULES)
+        described = _describe(verdicts["product"], names.index(edit.source))
+        print(f"{edit.name:29} {edit.source:30} {marks}  {wrong:6} {described}")
     print()
     for rule in RULES:
-        extra = (f"; with unrelated videos: longest run {longest_unrelated[rule]} frame(s), "
-                 f"closest frames {nearest[rule]} bits" if rule in longest_unrelated else "")
-        print(f"{rule:6} found {found[rule]:2d} of {len(EDITS)}; false matches {false[rule]} of "
-              f"{pairs} unrelated pairs{extra}")
-    frames = sum(len(h.frames) for h in dense.values())
-    lean = sum(map(len, (f for h in dense.values() for f in h.hashes(LEAN))))
-    every = sum(map(len, (f for h in dense.values() for f in h.hashes(None))))
-    print(f"bank: {len(dense)} videos; {sum(len(h.frames) for h in sparse.values())} frames at 1/s "
-          f"(vpdq); {frames} frames dense; hashes a banked frame: lean {lean / frames:.2f}, "
-          f"views {every / frames:.2f}")
+        extra = f"; closest frames of unrelated videos {nearest[rule]} bits" if rule in nearest else ""
+        print(f"{rule:7} found {found[rule]:2d} of {len(EDITS)}; false matches {false[rule]} of {pairs} "
+              f"unrelated pairs{extra}")
+    frames = sum(len(s.frames) for s in dense.values())
+    indexed = sum(len(bank_frame_hashes(f)) for s in dense.values() for f in s.frames)
+    looked_up = sum(len(query_frame_hashes(f)) for s in queries for f in s.frames)
+    query_frames = sum(len(s.frames) for s in queries)
+    print(f"bank: {len(dense)} videos, {frames} frames, {indexed / frames:.2f} hashes indexed a frame "
+          f"(usable frames: plain + centre + trimmed); queries: {query_frames} frames at 1/s, "
+          f"{looked_up / query_frames:.2f} hashes looked up a frame")
+    decode, plain, views = view_cost(samples_dir() / "chair-orig-22-sd-bar.mp4")
+    print(f"cost a frame (chair-orig-22-sd-bar, {COST_FRAMES} frames, medians): "
+          f"decode to grey {decode:.2f} ms, plain PDQ {plain:.2f} ms, views {views:.2f} ms "
+          f"(views / (decode + plain) = {views / (decode + plain):.2f})")
     print(f"hashing {prepared - started:.1f} s (cached after the first run), matching "
           f"{time.monotonic() - prepared:.1f} s")
 
 
-def _matched(outcome: bool | VideoVerdict) -> bool:
-    return outcome if isinstance(outcome, bool) else outcome.matched
-
-
-def _describe(verdict: bool | VideoVerdict) -> str:
-    if isinstance(verdict, bool) or verdict.query_segment is None or verdict.bank_segment is None:
+def _describe(verdict: Verdict, entry: int) -> str:
+    segment = next((m.segment for m in verdict.matches if m.entry == entry), None)
+    if not segment:
         return ""
-    (qs, qe), (bs, be) = verdict.query_segment, verdict.bank_segment
-    speed = "-" if verdict.speed is None else f"{verdict.speed:.2f}x"
-    return (f"{verdict.frames}/{verdict.usable}, {qs:.1f}-{qe:.1f} s -> {bs:.1f}-{be:.1f} s, "
-            f"{speed}, d {verdict.distance}")
+    (qs, qe), (bs, be) = segment["query_segment"], segment["bank_segment"]
+    speed = "-" if segment["speed"] is None else f"{segment['speed']:.2f}x"
+    return (f"{segment['frames']}/{segment['usable_frames']}, {qs:.1f}-{qe:.1f} s -> {bs:.1f}-{be:.1f} s, "
+            f"{speed}, d {segment['distance']}")
 
 
 if __name__ == "__main__":
