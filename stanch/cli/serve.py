@@ -2,9 +2,11 @@
 
 Migrations run once here, before uvicorn starts its worker processes; each worker then builds its own
 app (``stanch.api.app.create_app``) with its own in-memory banks, and they converge through the change
-feed. On the very first start (no API key exists yet) an admin key with every scope is created and
-printed this once: only its digest is stored, so it cannot be shown again. Likewise, when no desk
-account exists, an admin account is created and its password printed once.
+feed; each also runs the desk's ticker and the outbox dispatcher (``STANCH_DISPATCH=0`` leaves sending
+to a separate ``stanch actions run``). On the very first start (no API key exists yet) an admin key
+with every scope is created and printed this once: only its digest is stored, so it cannot be shown
+again. Likewise, when no desk account exists, an admin account is created and its password printed
+once.
 """
 
 from __future__ import annotations
