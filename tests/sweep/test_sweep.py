@@ -124,3 +124,44 @@ def test_failed_items_are_reported_recorded_and_tried_again(database: Database, 
     assert (third.summary.hashed, third.summary.failed) == (1, 0)
     with database.read() as session:
         assert session.scalar(select(CatalogItem).where(CatalogItem.error.is_not(None))) is None
+
+
+def test_case_sweep_with_since_reads_nothing(database: Database, catalog: Path) -> None:
+    first = sweep(database, catalog)
+    for path in catalog.iterdir():
+        info = path.stat()
+        path.write_bytes(b"\0" * info.st_size)
+        os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    number = file_case(database, 2)
+    swept = sweep(database, catalog, case=number, since=first.summary.sweep)
+    assert (swept.summary.hashed, swept.summary.reused, swept.summary.copies) == (0, 8, 1)
+    assert swept.matched == {"item-2.jpg"}
+
+
+def test_videos_are_matched_and_their_stored_frames_reused(database: Database, tmp_path: Path) -> None:
+    from stanch.signals import hash_media
+    from stanch.store import add_entry, create_bank, entry_from_signals
+    from tests.signals.media_factory import video
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    clips = {name: video(4, fps=5, size=64, turn=turn) for name, turn in (("a", 0), ("b", 1))}
+    for name, data in clips.items():
+        (folder / f"{name}.mp4").write_bytes(data)
+
+    def bank(name: str) -> None:
+        with database.write() as session:
+            target = create_bank(session, f"videos-{name}")
+            add_entry(session, target, entry_from_signals(hash_media(clips[name])))
+
+    bank("a")
+    first = sweep(database, folder)
+    assert first.matched == {"a.mp4"}
+    assert first.lines[0]["matches"][0]["signal"] in ("md5", "sha256", "vpdq")
+    bank("b")
+    for path in folder.iterdir():  # unreadable from now on: only the stored frames can match
+        info = path.stat()
+        path.write_bytes(b"\0" * info.st_size)
+        os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    second = sweep(database, folder, since=first.summary.sweep)
+    assert second.matched == {"b.mp4"} and (second.summary.hashed, second.summary.reused) == (0, 2)
