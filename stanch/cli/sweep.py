@@ -8,6 +8,7 @@ matched, and ``{"path", "error"}`` for every item that could not be hashed; ``pa
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
@@ -95,6 +96,9 @@ def _executor(engine: str, settings: HashSettings, workers: int, address: str | 
     if engine == "local":
         return LocalPool(settings, workers or os.cpu_count() or 1)
     if engine == "ray":
+        if importlib.util.find_spec("ray") is None:
+            typer.echo("error: Ray is not installed here: pip install 'stanch[ray]'", err=True)
+            raise typer.Exit(2)
         return RayData(settings, address)
     typer.echo(f"error: --engine must be local or ray, not {engine!r}", err=True)
     raise typer.Exit(2)
