@@ -111,7 +111,9 @@ def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
         yield None
         return
     columns = (TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+    # Rich would otherwise catch what is written to stdout and print it on the bar's console (stderr).
+    with Progress(*columns, console=Console(stderr=True), transient=True, redirect_stdout=False,
+                  redirect_stderr=False) as progress:
         task = progress.add_task("sweep", total=total)
         yield lambda n: progress.advance(task, n)
 
