@@ -43,3 +43,16 @@ def test_sweep_refuses_what_it_cannot_start(runner: CliRunner, database: Databas
     assert missing.exit_code == 2 and "does not exist" in missing.stderr
     engine = runner.invoke(app, ["sweep", str(catalog), "--engine", "spark"])
     assert engine.exit_code == 2 and "--engine must be local or ray" in engine.stderr
+
+
+def test_the_progress_bar_leaves_stdout_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from stanch.cli.sweep import _progress
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    stdout = sys.stdout
+    with _progress(100) as advance:
+        assert advance is not None
+        advance(10)
+        assert sys.stdout is stdout  # lines written meanwhile still go where stdout points
