@@ -15,11 +15,21 @@ from stanch.signals.image import image_signals, is_animated, open_image
 from stanch.signals.limits import DEFAULT_LIMITS, Limits
 from stanch.signals.media import SUPPORTED, MediaFormat, sniff_format
 from stanch.signals.records import signals_from_record, signals_record
-from stanch.signals.types import FrameHash, ImageSignals, MediaError, MediaSignals, PdqVariant, VideoSignals
+from stanch.signals.types import (
+    PURPOSES,
+    FrameHash,
+    ImageSignals,
+    MediaError,
+    MediaSignals,
+    PdqVariant,
+    Purpose,
+    VideoSignals,
+)
 from stanch.signals.video import video_signals
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "PURPOSES",
     "SUPPORTED",
     "FrameHash",
     "ImageSignals",
@@ -28,6 +38,7 @@ __all__ = [
     "MediaFormat",
     "MediaSignals",
     "PdqVariant",
+    "Purpose",
     "VideoSignals",
     "hash_media",
     "signals_from_record",
@@ -36,14 +47,19 @@ __all__ = [
 ]
 
 
-def hash_media(data: bytes, *, seconds_per_hash: float = 0.0,
+def hash_media(data: bytes, *, purpose: Purpose = "query", seconds_per_hash: float = 0.0,
                limits: Limits = DEFAULT_LIMITS) -> MediaSignals:
     """Hash one file's bytes: ``ImageSignals`` for a still image, ``VideoSignals`` for a video.
 
-    Animated GIF, WebP and PNG files are hashed as videos. ``seconds_per_hash`` picks video frames: 0
-    hashes every frame (for banks), 1.0 one frame a second (for queries). Raises ``MediaError`` for
-    empty, unsupported, corrupt or over-limit input.
+    ``purpose`` says what a still image is hashed for: ``"query"`` (to be matched: an upload) leaves
+    out the views only a bank uses, ``"bank"`` (to be banked) computes them too; the hashes a query
+    looks up are the same either way. Animated GIF, WebP and PNG files are hashed as videos.
+    ``seconds_per_hash`` picks video frames: 0 hashes every frame (for banks), 1.0 one frame a second
+    (for queries). Raises ``MediaError`` for empty, unsupported, corrupt or over-limit input, and
+    ``ValueError`` for an unknown ``purpose``.
     """
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose must be one of {', '.join(PURPOSES)}, not {purpose!r}")
     if len(data) > limits.max_bytes:
         raise MediaError(f"file of {len(data):,} bytes is over the size limit of {limits.max_bytes:,} bytes")
     media = sniff_format(data)
@@ -53,4 +69,4 @@ def hash_media(data: bytes, *, seconds_per_hash: float = 0.0,
     with image:
         if is_animated(image, media):
             return animation_signals(data, image, media, seconds_per_hash=seconds_per_hash, limits=limits)
-        return image_signals(data, image, media)
+        return image_signals(data, image, media, purpose)

@@ -25,7 +25,7 @@ from stanch.signals.fast_pdq import MIN_HASHABLE_SIDE, luma_of_rgb, pdq_dihedral
 from stanch.signals.limits import DEFAULT_LIMITS, Limits
 from stanch.signals.media import GIF, JPEG, PNG, WEBP, MediaFormat
 from stanch.signals.robust import robust_variants
-from stanch.signals.types import ImageSignals, MediaError
+from stanch.signals.types import ImageSignals, MediaError, Purpose
 
 pillow_heif.register_heif_opener()  # adds the HEIF format to Pillow; AVIF is Pillow's own
 
@@ -70,8 +70,10 @@ def is_animated(image: Image.Image, media: MediaFormat) -> bool:
     return media in ANIMATED_FORMATS and getattr(image, "n_frames", 1) > 1
 
 
-def image_signals(data: bytes, image: Image.Image, media: MediaFormat) -> ImageSignals:
-    """MD5, SHA-256, PDQ, its quality, the 8 dihedral PDQ hashes and the robustness variants.
+def image_signals(data: bytes, image: Image.Image, media: MediaFormat,
+                  purpose: Purpose = "query") -> ImageSignals:
+    """MD5, SHA-256, PDQ, its quality, the 8 dihedral PDQ hashes and the robustness variants of
+    ``purpose`` (``robust_variants``).
 
     ``image`` is ``data`` opened by ``open_image``; it is decoded here.
     """
@@ -86,7 +88,7 @@ def image_signals(data: bytes, image: Image.Image, media: MediaFormat) -> ImageS
         pdq=dihedral[0],
         quality=quality,
         pdq_dihedral=dihedral,
-        variants=robust_variants(luma) if hashable else (),
+        variants=robust_variants(luma, purpose) if hashable else (),
     )
 
 

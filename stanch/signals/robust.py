@@ -20,9 +20,11 @@ Stanch hashes a few altered *views* of the picture with plain PDQ:
   bits from the derived hash at the sizes measured (128-768 pixels).
 
 All views are computed from the picture alone, the same way for a banked original and an uploaded
-copy, so the two land on the same rectangle. They are hashed together (``fast_pdq.pdq_of_windows``)
-on the luma plane the plain hash was computed from (reduced by a whole factor only when its shorter
-side is at least twice ``_HASH_SIDE``), so a view and an upload's plain hash see the same pixels.
+copy, so the two land on the same rectangle. The bank-only views are computed only for a picture
+hashed for a bank (``purpose="bank"``): an upload never looks them up, and they are most of the views.
+They are hashed together (``fast_pdq.pdq_of_windows``) on the luma plane the plain hash was computed
+from (reduced by a whole factor only when its shorter side is at least twice ``_HASH_SIDE``), so a
+view and an upload's plain hash see the same pixels.
 
 Everything here is a pure function of its arguments.
 """
@@ -36,7 +38,7 @@ from PIL import Image
 
 from stanch.signals.fast_pdq import Window, pdq_of_windows
 from stanch.signals.pdq import MIN_QUALITY
-from stanch.signals.types import ImageSignals, PdqVariant
+from stanch.signals.types import PURPOSES, ImageSignals, PdqVariant, Purpose
 
 _WORK_SIDE = 256
 """Borders are found on a copy sampled to at most this many pixels a side."""
@@ -80,20 +82,27 @@ _TURNS: dict[str, Window] = {
 """The turns that involve a flip, as windows: a quarter turn is a flip, transposed (``np.rot90(x)`` is
 ``x[:, ::-1].T``). The plain transpose is exact among the dihedral hashes."""
 _BANK_ONLY = (*_TURNS, "spare")
-"""Views indexed for banked pictures only (by name prefix); an upload looks up the others."""
+"""Views indexed for banked pictures only (by name prefix); an upload looks up the others, and a
+picture hashed for a query (``purpose="query"``) does not compute them."""
 
 
-def robust_variants(luma: np.ndarray) -> tuple[PdqVariant, ...]:
-    """The extra PDQ hashes of a picture given as its 2-D luma plane, computed alike for uploads and banks.
+def robust_variants(luma: np.ndarray, purpose: Purpose = "query") -> tuple[PdqVariant, ...]:
+    """The extra PDQ hashes of a picture given as its 2-D luma plane.
 
-    Border views (trimmed, content), anchored windows, the bank's crop windows and turned pictures.
+    Border views (trimmed, content) and anchored windows, computed alike for uploads and banks; for
+    ``purpose="bank"`` also the spare windows and turned pictures only ``bank_hashes`` uses. A view
+    both purposes compute has the same name and hash in both, so matching does not depend on it.
     Only hashes of trustworthy quality (``MIN_QUALITY``) are reported; a flat picture yields none.
     """
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose must be one of {', '.join(PURPOSES)}, not {purpose!r}")
+    bank = purpose == "bank"
+    turns = _TURNS if bank else {}
     small = _reduce(luma)
-    views = _border_views(luma, small.shape) + _anchored_views(small)
-    names = [name for name, _ in views] + list(_TURNS)
+    views = _border_views(luma, small.shape) + _anchored_views(small, _BANK_ANCHORS if bank else _ANCHORS)
+    names = [name for name, _ in views] + list(turns)
     windows = [(slice(top, bottom), slice(left, right), False) for _, (top, bottom, left, right) in views]
-    hashed = pdq_of_windows(small, windows + list(_TURNS.values()))
+    hashed = pdq_of_windows(small, windows + list(turns.values()))
     return tuple(
         PdqVariant(name, pdq, quality)
         for name, (pdq, quality) in zip(names, hashed, strict=True)
@@ -165,10 +174,12 @@ def _scaled(box: Box, full: tuple[int, ...], small: tuple[int, ...]) -> Box:
     return round(top * rows), round(bottom * rows), round(left * cols), round(right * cols)
 
 
-def _anchored_views(plane: np.ndarray) -> list[tuple[str, Box]]:
-    """``anchoredN``: windows between the 3 strongest anchors per axis; ``spareN``: those with a 4th."""
-    columns = _anchors(_edge_profile(plane))
-    rows = _anchors(_edge_profile(plane.T))
+def _anchored_views(plane: np.ndarray, count: int) -> list[tuple[str, Box]]:
+    """``anchoredN``: windows between the 3 strongest anchors per axis; ``spareN``: those with a 4th
+    (when ``count`` is ``_BANK_ANCHORS``). The strongest anchors come first whatever ``count`` is, so
+    the anchored windows do not depend on it."""
+    columns = _anchors(_edge_profile(plane), count)
+    rows = _anchors(_edge_profile(plane.T), count)
     named: list[tuple[str, Box]] = []
     spare: list[tuple[str, Box]] = []
     for (i, j), (k, m) in product(combinations(range(len(rows)), 2), combinations(range(len(columns)), 2)):
@@ -301,8 +312,8 @@ def _edge_profile(plane: np.ndarray) -> np.ndarray:
     return np.abs(np.diff(plane[step // 2 :: step], axis=1)).mean(axis=0)
 
 
-def _anchors(profile: np.ndarray) -> list[float]:
-    """The positions of a profile's strongest peaks, strongest first, after smoothing.
+def _anchors(profile: np.ndarray, count: int) -> list[float]:
+    """The positions of a profile's ``count`` strongest peaks, strongest first, after smoothing.
 
     A peak is where many edges line up (a horizon, a table edge, a building's side): it stays where it
     is when a crop takes away some of the other axis, and when the picture is rescaled.
@@ -320,7 +331,7 @@ def _anchors(profile: np.ndarray) -> list[float]:
         position = peak + (0.5 * (left - right) / curvature if curvature else 0.0)
         if all(abs(position - other) >= _ANCHOR_SEPARATION * length for other in chosen):
             chosen.append(float(position))
-            if len(chosen) == _BANK_ANCHORS:
+            if len(chosen) == count:
                 break
     return chosen
 

@@ -9,6 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+Purpose = Literal["query", "bank"]
+"""What a picture is hashed for. ``"query"``: to be looked up (an upload, a sweep's item), so only the
+views ``robust.query_hashes`` uses are computed. ``"bank"``: to be banked, so the bank-only views
+(spare windows, really turned pictures; ``robust.bank_hashes``) are computed too. Banks are hashed
+once, uploads all the time: the bank-only views are about three quarters of the views."""
+
+PURPOSES: tuple[Purpose, ...] = ("query", "bank")
+
 
 class MediaError(ValueError):
     """A file that cannot be hashed, with a reason a person can act on (too large, not media, ...)."""
@@ -28,7 +36,12 @@ class PdqVariant:
 
 @dataclass(frozen=True)
 class ImageSignals:
-    """Signals of one still image: exact digests of the bytes and perceptual PDQ hashes of the picture."""
+    """Signals of one still image: exact digests of the bytes and perceptual PDQ hashes of the picture.
+
+    ``variants`` are the views computed for the purpose the picture was hashed for (``Purpose``): a
+    picture hashed for a bank also holds the bank-only views (``spareN`` and the turned pictures), one
+    hashed for a query does not. The record is the same shape either way, so either kind can be banked.
+    """
 
     md5: str
     sha256: str

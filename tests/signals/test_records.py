@@ -56,10 +56,19 @@ def test_round_trip_through_json(signals: Any) -> None:
     assert signals_from_record(record) == signals
 
 
-def test_round_trip_of_real_hashes() -> None:
+@pytest.mark.parametrize("purpose", ["query", "bank"])
+def test_round_trip_of_real_hashes(purpose: Any) -> None:
     for data in (encoded(picture(), "JPEG"), video(seconds=1, fps=4)):
-        signals = hash_media(data)
+        signals = hash_media(data, purpose=purpose)
         assert signals_from_record(json.loads(json.dumps(signals_record(signals)))) == signals
+
+
+def test_a_bank_record_holds_the_bank_only_views_in_the_same_shape_as_a_query_record() -> None:
+    data = encoded(picture(), "JPEG")
+    query, bank = signals_record(hash_media(data)), signals_record(hash_media(data, purpose="bank"))
+    assert set(query) == set(bank)
+    names = {v["name"] for v in bank["pdq_variants"]}
+    assert "mirrored" in names and not {v["name"] for v in query["pdq_variants"]} & {"mirrored", "flipped"}
 
 
 def test_upper_case_hex_is_normalised_and_variants_are_optional() -> None:

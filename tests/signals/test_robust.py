@@ -12,10 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
+from stanch.signals import hash_media
 from stanch.signals.fast_pdq import luma_of_rgb, pdq_dihedral_of_luma, pdq_of_windows
 from stanch.signals.pdq import MATCH_DISTANCE, hamming_hex, parse_pdq_hex
-from stanch.signals.robust import _MIN_KEEP, _views, bank_hashes, query_hashes, robust_variants
-from stanch.signals.types import ImageSignals, PdqVariant
+from stanch.signals.robust import _BANK_ONLY, _MIN_KEEP, _views, bank_hashes, query_hashes, robust_variants
+from stanch.signals.types import ImageSignals, PdqVariant, Purpose
 
 _EDITS_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "edits.py"
 _spec = importlib.util.spec_from_file_location("stanch_benchmark_edits", _EDITS_PATH)
@@ -49,8 +50,8 @@ def scene(seed: int, height: int = 360, width: int = 480) -> np.ndarray:
     return np.asarray(image)
 
 
-def signals(rgb: np.ndarray) -> ImageSignals:
-    """What image hashing computes for a decoded picture."""
+def signals(rgb: np.ndarray, purpose: Purpose = "query") -> ImageSignals:
+    """What image hashing computes for a decoded picture: for an upload, or for a bank."""
     luma = luma_of_rgb(rgb)
     dihedral, quality = pdq_dihedral_of_luma(luma)
     digest = rgb.tobytes()
@@ -60,7 +61,7 @@ def signals(rgb: np.ndarray) -> ImageSignals:
         pdq=dihedral[0],
         quality=quality,
         pdq_dihedral=dihedral,
-        variants=robust_variants(luma),
+        variants=robust_variants(luma, purpose),
     )
 
 
@@ -83,7 +84,7 @@ def test_letterboxed_copy_matches_through_its_trimmed_hash_but_not_its_plain_has
 
 
 def test_trim_tolerates_jpeg_noise_in_the_bars() -> None:
-    original = signals(photo(2))
+    original = signals(photo(2), "bank")
     upload = signals(edited(photo(2), "letterbox"))
     assert hamming_hex(upload.pdq, original.pdq) > MATCH_DISTANCE
     assert closest(upload, original) <= MATCH_DISTANCE
@@ -91,7 +92,7 @@ def test_trim_tolerates_jpeg_noise_in_the_bars() -> None:
 
 @pytest.mark.parametrize("edit", ["caption bar", "screenshot", "pillarbox", "mirror", "rotate 90"])
 def test_edited_copies_match_under_the_stanch_rule_where_plain_pdq_does_not(edit: str) -> None:
-    original = signals(photo(3))
+    original = signals(photo(3), "bank")
     upload = signals(edited(photo(3), edit))
     assert hamming_hex(upload.pdq, original.pdq) > MATCH_DISTANCE
     assert closest(upload, original) <= MATCH_DISTANCE
@@ -101,7 +102,7 @@ def test_edited_copies_match_under_the_stanch_rule_where_plain_pdq_does_not(edit
 def test_most_cropped_copies_match_through_anchored_windows(edit: str) -> None:
     matched = 0
     for seed in range(6):
-        original = signals(scene(seed))
+        original = signals(scene(seed), "bank")
         upload = signals(edited(scene(seed), edit))
         assert hamming_hex(upload.pdq, original.pdq) > MATCH_DISTANCE
         matched += closest(upload, original) <= MATCH_DISTANCE
@@ -117,7 +118,7 @@ def test_copies_cropped_on_some_sides_only_match(cut: tuple[float, float, float,
         height, width = picture.shape[:2]
         cropped = picture[round(height * top) : height - round(height * bottom),
                           round(width * left) : width - round(width * right)]
-        original, upload = signals(picture), signals(np.ascontiguousarray(cropped))
+        original, upload = signals(picture, "bank"), signals(np.ascontiguousarray(cropped))
         assert hamming_hex(upload.pdq, original.pdq) > MATCH_DISTANCE
         matched += closest(upload, original) <= MATCH_DISTANCE
     assert matched >= 5
@@ -126,7 +127,7 @@ def test_copies_cropped_on_some_sides_only_match(cut: tuple[float, float, float,
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_a_small_mirrored_copy_matches_the_really_mirrored_view_not_just_the_derived_hash(seed: int) -> None:
     picture = photo(seed, 100, 130)
-    original, upload = signals(picture), signals(np.ascontiguousarray(picture[:, ::-1]))
+    original, upload = signals(picture, "bank"), signals(np.ascontiguousarray(picture[:, ::-1]))
     assert min(hamming_hex(upload.pdq, derived) for derived in original.pdq_dihedral) > MATCH_DISTANCE
     mirrored = next(v.pdq for v in original.variants if v.name == "mirrored")
     assert hamming_hex(upload.pdq, mirrored) <= 4
@@ -149,7 +150,7 @@ def test_windows_are_hashed_like_the_sliced_flipped_or_transposed_picture() -> N
 
 
 def test_spare_windows_and_turns_are_indexed_for_banked_pictures_only() -> None:
-    banked = signals(scene(12))
+    banked = signals(scene(12), "bank")
     names = {v.name for v in banked.variants}
     assert {"mirrored", "rotated90", "anchored1"} <= names and any(n.startswith("spare") for n in names)
     assert {v.pdq for v in banked.variants} <= set(bank_hashes(banked))
@@ -158,10 +159,36 @@ def test_spare_windows_and_turns_are_indexed_for_banked_pictures_only() -> None:
     assert len(query_hashes(banked)) <= 12
 
 
+@pytest.mark.parametrize("seed", [12, 13, 14])
+def test_a_query_computes_no_bank_only_views_and_looks_up_what_a_bank_hashing_would(seed: int) -> None:
+    rgb = scene(seed)
+    query, bank = signals(rgb), signals(rgb, "bank")
+    assert query.variants and not [v for v in query.variants if v.name.startswith(_BANK_ONLY)]
+    bank_names = {v.name for v in bank.variants}
+    assert {"mirrored", "rotated90"} <= bank_names and any(n.startswith("spare") for n in bank_names)
+    assert set(query.variants) == {v for v in bank.variants if not v.name.startswith(_BANK_ONLY)}
+    assert query_hashes(query) == query_hashes(bank)
+
+
+def test_files_hashed_for_a_query_look_up_the_same_hashes_as_for_a_bank(conformance: Path) -> None:
+    folder = conformance / "pdq" / "reg-test-input" / "labelme-subset"
+    for path in (folder / name for name in ("q0122.jpg", "q0291.jpg", "q0746.jpg", "q1050.jpg")):
+        query, bank = hash_media(path.read_bytes()), hash_media(path.read_bytes(), purpose="bank")
+        assert isinstance(query, ImageSignals) and isinstance(bank, ImageSignals)
+        assert (query.pdq, query.pdq_dihedral, query.md5) == (bank.pdq, bank.pdq_dihedral, bank.md5)
+        assert query_hashes(query) == query_hashes(bank)
+        assert len(bank.variants) > len(query.variants)
+
+
+def test_an_unknown_purpose_is_refused() -> None:
+    with pytest.raises(ValueError, match="purpose must be one of query, bank"):
+        robust_variants(luma_of_rgb(scene(1)), "banks")  # type: ignore[arg-type]
+
+
 def test_a_photo_without_borders_gets_no_border_views_and_its_edits_do_not_match_other_photos() -> None:
     names = {v.name for v in robust_variants(luma_of_rgb(photo(4, 480, 640)))}
     assert not names & {"trimmed", "content"}
-    others = [signals(photo(seed)) for seed in (5, 6, 7)]
+    others = [signals(photo(seed), "bank") for seed in (5, 6, 7)]
     for edit in ("caption bar", "screenshot", "letterbox"):
         upload = signals(edited(photo(4), edit))
         assert all(closest(upload, other) > MATCH_DISTANCE for other in others)
@@ -206,7 +233,7 @@ def test_low_quality_hashes_are_left_out_of_both_sides() -> None:
 def test_bank_side_holds_the_dihedral_hashes_and_the_query_side_only_the_upload_views() -> None:
     rgb = np.zeros((300, 300, 3), np.uint8)
     rgb[40:260] = photo(9, 220, 300)
-    banked = signals(rgb)
+    banked = signals(rgb, "bank")
     assert set(banked.pdq_dihedral) <= set(bank_hashes(banked))
     assert query_hashes(banked)[0] == banked.pdq
     assert {v.pdq for v in banked.variants if v.name in ("trimmed", "content")} <= set(query_hashes(banked))
@@ -215,7 +242,7 @@ def test_bank_side_holds_the_dihedral_hashes_and_the_query_side_only_the_upload_
 
 def test_pytx_letterboxed_sample_matches_its_original(conformance: Path) -> None:
     folder = conformance / "pdq" / "pytx-resources"
-    original = signals(np.asarray(Image.open(folder / "sample-b.jpg").convert("RGB")))
+    original = signals(np.asarray(Image.open(folder / "sample-b.jpg").convert("RGB")), "bank")
     letterboxed = signals(np.asarray(Image.open(folder / "letterboxed_sample-b.jpg").convert("RGB")))
     assert hamming_hex(letterboxed.pdq, original.pdq) > MATCH_DISTANCE
     trimmed = next(v for v in letterboxed.variants if v.name == "trimmed")
