@@ -85,7 +85,10 @@ def _with_progress(lines: Iterator[dict[str, Any]], total: int) -> Iterator[dict
     if total < PROGRESS_MIN_FILES or not sys.stderr.isatty():
         yield from lines
         return
-    with Progress(console=Console(stderr=True), transient=True) as progress:
+    # Rich would otherwise capture stdout while the bar is drawn, sending the JSON lines of
+    # `stanch hash DIR > out.jsonl` to the terminal instead of the file.
+    with Progress(console=Console(stderr=True), transient=True, redirect_stdout=False,
+                  redirect_stderr=False) as progress:
         task = progress.add_task("hashing", total=total)
         for line in lines:
             yield line

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,11 @@ def test_progress_bar_passes_every_line_through(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr("sys.stderr.isatty", lambda: True)
     lines = [{"path": str(i)} for i in range(PROGRESS_MIN_FILES)]
     assert list(_with_progress(iter(lines), len(lines))) == lines
+
+
+def test_progress_bar_leaves_stdout_to_the_json_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    stdout = sys.stdout
+    lines = iter([{"path": str(i)} for i in range(PROGRESS_MIN_FILES)])
+    for _ in _with_progress(lines, PROGRESS_MIN_FILES):
+        assert sys.stdout is stdout  # redirected output would go to the terminal, not a file
