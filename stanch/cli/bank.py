@@ -112,13 +112,14 @@ def add(
     paths: list[Path] = typer.Argument(..., help="Media files or folders (folders are recursed)."),
     trust: str | None = typer.Option(None, "--trust", help="block or review (default: the bank's)."),
 ) -> None:
-    """Hash media and add one entry per file, its file name kept as the entry's source.
+    """Hash media for a bank (every robustness view) and add one entry per file, its file name kept as
+    the entry's source.
 
     All or nothing: if any file cannot be hashed, nothing is added and each problem is reported.
     """
     _choice(trust, TRUSTS, "--trust")
     files = media_files(paths)
-    records = list(hash_files(files))
+    records = list(hash_files(files, purpose="bank"))
     errors = [r for r in records if "error" in r]
     for record in errors:
         typer.echo(f"error: {record['path']}: {record['error']}", err=True)

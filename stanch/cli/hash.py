@@ -12,23 +12,25 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
 
 from stanch.files import media_files, read_media_file
-from stanch.signals import Limits, MediaError, hash_media, signals_record
+from stanch.signals import PURPOSES, Limits, MediaError, Purpose, hash_media, signals_record
 
 PROGRESS_MIN_FILES = 20
 """Fewer files than this finish too fast for a progress bar to help."""
 
 
-def hash_file(path: Path, *, seconds_per_hash: float, limits: Limits) -> dict[str, Any]:
+def hash_file(path: Path, *, purpose: Purpose = "query", seconds_per_hash: float = 0.0,
+              limits: Limits) -> dict[str, Any]:
     """The ``stanch hash`` line of one file: ``{"path", ...signals}`` or ``{"path", "error"}``."""
     try:
-        signals = hash_media(read_media_file(path, limits), seconds_per_hash=seconds_per_hash, limits=limits)
+        data = read_media_file(path, limits)
+        signals = hash_media(data, purpose=purpose, seconds_per_hash=seconds_per_hash, limits=limits)
     except MediaError as error:
         return {"path": str(path), "error": str(error)}
     except OSError as error:
@@ -38,10 +40,13 @@ def hash_file(path: Path, *, seconds_per_hash: float, limits: Limits) -> dict[st
     return {"path": str(path), **signals_record(signals)}
 
 
-def hash_files(files: Sequence[Path], *, seconds_per_hash: float = 0.0, limits: Limits | None = None,
-               workers: int = 1) -> Iterator[dict[str, Any]]:
-    """``hash_file`` for each file, in order; with ``workers`` > 1 in a pool of that many processes."""
-    one = partial(hash_file, seconds_per_hash=seconds_per_hash, limits=limits or Limits())
+def hash_files(files: Sequence[Path], *, purpose: Purpose = "query", seconds_per_hash: float = 0.0,
+               limits: Limits | None = None, workers: int = 1) -> Iterator[dict[str, Any]]:
+    """``hash_file`` for each file, in order; with ``workers`` > 1 in a pool of that many processes.
+
+    ``purpose`` is ``hash_media``'s: ``"bank"`` for files that go into a bank, ``"query"`` otherwise.
+    """
+    one = partial(hash_file, purpose=purpose, seconds_per_hash=seconds_per_hash, limits=limits or Limits())
     if workers <= 1 or len(files) <= 1:
         yield from map(one, files)
         return
@@ -52,6 +57,10 @@ def hash_files(files: Sequence[Path], *, seconds_per_hash: float = 0.0, limits: 
 def hash_command(
     paths: list[Path] = typer.Argument(..., help="Files or folders (folders are recursed)."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Processes hashing in parallel."),
+    purpose: str = typer.Option(
+        "query", "--for",
+        help="query: the views an upload looks up; bank: also the spare windows and turned pictures a "
+             "bank indexes (for lists to import with 'stanch bank import')."),
     seconds_per_hash: float = typer.Option(
         0.0, "--seconds-per-hash", min=0.0,
         help="Video sampling: 0 hashes every frame (for banks), 1 one frame a second (for queries)."),
@@ -64,6 +73,8 @@ def hash_command(
                                              help="Longest time spent decoding one video."),
 ) -> None:
     """Hash media: one JSON line per file on stdout; exit status 1 if any file could not be hashed."""
+    if purpose not in PURPOSES:
+        raise typer.BadParameter(f"must be one of {', '.join(PURPOSES)}, not {purpose!r}", param_hint="--for")
     limits = Limits(
         max_bytes=int(max_file_mb * 1024 * 1024),
         max_pixels=int(max_megapixels * 1_000_000),
@@ -71,7 +82,8 @@ def hash_command(
         max_decode_seconds=max_decode_seconds,
     )
     files = media_files(paths)
-    lines = hash_files(files, seconds_per_hash=seconds_per_hash, limits=limits, workers=workers)
+    lines = hash_files(files, purpose=cast(Purpose, purpose), seconds_per_hash=seconds_per_hash,
+                       limits=limits, workers=workers)
     failed = False
     for line in _with_progress(lines, len(files)):
         failed = failed or "error" in line

@@ -64,8 +64,11 @@ class Resolver(Protocol):
 
 
 def hash_bytes(data: bytes) -> dict[str, Any]:
-    """The signals record of media held in memory (``MediaError`` if it cannot be hashed)."""
-    return signals_record(hash_media(data))
+    """The signals record of media held in memory (``MediaError`` if it cannot be hashed).
+
+    Hashed for a bank: a located item's hashes go into the case bank when the request is decided
+    "remove", so they carry every view a bank indexes."""
+    return signals_record(hash_media(data, purpose="bank"))
 
 
 class CatalogResolver:

@@ -88,8 +88,26 @@ def test_add_hashes_media_with_file_names_as_sources(db_url, tmp_path) -> None:
     assert [r["source"] for r in _lines(added)] == ["one.png", "two.png"]
     exported = _lines(_run(db_url, "bank", "export", "ncii"))
     assert [len(r["pdq_dihedral"]) for r in exported] == [8, 8]
+    for record in exported:  # hashed for a bank: the spare windows and turned pictures are stored
+        names = {v["name"] for v in record["pdq_variants"]}
+        assert {"mirrored", "flipped", "rotated90"} <= names and any(n.startswith("spare") for n in names)
 
     (folder / "notes.txt").write_text("not media")
     refused = _run(db_url, "bank", "add", "ncii", str(folder))
     assert refused.exit_code == 1 and "notes.txt" in refused.stderr and "nothing was added" in refused.stderr
     assert len(_lines(_run(db_url, "bank", "export", "ncii"))) == 2
+
+
+def test_a_list_hashed_for_a_bank_is_imported_with_its_bank_only_views(db_url, tmp_path) -> None:
+    rng = np.random.default_rng(4)
+    pixels = (rng.random((64, 64, 3)) * 255).astype(np.uint8).repeat(4, axis=0).repeat(4, axis=1)
+    Image.fromarray(pixels).save(tmp_path / "one.png")
+    hashed = CliRunner().invoke(app, ["hash", "--for", "bank", str(tmp_path / "one.png")])
+    assert hashed.exit_code == 0, hashed.output
+    (tmp_path / "list.jsonl").write_text(hashed.stdout)
+    _run(db_url, "bank", "create", "ncii")
+    imported = _run(db_url, "bank", "import", "ncii", str(tmp_path / "list.jsonl"))
+    assert imported.exit_code == 0, imported.output
+    (exported,) = _lines(_run(db_url, "bank", "export", "ncii"))
+    assert exported["pdq_variants"] == json.loads(hashed.stdout)["pdq_variants"]
+    assert "mirrored" in {v["name"] for v in exported["pdq_variants"]}

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from stanch.cli import app
 from stanch.cli.hash import PROGRESS_MIN_FILES, _with_progress, read_media_file
-from stanch.signals import Limits, MediaError, signals_from_record
+from stanch.signals import ImageSignals, Limits, MediaError, signals_from_record
+from stanch.signals.robust import _BANK_ONLY, query_hashes
 from tests.signals.media_factory import encoded, picture, video
 
 runner = CliRunner()
@@ -116,3 +117,18 @@ def test_progress_bar_leaves_stdout_to_the_json_lines(monkeypatch: pytest.Monkey
     lines = iter([{"path": str(i)} for i in range(PROGRESS_MIN_FILES)])
     for _ in _with_progress(lines, PROGRESS_MIN_FILES):
         assert sys.stdout is stdout  # redirected output would go to the terminal, not a file
+
+
+def test_for_bank_adds_the_bank_only_views_and_keeps_what_a_query_looks_up(media: Path) -> None:
+    photo = str(media / "b" / "photo.jpg")
+    query = signals_from_record(_lines(runner.invoke(app, ["hash", photo]).stdout)[0])
+    bank = signals_from_record(_lines(runner.invoke(app, ["hash", "--for", "bank", photo]).stdout)[0])
+    assert isinstance(query, ImageSignals) and isinstance(bank, ImageSignals)
+    assert not [v for v in query.variants if v.name.startswith(_BANK_ONLY)]
+    assert {"mirrored", "rotated270"} <= {v.name for v in bank.variants}
+    assert query_hashes(query) == query_hashes(bank)
+
+
+def test_for_takes_query_or_bank_only(media: Path) -> None:
+    result = runner.invoke(app, ["hash", "--for", "banks", str(media / "a.png")])
+    assert result.exit_code == 2 and "query, bank" in result.output

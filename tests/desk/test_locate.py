@@ -24,6 +24,7 @@ from stanch.desk.locate import (
     resolvers_from_environment,
 )
 from stanch.net import FetchError, FetchLimits, SafeFetcher
+from stanch.signals import hash_media, signals_record
 from stanch.store import Database, utcnow
 from stanch.store.desk_models import RequestItem, RequestLocation
 from tests.api.conftest import encoded, picture
@@ -45,6 +46,14 @@ def test_catalog_resolves_file_urls_and_relative_paths(catalog: Path) -> None:
     by_url = resolver.resolve((catalog / "posts" / "1.png").as_uri())
     assert by_path == by_url
     assert by_path[0].item_id == "posts/1.png" and by_path[0].hashes["kind"] == "image"
+
+
+def test_located_media_is_hashed_for_the_bank_it_may_go_into(catalog: Path) -> None:
+    (item,) = CatalogResolver(catalog).resolve("posts/1.png")
+    data = (catalog / "posts" / "1.png").read_bytes()
+    assert item.hashes == signals_record(hash_media(data, purpose="bank"))
+    assert item.hashes != signals_record(hash_media(data))  # the bank-only views are there
+    assert "mirrored" in {v["name"] for v in item.hashes["pdq_variants"]}
 
 
 @pytest.mark.parametrize("location", ["../secret.png", "posts/../../secret.png", "/etc/passwd"])
