@@ -68,7 +68,7 @@ def test_unknown_bank_or_entry_is_404_naming_it(api: Api) -> None:
 
 def test_entry_from_signals_keeps_its_source_and_all_its_hashes(api: Api) -> None:
     api.create_bank("ncii")
-    record = signals_record(hash_media(encoded(picture(3))))
+    record = signals_record(hash_media(encoded(picture(3)), purpose="bank"))
     response = api.post("/v1/banks/ncii/entries", "bank", json={"signals": record, "source": "upload-17.png"})
     assert response.status_code == 201
     entry = response.json()
@@ -77,7 +77,7 @@ def test_entry_from_signals_keeps_its_source_and_all_its_hashes(api: Api) -> Non
     assert shown["source"] == "upload-17.png" and shown["withdrawn"] is False
     with api.db.read() as session:
         [stored] = list(iter_entries(session, get_bank(session, "ncii")))
-    assert {h.role for h in stored.hashes} >= {"original", "flipx", "rotate90"}
+    assert {h.role for h in stored.hashes} >= {"original", "flipx", "rotate90", "mirrored", "rotated90"}
     assert stored.entry.md5 == record["md5"]
 
 

@@ -25,7 +25,8 @@ def test_folder_is_matched_file_by_file(database: Database, db_url: str, tmp_pat
     banked = encoded(picture(31))
     with database.write() as session:
         bank = create_bank(session, "ncii")
-        entry = add_entry(session, bank, entry_from_signals(hash_media(banked), Provenance(source="a.png")))
+        signals = hash_media(banked, purpose="bank")
+        entry = add_entry(session, bank, entry_from_signals(signals, Provenance(source="a.png")))
         review = create_bank(session, "partner", trust="review")
         add_entry(session, review, entry_from_hashes(md5=hash_media(banked).md5))
     folder = tmp_path / "uploads"
@@ -68,7 +69,8 @@ def test_unreadable_files_get_error_lines_and_exit_status_1(db_url: str, tmp_pat
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_workers_give_the_same_lines(database: Database, db_url: str, tmp_path: Path, workers: str) -> None:
     with database.write() as session:
-        add_entry(session, create_bank(session, "ncii"), entry_from_signals(hash_media(encoded(picture(40)))))
+        signals = hash_media(encoded(picture(40)), purpose="bank")
+        add_entry(session, create_bank(session, "ncii"), entry_from_signals(signals))
     folder = tmp_path / "pictures"
     folder.mkdir()
     for seed in range(40, 44):

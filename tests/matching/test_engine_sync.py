@@ -78,7 +78,7 @@ def test_load_reads_every_live_entry_and_skips_withdrawn_and_expired(database: D
 
 def test_loaded_views_are_named_like_freshly_added_ones(database: Database) -> None:
     rgb = picture(11)
-    signals = hash_media(encoded(rgb))
+    signals = hash_media(encoded(rgb), purpose="bank")
     with database.write() as session:
         add_entry(session, create_bank(session, "ncii"), entry_from_signals(signals))
     loaded = follower(database)
