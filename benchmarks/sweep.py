@@ -95,7 +95,7 @@ def bank(db_url: str, conformance: Path) -> None:
     with db.write() as session:
         target = create_bank(session, "bench")
         for name in BANKED:
-            record = signals_record(hash_media((conformance / name).read_bytes()))
+            record = signals_record(hash_media((conformance / name).read_bytes(), purpose="bank"))
             add_entry(session, target, entry_from_signals(signals_from_record(record)))
     db.dispose()
 
