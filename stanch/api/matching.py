@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from stanch.api.auth import Caller, require
@@ -18,7 +18,14 @@ from stanch.api.uploads import is_multipart, read_json, read_upload
 from stanch.matching.engine import MatchEngine
 from stanch.matching.query import ImageQuery, hash_query, image_query
 from stanch.matching.verdict import Verdict
-from stanch.signals import ImageSignals, VideoSignals, hash_media, signals_from_record, signals_record
+from stanch.signals import (
+    ImageSignals,
+    Purpose,
+    VideoSignals,
+    hash_media,
+    signals_from_record,
+    signals_record,
+)
 
 router = APIRouter(prefix="/v1", tags=["matching"])
 BODY_MODELS = (HashQuery, BatchQuery)
@@ -45,13 +52,18 @@ _MATCH_BODY = {
 
 
 @router.post("/hash", openapi_extra={"requestBody": {"required": True, "content": _FILE_BODY}})
-async def hash_upload(request: Request, _: Caller = Depends(require("match"))) -> dict[str, Any]:
-    """Hash an uploaded file (multipart field ``file``): the same object as ``stanch hash`` prints."""
+async def hash_upload(
+    request: Request,
+    purpose: Purpose = Query("query", alias="for", description="query, or bank for every robustness view"),
+    _: Caller = Depends(require("match")),
+) -> dict[str, Any]:
+    """Hash an uploaded file (multipart field ``file``): the same object as ``stanch hash --for`` prints
+    (``?for=bank`` for a record to bank with every robustness view)."""
     app = services(request)
     if not is_multipart(request):
         raise HTTPException(415, "send the file as multipart/form-data in a field named 'file'")
     upload = await read_upload(request, "file", app.limits.max_upload_bytes)
-    signals = await run_in_threadpool(hash_media, upload.data)
+    signals = await run_in_threadpool(hash_media, upload.data, purpose=purpose)
     return {"path": upload.filename, **signals_record(signals)}
 
 

@@ -15,7 +15,7 @@ from tests.api.conftest import MIRROR_VIEWS, UPLOAD_LIMIT, Api, encoded, picture
 
 
 def bank_file(api: Api, bank: str, data: bytes, source: str) -> int:
-    record = signals_record(hash_media(data))
+    record = signals_record(hash_media(data, purpose="bank"))
     response = api.post(f"/v1/banks/{bank}/entries", "bank", json={"signals": record, "source": source})
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
@@ -31,6 +31,15 @@ def test_hash_endpoint_answers_like_stanch_hash(api: Api) -> None:
     answer = upload(api, "/v1/hash", data, name="holiday.jpg")
     assert answer.pop("status") == 200
     assert answer == {"path": "holiday.jpg", **signals_record(hash_media(data))}
+
+
+def test_hash_endpoint_hashes_for_a_bank_when_asked(api: Api) -> None:
+    data = encoded(picture(5), "JPEG", quality=90)
+    answer = upload(api, "/v1/hash?for=bank", data, name="holiday.jpg")
+    assert answer.pop("status") == 200
+    assert answer == {"path": "holiday.jpg", **signals_record(hash_media(data, purpose="bank"))}
+    assert "mirrored" in {v["name"] for v in answer["pdq_variants"]}
+    assert upload(api, "/v1/hash?for=banks", data)["status"] == 422
 
 
 def test_uploaded_copy_matches_the_banked_picture(api: Api) -> None:
