@@ -15,9 +15,11 @@ hashes instead of the banks.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -146,12 +148,13 @@ class SweepRun:
     def lines(self, progress: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
         """Run the sweep: the ``stanch match`` line of every item that matched and an error line for
         every item that failed, a window at a time, each after its window is committed."""
-        for outcomes in self.executor.run(self._windows()):
-            window = self._pending.popleft()
-            lines = self._digest(outcomes, window.stored)
-            if progress is not None:
-                progress(window.size)
-            yield from lines
+        with _frozen_heap():
+            for outcomes in self.executor.run(self._windows()):
+                window = self._pending.popleft()
+                lines = self._digest(outcomes, window.stored)
+                if progress is not None:
+                    progress(window.size)
+                yield from lines
         with self.db.write() as session:
             sweep = session.get(Sweep, self.sweep_id)
             assert sweep is not None
@@ -242,6 +245,24 @@ class SweepRun:
         self.summary.copies += attached.copies
         self.summary.removals += attached.removals
         self.refused.extend(attached.refused)
+
+
+@contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """Keep the objects that live for the whole sweep (imports, the index) out of garbage collection.
+
+    Measured on a 300-file sweep: each full collection walked those ~155,000 objects for about 0.1 s
+    of CPU, in the parent and in every worker forked from it. Frozen, the collector only walks what
+    the sweep allocates, and forked workers leave the shared pages untouched. Unfrozen at the end
+    (unless something else had frozen the heap before), so a long-lived caller collects as usual."""
+    ours = gc.get_freeze_count() == 0
+    if ours:
+        gc.freeze()
+    try:
+        yield
+    finally:
+        if ours:
+            gc.unfreeze()
 
 
 @dataclass(frozen=True)
