@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from stanch.store.sweep_models import CatalogItem
@@ -23,6 +23,13 @@ from stanch.sweep.hashing import Outcome
 _CHUNK = 500
 """Keys per ``IN (...)`` query (SQLite bounds the number of parameters)."""
 MAX_ERROR = 2_000
+_TABLE: Table = CatalogItem.__table__  # type: ignore[assignment]
+"""Rows are read and written through the table, not ORM objects: a sweep handles them by the window."""
+_STORED = (_TABLE.c.key, _TABLE.c.sweep_id, _TABLE.c.size, _TABLE.c.mtime_ns, _TABLE.c.etag,
+           _TABLE.c.last_modified, _TABLE.c.record, _TABLE.c.matched_seq)
+_NEW_ROW = dict.fromkeys(("record", "hashed_at", "md5", "sha256", "size", "mtime_ns", "etag",
+                          "last_modified", "error", "failed_at"))
+"""Every column a new row may get, so that a window's inserts share one statement."""
 
 
 def key_hash(key: str) -> bytes:
@@ -55,10 +62,10 @@ def stored_items(session: Session, keys: Sequence[str]) -> dict[str, Stored]:
     found: dict[str, Stored] = {}
     for start in range(0, len(keys), _CHUNK):
         hashes = [key_hash(k) for k in keys[start : start + _CHUNK]]
-        for row in session.scalars(select(CatalogItem).where(CatalogItem.key_hash.in_(hashes))):
-            record = json.loads(row.record) if row.record else None
-            found[row.key] = Stored(row.key, row.sweep_id, row.size, row.mtime_ns, row.etag,
-                                    row.last_modified, record, row.matched_seq)
+        for key, sweep_id, size, mtime_ns, etag, last_modified, record, matched_seq in session.execute(
+                select(*_STORED).where(_TABLE.c.key_hash.in_(hashes))):
+            found[key] = Stored(key, sweep_id, size, mtime_ns, etag, last_modified,
+                                json.loads(record) if record else None, matched_seq)
     return found
 
 
@@ -67,27 +74,32 @@ def record_outcomes(session: Session, sweep_id: int, outcomes: Sequence[Outcome]
     """Store a window's outcomes: new hashes, failures (kept with their error, hashes cleared so the
     next run tries again), and for every item the sweep that finished it and its ``matched_seq``.
 
-    Written as two bulk statements (insert the new rows, update the others by primary key): the
-    parent process does this for every window while the workers hash, so it must stay cheap."""
+    Written as a few executemany statements on the table (one insert for the new rows, one update
+    by primary key per kind of outcome): the parent process does this for every window while the
+    workers hash, so it must stay cheap."""
+    hashes = {o["key"]: key_hash(o["key"]) for o in outcomes}
     existing: dict[str, tuple[int, int]] = {}
-    for start in range(0, len(outcomes), _CHUNK):
-        hashes = [key_hash(o["key"]) for o in outcomes[start : start + _CHUNK]]
-        rows = session.execute(select(CatalogItem.key, CatalogItem.id, CatalogItem.failures)
-                               .where(CatalogItem.key_hash.in_(hashes)))
+    keys = list(hashes)
+    for start in range(0, len(keys), _CHUNK):
+        chunk = [hashes[k] for k in keys[start : start + _CHUNK]]
+        rows = session.execute(select(_TABLE.c.key, _TABLE.c.id, _TABLE.c.failures)
+                               .where(_TABLE.c.key_hash.in_(chunk)))
         existing.update((key, (row_id, failures)) for key, row_id, failures in rows)
-    inserts, updates = [], []
+    inserts: list[dict[str, Any]] = []
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for outcome in outcomes:
         key = outcome["key"]
         row_id, failures = existing.get(key, (None, 0))
         values = _values(outcome, failures, now) | {"sweep_id": sweep_id, "matched_seq": matched_seq.get(key)}
         if row_id is None:
-            inserts.append({"key_hash": key_hash(key), "key": key, "failures": 0, **values})
+            inserts.append({"failures": 0, **_NEW_ROW, **values, "key_hash": hashes[key], "key": key})
         else:
-            updates.append({"id": row_id, **values})
+            updates.setdefault(tuple(values), []).append({"row_id": row_id, **values})
     if inserts:
-        session.execute(insert(CatalogItem), inserts)
-    if updates:
-        session.execute(update(CatalogItem), updates)
+        session.execute(insert(_TABLE), inserts)
+    by_id = update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
+    for group in updates.values():
+        session.execute(by_id, group)
 
 
 def _values(outcome: Outcome, failures: int, now: datetime) -> dict[str, Any]:
