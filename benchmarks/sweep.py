@@ -5,7 +5,8 @@
 A catalog of ``--count`` JPEGs is generated from the conformance photos with Pillow edits (resizes,
 crops, rotations, re-encodes, brightness and contrast, greyscale, borders), largest side at most 1280
 pixels. The bank holds the originals of three photos, so the sweep matches and reports as it would
-for real. Figures, each the best of ``--rounds`` passes on this machine:
+for real. Figures, each the best of ``--rounds`` passes on this machine (the three contenders take
+turns, pass by pass):
 
 - baseline: ``hash_files`` with one worker, exactly what ``stanch hash`` does (read, hash, no matching);
 - sweep: a whole ``SweepRun`` (list, load the index, hash in ``--workers`` processes, match in the
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -110,18 +112,21 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def best(rounds: int, run: Callable[[T], int], prepare: Callable[[], T]) -> tuple[float, float, int]:
-    """The shortest wall time of ``rounds`` runs (each on what ``prepare``, untimed, made for it), the
-    CPU time of that run, and what it returned."""
-    best_wall, best_cpu, result = float("inf"), 0.0, 0
-    for _ in range(rounds):
-        ready = prepare()
+@dataclass
+class Best:
+    """One contender's shortest wall time so far, the CPU time of that pass, and what it returned."""
+
+    wall: float = float("inf")
+    cpu: float = 0.0
+    result: int = 0
+
+    def time(self, run: Callable[[T], int], ready: T) -> None:
+        """Time one pass of ``run`` on ``ready`` (made before the timer starts)."""
         start, cpu = time.perf_counter(), cpu_seconds()
-        result = run(ready)
+        self.result = run(ready)
         wall = time.perf_counter() - start
-        if wall < best_wall:
-            best_wall, best_cpu = wall, cpu_seconds() - cpu
-    return best_wall, best_cpu, result
+        if wall < self.wall:
+            self.wall, self.cpu = wall, cpu_seconds() - cpu
 
 
 def main() -> None:
@@ -158,18 +163,21 @@ def main() -> None:
             return run
 
         load = os.getloadavg()[0]
-        base_seconds, base_cpu, hashed = best(args.rounds, baseline, lambda: None)
-        one_seconds, one_cpu, _ = best(args.rounds, sweep(1), fresh_database)
-        pool_seconds, pool_cpu, matched = best(args.rounds, sweep(args.workers), fresh_database)
+        base, one, pool = Best(), Best(), Best()
+        for _ in range(args.rounds):  # interleaved: a change in the machine's load falls on all three
+            base.time(baseline, None)
+            one.time(sweep(1), fresh_database())
+            pool.time(sweep(args.workers), fresh_database())
     count = len(files)
-    base_rate, one_rate, pool_rate = (count / s for s in (base_seconds, one_seconds, pool_seconds))
-    print(f"catalog: {count} JPEGs ({hashed} hashed), {matched} matched the {len(BANKED)} banked photos; "
-          f"{os.cpu_count()} cores, load average {load:.1f} at the start")
-    print(f"stanch hash, 1 process:   {base_rate:6.1f} files/s  {1000 * base_cpu / count:5.1f} ms CPU a file")
-    print(f"stanch sweep, 1 worker:   {one_rate:6.1f} files/s  {1000 * one_cpu / count:5.1f} ms CPU a file  "
+    base_rate, one_rate, pool_rate = (count / b.wall for b in (base, one, pool))
+    print(f"catalog: {count} JPEGs ({base.result} hashed), {pool.result} matched the {len(BANKED)} banked "
+          f"photos; {os.cpu_count()} cores, load average {load:.1f} at the start, "
+          f"{os.getloadavg()[0]:.1f} at the end")
+    print(f"stanch hash, 1 process:   {base_rate:6.1f} files/s  {1000 * base.cpu / count:5.1f} ms CPU a file")
+    print(f"stanch sweep, 1 worker:   {one_rate:6.1f} files/s  {1000 * one.cpu / count:5.1f} ms CPU a file  "
           f"({one_rate / base_rate:.2f}x)")
     print(f"stanch sweep, {args.workers} workers:  {pool_rate:6.1f} files/s  "
-          f"{1000 * pool_cpu / count:5.1f} ms CPU a file  "
+          f"{1000 * pool.cpu / count:5.1f} ms CPU a file  "
           f"({pool_rate / base_rate:.2f}x; goal 1.6x on 2 otherwise idle cores)")
 
 
