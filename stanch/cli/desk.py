@@ -25,7 +25,8 @@ def tick_command() -> None:
         db.dispose()
     for escalation in report.escalations:
         typer.echo(f"escalated {escalation.request}: {escalation.hours} h elapsed")
-    typer.echo(f"{len(report.escalations)} escalations, {report.items_located} items located")
+    typer.echo(f"{len(report.escalations)} escalations, {report.items_located} items located, "
+               f"{report.previews_expired} old previews deleted")
 
 
 def register(app: typer.Typer) -> None:

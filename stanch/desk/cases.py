@@ -23,6 +23,7 @@ from stanch.desk.audit import record
 from stanch.desk.clock import deadline_kept, escalation_level, is_overdue, time_left
 from stanch.desk.intake import InvalidRequest, hash_list, text_field
 from stanch.desk.safeguards import OPEN_STATES, history
+from stanch.desk.spool import drop_previews
 from stanch.desk.tokens import normalise_case_number, token_matches
 from stanch.store.desk_models import (
     Appeal,
@@ -227,12 +228,13 @@ def add_info(
 
 
 def withdraw(session: Session, request: TakedownRequest, now: datetime) -> None:
-    """The requester withdraws an open request; nothing more happens to it."""
+    """The requester withdraws an open request; nothing more happens to it (its previews are deleted)."""
     lock(session, request)
     if request.status not in OPEN_STATES:
         raise WrongState(f"request {request.public_id} is {request.status}; only an open request can be "
                          "withdrawn")
     request.status, request.updated_at = "withdrawn", now
+    drop_previews(session, request)
     record(session, "system", "request.withdrawn", ("request", request.public_id), {}, clock=lambda: now)
     enqueue_email(session, request.requester_email, "update", case_id=request.public_id, clock=lambda: now)
 

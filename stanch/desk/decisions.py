@@ -6,6 +6,8 @@ same transaction as the decision: the platform is told exactly when the decision
 requester gets a neutral "update" email; the status page shows the outcome, the reasons, redress and
 whether automated means were used. ``reject`` and ``need_info`` need a reason, which the requester
 sees. A request already decided (removed, rejected, withdrawn, reinstated) cannot be decided again.
+``remove`` and ``reject`` delete the items' spooled previews (``stanch.desk.spool``); ``need_info``
+keeps them, since the case stays open.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from stanch.actions import enqueue_email, enqueue_webhook
 from stanch.desk.audit import record
 from stanch.desk.banking import bank_hashes, case_bank
 from stanch.desk.cases import FINAL_STATES, WrongState, lock
+from stanch.desk.spool import drop_previews
 from stanch.store.desk_models import RequestItem, TakedownRequest
 
 DECISIONS = ("remove", "reject", "need_info")
@@ -67,6 +70,7 @@ def decide(
     request.decision, request.decision_reason, request.updated_at = chosen, text, now
     if chosen != "need_info":
         request.decided_at, request.decided_by = now, actor
+        drop_previews(session, request)
     enqueue_email(session, request.requester_email, "update", case_id=request.public_id, clock=lambda: now)
     record(session, actor, "request.decision", ("request", request.public_id),
            {"decision": chosen, "reason": text, "entries": result.entries,

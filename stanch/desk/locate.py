@@ -7,14 +7,16 @@ Three ways, so the desk works with or without a platform behind it:
   platform answers ``{"items": [{"item_id", "hashes": {...}} | {"item_id", "media_url"}]}``. A media URL
   is fetched by ``stanch.net.SafeFetcher`` (http/https only, size and time bounded, no private,
   loopback or link-local address unless ``STANCH_RESOLVER_ALLOW_PRIVATE`` is set, every redirect
-  checked again) and hashed in memory; the bytes are never written anywhere.
+  checked again) and hashed in memory; the media is never written anywhere. A picture's downscaled
+  preview source goes into the encrypted preview spool (``stanch.desk.spool``) until the decision.
 - ``CatalogResolver`` (``STANCH_CATALOG_DIR``): a folder stands in for the platform; ``file://`` URLs
   and catalog-relative paths inside it are items (the relative path is the item id). Paths that
   escape the folder are refused.
 - ``POST /v1/requests/{id}/items``: the platform attaches items itself (``attach_item``).
 
-Located items are stored with their hashes, never the media. A copy (an item found by matching or a
-sweep) must match the request's hashes; it is stored with the signal and distance that tie it.
+Located items are stored with their hashes, never the media (only a reduced, encrypted preview). A
+copy (an item found by matching or a sweep) must match the request's hashes; it is stored with the
+signal and distance that tie it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,6 +40,7 @@ from stanch.desk.audit import record
 from stanch.desk.decisions import remove_item
 from stanch.desk.hashes import how_matched, parse_hashes
 from stanch.desk.safeguards import OPEN_STATES
+from stanch.desk.spool import preview_source, spool_preview
 from stanch.net import FetchError, SafeFetcher
 from stanch.signals import hash_media, signals_record
 from stanch.store import Database
@@ -53,10 +56,12 @@ class LocateError(ValueError):
 
 @dataclass(frozen=True)
 class LocatedItem:
-    """An item on the platform and its hashes (a normalised hash object, see ``stanch.desk.hashes``)."""
+    """An item on the platform and its hashes (a normalised hash object, see ``stanch.desk.hashes``);
+    ``preview`` is the reduced preview source to spool, for media fetched from a ``media_url``."""
 
     item_id: str
     hashes: dict[str, Any]
+    preview: bytes | None = field(default=None, repr=False, compare=False)
 
 
 class Resolver(Protocol):
@@ -147,11 +152,13 @@ def items_from_answer(answer: Any, fetcher: SafeFetcher | None) -> list[LocatedI
                 hashes = parse_hashes(item["hashes"], f"{where}.hashes")
             except ValueError as error:
                 raise LocateError(str(error)) from None
+            preview = None
         elif isinstance(item.get("media_url"), str) and fetcher is not None:
-            hashes = hash_bytes(_fetch(fetcher, item["media_url"], where))
+            media = _fetch(fetcher, item["media_url"], where)
+            hashes, preview = hash_bytes(media), preview_source(media)
         else:
             raise LocateError(f"{where} needs hashes or a media_url")
-        found.append(LocatedItem(item["item_id"][:500], hashes))
+        found.append(LocatedItem(item["item_id"][:500], hashes, preview))
     return found
 
 
@@ -219,6 +226,8 @@ def attach_item(
                       added_by=actor)
     session.add(row)
     session.flush()
+    if item.preview is not None and request.status in OPEN_STATES:
+        spool_preview(session, row, item.preview)
     if request.status == "removed":
         remove_item(session, request, row, now, None)
     record(session, actor, "request.item_added", ("request", request.public_id),

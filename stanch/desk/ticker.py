@@ -1,4 +1,5 @@
-"""The desk's periodic work: escalate requests as their clock runs, locate newly reported content.
+"""The desk's periodic work: escalate requests as their clock runs, locate newly reported content,
+delete spooled previews older than ``STANCH_SPOOL_HOURS``.
 
 ``tick`` does one round (``stanch desk tick`` runs it once, from cron for example); ``DeskTicker`` runs
 it every ``interval`` seconds in a server thread. Both are safe to run in several processes at once:
@@ -15,6 +16,7 @@ from datetime import datetime
 
 from stanch.desk.clock import Escalation, escalate
 from stanch.desk.locate import Resolver, locate_request, requests_to_locate
+from stanch.desk.spool import expire_previews, spool_folder, spool_hours
 from stanch.store import Database, utcnow
 
 log = logging.getLogger(__name__)
@@ -25,13 +27,17 @@ TICK_SECONDS = 60.0
 class TickReport:
     escalations: list[Escalation] = field(default_factory=list)
     items_located: int = 0
+    previews_expired: int = 0
 
 
 def tick(db: Database, now: datetime, resolver: Resolver | None) -> TickReport:
-    """Escalate what is due, then resolve pending locations if a resolver is configured."""
+    """Escalate what is due, delete old spooled previews, then resolve pending locations if a resolver
+    is configured."""
     report = TickReport()
     with db.write() as session:
         report.escalations = escalate(session, now)
+        folder = spool_folder(session)
+    report.previews_expired = expire_previews(folder, spool_hours(), now.timestamp())
     if resolver is not None:
         for request_id in requests_to_locate(db):
             report.items_located += locate_request(db, request_id, resolver, now)

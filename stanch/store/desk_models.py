@@ -93,7 +93,8 @@ class RequestLocation(Base):
 
 class RequestItem(Base):
     """An item on the platform tied to a request: located at a reported location, or a copy found by
-    matching (``signal`` and ``distance`` say how). Its hashes are kept; media never is."""
+    matching (``signal`` and ``distance`` say how). Its hashes are kept; media never is (only a reduced,
+    encrypted preview in the spool until the decision)."""
 
     __tablename__ = "request_items"
     __table_args__ = (
@@ -114,6 +115,8 @@ class RequestItem(Base):
     added_by: Mapped[str] = mapped_column(String(200))
     removal_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     reinstated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    spool_id: Mapped[str | None] = mapped_column(String(32))
+    """The file of its encrypted preview in the spool (``stanch.desk.spool``), while one is kept."""
 
 
 class RequestEntry(Base):

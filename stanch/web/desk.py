@@ -29,6 +29,7 @@ from stanch.desk.audit import record
 from stanch.desk.cases import UnknownRequest, WrongState, find_request, queue, queue_row, reviewer_view
 from stanch.desk.clock import deadline_kept
 from stanch.desk.decisions import decide
+from stanch.desk.spool import Spool, open_spool
 from stanch.desk.users import (
     Reviewer,
     SignInRefused,
@@ -46,7 +47,7 @@ from stanch.desk.users import (
 from stanch.store.desk_models import RequestItem, TakedownRequest
 from stanch.store.models import utcnow
 from stanch.store.user_models import ROLES, User
-from stanch.web.previews import NoPreview, check_previewable, media_of, preview_jpeg
+from stanch.web.previews import NoPreview, check_previewable, media_of, preview_jpeg, spool_ids
 from stanch.web.public import database
 from stanch.web.security import (
     SESSION_COOKIE,
@@ -174,6 +175,8 @@ def _case_page(request: Request, reviewer: Reviewer, case: str, *, clear_item: s
         with database(request).write() as session:
             found = find_request(session, case)
             view = reviewer_view(session, found, reviewer.actor, now)
+            spooled = spool_ids(session, found.id)
+            spool = open_spool(session, create=False) if spooled else None
             if clear_item is not None:
                 item = _item(session, found, clear_item)
                 record(session, reviewer.actor, "item.unblur", ("request", found.public_id),
@@ -182,10 +185,11 @@ def _case_page(request: Request, reviewer: Reviewer, case: str, *, clear_item: s
         return render(request, "desk/message.html", {"title": "No such case", "reviewer": reviewer,
                                                      "message": f"There is no case {case}."}, 404)
     for item in view["items"] + view["copies"]:
+        item_id, spool_id = item["item_id"], spooled.get(item["item_id"])
         try:
-            check_previewable(item["item_id"])
-            if item["item_id"] == clear_item:
-                jpeg = preview_jpeg(media_of(item["item_id"]), clear=True)
+            check_previewable(item_id, spool_id, spool)
+            if item_id == clear_item:
+                jpeg = preview_jpeg(media_of(item_id, spool_id, spool), clear=True)
                 clear[item["item_id"]] = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
         except NoPreview as missing:
             no_preview[item["item_id"]] = str(missing)
@@ -218,10 +222,12 @@ def blurred_preview(request: Request, case: str, item: str) -> Response:
     reviewer = current_reviewer(request)
     if reviewer is None:
         return Response(status_code=401)
+    spool: Spool | None = None
     try:
         with database(request).read() as session:
-            _item(session, find_request(session, case), item)
-        jpeg = preview_jpeg(media_of(item))
+            spool_id = _item(session, find_request(session, case), item).spool_id
+            spool = open_spool(session, create=False) if spool_id else None
+        jpeg = preview_jpeg(media_of(item, spool_id, spool))
     except (UnknownRequest, NoPreview):
         return Response(status_code=404)
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

@@ -1,9 +1,10 @@
 """Previews of located items for reviewers: blurred and greyscale unless a reviewer unblurs one.
 
 The media is read into memory, turned into a small JPEG in memory and sent; nothing is written to
-disk. Media is available only for items of the folder catalog (``STANCH_CATALOG_DIR``): a platform
-behind the resolver webhook gives a short-lived media URL once, and Stanch keeps hashes, not media,
-so for those items the page says that no preview is available.
+disk. It comes from the folder catalog (``STANCH_CATALOG_DIR``) or, for items a platform's resolver
+gave as a one-time media URL, from the encrypted preview spool (``stanch.desk.spool``), which keeps a
+reduced copy until the decision. Items given only as hashes, and spooled previews that are gone
+(decided, expired) or fail to decrypt, get a "no preview" message instead.
 """
 
 from __future__ import annotations
@@ -13,17 +14,20 @@ import os
 from pathlib import Path
 
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from stanch.desk.locate import CatalogResolver, LocateError
+from stanch.desk.spool import MAX_PREVIEW_PIXELS, PREVIEW_SIZE, Spool, SpoolError
+from stanch.store.desk_models import RequestItem
 
-PREVIEW_SIZE = 480
 BLUR_RADIUS = 14
-MAX_PREVIEW_PIXELS = 40_000_000
-"""Larger pictures are not decoded for a preview (decompression bombs)."""
 
 
 _NOT_A_PICTURE = ("No preview: this item is not a picture Stanch can show (videos are not previewed). "
                   "Open it on the platform.")
+_SPOOL_GONE = ("No preview: the copy kept for review has expired or been deleted, or cannot be read. "
+               "Open the item on the platform.")
 
 
 class NoPreview(LookupError):
@@ -53,19 +57,36 @@ def media_path(item_id: str) -> Path:
     return path
 
 
-def check_previewable(item_id: str) -> None:
-    """``NoPreview`` unless the item is a picture that can be shown; reads only the file's header."""
+def spool_ids(session: Session, request_id: int) -> dict[str, str]:
+    """The spool id of each of a request's items that has a spooled preview, by item id."""
+    rows = session.execute(select(RequestItem.item_id, RequestItem.spool_id).where(
+        RequestItem.request_id == request_id, RequestItem.spool_id.is_not(None)))
+    return {item_id: spool_id for item_id, spool_id in rows if spool_id is not None}
+
+
+def check_previewable(item_id: str, spool_id: str | None = None, spool: Spool | None = None) -> None:
+    """``NoPreview`` unless the item is a picture that can be shown; reads only a catalog file's header
+    (a spooled preview, small already, is decrypted in memory)."""
+    source = io.BytesIO(media_of(item_id, spool_id, spool)) if spool_id is not None else media_path(item_id)
     try:
-        with Image.open(media_path(item_id)) as image:
+        with Image.open(source) as image:
             if image.width * image.height > MAX_PREVIEW_PIXELS:
                 raise NoPreview("No preview: the picture is too large to decode safely.")
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise NoPreview(_NOT_A_PICTURE) from None
 
 
-def media_of(item_id: str) -> bytes:
-    """The item's media, read into memory, or ``NoPreview``."""
-    return media_path(item_id).read_bytes()
+def media_of(item_id: str, spool_id: str | None = None, spool: Spool | None = None) -> bytes:
+    """The item's media in memory: its spooled preview source (when ``spool_id`` is set) or its
+    catalog file; or ``NoPreview``."""
+    if spool_id is None:
+        return media_path(item_id).read_bytes()
+    if spool is None:
+        raise NoPreview(_SPOOL_GONE)
+    try:
+        return spool.get(spool_id, item_id)
+    except SpoolError:
+        raise NoPreview(_SPOOL_GONE) from None
 
 
 def preview_jpeg(media: bytes, *, clear: bool = False) -> bytes:

@@ -26,6 +26,7 @@ from stanch.desk.audit import events
 from stanch.desk.cases import find_request
 from stanch.desk.intake import Receipt, file_request, validate
 from stanch.desk.locate import LocatedItem, attach_item, hash_bytes
+from stanch.desk.spool import preview_source
 from stanch.desk.users import create_user, enable_totp, get_user
 from stanch.store import Database
 from stanch.store.desk_models import TakedownRequest
@@ -236,6 +237,61 @@ def test_a_case_without_media_says_so(site: Site) -> None:
     page = site.client.get(f"/desk/cases/{receipt.id}").text
     assert "No preview" in page and "keeps no media" in page
     preview = site.client.get(f"/desk/cases/{receipt.id}/preview", params={"item": "remote-1"})
+    assert preview.status_code == 404
+
+
+def test_a_spooled_preview_is_blurred_unblurred_once_audited_and_gone_after_the_decision(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STANCH_SPOOL_DIR", str(tmp_path / "spool"))
+    media = picture_bytes()
+    receipt = file_case(site.db)
+    with site.db.write() as session:
+        row = attach_item(session, find_request(session, receipt.id),
+                          LocatedItem("remote-7", {"pdq": "f" * 64}, preview_source(media)),
+                          origin="located", actor="system", now=utcnow())
+        spooled = tmp_path / "spool" / str(row.spool_id)
+    site.sign_in("reviewer@example.org")
+    page = site.client.get(f"/desk/cases/{receipt.id}").text
+    assert f"/desk/cases/{receipt.id}/preview?item=remote-7" in page and "No preview" not in page
+    blurred = site.client.get(f"/desk/cases/{receipt.id}/preview", params={"item": "remote-7"})
+    shown = Image.open(io.BytesIO(blurred.content))
+    assert blurred.headers["content-type"] == "image/jpeg" and shown.mode == "L"
+    original = np.asarray(Image.open(io.BytesIO(media)).convert("L"), dtype=float)
+    assert np.abs(np.diff(np.asarray(shown, dtype=float), axis=1)).mean() < np.abs(
+        np.diff(original, axis=1)).mean() / 4
+
+    unblurred = site.client.post(f"/desk/cases/{receipt.id}/unblur", data={"item": "remote-7",
+                                                                            "csrf": site.csrf()})
+    assert "data:image/jpeg;base64," in unblurred.text
+    with site.db.read() as session:
+        actions = [(e.action, e.details) for e in events(session, subject=("request", receipt.id))]
+    assert ("item.unblur", '{"item_id":"remote-7"}') in actions
+
+    site.client.post(f"/desk/cases/{receipt.id}/decision", data={"decision": "remove", "csrf": site.csrf()})
+    assert not spooled.exists()
+    page = site.client.get(f"/desk/cases/{receipt.id}").text
+    assert "No preview" in page and "Unblur remote-7" not in page
+    preview = site.client.get(f"/desk/cases/{receipt.id}/preview", params={"item": "remote-7"})
+    assert preview.status_code == 404
+
+
+def test_an_altered_spool_file_shows_no_preview_not_an_error(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STANCH_SPOOL_DIR", str(tmp_path / "spool"))
+    receipt = file_case(site.db)
+    with site.db.write() as session:
+        row = attach_item(session, find_request(session, receipt.id),
+                          LocatedItem("remote-8", {"pdq": "f" * 64}, preview_source(picture_bytes())),
+                          origin="located", actor="system", now=utcnow())
+        spooled = tmp_path / "spool" / str(row.spool_id)
+    sealed = spooled.read_bytes()
+    spooled.write_bytes(sealed[:-1] + bytes([sealed[-1] ^ 1]))
+    site.sign_in("reviewer@example.org")
+    page = site.client.get(f"/desk/cases/{receipt.id}")
+    assert page.status_code == 200 and "No preview" in page.text and "expired" in page.text
+    preview = site.client.get(f"/desk/cases/{receipt.id}/preview", params={"item": "remote-8"})
     assert preview.status_code == 404
 
 
