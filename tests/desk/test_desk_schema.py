@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import sqlalchemy
 
 from stanch.store import Database
 from stanch.store.desk_models import (
@@ -17,6 +16,7 @@ from stanch.store.desk_models import (
     RequestNote,
     TakedownRequest,
 )
+from tests.schema_check import assert_migration_matches_model
 
 MODELS = [TakedownRequest, RequestLocation, RequestItem, RequestEntry, RequestNote, RequestEscalation, Appeal,
           IntakeEvent, DeskSecret]
@@ -24,12 +24,4 @@ MODELS = [TakedownRequest, RequestLocation, RequestItem, RequestEntry, RequestNo
 
 @pytest.mark.parametrize("model", MODELS, ids=[m.__tablename__ for m in MODELS])
 def test_the_migration_matches_the_model(database: Database, model: type) -> None:
-    table = model.__table__  # type: ignore[attr-defined]
-    with database.engine.connect() as connection:
-        inspector = sqlalchemy.inspect(connection)
-        columns = {column["name"]: column for column in inspector.get_columns(table.name)}
-        indexes = {index["name"] for index in inspector.get_indexes(table.name)}
-    assert set(columns) == set(table.columns.keys())
-    for column in table.columns:
-        assert columns[column.name]["nullable"] == column.nullable, column.name
-    assert indexes >= {index.name for index in table.indexes}
+    assert_migration_matches_model(database, model)
