@@ -43,10 +43,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from stanch.store.desk_models import DeskSecret, RequestItem, TakedownRequest
+from stanch.desk.desk_secrets import stored_or_new_secret, stored_secret
+from stanch.store.desk_models import RequestItem, TakedownRequest
 
 PREVIEW_SIZE = 480
 """Pixels a side of the previews reviewers see."""
@@ -160,7 +160,9 @@ def spool_hours(environ: Mapping[str, str] = os.environ) -> float:
 def open_spool(session: Session, *, create: bool = True,
                environ: Mapping[str, str] = os.environ) -> Spool | None:
     """The configured spool; None when ``create`` is false and no key exists yet (nothing spooled)."""
-    key = _configured_key(environ) or _stored_key(session, create)
+    key = _configured_key(environ) or (
+        stored_or_new_secret(session, _KEY_NAME) if create else stored_secret(session, _KEY_NAME)
+    )
     return Spool(spool_folder(session, environ), key) if key is not None else None
 
 
@@ -176,22 +178,6 @@ def _configured_key(environ: Mapping[str, str]) -> bytes | None:
         raise ValueError("STANCH_SPOOL_KEY must be 32 bytes written as 64 hex digits or in base64 "
                          "(for example: python -c 'import secrets; print(secrets.token_hex(32))')")
     return key
-
-
-def _stored_key(session: Session, create: bool) -> bytes | None:
-    row = session.get(DeskSecret, _KEY_NAME)
-    if row is not None:
-        return row.value
-    if not create:
-        return None
-    try:  # two processes may create it at once: the second one reads the first one's key
-        with session.begin_nested():
-            session.add(DeskSecret(name=_KEY_NAME, value=secrets.token_bytes(32)))
-    except IntegrityError:
-        pass
-    created = session.get(DeskSecret, _KEY_NAME, populate_existing=True)
-    assert created is not None
-    return created.value
 
 
 def spool_folder(session: Session, environ: Mapping[str, str] = os.environ) -> Path:

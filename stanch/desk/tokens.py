@@ -16,10 +16,9 @@ import hmac
 import os
 import secrets
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from stanch.store.desk_models import DeskSecret
+from stanch.desk.desk_secrets import stored_or_new_secret
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _KEY_NAME = "contact_hmac"
@@ -63,14 +62,4 @@ def _desk_key(session: Session) -> bytes:
     configured = os.environ.get("STANCH_DESK_KEY")
     if configured:
         return configured.encode("utf-8")
-    row = session.get(DeskSecret, _KEY_NAME)
-    if row is not None:
-        return row.value
-    try:  # two processes may create it at once: the second one reads the first one's key
-        with session.begin_nested():
-            session.add(DeskSecret(name=_KEY_NAME, value=secrets.token_bytes(32)))
-    except IntegrityError:
-        pass
-    created = session.get(DeskSecret, _KEY_NAME, populate_existing=True)
-    assert created is not None
-    return created.value
+    return stored_or_new_secret(session, _KEY_NAME)
