@@ -166,8 +166,10 @@ def pdq_of_windows(luma: np.ndarray, windows: Sequence[Window]) -> list[tuple[st
         return [("0" * PDQ_HEX_LENGTH, 0)] * len(windows)
     columns = list(dict.fromkeys(cols for _, cols in hashable))
     col_index, col_band = _stacked_bands([np.arange(*cols) for cols in columns])
-    # Whole rows of the transposed plane are gathered (contiguous copies), then weighted and summed.
-    by_column = np.ascontiguousarray(luma.T, dtype=np.float32)
+    # Whole rows of the transposed plane are gathered (contiguous copies), then weighted and summed. A
+    # uint8 plane stays uint8 (a quarter of the bytes to copy): einsum converts each gathered pixel
+    # to float32 as it goes, so the sums are those of the float32 plane, bit for bit.
+    by_column = np.ascontiguousarray(luma.T, dtype=np.uint8 if luma.dtype == np.uint8 else np.float32)
     across = np.einsum("kqs,kqsr->kqr", col_band, by_column[col_index])  # (slices, 64, rows)
     row_index, row_band = _stacked_bands([np.arange(*rows) for rows, _ in hashable])
     which = np.array([columns.index(cols) for _, cols in hashable])[:, None, None]

@@ -145,13 +145,18 @@ def _unique(hashes: list[str]) -> tuple[str, ...]:
 
 
 def _reduce(luma: np.ndarray) -> np.ndarray:
-    """``luma`` as float32, averaged over square blocks of a whole size (Pillow's ``reduce``) when its
-    shorter side is at least twice ``_HASH_SIDE``."""
+    """``luma`` averaged over square blocks of a whole size (Pillow's ``reduce``) when its shorter side
+    is at least twice ``_HASH_SIDE``, as uint8 when it is uint8 (a JPEG's luma), else as float32.
+
+    Keeping uint8 planes as they are saves converting and copying the plane: the profiles and window
+    hashes computed from it are bit for bit those of its float32 copy (tests/signals/test_robust.py).
+    """
     factor = min(luma.shape) // _HASH_SIDE
+    kind = np.uint8 if luma.dtype == np.uint8 else np.float32
     if factor <= 1:
-        return np.asarray(luma, np.float32)
-    plane = luma if luma.dtype == np.uint8 else luma.astype(np.float32)
-    return np.asarray(Image.fromarray(np.ascontiguousarray(plane)).reduce(factor), np.float32)
+        return np.asarray(luma, kind)
+    plane = np.ascontiguousarray(luma, kind)
+    return np.asarray(Image.fromarray(plane).reduce(factor), kind)
 
 
 def _border_views(luma: np.ndarray, small: tuple[int, ...]) -> list[tuple[str, Box]]:
@@ -215,7 +220,7 @@ def _trim(grey: np.ndarray, box: Box) -> Box:
     while True:
         top, bottom, left, right = box
         inside = grey[top:bottom, left:right]
-        runs = [_run(_line_shares(lines, _dominant(lines[0])) >= _UNIFORM) for lines in _sides(inside)]
+        runs = [len(_leading_shares(lines, _dominant(lines[0]), _UNIFORM)) for lines in _sides(inside)]
         peeled = _shrink(box, runs)
         if peeled == box or _too_small(peeled, grey.shape):
             return box
@@ -236,12 +241,11 @@ def _strip_chrome(grey: np.ndarray, box: Box) -> Box:
         inside = grey[top:bottom, left:right]
         best, best_flatness, best_run = 0, 0.0, 0
         for side, lines in enumerate(_sides(inside)):
-            colour = _dominant(lines[0])
-            shares = _line_shares(lines, colour)
-            if shares[0] < _UNIFORM:
+            band = _leading_shares(lines, _dominant(lines[0]), _CHROME)
+            if not band.size or band[0] < _UNIFORM:
                 continue
-            run = _run(shares >= _CHROME)
-            flatness = float(shares[:run].mean())
+            run = len(band)
+            flatness = float(band.mean())
             if flatness > best_flatness:
                 best, best_flatness, best_run = side, flatness, run
         runs = [0, 0, 0, 0]
@@ -272,6 +276,24 @@ def _dominant(line: np.ndarray) -> float:
     """The colour of a line: its median grey, which is the background's when most of it is background."""
     middle = len(line) // 2
     return float(np.partition(line, middle)[middle])
+
+
+def _leading_shares(lines: np.ndarray, colour: float, minimum: float) -> np.ndarray:
+    """``_line_shares`` of the leading lines with at least ``minimum`` of their pixels at ``colour``.
+
+    Lines are measured in batches of 1, 4, 16, ... until one falls short: most sides of a photo end
+    the run at their first line, which then costs one line rather than the whole plane.
+    """
+    found = []
+    start, size = 0, 1
+    while start < len(lines):
+        shares = _line_shares(lines[start : start + size], colour)
+        run = _run(shares >= minimum)
+        found.append(shares[:run])
+        if run < len(shares):
+            break
+        start, size = start + size, size * 4
+    return np.concatenate(found) if found else np.zeros(0)
 
 
 def _line_shares(lines: np.ndarray, colour: float) -> np.ndarray:
@@ -307,9 +329,17 @@ def _worth_hashing(box: Box, height: int, width: int) -> bool:
 
 
 def _edge_profile(plane: np.ndarray) -> np.ndarray:
-    """Gradient energy across each column: the mean absolute step to the next column, over sampled rows."""
+    """Gradient energy across each column: the mean absolute step to the next column, over sampled rows.
+
+    A uint8 plane's steps are taken as int16, and summed as float32 like a float32 plane's: the sums are
+    of at most 1,023 whole numbers up to 255, exact in float32 in any order, so both give the same bits.
+    Steps are made positive in place: a fresh plane-sized array costs more than the arithmetic.
+    """
     step = max(1, plane.shape[0] // _PROFILE_LINES)
-    return np.abs(np.diff(plane[step // 2 :: step], axis=1)).mean(axis=0)
+    lines = plane[step // 2 :: step]
+    kind = np.int16 if plane.dtype == np.uint8 else np.float32
+    steps = np.subtract(lines[:, 1:], lines[:, :-1], dtype=kind)
+    return np.abs(steps, out=steps).mean(axis=0, dtype=np.float32)
 
 
 def _anchors(profile: np.ndarray, count: int) -> list[float]:
@@ -353,5 +383,5 @@ def trimmed_box(luma: np.ndarray) -> Box | None:
 
 
 def view_plane(luma: np.ndarray) -> np.ndarray:
-    """The reduced copy of ``luma`` that views are hashed on: PDQ keeps only a 64x64 grid."""
-    return _reduce(luma)
+    """The reduced copy of ``luma`` (as float32) that views are hashed on: PDQ keeps only a 64x64 grid."""
+    return np.asarray(_reduce(luma), np.float32)

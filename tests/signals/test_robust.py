@@ -15,7 +15,16 @@ from PIL import Image, ImageDraw
 from stanch.signals import hash_media
 from stanch.signals.fast_pdq import luma_of_rgb, pdq_dihedral_of_luma, pdq_of_windows
 from stanch.signals.pdq import MATCH_DISTANCE, hamming_hex, parse_pdq_hex
-from stanch.signals.robust import _BANK_ONLY, _MIN_KEEP, _views, bank_hashes, query_hashes, robust_variants
+from stanch.signals.robust import (
+    _BANK_ONLY,
+    _MIN_KEEP,
+    _TURNS,
+    _edge_profile,
+    _views,
+    bank_hashes,
+    query_hashes,
+    robust_variants,
+)
 from stanch.signals.types import ImageSignals, PdqVariant, Purpose
 
 _EDITS_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "edits.py"
@@ -168,6 +177,19 @@ def test_a_query_computes_no_bank_only_views_and_looks_up_what_a_bank_hashing_wo
     assert {"mirrored", "rotated90"} <= bank_names and any(n.startswith("spare") for n in bank_names)
     assert set(query.variants) == {v for v in bank.variants if not v.name.startswith(_BANK_ONLY)}
     assert query_hashes(query) == query_hashes(bank)
+
+
+@pytest.mark.parametrize("shape", [(360, 480), (1100, 700)])
+def test_a_uint8_plane_gives_the_bits_of_its_float32_copy(shape: tuple[int, int]) -> None:
+    """A JPEG's luma is used as uint8, without a float32 copy: same profiles, same window hashes."""
+    luma = np.round(luma_of_rgb(scene(5, *shape))).astype(np.uint8)
+    copy = luma.astype(np.float32)
+    for plane, float_plane in ((luma, copy), (luma.T, copy.T)):
+        profile = _edge_profile(plane)
+        assert profile.dtype == np.float32 and np.array_equal(profile, _edge_profile(float_plane))
+    windows = [(slice(10, 300), slice(20, 400), False), (slice(40, None), slice(None, 333), True),
+               *_TURNS.values()]
+    assert pdq_of_windows(luma, windows) == pdq_of_windows(copy, windows)
 
 
 def test_files_hashed_for_a_query_look_up_the_same_hashes_as_for_a_bank(conformance: Path) -> None:
