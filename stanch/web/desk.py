@@ -92,6 +92,17 @@ def _bad_csrf(request: Request, reviewer: Reviewer) -> Response:
                       "again.")
 
 
+def _form_sender(request: Request, csrf: str) -> Reviewer | Response:
+    """The signed-in reviewer who sent this form from their open desk page, or the answer that refuses
+    the form: to sign-in when signed out, 403 when its CSRF token is missing or old."""
+    reviewer = current_reviewer(request)
+    if reviewer is None:
+        return _to_sign_in()
+    if not csrf_ok(reviewer.csrf_token, csrf):
+        return _bad_csrf(request, reviewer)
+    return reviewer
+
+
 @router.get("", response_class=HTMLResponse)
 def queue_page(request: Request) -> Response:
     reviewer = current_reviewer(request)
@@ -153,11 +164,9 @@ def sign_in_submit(
 
 @router.post("/sign-out")
 def sign_out(request: Request, csrf: str = Form("")) -> Response:
-    reviewer = current_reviewer(request)
-    if reviewer is None:
-        return _to_sign_in()
-    if not csrf_ok(reviewer.csrf_token, csrf):
-        return _bad_csrf(request, reviewer)
+    reviewer = _form_sender(request, csrf)
+    if isinstance(reviewer, Response):
+        return reviewer
     with database(request).write() as session:
         end_session(session, request.cookies.get(SESSION_COOKIE))
     response = _to_sign_in()
@@ -235,22 +244,18 @@ def blurred_preview(request: Request, case: str, item: str) -> Response:
 
 @router.post("/cases/{case}/unblur", response_class=HTMLResponse)
 def unblur(request: Request, case: str, item: str = Form(""), csrf: str = Form("")) -> Response:
-    reviewer = current_reviewer(request)
-    if reviewer is None:
-        return _to_sign_in()
-    if not csrf_ok(reviewer.csrf_token, csrf):
-        return _bad_csrf(request, reviewer)
+    reviewer = _form_sender(request, csrf)
+    if isinstance(reviewer, Response):
+        return reviewer
     return _case_page(request, reviewer, case, clear_item=item)
 
 
 @router.post("/cases/{case}/decision", response_class=HTMLResponse)
 def decision(request: Request, case: str, decision: str = Form(""), reason: str = Form(""),
              csrf: str = Form("")) -> Response:
-    reviewer = current_reviewer(request)
-    if reviewer is None:
-        return _to_sign_in()
-    if not csrf_ok(reviewer.csrf_token, csrf):
-        return _bad_csrf(request, reviewer)
+    reviewer = _form_sender(request, csrf)
+    if isinstance(reviewer, Response):
+        return reviewer
     try:
         with database(request).write() as session:
             decide(session, find_request(session, case), decision, reason or None, actor=reviewer.actor,
@@ -318,11 +323,9 @@ def appeal_page(request: Request, number: str) -> Response:
 @router.post("/appeals/{number}/decision", response_class=HTMLResponse)
 def appeal_decision(request: Request, number: str, decision: str = Form(""), reason: str = Form(""),
                     csrf: str = Form("")) -> Response:
-    reviewer = current_reviewer(request)
-    if reviewer is None:
-        return _to_sign_in()
-    if not csrf_ok(reviewer.csrf_token, csrf):
-        return _bad_csrf(request, reviewer)
+    reviewer = _form_sender(request, csrf)
+    if isinstance(reviewer, Response):
+        return reviewer
     try:
         with database(request).write() as session:
             appeal = find_appeal(session, number, reviewer=True)
@@ -394,11 +397,9 @@ def account_totp(request: Request, action: str = Form(""), secret: str = Form(""
                  csrf: str = Form("")) -> Response:
     """Two-step sign-in for oneself: ``start`` shows a new secret, ``confirm`` turns it on once a code
     from the app matches, ``off`` turns it off."""
-    reviewer = current_reviewer(request)
-    if reviewer is None:
-        return _to_sign_in()
-    if not csrf_ok(reviewer.csrf_token, csrf):
-        return _bad_csrf(request, reviewer)
+    reviewer = _form_sender(request, csrf)
+    if isinstance(reviewer, Response):
+        return reviewer
     if action == "start":
         fresh = new_totp_secret()
         return _account(request, reviewer, {"secret": fresh, "uri": totp_uri(reviewer.email, fresh)})
