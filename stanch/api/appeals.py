@@ -18,10 +18,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from stanch.api.auth import Caller, require
-from stanch.api.requests import actor_of, apply_bank_changes, json_body, json_schema, optional_desk
+from stanch.api.requests import (
+    actor_of,
+    decision_body,
+    json_body,
+    json_schema,
+    optional_desk,
+    run_decision,
+)
 from stanch.api.services import services
 from stanch.desk.appeals import (
-    SameReviewer,
     UnknownAppeal,
     appellant_view,
     decide_appeal,
@@ -30,7 +36,7 @@ from stanch.desk.appeals import (
     open_appeals,
     reviewer_appeal_view,
 )
-from stanch.desk.cases import UnknownRequest, WrongState
+from stanch.desk.cases import UnknownRequest
 from stanch.desk.intake import InvalidRequest
 from stanch.desk.safeguards import RateLimited, Safeguards
 from stanch.store import utcnow
@@ -102,9 +108,7 @@ def appeals_get(number: str, request: Request, token: str | None = None,
 async def appeals_decide(number: str, request: Request,
                          caller: Caller = Depends(require("desk"))) -> dict[str, Any]:
     """Reinstate or uphold; reinstating withdraws the bank entries that came only from that request."""
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise HTTPException(422, "the body must be {\"decision\": ..., \"reason\": ...}")
+    body = await decision_body(request)
     app = services(request)
 
     def store() -> dict[str, Any]:
@@ -114,15 +118,4 @@ async def appeals_decide(number: str, request: Request,
                                       actor=actor_of(caller), now=utcnow())
             return {**appellant_view(appeal), "entries_withdrawn": withdrawn}
 
-    try:
-        answer = await run_in_threadpool(store)
-    except UnknownAppeal as error:
-        raise HTTPException(404, str(error)) from None
-    except SameReviewer as error:
-        raise HTTPException(403, str(error)) from None
-    except WrongState as error:
-        raise HTTPException(409, str(error)) from None
-    except ValueError as error:
-        raise HTTPException(422, str(error)) from None
-    apply_bank_changes(app)
-    return answer
+    return await run_decision(app, store)

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -30,6 +31,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from stanch.api.auth import Caller, require
 from stanch.api.services import Services, services
 from stanch.api.uploads import read_json
+from stanch.desk.appeals import SameReviewer, UnknownAppeal
 from stanch.desk.audit import record
 from stanch.desk.cases import (
     UnknownRequest,
@@ -59,6 +61,7 @@ from stanch.store import utcnow
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
 log = logging.getLogger(__name__)
 _bearer = HTTPBearer(auto_error=False)
+T = TypeVar("T")
 
 
 def json_schema(required: list[str], properties: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]:
@@ -286,9 +289,7 @@ async def requests_decide(number: str, request: Request,
                           caller: Caller = Depends(require("desk"))) -> dict[str, Any]:
     """Decide: ``remove`` banks the hashes and queues removals for every item and copy; ``reject`` and
     ``need_info`` need a ``reason``. 409 if the request is already decided."""
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise HTTPException(422, "the body must be {\"decision\": ..., \"reason\": ...}")
+    body = await decision_body(request)
     app = services(request)
 
     def store() -> dict[str, Any]:
@@ -301,10 +302,27 @@ async def requests_decide(number: str, request: Request,
                     "entries": result.entries, "removed_items": result.removed_items,
                     "deadline_kept": now <= found.deadline}
 
+    return await run_decision(app, store)
+
+
+async def decision_body(request: Request) -> dict[str, Any]:
+    """The body of a reviewer's decision (on a request or an appeal): a JSON object, 422 otherwise."""
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise HTTPException(422, "the body must be {\"decision\": ..., \"reason\": ...}")
+    return body
+
+
+async def run_decision(app: Services, store: Callable[[], T]) -> T:
+    """Run a decision's write (``store``) off the event loop, answer the desk's refusals in HTTP (404 no
+    such request or appeal, 403 the same reviewer, 409 already decided, 422 a bad decision or reason),
+    and make what it banked matchable before answering."""
     try:
         answer = await run_in_threadpool(store)
-    except UnknownRequest as error:
+    except (UnknownRequest, UnknownAppeal) as error:
         raise HTTPException(404, str(error)) from None
+    except SameReviewer as error:
+        raise HTTPException(403, str(error)) from None
     except WrongState as error:
         raise HTTPException(409, str(error)) from None
     except ValueError as error:
