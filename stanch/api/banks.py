@@ -27,6 +27,7 @@ from stanch.store import (
     UnknownEntry,
     active_entry_counts,
     add_entry,
+    bank_record,
     create_bank,
     entry_from_hashes,
     entry_from_signals,
@@ -49,7 +50,7 @@ def banks_list(request: Request, _: Caller = Depends(require("bank"))) -> dict[s
     app = services(request)
     with app.db.read() as session:
         counts = active_entry_counts(session)
-        return {"banks": [_bank(b, counts.get(b.id, 0)) for b in list_banks(session)]}
+        return {"banks": [bank_record(b, counts.get(b.id, 0)) for b in list_banks(session)]}
 
 
 @router.post("", status_code=201, openapi_extra=json_body(NewBank))
@@ -64,7 +65,7 @@ def _create(app: Services, body: NewBank) -> dict[str, Any]:
     try:
         with app.db.write() as session:
             bank = create_bank(session, body.name, threshold=body.threshold, trust=body.trust, kind=body.kind)
-            created = _bank(bank, 0)
+            created = bank_record(bank, 0)
     except BankExists as error:
         raise HTTPException(409, str(error)) from None
     except ValueError as error:
@@ -79,7 +80,7 @@ def banks_get(bank: str, request: Request, _: Caller = Depends(require("bank")))
     app = services(request)
     with app.db.read() as session:
         found = _get_bank(session, bank)
-        return _bank(found, active_entry_counts(session).get(found.id, 0))
+        return bank_record(found, active_entry_counts(session).get(found.id, 0))
 
 
 @router.post("/{bank}/entries", status_code=201, openapi_extra=json_body(NewEntry))
@@ -166,17 +167,6 @@ def _get_entry(session: Any, bank: Bank, entry_id: int) -> Entry:
         return get_entry(session, bank, entry_id)
     except UnknownEntry as error:
         raise HTTPException(404, str(error)) from None
-
-
-def _bank(bank: Bank, entries: int) -> dict[str, Any]:
-    return {
-        "name": bank.name,
-        "threshold": bank.threshold,
-        "trust": bank.trust,
-        "kind": bank.kind,
-        "entries": entries,
-        "created": bank.created.isoformat(),
-    }
 
 
 def _entry(entry: Entry, bank: str) -> dict[str, Any]:

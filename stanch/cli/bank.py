@@ -28,6 +28,7 @@ from stanch.store import (
     UnknownEntry,
     active_entry_counts,
     add_entries,
+    bank_record,
     create_bank,
     entry_from_signals,
     get_bank,
@@ -79,7 +80,7 @@ def create(
     _choice(kind, BANK_KINDS, "--kind")
     with _writing() as session:
         bank = create_bank(session, name, threshold=threshold, trust=trust, kind=kind)
-        _print(_bank_record(bank, 0))
+        _print(bank_record(bank, 0))
 
 
 @bank_app.command("list")
@@ -90,20 +91,9 @@ def list_command() -> None:
         with db.read() as session:
             counts = active_entry_counts(session)
             for bank in list_banks(session):
-                _print(_bank_record(bank, counts.get(bank.id, 0)))
+                _print(bank_record(bank, counts.get(bank.id, 0)))
     finally:
         db.dispose()
-
-
-def _bank_record(bank: Any, entries: int) -> dict[str, Any]:
-    return {
-        "name": bank.name,
-        "threshold": bank.threshold,
-        "trust": bank.trust,
-        "kind": bank.kind,
-        "entries": entries,
-        "created": bank.created.isoformat(),
-    }
 
 
 @bank_app.command("add")

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -105,6 +106,18 @@ def get_bank(session: Session, name: str) -> Bank:
 def list_banks(session: Session) -> list[Bank]:
     """All banks, by name."""
     return list(session.scalars(select(Bank).order_by(Bank.name)))
+
+
+def bank_record(bank: Bank, entries: int) -> dict[str, Any]:
+    """A bank as the API and the CLI show it (JSON-ready), with ``entries``, its count of active entries."""
+    return {
+        "name": bank.name,
+        "threshold": bank.threshold,
+        "trust": bank.trust,
+        "kind": bank.kind,
+        "entries": entries,
+        "created": bank.created.isoformat(),
+    }
 
 
 def active_entry_counts(session: Session, now: datetime | None = None) -> dict[int, int]:
