@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from stanch.store import Database, create_key
 from stanch.store.outbox_models import OutboxMessage
 from tests.api.conftest import Api
 from tests.desk.factory import picture_record, request_body
+from tests.local_server import QuietHandler, local_server
 
 SECRET = "test-webhook-secret"
 WAIT_SECONDS = 20.0
@@ -52,7 +52,7 @@ def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
     received: list[dict[str, Any]] = []
     state = {"refused": 0}
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             if verify_signature(SECRET, self.headers["X-Stanch-Timestamp"], body,
@@ -64,22 +64,12 @@ def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
                 self.send_response(401)
             self.end_headers()
 
-        def log_message(self, *args: object) -> None:
-            """Quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-    monkeypatch.setenv("STANCH_WEBHOOK_URL", url)
-    monkeypatch.setenv("STANCH_WEBHOOK_SECRET", SECRET)
-    monkeypatch.delenv("STANCH_DISPATCH", raising=False)
-    try:
+    with local_server(Handler) as base:
+        url = f"{base}/hooks"
+        monkeypatch.setenv("STANCH_WEBHOOK_URL", url)
+        monkeypatch.setenv("STANCH_WEBHOOK_SECRET", SECRET)
+        monkeypatch.delenv("STANCH_DISPATCH", raising=False)
         yield Receiver(url, received)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ local HTTP server, whose media URLs are fetched in memory and refused on private
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,6 +27,7 @@ from stanch.store import Database, utcnow
 from stanch.store.desk_models import RequestItem, RequestLocation
 from tests.api.conftest import encoded, picture
 from tests.desk.factory import request_body
+from tests.local_server import QuietHandler, local_server
 
 
 @pytest.fixture
@@ -82,7 +81,7 @@ def test_locating_a_request_stores_items_with_hashes_and_failures(database: Data
     assert states == {"posts/1.png": "located", "../secret.png": "failed"}
 
 
-class _Platform(BaseHTTPRequestHandler):
+class _Platform(QuietHandler):
     """A resolver and a media host in one: POST / resolves, GET /media serves a picture."""
 
     answers: ClassVar[dict[str, Any]] = {}
@@ -93,7 +92,7 @@ class _Platform(BaseHTTPRequestHandler):
         self.seen.append((dict(self.headers), body))
         location = json.loads(body)["location"]
         answer = self.answers.get(location)
-        self._send(200 if answer else 404, json.dumps(answer or {}).encode(), "application/json")
+        self.send_body(200 if answer else 404, json.dumps(answer or {}).encode(), "application/json")
 
     def do_GET(self) -> None:
         if self.path == "/redirect":
@@ -101,27 +100,13 @@ class _Platform(BaseHTTPRequestHandler):
             self.send_header("Location", "/media")
             self.end_headers()
             return
-        self._send(200, encoded(picture(9)), "image/png")
-
-    def _send(self, status: int, body: bytes, kind: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.send_body(200, encoded(picture(9)), "image/png")
 
 
 @pytest.fixture
 def platform() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Platform)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with local_server(_Platform) as url:
+        yield url
 
 
 def test_resolver_webhook_with_hashes_and_media_urls(platform: str) -> None:

@@ -7,10 +7,8 @@ from __future__ import annotations
 import io
 import json
 import stat
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -29,41 +27,28 @@ from stanch.store import Database, utcnow
 from stanch.store.desk_models import RequestItem, TakedownRequest
 from tests.api.conftest import encoded, picture
 from tests.desk.factory import request_body
+from tests.local_server import QuietHandler, local_server
 
 LARGE = encoded(picture(11, (1600, 1200)))
 
 
-class _Platform(BaseHTTPRequestHandler):
+class _Platform(QuietHandler):
     """POST / answers every location with one item to fetch; GET /media serves a large picture."""
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers["Content-Length"]))
         host = self.headers["Host"]
-        self._send(json.dumps({"items": [{"item_id": "post-1", "media_url": f"http://{host}/media"}]})
-                   .encode(), "application/json")
+        answer = {"items": [{"item_id": "post-1", "media_url": f"http://{host}/media"}]}
+        self.send_body(200, json.dumps(answer).encode(), "application/json")
 
     def do_GET(self) -> None:
-        self._send(LARGE, "image/png")
-
-    def _send(self, body: bytes, kind: str) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.send_body(200, LARGE, "image/png")
 
 
 @pytest.fixture
 def platform() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Platform)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with local_server(_Platform) as url:
+        yield url
 
 
 @pytest.fixture
