@@ -184,7 +184,7 @@ def report_submit(
 
 @router.get("/status", response_class=HTMLResponse)
 def status_form(request: Request) -> Response:
-    return _page(request, "status.html", {"title": "Follow your request", "values": {}, "errors": {}})
+    return _status_form(request, {}, {})
 
 
 @router.post("/status", response_class=HTMLResponse)
@@ -204,8 +204,7 @@ def status_show(
     """
     values = {"case": case, "token": token}
     if not form_token_ok(request, form_token_value):
-        return _page(request, "status.html", {"title": "Follow your request", "values": values,
-                                              "errors": {"form": [_STALE_FORM]}}, 403)
+        return _status_form(request, values, {"form": [_STALE_FORM]}, 403)
     db = database(request)
     if normalise_case_number(case).startswith("APL"):
         return _appeal_status(request, case, token.strip(), values)
@@ -228,13 +227,18 @@ def status_show(
                 notice = "Your request is withdrawn. Nothing more will happen with it."
             view = requester_view(session, found, now)
     except UnknownRequest as unknown:
-        return _page(request, "status.html", {"title": "Follow your request", "values": values,
-                                              "errors": {"case": [str(unknown)]}}, 404)
+        return _status_form(request, values, {"case": [str(unknown)]}, 404)
     except WrongState as wrong:
-        return _page(request, "status.html", {"title": "Follow your request", "values": values,
-                                              "errors": {"form": [str(wrong)]}}, 409)
+        return _status_form(request, values, {"form": [str(wrong)]}, 409)
     return _page(request, "status_view.html", {"title": f"Request {view['id']}", "view": view,
                                                "values": values, "notice": notice, "errors": errors})
+
+
+def _status_form(request: Request, values: dict[str, str], errors: dict[str, list[str]],
+                 status_code: int = 200) -> Response:
+    """The /status form: empty, or again, filled in, with what was wrong."""
+    return _page(request, "status.html", {"title": "Follow your request", "values": values, "errors": errors},
+                 status_code)
 
 
 def _appeal_status(request: Request, number: str, token: str, values: dict[str, str]) -> Response:
@@ -243,8 +247,7 @@ def _appeal_status(request: Request, number: str, token: str, values: dict[str, 
         with database(request).read() as session:
             view = appellant_view(find_appeal(session, number, token))
     except UnknownAppeal as unknown:
-        return _page(request, "status.html", {"title": "Follow your request", "values": values,
-                                              "errors": {"case": [str(unknown)]}}, 404)
+        return _status_form(request, values, {"case": [str(unknown)]}, 404)
     return render(request, "appeal_status.html", {"title": f"Appeal {view['id']}", "view": view})
 
 
