@@ -23,7 +23,14 @@ from stanch.desk.banking import withdraw_exclusive
 from stanch.desk.cases import REDRESS, UnknownRequest, WrongState, find_request, lock
 from stanch.desk.clock import deadline_for
 from stanch.desk.decisions import MAX_REASON
-from stanch.desk.intake import InvalidRequest, Receipt, requester, text_field, unused_number
+from stanch.desk.intake import (
+    InvalidRequest,
+    Receipt,
+    object_problems,
+    requester,
+    text_field,
+    unused_number,
+)
 from stanch.desk.safeguards import Safeguards, check_rate, note_submission
 from stanch.desk.tokens import keyed_hash, new_token, normalise_case_number, token_digest, token_matches
 from stanch.store.desk_models import Appeal, RequestItem, TakedownRequest
@@ -46,12 +53,7 @@ def file_appeal(
 ) -> tuple[Receipt, Appeal]:
     """Check and store an appeal; ``InvalidRequest`` lists problems, ``UnknownRequest`` if no removal
     matches the item or case given."""
-    if not isinstance(body, dict):
-        raise InvalidRequest(["the appeal must be a JSON object"])
-    problems: list[str] = []
-    unknown = sorted(set(body) - _FIELDS)
-    if unknown:
-        problems.append(f"unknown fields {', '.join(unknown)}: allowed are {', '.join(sorted(_FIELDS))}")
+    problems = object_problems(body, "appeal", _FIELDS)
     item_id = text_field(body, "item_id", problems, required=False, limit=500)
     case_id = text_field(body, "case_id", problems, required=False, limit=40)
     if not item_id and not case_id:

@@ -77,6 +77,17 @@ class Receipt:
                 "deadline": self.deadline.isoformat()}
 
 
+def object_problems(body: Any, what: str, allowed: set[str]) -> list[str]:
+    """The problems of a body that must be a JSON object of ``allowed`` fields, to which the caller adds
+    the others; a body that is no object at all is refused at once (``what`` names it: request, appeal)."""
+    if not isinstance(body, dict):
+        raise InvalidRequest([f"the {what} must be a JSON object"])
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        return [f"unknown fields {', '.join(unknown)}: allowed are {', '.join(sorted(allowed))}"]
+    return []
+
+
 def text_field(body: dict[str, Any], name: str, problems: list[str], *, required: bool = True,
                limit: int = MAX_TEXT, what: str = "", label: str | None = None) -> str | None:
     """A trimmed string field; notes a problem if it is missing (when required), not text, or too long.
@@ -100,12 +111,7 @@ def text_field(body: dict[str, Any], name: str, problems: list[str], *, required
 
 def validate(body: Any) -> ValidRequest:
     """The request in ``body`` (parsed JSON), or ``InvalidRequest`` listing every problem."""
-    if not isinstance(body, dict):
-        raise InvalidRequest(["the request must be a JSON object"])
-    problems: list[str] = []
-    unknown = sorted(set(body) - _FIELDS)
-    if unknown:
-        problems.append(f"unknown fields {', '.join(unknown)}: allowed are {', '.join(sorted(_FIELDS))}")
+    problems = object_problems(body, "request", _FIELDS)
     name, email = requester(body.get("requester"), problems)
     relationship = body.get("relationship")
     if relationship not in RELATIONSHIPS:
