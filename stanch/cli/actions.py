@@ -25,6 +25,7 @@ from stanch.actions import (
     retry_message,
 )
 from stanch.cli.audit import cli_actor
+from stanch.cli.transaction import cli_write
 from stanch.desk.audit import record
 from stanch.store import open_database
 from stanch.store.outbox_models import OutboxMessage
@@ -115,17 +116,10 @@ def list_command(
 @actions_app.command("retry")
 def retry_command(message_id: str = typer.Argument(..., help="The id `stanch actions list` shows.")) -> None:
     """Send a failed message again, from its first attempt (after fixing what made it fail)."""
-    db = open_database()
-    try:
-        with db.write() as session:
-            message = retry_message(session, message_id)
-            record(session, cli_actor(), "outbox.retry", ("outbox", message_id),
-                   {"kind": message.kind, "type": message.type})
-    except (UnknownMessage, ValueError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        db.dispose()
+    with cli_write(UnknownMessage, ValueError) as session:
+        message = retry_message(session, message_id)
+        record(session, cli_actor(), "outbox.retry", ("outbox", message_id),
+               {"kind": message.kind, "type": message.type})
     typer.echo(f"{message_id} will be sent again by the dispatcher")
 
 

@@ -9,6 +9,7 @@ import json
 
 import typer
 
+from stanch.cli.transaction import cli_write
 from stanch.store import SCOPES, create_key, list_keys, open_database, revoke_key
 
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
@@ -20,15 +21,8 @@ def create(
     scopes: str = typer.Option(..., "--scopes", help=f"Comma-separated: {', '.join(SCOPES)}."),
 ) -> None:
     """Create a key and print it (it cannot be shown again)."""
-    db = open_database()
-    try:
-        with db.write() as session:
-            row, key = create_key(session, name, scopes)
-    except ValueError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        db.dispose()
+    with cli_write(ValueError) as session:
+        row, key = create_key(session, name, scopes)
     typer.echo(
         f"Created API key {row.id} ({row.name!r}, scopes {row.scopes}). Store it now; it is not shown again."
     )
@@ -58,17 +52,10 @@ def list_command() -> None:
 @keys_app.command("revoke")
 def revoke(key: str = typer.Argument(..., help="The key's id or prefix (see stanch keys list).")) -> None:
     """Revoke a key: requests using it are refused from now on."""
-    db = open_database()
-    try:
-        with db.write() as session:
-            row = revoke_key(session, key)
-            assert row.revoked_at is not None
-            typer.echo(json.dumps({"id": row.id, "name": row.name, "revoked_at": row.revoked_at.isoformat()}))
-    except LookupError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        db.dispose()
+    with cli_write(LookupError) as session:
+        row = revoke_key(session, key)
+        assert row.revoked_at is not None
+        typer.echo(json.dumps({"id": row.id, "name": row.name, "revoked_at": row.revoked_at.isoformat()}))
 
 
 def register(app: typer.Typer) -> None:

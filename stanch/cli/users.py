@@ -6,14 +6,11 @@ the audit log with the operating-system user who ran the command (``cli:<user>``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import typer
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from stanch.cli.audit import cli_actor
+from stanch.cli.transaction import cli_write
 from stanch.desk.users import (
     UserError,
     create_user,
@@ -32,21 +29,6 @@ totp_app = typer.Typer(help="Two-step sign-in with an authenticator app.", no_ar
 users_app.add_typer(totp_app, name="totp")
 
 
-@contextmanager
-def _account_change() -> Iterator[Session]:
-    """One transaction for a change to an account; a ``UserError`` (no such account, a bad role...)
-    ends the command with ``error: ...`` on stderr and exit status 1, the change not made."""
-    db = open_database()
-    try:
-        with db.write() as session:
-            yield session
-    except UserError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        db.dispose()
-
-
 @users_app.command("create")
 def create_command(
     email: str = typer.Option(..., "--email", help="The reviewer's email address (their sign-in name)."),
@@ -55,7 +37,7 @@ def create_command(
 ) -> None:
     """Create an account and print its password (shown only now)."""
     password = new_password()
-    with _account_change() as session:
+    with cli_write(UserError) as session:
         create_user(session, email, role, password, actor=cli_actor())
     typer.echo(f"Created {role} {email.strip().lower()}. Password (shown only now): {password}")
 
@@ -77,7 +59,7 @@ def list_command() -> None:
 def password_command(email: str = typer.Option(..., "--email")) -> None:
     """Give an account a new password (printed once) and sign it out everywhere."""
     password = new_password()
-    with _account_change() as session:
+    with cli_write(UserError) as session:
         set_password(session, get_user(session, email), password, actor=cli_actor())
     typer.echo(f"New password for {email} (shown only now): {password}")
 
@@ -85,7 +67,7 @@ def password_command(email: str = typer.Option(..., "--email")) -> None:
 @users_app.command("disable")
 def disable_command(email: str = typer.Option(..., "--email")) -> None:
     """Stop an account from signing in; its sessions end at once (the account stays for the audit log)."""
-    with _account_change() as session:
+    with cli_write(UserError) as session:
         disable_user(session, get_user(session, email), actor=cli_actor())
     typer.echo(f"{email} can no longer sign in.")
 
@@ -93,7 +75,7 @@ def disable_command(email: str = typer.Option(..., "--email")) -> None:
 @totp_app.command("on")
 def totp_on_command(email: str = typer.Option(..., "--email")) -> None:
     """Turn on two-step sign-in; prints the otpauth:// link to add to an authenticator app."""
-    with _account_change() as session:
+    with cli_write(UserError) as session:
         uri = enable_totp(session, get_user(session, email), actor=cli_actor())
     typer.echo("Add this to the authenticator app (as a link or by typing the secret in it):")
     typer.echo(uri)
@@ -102,7 +84,7 @@ def totp_on_command(email: str = typer.Option(..., "--email")) -> None:
 @totp_app.command("off")
 def totp_off_command(email: str = typer.Option(..., "--email")) -> None:
     """Turn off two-step sign-in (for a lost phone)."""
-    with _account_change() as session:
+    with cli_write(UserError) as session:
         disable_totp(session, get_user(session, email), actor=cli_actor())
     typer.echo(f"Two-step sign-in is off for {email}.")
 
