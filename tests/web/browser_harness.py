@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import posixpath
 import shutil
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote
+
+from tests.local_server import local_server
 
 REPO = Path(__file__).resolve().parents[2]
 STATIC_DIR = REPO / "stanch" / "web" / "static"
@@ -126,14 +127,8 @@ def serve(conformance: Path, media: Path) -> Iterator[str]:
             }
         },
     )
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with local_server(handler) as url:
+        yield url
 
 
 @contextmanager
