@@ -63,40 +63,43 @@ def _box_bounds(n: int, window: int) -> tuple[np.ndarray, np.ndarray]:
     return np.maximum(index - (window - half), 0), np.minimum(index + half, n)
 
 
-def _sampling_weights(n: int) -> np.ndarray:
-    """The ``(64, n)`` weights that give PDQ's 64 samples of two box-filter passes along one axis.
+@lru_cache(maxsize=1024)
+def _sampling_band(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(64, width)`` pixel indices and weights that give PDQ's 64 samples of two box-filter
+    passes along an axis of ``n`` pixels.
 
-    Filtering is linear, so "box filter twice, then keep 64 samples" is one small matrix: each sample
-    is a row of the box filter (its window, averaged) passed through the box filter once more.
+    Filtering is linear, so "box filter twice, then keep 64 samples" is one small matrix, and each
+    sample only reads about two filter windows of pixels: its band. A sample is a window of the first
+    pass (averaged) passed through the second pass once more; transposed, output pixel ``i`` gets the
+    running sum of ``1 / count`` over the first-pass window, between the bounds of ``i``'s own window.
+    Views have sizes of their own, so this is computed often; the cache (1,024 sizes, under 10 MB)
+    keeps a server's common sizes.
     """
     window = (n + 2 * _GRID - 1) // (2 * _GRID)
     starts, ends = _box_bounds(n, window)
     samples = ((np.arange(_GRID) + 0.5) * n / _GRID).astype(np.intp)
-    index = np.arange(n)
-    first = ((index >= starts[samples, None]) & (index < ends[samples, None])) / (
-        ends[samples, None] - starts[samples, None]
-    )
-    # Second pass, transposed: output k receives input i / count_i for every i whose window holds k.
-    spread = np.concatenate([np.zeros((_GRID, 1)), np.cumsum(first / (ends - starts), axis=1)], axis=1)
+    first, last = starts[samples, None], ends[samples, None]  # each sample's first-pass window
+    span = int((last - first).max())
+    inside = np.minimum(first + np.arange(span), n - 1)
+    shares = np.where(np.arange(span) < last - first, 1 / (last - first), 0.0) / (ends - starts)[inside]
+    sums = np.cumsum(shares, axis=1)
     half = (window + 2) // 2
-    upper = np.minimum(index + (window - half) + 1, n)
-    lower = np.maximum(index - half + 1, 0)
-    return (spread[:, upper] - spread[:, lower]).astype(np.float32)
 
+    def weights(index: np.ndarray) -> np.ndarray:
+        return running(np.minimum(index + (window - half) + 1, n)) - running(np.maximum(index - half + 1, 0))
 
-@lru_cache(maxsize=64)
-def _sampling_band(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``_sampling_weights`` without its zeros: per sample, the ``(64, width)`` indices and weights.
+    def running(stop: np.ndarray) -> np.ndarray:  # the running sum over [first, stop)
+        position = np.clip(stop - first - 1, 0, span - 1)
+        return np.where(stop <= first, 0.0, np.take_along_axis(sums, position, axis=1))
 
-    Each sample only reads about two filter windows of pixels, so gathering those and summing costs a
-    few dozen operations per sample row instead of a product with mostly zeros.
-    """
-    weights = _sampling_weights(n)
-    support = weights != 0
-    first = support.argmax(axis=1)
-    width = int((n - support[:, ::-1].argmax(axis=1) - first).max())
-    index = np.minimum(first, n - width)[:, None] + np.arange(width)
-    band = np.take_along_axis(weights, index, axis=1)
+    reach = span + 2 * window + 4
+    near = np.clip(first - window - 2 + np.arange(reach), 0, n - 1)  # holds every nonzero weight
+    support = weights(near) != 0
+    rows = np.arange(_GRID)
+    low = near[rows, support.argmax(axis=1)]
+    width = int((near[rows, reach - 1 - support[:, ::-1].argmax(axis=1)] + 1 - low).max())
+    index = np.minimum(low, n - width)[:, None] + np.arange(width)
+    band = weights(index).astype(np.float32)
     index.flags.writeable = band.flags.writeable = False  # shared by every call through the cache
     return index, band
 

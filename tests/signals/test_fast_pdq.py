@@ -10,7 +10,7 @@ import pdqhash
 import pytest
 from PIL import Image
 
-from stanch.signals.fast_pdq import luma_of_rgb, pdq_dihedral_of_luma
+from stanch.signals.fast_pdq import _sampling_band, luma_of_rgb, pdq_dihedral_of_luma
 from stanch.signals.pdq import MIN_QUALITY, hamming_hex, pdq_dihedral_of_rgb
 
 
@@ -52,3 +52,26 @@ def test_bit_for_bit_with_pdqhash_on_the_conformance_images(conformance: Path) -
             continue
         rgb = np.asarray(Image.open(conformance / entry["path"]).convert("RGB"))
         assert pdq_dihedral_of_luma(luma_of_rgb(rgb)) == (tuple(entry["pdq_dihedral"]), entry["quality"])
+
+
+def _box_filter(values: np.ndarray, window: int) -> np.ndarray:
+    """Meta's box1DFloat along the last axis, plainly: a centred mean whose window shrinks at the edges."""
+    n = values.shape[-1]
+    half = (window + 2) // 2
+    out = np.empty_like(values)
+    for i in range(n):
+        out[..., i] = values[..., max(i - (window - half), 0) : min(i + half, n)].mean(axis=-1)
+    return out
+
+
+@pytest.mark.parametrize("n", [5, 63, 64, 200, 480, 641, 1000])
+def test_sampling_band_is_two_box_filter_passes_sampled(n: int) -> None:
+    window = (n + 127) // 128
+    dense = _box_filter(_box_filter(np.eye(n), window), window)  # row i: how pixel i spreads
+    samples = ((np.arange(64) + 0.5) * n / 64).astype(np.intp)
+    expected = dense[:, samples].T  # (64, n): each sample's weight on each pixel
+    index, band = _sampling_band(n)
+    weights = np.zeros((64, n))
+    np.put_along_axis(weights, index, band, axis=1)
+    np.testing.assert_allclose(weights, expected, atol=1e-7)
+
