@@ -7,7 +7,6 @@ picks it up from the change feed within a second.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -39,7 +38,6 @@ from stanch.store import (
 from stanch.store import NewEntry as StoredNewEntry
 
 router = APIRouter(prefix="/v1/banks", tags=["banks"])
-log = logging.getLogger(__name__)
 BODY_MODELS = (NewBank, NewEntry)
 """JSON bodies read by the handlers themselves (size-limited), described in OpenAPI by ``create_app``."""
 
@@ -70,7 +68,7 @@ def _create(app: Services, body: NewBank) -> dict[str, Any]:
         raise HTTPException(409, str(error)) from None
     except ValueError as error:
         raise HTTPException(422, str(error)) from None
-    _apply_now(app)
+    app.follower.poll_after_commit()
     return created
 
 
@@ -119,7 +117,7 @@ def entries_withdraw(
             answer = _entry(entry, bank)
     except UnknownEntry as error:
         raise HTTPException(404, str(error)) from None
-    _apply_now(app)
+    app.follower.poll_after_commit()
     return answer
 
 
@@ -127,20 +125,8 @@ def _add(app: Services, bank: str, entry: StoredNewEntry) -> dict[str, Any]:
     with app.db.write() as session:
         found = _get_bank(session, bank)
         entry_id = add_entry(session, found, entry)
-    _apply_now(app)
+    app.follower.poll_after_commit()
     return {"id": entry_id, "bank": bank, "kind": entry.kind, "source": entry.provenance.source}
-
-
-def _apply_now(app: Services) -> None:
-    """Apply the change just committed to this process's engine before answering.
-
-    The commit already happened, so a failure here must not turn into an error (a client would retry
-    and bank the entry twice): the background poll applies the change within a second anyway.
-    """
-    try:
-        app.follower.poll()
-    except Exception:
-        log.exception("applying a committed bank change at once failed; the next poll will apply it")
 
 
 def _new_entry(body: NewEntry) -> StoredNewEntry:

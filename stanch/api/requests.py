@@ -276,7 +276,7 @@ async def requests_attach_items(number: str, request: Request,
         raise HTTPException(404, str(error)) from None
     except ValueError as error:
         raise HTTPException(422, str(error)) from None
-    apply_bank_changes(app)
+    app.follower.poll_after_commit()
     return {"items": attached}
 
 
@@ -327,15 +327,5 @@ async def run_decision(app: Services, store: Callable[[], T]) -> T:
         raise HTTPException(409, str(error)) from None
     except ValueError as error:
         raise HTTPException(422, str(error)) from None
-    apply_bank_changes(app)
+    app.follower.poll_after_commit()
     return answer
-
-
-def apply_bank_changes(app: Services) -> None:
-    """Make entries just banked matchable in this process before answering; a failure here is logged
-    only (the commit happened; the follower's next poll applies it within a second)."""
-    try:
-        app.follower.poll()
-    except Exception:
-        log.exception("applying committed bank changes at once failed; the next poll will apply them")
-

@@ -128,6 +128,18 @@ class BankFollower:
             self._compact_soon()
         return applied
 
+    def poll_after_commit(self) -> None:
+        """Apply this process's own commit at once, so that it is matchable before the handler answers.
+
+        The commit already happened, so a failure here must not turn into an error (a client would retry
+        and bank the entry twice): it is logged, and the background poll applies the change within a
+        second anyway.
+        """
+        try:
+            self.poll()
+        except Exception:
+            log.exception("applying committed bank changes at once failed; the next poll will apply them")
+
     def _apply(self, session: Session, changes: list[Change]) -> None:
         for op, run in groupby(changes, key=lambda c: c.op):
             batch = list(run)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
@@ -62,7 +61,6 @@ from stanch.web.security import (
 from stanch.web.templating import render
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
-log = logging.getLogger(__name__)
 
 SIGN_IN_MESSAGES = {
     "credentials": "The email address or password is not right.",
@@ -265,20 +263,11 @@ def decision(request: Request, case: str, decision: str = Form(""), reason: str 
                                                      "message": f"There is no case {case}."}, 404)
     except (WrongState, ValueError) as problem:
         return _case_page(request, reviewer, case, error=str(problem), status_code=422)
-    _apply_bank_changes(request)
+    request.app.state.stanch.follower.poll_after_commit()
     words = {"remove": "Removed. The removal went out for every item and copy.",
              "reject": "Rejected. The requester will be told the reason.",
              "need_info": "Asked the requester for more information."}
     return _case_page(request, reviewer, case, notice=words.get(decision, "Decided."))
-
-
-def _apply_bank_changes(request: Request) -> None:
-    """Make hashes just banked matchable in this process now; if that fails, the follower's next poll
-    (within a second) applies them, so the failure is only logged."""
-    try:
-        request.app.state.stanch.follower.poll()
-    except Exception:
-        log.exception("applying committed bank changes at once failed; the next poll will apply them")
 
 
 @router.get("/appeals", response_class=HTMLResponse)
@@ -334,7 +323,7 @@ def appeal_decision(request: Request, number: str, decision: str = Form(""), rea
         return _appeal_page(request, reviewer, number)
     except (SameReviewer, WrongState, ValueError) as problem:
         return _appeal_page(request, reviewer, number, error=str(problem), status_code=422)
-    _apply_bank_changes(request)
+    request.app.state.stanch.follower.poll_after_commit()
     return _appeal_page(request, reviewer, number, notice="Decided. The person who appealed will be told.")
 
 
