@@ -4,7 +4,7 @@ the code under test makes real requests, through its real fetcher, to a handler 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -24,7 +24,7 @@ class QuietHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def local_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+def local_server(handler: Callable[..., BaseHTTPRequestHandler]) -> Iterator[str]:
     """``handler`` served from a thread on a free port for the block; yields ``http://127.0.0.1:PORT``."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -28,7 +28,7 @@ def assert_migration_matches_model(database: Database, model: type) -> None:
 
 def _model_uniques(table: sqlalchemy.Table) -> set[tuple[str, ...]]:
     """The unique keys the model declares: ``unique=True`` columns and ``UniqueConstraint``s."""
-    keys = {(column.name,) for column in table.columns if column.unique}
+    keys: set[tuple[str, ...]] = {(column.name,) for column in table.columns if column.unique}
     keys |= {
         tuple(column.name for column in constraint.columns)
         for constraint in table.constraints

@@ -4,11 +4,10 @@ network, failures recorded and tried again; the fetcher's rules one by one."""
 from __future__ import annotations
 
 import ipaddress
-import threading
 import time
 from collections.abc import Iterator
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from stanch.net.fetch import is_public
 from stanch.store import Database
 from stanch.store.sweep_models import CatalogItem
 from stanch.sweep import HashSettings
+from tests.local_server import local_server
 from tests.sweep.conftest import bank_seed, picture_jpeg, sweep
 
 
@@ -52,12 +52,8 @@ class Handler(SimpleHTTPRequestHandler):
 
 @pytest.fixture
 def server(catalog: Path) -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(catalog)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with local_server(partial(Handler, directory=str(catalog))) as url:
+        yield url
 
 
 def _list(tmp_path: Path, *lines: str) -> Path:
