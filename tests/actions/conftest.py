@@ -7,9 +7,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from tests.local_server import QuietHandler, local_server
 
 
 class FakeClock:
@@ -42,12 +43,17 @@ class Receiver:
     """An HTTP server in a thread that records every POST and answers from a script (then 200s)."""
 
     def __init__(self) -> None:
+        self.url = ""
+        """Where to send webhooks; set by the ``receiver`` fixture once the server runs."""
         self.requests: list[Received] = []
         self.script: list[Reply] = []
         self._lock = threading.Lock()
+
+    def handler(self) -> type[QuietHandler]:
+        """The request handler that records into this receiver."""
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver._lock:
@@ -61,18 +67,7 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(b"ok")
 
-            def log_message(self, format: str, *args: object) -> None:
-                """Quiet."""
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/stanch-hook"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return Handler
 
 
 @pytest.fixture
@@ -82,6 +77,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
+    receiver = Receiver()
+    with local_server(receiver.handler()) as url:
+        receiver.url = f"{url}/stanch-hook"
+        yield receiver
