@@ -15,15 +15,17 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 
 from stanch.api.auth import Caller, require
 from stanch.api.requests import (
     actor_of,
     decision_body,
+    invalid_response,
     json_body,
     json_schema,
     optional_desk,
+    rate_limited_response,
+    require_token_or_desk,
     run_decision,
 )
 from stanch.api.services import services
@@ -72,12 +74,11 @@ async def appeals_file(request: Request) -> Any:
     try:
         return await run_in_threadpool(store)
     except InvalidRequest as error:
-        return JSONResponse({"detail": str(error), "problems": error.problems}, status_code=422)
+        return invalid_response(error)
     except UnknownRequest as error:
         raise HTTPException(404, str(error)) from None
     except RateLimited as error:
-        return JSONResponse({"detail": str(error)}, status_code=429,
-                            headers={"Retry-After": str(error.retry_after)})
+        return rate_limited_response(error)
 
 
 @router.get("")
@@ -91,9 +92,7 @@ def appeals_queue(request: Request, caller: Caller = Depends(require("desk"))) -
 def appeals_get(number: str, request: Request, token: str | None = None,
                 caller: Caller | None = Depends(optional_desk)) -> dict[str, Any]:
     """An appeal's status: the appellant's view with ``?token=``, the reviewer's with a desk key."""
-    if caller is None and token is None:
-        raise HTTPException(401, "give the secret code as ?token=, or a desk API key",
-                            headers={"WWW-Authenticate": "Bearer"})
+    require_token_or_desk(token, caller)
     with services(request).db.write() as session:
         try:
             appeal = find_appeal(session, number, token, reviewer=caller is not None)

@@ -117,6 +117,24 @@ async def optional_desk(
     return await require("desk")(request, credentials)
 
 
+def require_token_or_desk(token: str | None, caller: Caller | None) -> None:
+    """A request's or an appeal's status is shown for its secret code or to a desk key; 401 without."""
+    if caller is None and token is None:
+        raise HTTPException(401, "give the secret code as ?token=, or a desk API key",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+def invalid_response(error: InvalidRequest) -> JSONResponse:
+    """422 naming every problem: ``detail`` in one line, ``problems`` one by one."""
+    return JSONResponse({"detail": str(error), "problems": error.problems}, status_code=422)
+
+
+def rate_limited_response(error: RateLimited) -> JSONResponse:
+    """429, with ``Retry-After`` in seconds."""
+    return JSONResponse({"detail": str(error)}, status_code=429,
+                        headers={"Retry-After": str(error.retry_after)})
+
+
 @router.post("", status_code=201, openapi_extra=REQUEST_BODY)
 async def requests_file(request: Request, background: BackgroundTasks) -> Any:
     """File a removal request (public; no key). Stored, and acknowledged by email, before answering."""
@@ -124,7 +142,7 @@ async def requests_file(request: Request, background: BackgroundTasks) -> Any:
     try:
         valid = validate(body)
     except InvalidRequest as error:
-        return JSONResponse({"detail": str(error), "problems": error.problems}, status_code=422)
+        return invalid_response(error)
     address = request.client.host if request.client else None
     app = services(request)
 
@@ -137,8 +155,7 @@ async def requests_file(request: Request, background: BackgroundTasks) -> Any:
     try:
         receipt, request_id = await run_in_threadpool(store)
     except RateLimited as error:
-        return JSONResponse({"detail": str(error)}, status_code=429,
-                            headers={"Retry-After": str(error.retry_after)})
+        return rate_limited_response(error)
     background.add_task(_locate_soon, app, request_id)
     return {**receipt, "next": "Keep your case number and secret code: the code is shown only now and "
                                "cannot be recovered. A person will review your request by the deadline."}
@@ -170,9 +187,7 @@ def requests_get(number: str, request: Request, token: str | None = None,
                  caller: Caller | None = Depends(optional_desk)) -> Any:
     """A request's status: the requester's view with ``?token=``, the reviewer's with a desk key."""
     app, now = services(request), utcnow()
-    if caller is None and token is None:
-        raise HTTPException(401, "give the secret code as ?token=, or a desk API key",
-                            headers={"WWW-Authenticate": "Bearer"})
+    require_token_or_desk(token, caller)
     with app.db.write() as session:
         try:
             if caller is not None:
@@ -210,7 +225,7 @@ async def requests_add_info(number: str, request: Request, background: Backgroun
     try:
         view, request_id = await run_in_threadpool(store)
     except InvalidRequest as error:
-        return JSONResponse({"detail": str(error), "problems": error.problems}, status_code=422)
+        return invalid_response(error)
     except WrongState as error:
         raise HTTPException(409, str(error)) from None
     background.add_task(_locate_soon, app, request_id)
