@@ -240,17 +240,23 @@ def test_a_case_without_media_says_so(site: Site) -> None:
     assert preview.status_code == 404
 
 
-def test_a_spooled_preview_is_blurred_unblurred_once_audited_and_gone_after_the_decision(
-    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _case_with_spooled_item(site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, item_id: str,
+                            media: bytes) -> tuple[Receipt, Path]:
+    """A new case with one located item whose preview of ``media`` is spooled; its receipt and spool file."""
     monkeypatch.setenv("STANCH_SPOOL_DIR", str(tmp_path / "spool"))
-    media = picture_bytes()
     receipt = file_case(site.db)
     with site.db.write() as session:
         row = attach_item(session, find_request(session, receipt.id),
-                          LocatedItem("remote-7", {"pdq": "f" * 64}, preview_source(media)),
+                          LocatedItem(item_id, {"pdq": "f" * 64}, preview_source(media)),
                           origin="located", actor="system", now=utcnow())
-        spooled = tmp_path / "spool" / str(row.spool_id)
+        return receipt, tmp_path / "spool" / str(row.spool_id)
+
+
+def test_a_spooled_preview_is_blurred_unblurred_once_audited_and_gone_after_the_decision(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    media = picture_bytes()
+    receipt, spooled = _case_with_spooled_item(site, tmp_path, monkeypatch, "remote-7", media)
     site.sign_in("reviewer@example.org")
     page = site.client.get(f"/desk/cases/{receipt.id}").text
     assert f"/desk/cases/{receipt.id}/preview?item=remote-7" in page and "No preview" not in page
@@ -279,13 +285,7 @@ def test_a_spooled_preview_is_blurred_unblurred_once_audited_and_gone_after_the_
 def test_an_altered_spool_file_shows_no_preview_not_an_error(
     site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("STANCH_SPOOL_DIR", str(tmp_path / "spool"))
-    receipt = file_case(site.db)
-    with site.db.write() as session:
-        row = attach_item(session, find_request(session, receipt.id),
-                          LocatedItem("remote-8", {"pdq": "f" * 64}, preview_source(picture_bytes())),
-                          origin="located", actor="system", now=utcnow())
-        spooled = tmp_path / "spool" / str(row.spool_id)
+    receipt, spooled = _case_with_spooled_item(site, tmp_path, monkeypatch, "remote-8", picture_bytes())
     sealed = spooled.read_bytes()
     spooled.write_bytes(sealed[:-1] + bytes([sealed[-1] ^ 1]))
     site.sign_in("reviewer@example.org")
