@@ -71,6 +71,22 @@ def screenshot(page: Any, name: str) -> None:
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
+def _fill_report(page: Any, base_url: str, relationship: str, name: str, email: str, link: str, media: Path,
+                 *, hashed_within_ms: int) -> None:
+    """Fill in /report as a person would, choose ``media`` and wait until the page has hashed it; the
+    form is then ready to send."""
+    page.goto(f"{base_url}/report")
+    page.get_by_label(relationship, exact=False).check()
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Your email address").fill(email)
+    page.get_by_label("Web addresses (links) of the pictures or videos").fill(link)
+    page.set_input_files("#files", str(media))
+    page.wait_for_function("() => document.getElementById('files-status').textContent.includes('ready')",
+                           timeout=hashed_within_ms)
+    page.get_by_label("I state in good faith", exact=False).check()
+    page.get_by_label("Type your full name as your signature").fill(name)
+
+
 def test_request_hashed_in_browser_reviewed_and_followed(
     browser: BrowserSession, server: Server, conformance: Path
 ) -> None:
@@ -82,17 +98,9 @@ def test_request_hashed_in_browser_reviewed_and_followed(
     sent: list[tuple[str, str, bytes | None]] = []
     page.on("request", lambda request: sent.append((request.url, request.method, request.post_data_buffer)))
 
-    page.goto(f"{server.url}/report")
-    page.get_by_label("I am the person shown").check()
-    page.get_by_label("Your name").fill("Robin Example")
-    page.get_by_label("Your email address").fill("robin@example.org")
-    page.get_by_label("Web addresses (links) of the pictures or videos").fill("https://example.org/post/1")
-    page.set_input_files("#files", str(picture))
-    page.wait_for_function("() => document.getElementById('files-status').textContent.includes('ready')",
-                           timeout=60_000)
+    _fill_report(page, server.url, "I am the person shown", "Robin Example", "robin@example.org",
+                 "https://example.org/post/1", picture, hashed_within_ms=60_000)
     assert page.locator("#file-list img").get_attribute("src").startswith("blob:")
-    page.get_by_label("I state in good faith", exact=False).check()
-    page.get_by_label("Type your full name as your signature").fill("Robin Example")
     screenshot(page, "report")
     page.get_by_role("button", name="Send my request").click()
     case = page.locator("#case-id").inner_text()
@@ -230,16 +238,8 @@ def test_video_is_hashed_on_the_page_and_accepted_with_the_request(
     page = context.new_page()
     bodies: list[bytes] = []
     page.on("request", lambda request: bodies.append(request.post_data_buffer or b""))
-    page.goto(f"{server.url}/report")
-    page.get_by_label("I am acting for the person shown", exact=False).check()
-    page.get_by_label("Your name").fill("Sam Example")
-    page.get_by_label("Your email address").fill("sam@example.org")
-    page.get_by_label("Web addresses (links) of the pictures or videos").fill("https://example.org/v/9")
-    page.set_input_files("#files", str(video))
-    page.wait_for_function("() => document.getElementById('files-status').textContent.includes('ready')",
-                           timeout=120_000)
-    page.get_by_label("I state in good faith", exact=False).check()
-    page.get_by_label("Type your full name as your signature").fill("Sam Example")
+    _fill_report(page, server.url, "I am acting for the person shown", "Sam Example", "sam@example.org",
+                 "https://example.org/v/9", video, hashed_within_ms=120_000)
     page.get_by_role("button", name="Send my request").click()
     case = page.locator("#case-id").inner_text()
     context.close()
