@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
-from sqlalchemy.orm import Session
 
 from stanch.cli.hash import hash_files
+from stanch.cli.transaction import cli_write
 from stanch.exchange import EXPORT_FORMATS, FORMATS, FormatError, export_bank, import_lines
 from stanch.files import media_files
 from stanch.signals import signals_from_record
@@ -50,17 +50,8 @@ def _print(record: dict[str, Any]) -> None:
     typer.echo(json.dumps(record))
 
 
-@contextmanager
-def _writing() -> Iterator[Session]:
-    """A write transaction; known errors become a message and exit status 1 (nothing is stored)."""
-    db = open_database()
-    try:
-        with db.write() as session:
-            yield session
-    except (UnknownBank, UnknownEntry, BankExists, FormatError, ValueError) as error:
-        _fail(str(error))
-    finally:
-        db.dispose()
+_REFUSALS = (UnknownBank, UnknownEntry, BankExists, FormatError, ValueError)
+"""The library's refusals: a message and exit status 1, nothing stored."""
 
 
 def _choice(value: str | None, allowed: tuple[str, ...], option: str) -> None:
@@ -78,7 +69,7 @@ def create(
     """Create a bank."""
     _choice(trust, TRUSTS, "--trust")
     _choice(kind, BANK_KINDS, "--kind")
-    with _writing() as session:
+    with cli_write(*_REFUSALS) as session:
         bank = create_bank(session, name, threshold=threshold, trust=trust, kind=kind)
         _print(bank_record(bank, 0))
 
@@ -118,7 +109,7 @@ def add(
     entries = [
         entry_from_signals(signals_from_record(r), Provenance(source=Path(r["path"]).name)) for r in records
     ]
-    with _writing() as session:
+    with cli_write(*_REFUSALS) as session:
         bank = get_bank(session, name)
         result = add_entries(session, bank, entries, trust=trust)
         for record, entry_id in zip(records, result.added_ids, strict=True):
@@ -137,7 +128,7 @@ def import_command(
     _choice(format, FORMATS, "--format")
     _choice(trust, TRUSTS, "--trust")
     list_name = source or ("stdin" if str(file) == "-" else file.name)
-    with _writing() as session, _open_text(file) as lines:
+    with cli_write(*_REFUSALS) as session, _open_text(file) as lines:
         bank = get_bank(session, name)
         summary = import_lines(session, bank, lines, source=list_name, format=format, trust=trust)
         _print(summary.__dict__)
@@ -185,7 +176,7 @@ def remove(
     entry_id: int = typer.Argument(..., help="The entry's id (from add, import or export)."),
 ) -> None:
     """Withdraw an entry: it stops matching at once (it stays on record, marked withdrawn)."""
-    with _writing() as session:
+    with cli_write(*_REFUSALS) as session:
         entry = withdraw_entry(session, get_bank(session, name), entry_id)
         assert entry.withdrawn_at is not None
         _print({"id": entry.id, "bank": name, "withdrawn_at": entry.withdrawn_at.isoformat()})
