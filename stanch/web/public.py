@@ -113,6 +113,11 @@ def pasted_hashes(text: str) -> list[dict[str, Any]]:
     return found
 
 
+def _typed_lines(text: str) -> list[str]:
+    """The non-blank lines of a text box, trimmed: web addresses are typed or pasted one per line."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 def _browser_hashes(text: str) -> list[Any]:
     if not text.strip():
         return []
@@ -161,7 +166,7 @@ def report_submit(
         "requester": {"name": name, "email": email}, "relationship": relationship or None,
         "signature": signature, "good_faith": good_faith == "yes",
         "statement": GOOD_FAITH_STATEMENT if good_faith == "yes" else "",
-        "locations": [line.strip() for line in locations.splitlines() if line.strip()],
+        "locations": _typed_lines(locations),
         "explanation": explanation or None, "phone": phone or None,
     }
     db = database(request)
@@ -215,7 +220,7 @@ def status_show(
             found = request_for_token(session, case, token.strip())
             now = utcnow()
             if action == "add_info":
-                locations = [line.strip() for line in more_locations.splitlines() if line.strip()]
+                locations = _typed_lines(more_locations)
                 try:
                     with session.begin_nested():
                         add_info(session, found, {"text": text or None, "locations": locations}, now)
