@@ -1,12 +1,15 @@
-"""PDQ computed with numpy from a luma plane: the same algorithm as Meta's C++, vectorised.
+"""PDQ computed from a luma plane: the same algorithm as Meta's C++, with its filtering in a small C kernel.
 
 ``pdqhash`` (Meta's C++) filters with loops whose cost grows with the picture's size *and* the filter
-window, so a 12-megapixel photo takes over half a second; these few array operations take milliseconds
-and start from luma, which a JPEG decoder can hand over without converting colours at all. The steps are
+window, so a 12-megapixel photo takes over half a second. Here filtering and sampling are one small
+banded matrix per axis (``_sampling_band``, computed once per size in numpy), applied in C
+(``_kernels.c``) straight to luma, which a JPEG decoder can hand over without converting colours at
+all; many windows of one picture (the robustness views) share the pass along their rows. The steps are
 Meta's (pdqhashing.cpp): luma, two passes of a Jarosz box filter along rows and columns, sampling a
-64x64 grid, a 16x16 DCT, bits above the median; the quality is the same gradient sum. Results stay
-within a few bits of ``pdqhash`` (float rounding differs); the conformance tests hold this module to
-Meta's 10-bit tolerance, with ``pdqhash`` as the reference.
+64x64 grid, a 16x16 DCT, bits above the median; the quality is the same gradient sum. Given the same
+pixels the hashes are ``pdqhash``'s bit for bit on the conformance images and within a few bits on
+generated ones (float rounding); the conformance tests hold this module to that, with ``pdqhash`` as
+the reference.
 """
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from stanch.signals._kernels import sample_grids
 from stanch.signals.pdq import PDQ_HEX_LENGTH, bits_to_hex
 
 _GRID = 64
+Span = tuple[int, int, int]
+"""Positions along an axis as ``slice.indices`` gives them: start, stop, step."""
 MIN_HASHABLE_SIDE = 5
 """Meta's MIN_HASHABLE_DIM: a picture narrower than this gets the all-zero hash and quality 0."""
 _DCT_SIZE = 16
@@ -48,9 +54,9 @@ def pdq_dihedral_of_luma(luma: np.ndarray) -> tuple[tuple[str, ...], int]:
     """The 8 dihedral PDQ hashes (``pdq.DIHEDRAL_NAMES`` order) and the quality of a 2-D luma plane."""
     if min(luma.shape) < MIN_HASHABLE_SIDE:
         return ("0" * PDQ_HEX_LENGTH,) * 8, 0
-    grid = _grid64(luma)
+    grid, quality = _grid64(luma)
     dct = _DCT @ grid.astype(np.float64) @ _DCT.T
-    return tuple(_hash_hex(view) for view in _dihedral_dcts(dct)), _quality(grid)
+    return tuple(_hash_hex(view) for view in _dihedral_dcts(dct)), quality
 
 
 def _box_bounds(n: int, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -65,8 +71,8 @@ def _box_bounds(n: int, window: int) -> tuple[np.ndarray, np.ndarray]:
 
 @lru_cache(maxsize=1024)
 def _sampling_band(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``(64, width)`` pixel indices and weights that give PDQ's 64 samples of two box-filter
-    passes along an axis of ``n`` pixels.
+    """Where each of PDQ's 64 samples along an axis of ``n`` pixels starts (``(64,)`` int32) and the
+    ``(64, width)`` weights of the pixels from there: two box-filter passes, sampled.
 
     Filtering is linear, so "box filter twice, then keep 64 samples" is one small matrix, and each
     sample only reads about two filter windows of pixels: its band. A sample is a window of the first
@@ -98,24 +104,42 @@ def _sampling_band(n: int) -> tuple[np.ndarray, np.ndarray]:
     rows = np.arange(_GRID)
     low = near[rows, support.argmax(axis=1)]
     width = int((near[rows, reach - 1 - support[:, ::-1].argmax(axis=1)] + 1 - low).max())
-    index = np.minimum(low, n - width)[:, None] + np.arange(width)
-    band = weights(index).astype(np.float32)
-    index.flags.writeable = band.flags.writeable = False  # shared by every call through the cache
-    return index, band
+    first_pixel = np.minimum(low, n - width)
+    band = np.ascontiguousarray(weights(first_pixel[:, None] + np.arange(width)), np.float32)
+    first_pixel = first_pixel.astype(np.int32)
+    first_pixel.flags.writeable = band.flags.writeable = False  # shared by every call through the cache
+    return first_pixel, band
 
 
-def _grid64(luma: np.ndarray) -> np.ndarray:
-    """Meta's 64x64 grid: two Jarosz filter passes along rows and columns, sampled."""
-    rows, cols = luma.shape
-    col_index, col_band = _sampling_band(cols)
-    row_index, row_band = _sampling_band(rows)
-    across = np.einsum("rks,ks->rk", luma[:, col_index], col_band)
-    return np.einsum("ksc,ks->kc", across[row_index, :], row_band)
+def _grid64(luma: np.ndarray) -> tuple[np.ndarray, int]:
+    """Meta's 64x64 grid (two Jarosz filter passes along rows and columns, sampled) and its quality."""
+    plane = _as_plane(luma)
+    grids, qualities = _sample_windows(plane, (0, plane.shape[0], 1), [(0, plane.shape[1], 1)])
+    return grids[0], qualities[0]
 
 
-def _quality(grid: np.ndarray) -> int:
-    """Meta's quality: the summed absolute gradients of the 64x64 grid, scaled to 0-100."""
-    return _qualities(grid[None])[0]
+def _as_plane(luma: np.ndarray) -> np.ndarray:
+    """``luma`` as the C kernel takes it: uint8 (a JPEG's own luma) or float32, any strides."""
+    return luma if luma.dtype in (np.uint8, np.float32) else luma.astype(np.float32)
+
+
+def _sample_windows(plane: np.ndarray, rows: Span, columns: list[Span]) -> tuple[np.ndarray, list[int]]:
+    """PDQ's 64x64 grids of the windows ``plane[rows, cols]`` for each of ``columns`` (``slice.indices``
+    spans, all with the same step along the columns, 1 or -1), and their qualities (Meta's sum of a
+    grid's gradients, 0-100), in C.
+
+    The windows share one filtering pass along the columns of the rows they span (the row pass, most of
+    the work); each then samples its own columns from it.
+    """
+    step = columns[0][2]
+    edge = plane.shape[1] - 1
+    spans = [(first, end) if step == 1 else (edge - first, edge - end) for first, end, _ in columns]
+    low, high = min(first for first, _ in spans), max(end for _, end in spans)
+    turned = plane[_slice(rows)][:, ::step][:, low:high]  # a window read backwards is read forwards here
+    bands = [(*_sampling_band(end - first), first - low) for first, end in spans]
+    grids = np.empty((len(spans), _GRID, _GRID), np.float32)
+    qualities = sample_grids(turned, *_sampling_band(len(range(*rows))), bands, grids)
+    return grids, qualities
 
 
 def _dihedral_dcts(dct: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -150,12 +174,11 @@ Window = tuple[slice, slice, bool]
 def pdq_of_windows(luma: np.ndarray, windows: Sequence[Window]) -> list[tuple[str, int]]:
     """The PDQ hash and quality of ``luma[rows, cols]`` (or its transpose) for each window, together.
 
-    Robustness views hash a few dozen windows (crops, flips) of one picture. Hashed one by one, the
-    fixed cost of each call dominates; here windows that share a column slice share one filtering
-    pass, and the row pass, DCT, median and quality run on all windows at once. A transposed
-    picture's grid is the transposed grid, so its hash costs nothing more. Each result is
-    ``pdq_dihedral_of_luma(luma[rows, cols])[0][0]`` (of its ``.T`` when transposed) and its quality,
-    up to float rounding.
+    Robustness views hash a few dozen windows (crops, flips) of one picture. Windows over the same rows
+    share their filtering pass along the rows (``_sample_windows``), and the DCT and median run on all
+    windows at once. A transposed picture's grid is the transposed grid, so its hash costs nothing
+    more. Each result is ``pdq_dihedral_of_luma(luma[rows, cols])[0][0]`` (of its ``.T`` when
+    transposed) and its quality.
     """
     height, width = luma.shape
     keys = [(rows.indices(height), cols.indices(width)) for rows, cols, _ in windows]
@@ -164,19 +187,18 @@ def pdq_of_windows(luma: np.ndarray, windows: Sequence[Window]) -> list[tuple[st
     ))
     if not hashable:
         return [("0" * PDQ_HEX_LENGTH, 0)] * len(windows)
-    columns = list(dict.fromkeys(cols for _, cols in hashable))
-    col_index, col_band = _stacked_bands([np.arange(*cols) for cols in columns])
-    # Whole rows of the transposed plane are gathered (contiguous copies), then weighted and summed. A
-    # uint8 plane stays uint8 (a quarter of the bytes to copy): einsum converts each gathered pixel
-    # to float32 as it goes, so the sums are those of the float32 plane, bit for bit.
-    by_column = np.ascontiguousarray(luma.T, dtype=np.uint8 if luma.dtype == np.uint8 else np.float32)
-    across = np.einsum("kqs,kqsr->kqr", col_band, by_column[col_index])  # (slices, 64, rows)
-    row_index, row_band = _stacked_bands([np.arange(*rows) for rows, _ in hashable])
-    which = np.array([columns.index(cols) for _, cols in hashable])[:, None, None]
-    flat = np.ascontiguousarray(across.transpose(0, 2, 1)).reshape(-1, _GRID)  # (slices x rows, 64)
-    grids = np.einsum("vis,visq->viq", row_band, flat[which * height + row_index])
+    plane = _as_plane(luma)
+    groups: dict[tuple[Span, int], list[int]] = {}
+    for number, (rows, cols) in enumerate(hashable):
+        groups.setdefault((rows, cols[2]), []).append(number)
+    grids = np.empty((len(hashable), _GRID, _GRID), np.float32)
+    qualities = [0] * len(hashable)
+    for (rows, _), members in groups.items():
+        sampled, measured = _sample_windows(plane, rows, [hashable[number][1] for number in members])
+        grids[members] = sampled
+        for number, quality in zip(members, measured, strict=True):
+            qualities[number] = quality
     dcts = _DCT @ grids.astype(np.float64) @ _DCT.T
-    qualities = _qualities(grids)
     plain = dict(zip(hashable, zip(_hash_hexes(dcts), qualities, strict=True), strict=True))
     transposes = _hash_hexes(dcts.transpose(0, 2, 1))
     turned = dict(zip(hashable, zip(transposes, qualities, strict=True), strict=True))
@@ -186,20 +208,11 @@ def pdq_of_windows(luma: np.ndarray, windows: Sequence[Window]) -> list[tuple[st
     ]
 
 
-def _qualities(grids: np.ndarray) -> list[int]:
-    """``_quality`` of a stack of grids, in one pass."""
-    scaled = np.asarray(grids, np.float32)
-    down = _gradient_sums(scaled[:, :-1, :] - scaled[:, 1:, :])
-    across = _gradient_sums(scaled[:, :, :-1] - scaled[:, :, 1:])
-    return [int(q) for q in np.minimum((down + across) // 90, 100)]
-
-
-def _gradient_sums(steps: np.ndarray) -> np.ndarray:
-    """Per grid, Meta's sum of each step's absolute value x 100 / 255 truncated to a whole number,
-    in float32 as Meta computes it; in place, since fresh arrays cost more than this arithmetic."""
-    steps *= 100
-    steps /= 255
-    return np.abs(steps, out=steps).astype(np.int32).sum(axis=(1, 2), dtype=np.int64)
+def _slice(indices: tuple[int, int, int]) -> slice:
+    """The slice ``slice.indices`` described; a reversed run down to the first pixel stops at None
+    (its -1 would mean the last pixel)."""
+    start, stop, step = indices
+    return slice(start, stop if stop >= 0 else None, step)
 
 
 def _hash_hexes(dcts: np.ndarray) -> list[str]:
@@ -209,15 +222,3 @@ def _hash_hexes(dcts: np.ndarray) -> list[str]:
     medians = np.partition(values, middle, axis=1)[:, middle : middle + 1]
     packed = np.packbits((values > medians)[:, ::-1], axis=1)
     return [row.tobytes().hex() for row in packed]
-
-
-def _stacked_bands(axes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """``_sampling_band`` of each axis, mapped to its positions and padded to one width with zeros."""
-    bands = [_sampling_band(len(positions)) for positions in axes]
-    width = max(band.shape[1] for _, band in bands)
-    index = np.zeros((len(axes), _GRID, width), np.intp)
-    weights = np.zeros((len(axes), _GRID, width), np.float32)
-    for number, (positions, (local, band)) in enumerate(zip(axes, bands, strict=True)):
-        index[number, :, : band.shape[1]] = positions[local]
-        weights[number, :, : band.shape[1]] = band
-    return index, weights

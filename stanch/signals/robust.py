@@ -36,6 +36,7 @@ from itertools import combinations, product
 import numpy as np
 from PIL import Image
 
+from stanch.signals._kernels import edge_profile, leading_shares
 from stanch.signals.fast_pdq import Window, pdq_of_windows
 from stanch.signals.pdq import MIN_QUALITY
 from stanch.signals.types import PURPOSES, ImageSignals, PdqVariant, Purpose
@@ -57,8 +58,6 @@ _ANCHORS = 3
 _BANK_ANCHORS = 4
 """Anchors per axis for a banked picture's windows (up to 6 x 6): a crop can drop or demote one of the
 original's three strongest features, and the fourth then bounds the upload's window."""
-_PROFILE_LINES = 512
-"""About this many lines (every n-th) are averaged into a profile: its positions keep full resolution."""
 _ANCHOR_SMOOTHING = 0.01
 """Width (standard deviation, as a share of the side) of the Gaussian that smooths a profile."""
 _ANCHOR_SEPARATION = 0.15
@@ -242,10 +241,10 @@ def _strip_chrome(grey: np.ndarray, box: Box) -> Box:
         best, best_flatness, best_run = 0, 0.0, 0
         for side, lines in enumerate(_sides(inside)):
             band = _leading_shares(lines, _dominant(lines[0]), _CHROME)
-            if not band.size or band[0] < _UNIFORM:
+            if not band or band[0] < _UNIFORM:
                 continue
             run = len(band)
-            flatness = float(band.mean())
+            flatness = sum(band) / run
             if flatness > best_flatness:
                 best, best_flatness, best_run = side, flatness, run
         runs = [0, 0, 0, 0]
@@ -278,33 +277,11 @@ def _dominant(line: np.ndarray) -> float:
     return float(np.partition(line, middle)[middle])
 
 
-def _leading_shares(lines: np.ndarray, colour: float, minimum: float) -> np.ndarray:
-    """``_line_shares`` of the leading lines with at least ``minimum`` of their pixels at ``colour``.
-
-    Lines are measured in batches of 1, 4, 16, ... until one falls short: most sides of a photo end
-    the run at their first line, which then costs one line rather than the whole plane.
-    """
-    found = []
-    start, size = 0, 1
-    while start < len(lines):
-        shares = _line_shares(lines[start : start + size], colour)
-        run = _run(shares >= minimum)
-        found.append(shares[:run])
-        if run < len(shares):
-            break
-        start, size = start + size, size * 4
-    return np.concatenate(found) if found else np.zeros(0)
-
-
-def _line_shares(lines: np.ndarray, colour: float) -> np.ndarray:
-    """For each line, the share of its pixels within ``_TOLERANCE`` of ``colour``."""
-    return np.mean(np.abs(lines - colour) <= _TOLERANCE, axis=1)
-
-
-def _run(flags: np.ndarray) -> int:
-    """Length of the leading run of True values."""
-    false = np.flatnonzero(~flags)
-    return int(false[0]) if false.size else len(flags)
+def _leading_shares(lines: np.ndarray, colour: float, minimum: float) -> list[float]:
+    """For the leading lines (rows of ``lines``) with at least ``minimum`` of their pixels within
+    ``_TOLERANCE`` of ``colour``: that share, line by line (in C: most sides of a photo end the run at
+    their first line, and a numpy call per line costs more than the line)."""
+    return leading_shares(lines, colour, _TOLERANCE, minimum)
 
 
 def _step(shape: tuple[int, ...]) -> int:
@@ -329,17 +306,12 @@ def _worth_hashing(box: Box, height: int, width: int) -> bool:
 
 
 def _edge_profile(plane: np.ndarray) -> np.ndarray:
-    """Gradient energy across each column: the mean absolute step to the next column, over sampled rows.
-
-    A uint8 plane's steps are taken as int16, and summed as float32 like a float32 plane's: the sums are
-    of at most 1,023 whole numbers up to 255, exact in float32 in any order, so both give the same bits.
-    Steps are made positive in place: a fresh plane-sized array costs more than the arithmetic.
-    """
-    step = max(1, plane.shape[0] // _PROFILE_LINES)
-    lines = plane[step // 2 :: step]
-    kind = np.int16 if plane.dtype == np.uint8 else np.float32
-    steps = np.subtract(lines[:, 1:], lines[:, :-1], dtype=kind)
-    return np.abs(steps, out=steps).mean(axis=0, dtype=np.float32)
+    """Gradient energy across each column: the mean absolute step to the next column, over rows
+    sampled to about 512, every n-th (in C, one pass over the plane)."""
+    profile = np.empty(max(plane.shape[1] - 1, 0), np.float32)
+    if profile.size:
+        edge_profile(plane, profile)
+    return profile
 
 
 def _anchors(profile: np.ndarray, count: int) -> list[float]:

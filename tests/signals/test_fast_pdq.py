@@ -10,7 +10,8 @@ import pdqhash
 import pytest
 from PIL import Image
 
-from stanch.signals.fast_pdq import _sampling_band, luma_of_rgb, pdq_dihedral_of_luma
+from stanch.signals._kernels import sample_grids
+from stanch.signals.fast_pdq import _grid64, _sampling_band, luma_of_rgb, pdq_dihedral_of_luma
 from stanch.signals.pdq import MIN_QUALITY, hamming_hex, pdq_dihedral_of_rgb
 
 
@@ -70,8 +71,48 @@ def test_sampling_band_is_two_box_filter_passes_sampled(n: int) -> None:
     dense = _box_filter(_box_filter(np.eye(n), window), window)  # row i: how pixel i spreads
     samples = ((np.arange(64) + 0.5) * n / 64).astype(np.intp)
     expected = dense[:, samples].T  # (64, n): each sample's weight on each pixel
-    index, band = _sampling_band(n)
+    starts, band = _sampling_band(n)
+    index = starts[:, None] + np.arange(band.shape[1])
     weights = np.zeros((64, n))
     np.put_along_axis(weights, index, band, axis=1)
     np.testing.assert_allclose(weights, expected, atol=1e-7)
 
+
+
+def _dense(n: int) -> np.ndarray:
+    """The (64, n) matrix of ``_sampling_band(n)``: each sample's weight on each pixel."""
+    starts, band = _sampling_band(n)
+    weights = np.zeros((64, n))
+    np.put_along_axis(weights, starts[:, None] + np.arange(band.shape[1]), band, axis=1)
+    return weights
+
+
+@pytest.mark.parametrize("layout", ["uint8", "float32", "reversed", "every other column", "transposed"])
+def test_c_grid_is_the_band_matrices_applied(layout: str) -> None:
+    """The C kernel computes rows x plane x columns for every memory layout a window can have."""
+    picture = _picture(150, 230, 3)[:, :, 0]
+    plane = {
+        "uint8": picture,
+        "float32": picture.astype(np.float32),
+        "reversed": picture[::-1, ::-1],
+        "every other column": picture[:, ::2],
+        "transposed": picture.T,
+    }[layout]
+    grid, quality = _grid64(plane)
+    expected = _dense(plane.shape[0]) @ plane.astype(np.float64) @ _dense(plane.shape[1]).T
+    np.testing.assert_allclose(grid, expected, rtol=1e-5, atol=1e-3)
+    assert quality == pdq_dihedral_of_luma(np.ascontiguousarray(plane, np.float32))[1]
+
+
+def test_c_kernel_refuses_bands_outside_the_picture() -> None:
+    plane = np.zeros((100, 100), np.uint8)
+    starts, band = _sampling_band(100)
+    grids = np.empty((1, 64, 64), np.float32)
+    with pytest.raises(ValueError, match="leaves the picture"):
+        sample_grids(plane, starts, band, [(starts, band, 50)], grids)
+    with pytest.raises(ValueError, match="uint8 or float32"):
+        sample_grids(plane.astype(np.int64), starts, band, [(starts, band, 0)], grids)
+    with pytest.raises(ValueError, match="grid for each column band"):
+        sample_grids(plane, starts, band, [(starts, band, 0)] * 2, grids)
+    with pytest.raises(ValueError, match="int32 starts"):
+        sample_grids(plane, starts.astype(np.int64), band, [(starts, band, 0)], grids)

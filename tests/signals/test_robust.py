@@ -20,6 +20,7 @@ from stanch.signals.robust import (
     _MIN_KEEP,
     _TURNS,
     _edge_profile,
+    _leading_shares,
     _views,
     bank_hashes,
     query_hashes,
@@ -269,3 +270,24 @@ def test_pytx_letterboxed_sample_matches_its_original(conformance: Path) -> None
     assert hamming_hex(letterboxed.pdq, original.pdq) > MATCH_DISTANCE
     trimmed = next(v for v in letterboxed.variants if v.name == "trimmed")
     assert hamming_hex(trimmed.pdq, original.pdq) <= MATCH_DISTANCE
+
+
+@pytest.mark.parametrize(("shape", "layout"), [((120, 90), "uint8"), ((120, 90), "float32"),
+                                               ((120, 90), "transposed"), ((1500, 40), "uint8"),
+                                               ((40, 1500), "transposed")])
+def test_edge_profile_is_the_mean_step_to_the_next_column(shape: tuple[int, int], layout: str) -> None:
+    """The C profile against numpy's, sampling every n-th row of a tall plane (about 512 of them)."""
+    picture = np.random.default_rng(5).integers(0, 256, shape, dtype=np.uint8)
+    plane = {"uint8": picture, "float32": picture.astype(np.float32), "transposed": picture.T}[layout]
+    step = max(1, plane.shape[0] // 512)
+    lines = plane[step // 2 :: step].astype(np.float64)
+    expected = np.abs(np.diff(lines, axis=1)).mean(axis=0)
+    np.testing.assert_allclose(_edge_profile(plane), expected, rtol=1e-6)
+
+
+def test_leading_shares_stop_at_the_first_line_short_of_the_minimum() -> None:
+    lines = np.full((6, 10), 200, np.uint8)
+    lines[2, :3] = 0  # 70 % at the colour
+    lines[4, :] = 0
+    assert _leading_shares(lines.astype(np.float32), 205.0, 0.5) == [1.0, 1.0, 0.7, 1.0]
+    assert _leading_shares(lines.T[::-1], 200.0, 0.9) == []  # columns 9..0: column 9 is 5/6 at 200

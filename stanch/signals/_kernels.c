@@ -1,0 +1,400 @@
+/* The hot loops of hashing, in C: PDQ's 64x64 grid, and the line measures of the robustness views.
+ *
+ * Why C: once a 640x480 JPEG is decoded, these loops were most of the time it took to hash. numpy has
+ * to gather each filter band into a fresh array before weighting it, and the views' measures are many
+ * small array operations, each with a fixed cost larger than its arithmetic; here the same sums run
+ * straight over the picture's rows.
+ *
+ * Determinism matters more than speed: a banked picture and its upload are often hashed on different
+ * machines, so every sum is taken in one fixed order, floats are never contracted into fused
+ * multiply-adds (-ffp-contract=off, and no FMA clone), and the AVX2 clone (picked at load time on CPUs
+ * that have it) only runs more of the same independent sums at once. Results are identical on every
+ * x86-64 CPU.
+ *
+ * Python side: stanch/signals/fast_pdq.py (the band weights, which are computed once per size and
+ * cached) and stanch/signals/robust.py. Inputs are checked here, since a wrong index would read
+ * outside the picture: every band must lie inside the picture, every buffer must have the size the
+ * arguments imply.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <math.h>
+#include <string.h>
+
+#define GRID 64
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define FAST_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define FAST_CLONES
+#endif
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define X86_VECTORS 1
+#include <immintrin.h>
+#else
+#define X86_VECTORS 0
+#endif
+static int has_avx2 = 0; /* set when the module loads */
+
+/* A 2-D uint8 or float32 plane as Python hands it over (any strides), and its pixel at (r, c). */
+static int read_plane(Py_buffer *plane, const char *what) {
+    if (plane->ndim != 2 || !((plane->itemsize == 1 && strcmp(plane->format, "B") == 0) ||
+                              (plane->itemsize == 4 && strcmp(plane->format, "f") == 0))) {
+        PyErr_Format(PyExc_ValueError, "%s: a 2-D uint8 or float32 array expected", what);
+        return -1;
+    }
+    return 0;
+}
+
+static inline float pixel(const Py_buffer *plane, Py_ssize_t r, Py_ssize_t c) {
+    const char *at = (const char *)plane->buf + r * plane->strides[0] + c * plane->strides[1];
+    return plane->itemsize == 1 ? (float)*(const uint8_t *)at : *(const float *)at;
+}
+
+typedef float v8f __attribute__((vector_size(32)));
+#define BLOCK 64 /* columns summed together: eight vectors, a cache line of a JPEG row, their additions overlapping */
+
+typedef struct {
+    const int32_t *starts;
+    const float *weights;
+    Py_ssize_t width, offset; /* sample k reads pixels offset + starts[k] .. + width - 1 */
+} Band;
+
+#if X86_VECTORS
+/* tt[c][i] for the columns c0 .. c0 + 8 * vectors - 1 and every i (see row_pass), eight columns a vector,
+ * with AVX2: the sums of four vectors advance together, so that their additions overlap. */
+__attribute__((target("avx2"))) static void row_block_avx2(float *restrict tt, const Py_buffer *plane,
+                                                           const Band *rows, Py_ssize_t c0, int vectors) {
+    const Py_ssize_t stride = plane->strides[0], size = plane->itemsize;
+    for (int i = 0; i < GRID; i++) {
+        const float *w = rows->weights + i * rows->width;
+        const char *at = (const char *)plane->buf + rows->starts[i] * stride + c0 * size;
+        __m256 sums[BLOCK / 8];
+        for (int b = 0; b < vectors; b++) sums[b] = _mm256_setzero_ps();
+        for (Py_ssize_t j = 0; j < rows->width; j++, at += stride) {
+            const __m256 weight = _mm256_set1_ps(w[j]);
+            for (int b = 0; b < vectors; b++) {
+                const char *p = at + 8 * b * size;
+                const __m256 x = size == 1 ? _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)))
+                                           : _mm256_loadu_ps((const float *)p);
+                sums[b] = _mm256_add_ps(sums[b], _mm256_mul_ps(weight, x));
+            }
+        }
+        for (int b = 0; b < vectors; b++) {
+            float lanes[8];
+            _mm256_storeu_ps(lanes, sums[b]);
+            for (int m = 0; m < 8; m++) tt[(c0 + 8 * b + m) * GRID + i] = lanes[m];
+        }
+    }
+}
+#endif
+
+/* The row pass, written transposed: tt[c][i] = sum_j w[i][j] * plane[start[i] + j][c], the band's rows
+ * added in order, one column at a time; with AVX2, when the plane's columns are next to each other
+ * (a JPEG's luma: uint8; any other picture's: float32), BLOCK columns at a time. */
+static void row_pass(float *restrict tt, const Py_buffer *plane, const Band *rows) {
+    const Py_ssize_t width = plane->shape[1];
+    Py_ssize_t c0 = 0;
+#if X86_VECTORS
+    if (has_avx2 && plane->strides[1] == plane->itemsize) {
+        for (; c0 + BLOCK <= width; c0 += BLOCK) row_block_avx2(tt, plane, rows, c0, BLOCK / 8);
+        for (; c0 + 8 <= width; c0 += 8) row_block_avx2(tt, plane, rows, c0, 1);
+    }
+#endif
+    for (; c0 < width; c0++) {
+        for (int i = 0; i < GRID; i++) {
+            const float *w = rows->weights + i * rows->width;
+            float sum = 0.0f;
+            for (Py_ssize_t j = 0; j < rows->width; j++)
+                sum += w[j] * pixel(plane, rows->starts[i] + rows->offset + j, c0);
+            tt[c0 * GRID + i] = sum;
+        }
+    }
+}
+
+/* The column pass: grid[i][k] = sum_j w[k][j] * tt[start[k] + j][i], all 64 rows i at once. */
+FAST_CLONES static void column_pass(float *restrict grid, const float *restrict tt, const Band *cols) {
+    for (int k = 0; k < GRID; k++) {
+        const float *w = cols->weights + k * cols->width;
+        v8f sums[GRID / 8] = {{0}};
+        for (Py_ssize_t j = 0; j < cols->width; j++) {
+            const float *src = tt + (cols->starts[k] + cols->offset + j) * GRID;
+            for (int b = 0; b < GRID / 8; b++) {
+                v8f x;
+                memcpy(&x, src + 8 * b, sizeof x);
+                sums[b] += w[j] * x;
+            }
+        }
+        for (int b = 0; b < GRID / 8; b++)
+            for (int m = 0; m < 8; m++) grid[(8 * b + m) * GRID + k] = sums[b][m];
+    }
+}
+
+/* Meta's quality of a grid: each step to the next row and column, x 100 / 255 in float and truncated,
+ * summed as whole numbers; a 90th of that, at most 100. */
+static int quality_of(const float *grid) {
+    long sum = 0;
+    for (int i = 0; i < GRID; i++) {
+        for (int k = 0; k < GRID; k++) {
+            if (i + 1 < GRID) sum += labs((long)((grid[i * GRID + k] - grid[(i + 1) * GRID + k]) * 100.0f / 255.0f));
+            if (k + 1 < GRID) sum += labs((long)((grid[i * GRID + k] - grid[i * GRID + k + 1]) * 100.0f / 255.0f));
+        }
+    }
+    return sum / 90 < 100 ? (int)(sum / 90) : 100;
+}
+
+static void release(Py_buffer *views, int count) {
+    for (int i = 0; i < count; i++) PyBuffer_Release(&views[i]);
+}
+
+/* A band: 64 starts (int32) and 64 x width weights (float32), each sample's run of pixels inside 0..n. */
+/* A band: 64 starts (int32) and 64 x width weights (float32), each sample's run of pixels; moved by
+ * offset pixels, every run must lie inside 0..n. */
+static int read_band(Py_buffer *starts, Py_buffer *weights, Py_ssize_t offset, Py_ssize_t n, Band *band,
+                     const char *axis) {
+    if (starts->itemsize != 4 || starts->len != GRID * 4 || strcmp(starts->format, "i") != 0 ||
+        weights->itemsize != 4 || weights->len == 0 || weights->len % (GRID * 4) != 0 ||
+        strcmp(weights->format, "f") != 0) {
+        PyErr_Format(PyExc_ValueError, "%s band: 64 int32 starts and 64 x width float32 weights expected", axis);
+        return -1;
+    }
+    band->starts = (const int32_t *)starts->buf;
+    band->weights = (const float *)weights->buf;
+    band->width = weights->len / (GRID * 4);
+    band->offset = offset;
+    for (int k = 0; k < GRID; k++) {
+        if (band->starts[k] + offset < 0 || band->starts[k] + offset + band->width > n) {
+            PyErr_Format(PyExc_ValueError, "%s band of sample %d leaves the picture of %zd pixels", axis, k, n);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The column bands of sample_grids: a sequence of (starts, weights, offset), their buffers kept in views. */
+static Py_ssize_t read_columns(PyObject *columns, Py_ssize_t n, Py_buffer **views, Band **bands) {
+    PyObject *items = PySequence_Fast(columns, "columns: a sequence of (starts, weights, offset) expected");
+    if (!items) return -1;
+    const Py_ssize_t count = PySequence_Fast_GET_SIZE(items);
+    *views = PyMem_Calloc(2 * (count > 0 ? count : 1), sizeof(Py_buffer));
+    *bands = PyMem_Calloc(count > 0 ? count : 1, sizeof(Band));
+    Py_ssize_t held = 0;
+    if (!*views || !*bands) {
+        PyErr_NoMemory();
+    } else {
+        for (; held < count; held++) {
+            PyObject *starts, *weights;
+            Py_ssize_t offset;
+            Py_buffer *pair = *views + 2 * held;
+            if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(items, held), "OOn", &starts, &weights, &offset) ||
+                PyObject_GetBuffer(starts, &pair[0], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+                break;
+            if (PyObject_GetBuffer(weights, &pair[1], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+                PyBuffer_Release(&pair[0]);
+                break;
+            }
+            if (read_band(&pair[0], &pair[1], offset, n, *bands + held, "column") < 0) {
+                release(pair, 2);
+                break;
+            }
+        }
+    }
+    Py_DECREF(items);
+    if (held < count || count == 0) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "columns: at least one band expected");
+        if (*views) release(*views, 2 * held);
+        return -1;
+    }
+    return count;
+}
+
+static PyObject *sample_grids(PyObject *self, PyObject *args) {
+    PyObject *objects[4], *columns;
+    if (!PyArg_ParseTuple(args, "OOOOO", &objects[0], &objects[1], &objects[2], &columns, &objects[3]))
+        return NULL;
+    Py_buffer views[4];
+    const int flags[4] = {PyBUF_STRIDES | PyBUF_FORMAT, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT,
+                          PyBUF_C_CONTIGUOUS | PyBUF_FORMAT, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE};
+    for (int i = 0; i < 4; i++) {
+        if (PyObject_GetBuffer(objects[i], &views[i], flags[i]) < 0) {
+            release(views, i);
+            return NULL;
+        }
+    }
+    Py_buffer *plane = &views[0], *out = &views[3], *column_views = NULL;
+    Band rows, *cols = NULL;
+    Py_ssize_t count = -1;
+    float *tt = NULL;
+    int *qualities = NULL;
+    PyObject *result = NULL;
+    if (read_plane(plane, "plane") < 0) {
+    } else if (plane->strides[1] % plane->itemsize != 0) {
+        PyErr_SetString(PyExc_ValueError, "plane: columns must be whole pixels apart");
+    } else if (read_band(&views[1], &views[2], 0, plane->shape[0], &rows, "row") == 0 &&
+               (count = read_columns(columns, plane->shape[1], &column_views, &cols)) > 0) {
+        if (out->len != count * GRID * GRID * 4 || strcmp(out->format, "f") != 0) {
+            PyErr_SetString(PyExc_ValueError, "out: a writable float32 64 x 64 grid for each column band expected");
+        } else {
+            tt = malloc((size_t)plane->shape[1] * GRID * sizeof(float));
+            qualities = PyMem_Malloc(count * sizeof(int));
+            if (!tt || !qualities) PyErr_NoMemory();
+        }
+    }
+    if (tt && qualities) {
+        Py_BEGIN_ALLOW_THREADS
+        row_pass(tt, plane, &rows);
+        for (Py_ssize_t n = 0; n < count; n++) {
+            float *grid = (float *)out->buf + n * GRID * GRID;
+            column_pass(grid, tt, &cols[n]);
+            qualities[n] = quality_of(grid);
+        }
+        Py_END_ALLOW_THREADS
+        result = PyList_New(count);
+        for (Py_ssize_t n = 0; result && n < count; n++) {
+            PyObject *quality = PyLong_FromLong(qualities[n]);
+            if (!quality) Py_CLEAR(result);
+            else PyList_SET_ITEM(result, n, quality);
+        }
+    }
+    free(tt);
+    PyMem_Free(qualities);
+    if (count > 0) release(column_views, 2 * (int)count);
+    PyMem_Free(column_views);
+    PyMem_Free(cols);
+    release(views, 4);
+    return result;
+}
+
+/* leading_shares(lines, colour, tolerance, minimum) -> list of float: for the leading lines (rows of a
+ * 2-D plane) the share of pixels within tolerance of colour, as long as it is at least minimum. */
+static PyObject *leading_shares(PyObject *self, PyObject *args) {
+    PyObject *object;
+    double colour, tolerance, minimum;
+    if (!PyArg_ParseTuple(args, "Oddd", &object, &colour, &tolerance, &minimum)) return NULL;
+    Py_buffer lines;
+    if (PyObject_GetBuffer(object, &lines, PyBUF_STRIDES | PyBUF_FORMAT) < 0) return NULL;
+    if (read_plane(&lines, "lines") < 0) {
+        PyBuffer_Release(&lines);
+        return NULL;
+    }
+    PyObject *shares = PyList_New(0);
+    const Py_ssize_t count = lines.shape[0], length = lines.shape[1];
+    for (Py_ssize_t r = 0; shares && r < count && length > 0; r++) {
+        Py_ssize_t near = 0;
+        for (Py_ssize_t c = 0; c < length; c++) near += fabs(pixel(&lines, r, c) - colour) <= tolerance;
+        const double share = (double)near / (double)length;
+        if (share < minimum) break;
+        PyObject *value = PyFloat_FromDouble(share);
+        if (!value || PyList_Append(shares, value) < 0) Py_CLEAR(shares);
+        Py_XDECREF(value);
+    }
+    PyBuffer_Release(&lines);
+    return shares;
+}
+
+/* Summed absolute steps to the next column, column by column over the sampled rows: any plane, and
+ * the fast order for a transposed one (its columns are the picture's rows, in memory order). */
+static void profile_columns(double *sums, const Py_buffer *plane, Py_ssize_t step) {
+    for (Py_ssize_t c = 0; c < plane->shape[1] - 1; c++) {
+        double sum = 0.0;
+        for (Py_ssize_t r = step / 2; r < plane->shape[0]; r += step)
+            sum += fabs(pixel(plane, r, c + 1) - pixel(plane, r, c));
+        sums[c] = sum;
+    }
+}
+
+/* The same for a transposed JPEG luma (each column of the plane a row of the picture, in memory order)
+ * when every row is read: a column's steps are one run of whole numbers. */
+FAST_CLONES static void profile_transposed_u8(double *sums, const Py_buffer *plane) {
+    for (Py_ssize_t c = 0; c < plane->shape[1] - 1; c++) {
+        const uint8_t *a = (const uint8_t *)plane->buf + c * plane->strides[1];
+        const uint8_t *b = a + plane->strides[1];
+        int64_t sum = 0;
+        for (Py_ssize_t r = 0; r < plane->shape[0]; r++) sum += abs((int)b[r] - (int)a[r]);
+        sums[c] = (double)sum;
+    }
+}
+
+/* Summed absolute steps to the next column, row by row: for a JPEG's own luma (uint8, rows in memory
+ * order), where whole rows are added at once. Whole numbers: any order gives the same sums. */
+FAST_CLONES static void profile_rows_u8(double *sums, const Py_buffer *plane, Py_ssize_t step) {
+    const Py_ssize_t width = plane->shape[1] - 1;
+    int32_t *counts = calloc((size_t)width, sizeof(int32_t));  /* at most 1,023 lines x 255: no overflow */
+    if (!counts) {
+        profile_columns(sums, plane, step);
+        return;
+    }
+    for (Py_ssize_t r = step / 2; r < plane->shape[0]; r += step) {
+        const uint8_t *row = (const uint8_t *)plane->buf + r * plane->strides[0];
+        for (Py_ssize_t c = 0; c < width; c++) counts[c] += abs((int)row[c + 1] - (int)row[c]);
+    }
+    for (Py_ssize_t c = 0; c < width; c++) sums[c] = counts[c];
+    free(counts);
+}
+
+/* edge_profile(plane, out): out[c] = mean over the sampled rows (every step-th from step / 2, step =
+ * max(1, rows // 512)) of |plane[r][c + 1] - plane[r][c]|; out holds columns - 1 float32 values. */
+static PyObject *edge_profile(PyObject *self, PyObject *args) {
+    PyObject *objects[2];
+    if (!PyArg_ParseTuple(args, "OO", &objects[0], &objects[1])) return NULL;
+    Py_buffer views[2];
+    if (PyObject_GetBuffer(objects[0], &views[0], PyBUF_STRIDES | PyBUF_FORMAT) < 0) return NULL;
+    if (PyObject_GetBuffer(objects[1], &views[1], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        release(views, 1);
+        return NULL;
+    }
+    Py_buffer *plane = &views[0], *out = &views[1];
+    if (read_plane(plane, "plane") < 0 || plane->shape[1] < 2 || strcmp(out->format, "f") != 0 ||
+        out->len != (plane->shape[1] - 1) * 4) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "out: columns - 1 float32 values expected, and 2 columns at least");
+        release(views, 2);
+        return NULL;
+    }
+    const Py_ssize_t rows = plane->shape[0], width = plane->shape[1] - 1;
+    const Py_ssize_t step = rows / 512 > 1 ? rows / 512 : 1;
+    double *sums = calloc((size_t)width, sizeof(double));
+    if (!sums) {
+        release(views, 2);
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (plane->itemsize == 1 && plane->strides[1] == 1) profile_rows_u8(sums, plane, step);
+    else if (plane->itemsize == 1 && plane->strides[0] == 1 && step == 1) profile_transposed_u8(sums, plane);
+    else profile_columns(sums, plane, step);
+    const Py_ssize_t lines = (rows - step / 2 + step - 1) / step;
+    float *profile = (float *)out->buf;
+    for (Py_ssize_t c = 0; c < width; c++) profile[c] = (float)(sums[c] / (double)lines);
+    Py_END_ALLOW_THREADS
+    free(sums);
+    release(views, 2);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"leading_shares", leading_shares, METH_VARARGS,
+     "leading_shares(lines, colour, tolerance, minimum): the share of each leading line's pixels within\n"
+     "tolerance of colour, for as long as it is at least minimum (a list of floats)."},
+    {"edge_profile", edge_profile, METH_VARARGS,
+     "edge_profile(plane, out): the mean absolute step to the next column, over sampled rows, into out."},
+    {"sample_grids", sample_grids, METH_VARARGS,
+     "sample_grids(plane, row_starts, row_weights, columns, out): PDQ's 64x64 grids of windows of a 2-D\n"
+     "uint8 or float32 plane (any strides) that span all its rows, into out (n x 64 x 64 float32):\n"
+     "out[n][i][k] = sum over the row band of sample i and column band n of sample k of row weight x\n"
+     "column weight x pixel. A band: (64,) int32 starts and (64, width) float32 weights; columns holds n\n"
+     "(starts, weights, offset) with the window's first column. Returns the n PDQ qualities (0-100)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "The hot loops of hashing, in C.", -1, methods};
+
+PyMODINIT_FUNC PyInit__kernels(void) {
+#if X86_VECTORS
+    __builtin_cpu_init();
+    has_avx2 = __builtin_cpu_supports("avx2");
+#endif
+    return PyModule_Create(&module);
+}
