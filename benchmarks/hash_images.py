@@ -45,7 +45,7 @@ from stanch.cli.hash import read_media_file
 from stanch.signals import DEFAULT_LIMITS, ImageSignals, VideoSignals, hash_media
 from stanch.signals.digests import md5_hex, sha256_hex
 from stanch.signals.fast_pdq import pdq_dihedral_of_luma
-from stanch.signals.image import decode_picture, luma_of_picture, open_image
+from stanch.signals.image import decode_luma, open_image
 from stanch.signals.media import sniff_format
 from stanch.signals.pdq import bits_to_hex, hamming_hex
 
@@ -91,8 +91,7 @@ def stanch_core_pdq(path: Path) -> str:
     data = read_media_file(path, DEFAULT_LIMITS)
     media = sniff_format(data)
     md5_hex(data), sha256_hex(data)
-    picture = decode_picture(open_image(data, media), media)
-    return pdq_dihedral_of_luma(luma_of_picture(picture))[0][0]
+    return pdq_dihedral_of_luma(decode_luma(data, open_image(data, media), media))[0][0]
 
 
 def best_rates(hashers: Sequence[Callable[[Path], str]], files: list[Path],

@@ -268,12 +268,31 @@ static PyObject *sample_grids(PyObject *self, PyObject *args) {
     return result;
 }
 
-/* leading_shares(lines, colour, tolerance, minimum) -> list of float: for the leading lines (rows of a
- * 2-D plane) the share of pixels within tolerance of colour, as long as it is at least minimum. */
+static int compare_floats(const void *a, const void *b) {
+    const float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* The colour of a line: its median (the upper one of an even count), the background's when most of
+ * the line is background. */
+static int line_median(const Py_buffer *lines, float *median) {
+    const Py_ssize_t length = lines->shape[1];
+    float *values = malloc((size_t)length * sizeof(float));
+    if (!values) return -1;
+    for (Py_ssize_t c = 0; c < length; c++) values[c] = pixel(lines, 0, c);
+    qsort(values, (size_t)length, sizeof(float), compare_floats);
+    *median = values[length / 2];
+    free(values);
+    return 0;
+}
+
+/* leading_shares(lines, tolerance, minimum) -> list of float: the colour of the first line (rows of a
+ * 2-D plane), then for the leading lines the share of pixels within tolerance of it, as long as it is
+ * at least minimum. */
 static PyObject *leading_shares(PyObject *self, PyObject *args) {
     PyObject *object;
-    double colour, tolerance, minimum;
-    if (!PyArg_ParseTuple(args, "Oddd", &object, &colour, &tolerance, &minimum)) return NULL;
+    double tolerance, minimum;
+    if (!PyArg_ParseTuple(args, "Odd", &object, &tolerance, &minimum)) return NULL;
     Py_buffer lines;
     if (PyObject_GetBuffer(object, &lines, PyBUF_STRIDES | PyBUF_FORMAT) < 0) return NULL;
     if (read_plane(&lines, "lines") < 0) {
@@ -282,6 +301,11 @@ static PyObject *leading_shares(PyObject *self, PyObject *args) {
     }
     PyObject *shares = PyList_New(0);
     const Py_ssize_t count = lines.shape[0], length = lines.shape[1];
+    float colour = 0.0f;
+    if (shares && count > 0 && length > 0 && line_median(&lines, &colour) < 0) {
+        Py_CLEAR(shares);
+        PyErr_NoMemory();
+    }
     for (Py_ssize_t r = 0; shares && r < count && length > 0; r++) {
         Py_ssize_t near = 0;
         for (Py_ssize_t c = 0; c < length; c++) near += fabs(pixel(&lines, r, c) - colour) <= tolerance;
@@ -376,8 +400,8 @@ static PyObject *edge_profile(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"leading_shares", leading_shares, METH_VARARGS,
-     "leading_shares(lines, colour, tolerance, minimum): the share of each leading line's pixels within\n"
-     "tolerance of colour, for as long as it is at least minimum (a list of floats)."},
+     "leading_shares(lines, tolerance, minimum): the share of each leading line's pixels within\n"
+     "tolerance of the first line's median, for as long as it is at least minimum (a list of floats)."},
     {"edge_profile", edge_profile, METH_VARARGS,
      "edge_profile(plane, out): the mean absolute step to the next column, over sampled rows, into out."},
     {"sample_grids", sample_grids, METH_VARARGS,

@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from stanch.signals._kernels import sample_grids
-from stanch.signals.pdq import PDQ_HEX_LENGTH, bits_to_hex
+from stanch.signals.pdq import PDQ_HEX_LENGTH
 
 _GRID = 64
 Span = tuple[int, int, int]
@@ -56,7 +56,7 @@ def pdq_dihedral_of_luma(luma: np.ndarray) -> tuple[tuple[str, ...], int]:
         return ("0" * PDQ_HEX_LENGTH,) * 8, 0
     grid, quality = _grid64(luma)
     dct = _DCT @ grid.astype(np.float64) @ _DCT.T
-    return tuple(_hash_hex(view) for view in _dihedral_dcts(dct)), quality
+    return tuple(_hash_hexes(np.stack(_dihedral_dcts(dct)))), quality
 
 
 def _box_bounds(n: int, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -159,14 +159,6 @@ def _dihedral_dcts(dct: np.ndarray) -> tuple[np.ndarray, ...]:
     )
 
 
-def _hash_hex(dct: np.ndarray) -> str:
-    """Bits above the median, in pdqhash's bit order, as exchange hex."""
-    values = dct.ravel()
-    median = np.partition(values, values.size // 2 - 1)[values.size // 2 - 1]  # Meta's (lower) median
-    bits = (values > median)[::-1]
-    return bits_to_hex(bits)
-
-
 Window = tuple[slice, slice, bool]
 """Rows and columns of a luma plane (a step of -1 flips that axis), and whether to hash it transposed."""
 
@@ -200,8 +192,9 @@ def pdq_of_windows(luma: np.ndarray, windows: Sequence[Window]) -> list[tuple[st
             qualities[number] = quality
     dcts = _DCT @ grids.astype(np.float64) @ _DCT.T
     plain = dict(zip(hashable, zip(_hash_hexes(dcts), qualities, strict=True), strict=True))
-    transposes = _hash_hexes(dcts.transpose(0, 2, 1))
-    turned = dict(zip(hashable, zip(transposes, qualities, strict=True), strict=True))
+    any_turned = any(transposed for _, _, transposed in windows)
+    transposes = _hash_hexes(dcts.transpose(0, 2, 1)) if any_turned else []
+    turned = dict(zip(hashable, zip(transposes, qualities, strict=any_turned), strict=any_turned))
     return [
         (turned if transposed else plain).get(key, ("0" * PDQ_HEX_LENGTH, 0))
         for key, (_, _, transposed) in zip(keys, windows, strict=True)
@@ -216,7 +209,8 @@ def _slice(indices: tuple[int, int, int]) -> slice:
 
 
 def _hash_hexes(dcts: np.ndarray) -> list[str]:
-    """``_hash_hex`` of a stack of DCTs, in one pass."""
+    """The hash of each of a stack of DCTs, in one pass: bits above the median (Meta's lower median),
+    in pdqhash's bit order, as exchange hex."""
     values = dcts.reshape(len(dcts), -1)
     middle = values.shape[1] // 2 - 1
     medians = np.partition(values, middle, axis=1)[:, middle : middle + 1]

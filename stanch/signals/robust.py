@@ -219,7 +219,7 @@ def _trim(grey: np.ndarray, box: Box) -> Box:
     while True:
         top, bottom, left, right = box
         inside = grey[top:bottom, left:right]
-        runs = [len(_leading_shares(lines, _dominant(lines[0]), _UNIFORM)) for lines in _sides(inside)]
+        runs = [len(_leading_shares(lines, _UNIFORM)) for lines in _sides(inside)]
         peeled = _shrink(box, runs)
         if peeled == box or _too_small(peeled, grey.shape):
             return box
@@ -240,7 +240,7 @@ def _strip_chrome(grey: np.ndarray, box: Box) -> Box:
         inside = grey[top:bottom, left:right]
         best, best_flatness, best_run = 0, 0.0, 0
         for side, lines in enumerate(_sides(inside)):
-            band = _leading_shares(lines, _dominant(lines[0]), _CHROME)
+            band = _leading_shares(lines, _CHROME)
             if not band or band[0] < _UNIFORM:
                 continue
             run = len(band)
@@ -271,17 +271,12 @@ def _too_small(box: Box, shape: tuple[int, ...]) -> bool:
     return bottom - top < shape[0] * _MIN_KEEP or right - left < shape[1] * _MIN_KEEP
 
 
-def _dominant(line: np.ndarray) -> float:
-    """The colour of a line: its median grey, which is the background's when most of it is background."""
-    middle = len(line) // 2
-    return float(np.partition(line, middle)[middle])
-
-
-def _leading_shares(lines: np.ndarray, colour: float, minimum: float) -> list[float]:
-    """For the leading lines (rows of ``lines``) with at least ``minimum`` of their pixels within
-    ``_TOLERANCE`` of ``colour``: that share, line by line (in C: most sides of a photo end the run at
-    their first line, and a numpy call per line costs more than the line)."""
-    return leading_shares(lines, colour, _TOLERANCE, minimum)
+def _leading_shares(lines: np.ndarray, minimum: float) -> list[float]:
+    """The colour of a side (the median grey of its outermost line: the background's when most of it is
+    background), then, for the leading lines (rows of ``lines``) with at least ``minimum`` of their
+    pixels within ``_TOLERANCE`` of it, that share, line by line. In C: most sides of a photo end the
+    run at their first line, and a numpy call per line costs more than the line."""
+    return leading_shares(lines, _TOLERANCE, minimum)
 
 
 def _step(shape: tuple[int, ...]) -> int:

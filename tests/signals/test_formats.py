@@ -9,7 +9,9 @@ import pytest
 from PIL import Image
 
 from stanch.signals import ImageSignals, MediaError, VideoSignals, hash_media, signals_record, sniff_format
+from stanch.signals.image import decode_picture, jpeg_luma, luma_of_picture, open_image
 from stanch.signals.media import AVI, MATROSKA, MP4
+from stanch.signals.media import JPEG as JPEG_FORMAT
 from stanch.signals.pdq import hamming_hex, pdq_of_rgb
 from tests.signals.media_factory import encoded, picture, video, with_display_rotation
 
@@ -138,3 +140,22 @@ def test_heif_brand_is_not_taken_for_a_video() -> None:
     assert sniff_format(data).name == "HEIC/HEIF"
     with pytest.raises(MediaError):
         hash_media(data[:200])
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize(("size", "mode"), [((300, 200), "RGB"), ((1700, 1600), "RGB"), ((300, 200), "L")])
+def test_jpeg_luma_is_the_luma_pillow_decodes(orientation: int, size: tuple[int, int], mode: str) -> None:
+    """libjpeg-turbo through simplejpeg gives Pillow's pixels (reduced the same way at 1700x1600),
+    turned upright as ``ImageOps.exif_transpose`` turns them."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = encoded(picture(*size, seed=orientation).convert(mode), "JPEG", quality=90, exif=exif.tobytes())
+    opened = open_image(data, JPEG_FORMAT)
+    expected = luma_of_picture(decode_picture(open_image(data, JPEG_FORMAT), JPEG_FORMAT))
+    np.testing.assert_array_equal(jpeg_luma(data, opened), expected)
+
+
+def test_cmyk_jpeg_is_decoded_by_pillow() -> None:
+    data = encoded(picture(120, 80, seed=4).convert("CMYK"), "JPEG", quality=90)
+    reference = pdq_of_rgb(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+    assert hamming_hex(_image(data).pdq, reference.hex) <= 10

@@ -287,7 +287,9 @@ def test_edge_profile_is_the_mean_step_to_the_next_column(shape: tuple[int, int]
 
 def test_leading_shares_stop_at_the_first_line_short_of_the_minimum() -> None:
     lines = np.full((6, 10), 200, np.uint8)
+    lines[0, :4] = 190  # still the first line's colour (its median), within the tolerance of 10
     lines[2, :3] = 0  # 70 % at the colour
     lines[4, :] = 0
-    assert _leading_shares(lines.astype(np.float32), 205.0, 0.5) == [1.0, 1.0, 0.7, 1.0]
-    assert _leading_shares(lines.T[::-1], 200.0, 0.9) == []  # columns 9..0: column 9 is 5/6 at 200
+    assert _leading_shares(lines.astype(np.float32), 0.5) == [1.0, 1.0, 0.7, 1.0]
+    assert _leading_shares(lines[:, :4], 0.5) == [1.0, 1.0]  # colour 190: 200 is within 10, 0 is not
+    assert _leading_shares(lines.T[::-1], 0.9) == []  # columns 9..0: column 9 is 5/6 at 200
