@@ -475,10 +475,94 @@ static PyObject *edge_profile(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* Profile positions by strength, strongest first; equal strengths in order of position. */
+typedef struct {
+    double strength;
+    Py_ssize_t position;
+} Peak;
+
+static int stronger_first(const void *a, const void *b) {
+    const Peak *x = a, *y = b;
+    if (x->strength != y->strength) return x->strength < y->strength ? 1 : -1;
+    return (x->position > y->position) - (x->position < y->position);
+}
+
+/* The profile smoothed by a Gaussian of standard deviation sigma (edges extended), into smooth. */
+static int gaussian_smooth(const float *profile, Py_ssize_t n, double sigma, double *smooth) {
+    const Py_ssize_t radius = (Py_ssize_t)(3 * sigma) + 1, taps = 2 * radius + 1;
+    double *kernel = malloc((size_t)taps * sizeof(double)), *padded = malloc((size_t)(n + 2 * radius) * sizeof(double));
+    if (!kernel || !padded) {
+        free(kernel), free(padded);
+        return -1;
+    }
+    double total = 0.0;
+    for (Py_ssize_t k = 0; k < taps; k++) total += kernel[k] = exp(-0.5 * ((k - radius) / sigma) * ((k - radius) / sigma));
+    for (Py_ssize_t k = 0; k < taps; k++) kernel[k] /= total;
+    for (Py_ssize_t i = 0; i < n + 2 * radius; i++)
+        padded[i] = profile[i < radius ? 0 : i - radius >= n ? n - 1 : i - radius];
+    memset(smooth, 0, (size_t)n * sizeof(double));
+    for (Py_ssize_t k = 0; k < taps; k++)  /* tap by tap: each sum in the same order, many sums at once */
+        for (Py_ssize_t i = 0; i < n; i++) smooth[i] += kernel[k] * padded[i + k];
+    free(kernel), free(padded);
+    return 0;
+}
+
+/* anchors(profile, count, smoothing, separation) -> list of float: the positions of the count strongest
+ * peaks of a float32 profile smoothed by a Gaussian (standard deviation smoothing x its length, at least
+ * 1), strongest first, each refined to a fraction of a position by the parabola through its neighbours,
+ * and each at least separation x the length from those chosen before it. */
+static PyObject *anchors(PyObject *self, PyObject *args) {
+    PyObject *object;
+    Py_ssize_t count;
+    double smoothing, separation;
+    if (!PyArg_ParseTuple(args, "Ondd", &object, &count, &smoothing, &separation)) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(object, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    if (view.itemsize != 4 || strcmp(view.format, "f") != 0) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "profile: a 1-D float32 array expected");
+        return NULL;
+    }
+    const Py_ssize_t n = view.len / 4;
+    PyObject *chosen = PyList_New(0);
+    double *smooth = n >= 3 ? malloc((size_t)n * sizeof(double)) : NULL;
+    Peak *peaks = n >= 3 ? malloc((size_t)n * sizeof(Peak)) : NULL;
+    if (chosen && n >= 3) {
+        const double sigma = smoothing * n > 1.0 ? smoothing * n : 1.0;
+        if (!smooth || !peaks || gaussian_smooth((const float *)view.buf, n, sigma, smooth) < 0) {
+            Py_CLEAR(chosen);
+            PyErr_NoMemory();
+        }
+    }
+    Py_ssize_t found = 0;
+    for (Py_ssize_t i = 1; chosen && i < n - 1; i++)
+        if (smooth[i] >= smooth[i - 1] && smooth[i] > smooth[i + 1]) peaks[found++] = (Peak){smooth[i], i};
+    if (found) qsort(peaks, (size_t)found, sizeof(Peak), stronger_first);
+    for (Py_ssize_t p = 0; chosen && p < found && PyList_GET_SIZE(chosen) < count; p++) {
+        const Py_ssize_t i = peaks[p].position;
+        const double left = smooth[i - 1], middle = smooth[i], right = smooth[i + 1];
+        const double curvature = left - 2 * middle + right;
+        const double position = i + (curvature != 0.0 ? 0.5 * (left - right) / curvature : 0.0);
+        int apart = 1;
+        for (Py_ssize_t c = 0; apart && c < PyList_GET_SIZE(chosen); c++)
+            apart = fabs(position - PyFloat_AS_DOUBLE(PyList_GET_ITEM(chosen, c))) >= separation * n;
+        if (!apart) continue;
+        PyObject *value = PyFloat_FromDouble(position);
+        if (!value || PyList_Append(chosen, value) < 0) Py_CLEAR(chosen);
+        Py_XDECREF(value);
+    }
+    free(smooth), free(peaks);
+    PyBuffer_Release(&view);
+    return chosen;
+}
+
 static PyMethodDef methods[] = {
     {"leading_shares", leading_shares, METH_VARARGS,
      "leading_shares(lines, tolerance, minimum): the share of each leading line's pixels within\n"
      "tolerance of the first line's median, for as long as it is at least minimum (a list of floats)."},
+    {"anchors", anchors, METH_VARARGS,
+     "anchors(profile, count, smoothing, separation): the positions of the count strongest peaks of a\n"
+     "smoothed float32 profile, strongest first, at least separation x its length apart."},
     {"edge_profile", edge_profile, METH_VARARGS,
      "edge_profile(plane, out): the mean absolute step to the next column, over sampled rows, into out."},
     {"sample_grids", sample_grids, METH_VARARGS,

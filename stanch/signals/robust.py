@@ -36,7 +36,7 @@ from itertools import combinations, product
 import numpy as np
 from PIL import Image
 
-from stanch.signals._kernels import edge_profile, leading_shares
+from stanch.signals._kernels import anchors, edge_profile, leading_shares
 from stanch.signals.fast_pdq import Window, pdq_of_windows
 from stanch.signals.pdq import MIN_QUALITY
 from stanch.signals.types import PURPOSES, ImageSignals, PdqVariant, Purpose
@@ -310,35 +310,13 @@ def _edge_profile(plane: np.ndarray) -> np.ndarray:
 
 
 def _anchors(profile: np.ndarray, count: int) -> list[float]:
-    """The positions of a profile's ``count`` strongest peaks, strongest first, after smoothing.
+    """The positions of a profile's ``count`` strongest peaks, strongest first, after smoothing by a
+    Gaussian (``_ANCHOR_SMOOTHING``), refined between pixels, ``_ANCHOR_SEPARATION`` apart (in C).
 
     A peak is where many edges line up (a horizon, a table edge, a building's side): it stays where it
     is when a crop takes away some of the other axis, and when the picture is rescaled.
     """
-    length = len(profile)
-    if length < 3:
-        return []
-    smooth = _gaussian_smooth(profile, max(1.0, _ANCHOR_SMOOTHING * length))
-    inner = smooth[1:-1]
-    peaks = np.flatnonzero((inner >= smooth[:-2]) & (inner > smooth[2:])) + 1
-    chosen: list[float] = []
-    for peak in peaks[np.argsort(-smooth[peaks], kind="stable")]:
-        left, middle, right = smooth[peak - 1], smooth[peak], smooth[peak + 1]
-        curvature = left - 2 * middle + right
-        position = peak + (0.5 * (left - right) / curvature if curvature else 0.0)
-        if all(abs(position - other) >= _ANCHOR_SEPARATION * length for other in chosen):
-            chosen.append(float(position))
-            if len(chosen) == count:
-                break
-    return chosen
-
-
-def _gaussian_smooth(profile: np.ndarray, sigma: float) -> np.ndarray:
-    radius = int(3 * sigma) + 1
-    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    edges = np.full(radius, profile[0]), np.full(radius, profile[-1])  # np.pad's "edge", without its overhead
-    padded = np.concatenate([edges[0], profile, edges[1]])
-    return np.convolve(padded, kernel / kernel.sum(), mode="valid")
+    return anchors(profile, count, _ANCHOR_SMOOTHING, _ANCHOR_SEPARATION)
 
 
 def trimmed_box(luma: np.ndarray) -> Box | None:

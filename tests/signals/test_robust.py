@@ -19,6 +19,7 @@ from stanch.signals.robust import (
     _BANK_ONLY,
     _MIN_KEEP,
     _TURNS,
+    _anchors,
     _edge_profile,
     _leading_shares,
     _views,
@@ -293,3 +294,14 @@ def test_leading_shares_stop_at_the_first_line_short_of_the_minimum() -> None:
     assert _leading_shares(lines.astype(np.float32), 0.5) == [1.0, 1.0, 0.7, 1.0]
     assert _leading_shares(lines[:, :4], 0.5) == [1.0, 1.0]  # colour 190: 200 is within 10, 0 is not
     assert _leading_shares(lines.T[::-1], 0.9) == []  # columns 9..0: column 9 is 5/6 at 200
+
+
+def test_anchors_are_the_strongest_separated_peaks_between_pixels() -> None:
+    """Bumps at 100.5 (strongest), 300 and 400 (too close to 300 to count), 700: found in that order."""
+    positions = np.arange(1000, dtype=np.float64)
+    profile = sum(height * np.exp(-0.5 * ((positions - centre) / 4) ** 2)
+                  for centre, height in ((100.5, 9.0), (300, 7.0), (400, 6.5), (700, 5.0)))
+    found = _anchors(np.asarray(profile + 1.0, np.float32), 4)
+    assert len(found) == 3
+    np.testing.assert_allclose(found, [100.5, 300, 700], atol=0.05)
+    assert _anchors(np.ones(50, np.float32), 3) == [] and _anchors(np.ones(2, np.float32), 3) == []
