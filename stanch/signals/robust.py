@@ -40,7 +40,7 @@ Everything here is a pure function of its arguments.
 from __future__ import annotations
 
 from collections import Counter
-from itertools import combinations, product
+from itertools import combinations, pairwise, product
 
 import numpy as np
 from PIL import Image
@@ -268,10 +268,15 @@ def _cut_anchors(plane: np.ndarray) -> list[list[list[int]]]:
 
 
 def _kept_profiles(plane: np.ndarray) -> list[np.ndarray]:
-    """``_edge_profile`` of the rows each cut of ``_CROP_CUTS`` keeps, sampled as the copy would."""
+    """``_edge_profile`` of the rows each cut of ``_CROP_CUTS`` keeps, times their count (peaks do not
+    depend on scale). The plane is measured once, in blocks between cuts, whose sums are added up."""
     rows = plane.shape[0]
     kept = [(round(rows * first), rows - round(rows * last)) for first, last in _CROP_CUTS]
-    return [_edge_profile(plane[start:stop]) for start, stop in kept]
+    bounds = sorted({edge for pair in kept for edge in pair})
+    blocks = [_edge_profile(plane[start:stop]) * float(stop - start) for start, stop in pairwise(bounds)]
+    sums = np.cumsum([np.zeros(plane.shape[1] - 1), *blocks], axis=0)
+    index = {edge: n for n, edge in enumerate(bounds)}
+    return [sums[index[stop]] - sums[index[start]] for start, stop in kept]
 
 
 def _snap(position: float, seen: list[float], tolerance: float) -> float:
