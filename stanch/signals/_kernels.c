@@ -507,15 +507,14 @@ static int gaussian_smooth(const float *profile, Py_ssize_t n, double sigma, dou
     return 0;
 }
 
-/* anchors(profile, count, smoothing, separation) -> list of float: the positions of the count strongest
- * peaks of a float32 profile smoothed by a Gaussian (standard deviation smoothing x its length, at least
- * 1), strongest first, each refined to a fraction of a position by the parabola through its neighbours,
- * and each at least separation x the length from those chosen before it. */
-static PyObject *anchors(PyObject *self, PyObject *args) {
+/* peaks(profile, smoothing) -> (indices, positions): the local maxima of a float32 profile smoothed by
+ * a Gaussian (standard deviation smoothing x its length, at least 1), strongest first (equal ones in
+ * order of position): their indices, and their positions between pixels (the vertex of the parabola
+ * through the maximum and its two neighbours). Two lists. */
+static PyObject *peaks(PyObject *self, PyObject *args) {
     PyObject *object;
-    Py_ssize_t count;
-    double smoothing, separation;
-    if (!PyArg_ParseTuple(args, "Ondd", &object, &count, &smoothing, &separation)) return NULL;
+    double smoothing;
+    if (!PyArg_ParseTuple(args, "Od", &object, &smoothing)) return NULL;
     Py_buffer view;
     if (PyObject_GetBuffer(object, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
     if (view.itemsize != 4 || strcmp(view.format, "f") != 0) {
@@ -524,45 +523,47 @@ static PyObject *anchors(PyObject *self, PyObject *args) {
         return NULL;
     }
     const Py_ssize_t n = view.len / 4;
-    PyObject *chosen = PyList_New(0);
     double *smooth = n >= 3 ? malloc((size_t)n * sizeof(double)) : NULL;
-    Peak *peaks = n >= 3 ? malloc((size_t)n * sizeof(Peak)) : NULL;
-    if (chosen && n >= 3) {
-        const double sigma = smoothing * n > 1.0 ? smoothing * n : 1.0;
-        if (!smooth || !peaks || gaussian_smooth((const float *)view.buf, n, sigma, smooth) < 0) {
-            Py_CLEAR(chosen);
-            PyErr_NoMemory();
-        }
+    Peak *found = n >= 3 ? malloc((size_t)n * sizeof(Peak)) : NULL;
+    Py_ssize_t count = 0;
+    int ok = n < 3;
+    if (n >= 3 && smooth && found &&
+        gaussian_smooth((const float *)view.buf, n, smoothing * n > 1.0 ? smoothing * n : 1.0, smooth) == 0) {
+        ok = 1;
+        for (Py_ssize_t i = 1; i < n - 1; i++)
+            if (smooth[i] >= smooth[i - 1] && smooth[i] > smooth[i + 1]) found[count++] = (Peak){smooth[i], i};
+        if (count) qsort(found, (size_t)count, sizeof(Peak), stronger_first);
     }
-    Py_ssize_t found = 0;
-    for (Py_ssize_t i = 1; chosen && i < n - 1; i++)
-        if (smooth[i] >= smooth[i - 1] && smooth[i] > smooth[i + 1]) peaks[found++] = (Peak){smooth[i], i};
-    if (found) qsort(peaks, (size_t)found, sizeof(Peak), stronger_first);
-    for (Py_ssize_t p = 0; chosen && p < found && PyList_GET_SIZE(chosen) < count; p++) {
-        const Py_ssize_t i = peaks[p].position;
+    PyObject *indices = ok ? PyList_New(count) : NULL, *positions = ok ? PyList_New(count) : NULL;
+    for (Py_ssize_t p = 0; indices && positions && p < count; p++) {
+        const Py_ssize_t i = found[p].position;
         const double left = smooth[i - 1], middle = smooth[i], right = smooth[i + 1];
         const double curvature = left - 2 * middle + right;
-        const double position = i + (curvature != 0.0 ? 0.5 * (left - right) / curvature : 0.0);
-        int apart = 1;
-        for (Py_ssize_t c = 0; apart && c < PyList_GET_SIZE(chosen); c++)
-            apart = fabs(position - PyFloat_AS_DOUBLE(PyList_GET_ITEM(chosen, c))) >= separation * n;
-        if (!apart) continue;
-        PyObject *value = PyFloat_FromDouble(position);
-        if (!value || PyList_Append(chosen, value) < 0) Py_CLEAR(chosen);
-        Py_XDECREF(value);
+        PyObject *index = PyLong_FromSsize_t(i);
+        PyObject *position = PyFloat_FromDouble(i + (curvature != 0.0 ? 0.5 * (left - right) / curvature : 0.0));
+        if (!index || !position) {
+            Py_XDECREF(index), Py_XDECREF(position);
+            Py_CLEAR(indices);
+            break;
+        }
+        PyList_SET_ITEM(indices, p, index);
+        PyList_SET_ITEM(positions, p, position);
     }
-    free(smooth), free(peaks);
+    free(smooth), free(found);
     PyBuffer_Release(&view);
-    return chosen;
+    if (!ok) PyErr_NoMemory();
+    PyObject *result = indices && positions ? PyTuple_Pack(2, indices, positions) : NULL;
+    Py_XDECREF(indices), Py_XDECREF(positions);
+    return result;
 }
 
 static PyMethodDef methods[] = {
     {"leading_shares", leading_shares, METH_VARARGS,
      "leading_shares(lines, tolerance, minimum): the share of each leading line's pixels within\n"
      "tolerance of the first line's median, for as long as it is at least minimum (a list of floats)."},
-    {"anchors", anchors, METH_VARARGS,
-     "anchors(profile, count, smoothing, separation): the positions of the count strongest peaks of a\n"
-     "smoothed float32 profile, strongest first, at least separation x its length apart."},
+    {"peaks", peaks, METH_VARARGS,
+     "peaks(profile, smoothing): the local maxima of a smoothed float32 profile, strongest first: their\n"
+     "indices and their positions between pixels (two lists)."},
     {"edge_profile", edge_profile, METH_VARARGS,
      "edge_profile(plane, out): the mean absolute step to the next column, over sampled rows, into out."},
     {"sample_grids", sample_grids, METH_VARARGS,

@@ -14,6 +14,14 @@ Stanch hashes a few altered *views* of the picture with plain PDQ:
 - ``spare1`` ... ``spare27`` (bank side only): the windows a fourth anchor per axis adds. A crop can
   remove or weaken one of the original's three strongest features; the upload's windows then lie
   between the original's fourth and two others.
+- ``crop1`` ... ``crop8`` (bank side only): the windows that copies cropped by 0-15 % would be anchored
+  on, when the anchored and spare windows do not already give them. An upload finds its anchors on its
+  own profiles: a crop removes a peak near an edge, and the rows it removes change the column profile
+  (the columns, the row profile), so a weaker peak can win. The bank simulates 100 crops (0, 5, 10 or
+  15 % off each end, at most 15 % per axis), finds the anchors each would, and keeps the 8 windows
+  most of them share. Hashing the crop rectangles themselves does not work: PDQ moves by 15-25
+  bits when a window's edges move by 0.5 % of its side, so a grid fine enough would need hundreds of
+  windows.
 - ``mirrored``, ``flipped``, ``rotated180``, ``rotated90``, ``rotated270``, ``antitransposed`` (bank
   side only): the really turned pixels. The 8 dihedral hashes derived from one DCT are exact for a
   transpose but not for a flip: PDQ samples its 64x64 grid off-centre, so a mirrored copy lands 15-80
@@ -31,12 +39,13 @@ Everything here is a pure function of its arguments.
 
 from __future__ import annotations
 
-from itertools import combinations, product
+from collections import Counter
+from itertools import combinations, pairwise, product
 
 import numpy as np
 from PIL import Image
 
-from stanch.signals._kernels import anchors, edge_profile, leading_shares
+from stanch.signals._kernels import edge_profile, leading_shares, peaks
 from stanch.signals.fast_pdq import Window, pdq_of_windows
 from stanch.signals.pdq import MIN_QUALITY
 from stanch.signals.types import PURPOSES, ImageSignals, PdqVariant, Purpose
@@ -66,6 +75,20 @@ _MIN_KEEP = 0.2
 """A view must keep at least this share of the width and of the height, or it is not reported."""
 _MIN_CHANGE = 0.02
 """A view that removes less than this share of the width and of the height adds nothing to the plain hash."""
+_CROP_STEP = 0.05
+"""The simulated crops take a whole number of these shares of a side off each end..."""
+_CROP_STEPS = 3
+"""... and at most this many off both ends together: 0-15 % of the width and of the height."""
+_CROP_CUTS = tuple(
+    (first * _CROP_STEP, last * _CROP_STEP)
+    for first in range(_CROP_STEPS + 1)
+    for last in range(_CROP_STEPS + 1 - first)
+)
+"""How much each simulated crop takes off one axis, as shares of the side: (start, end), 10 ways."""
+_CROP_VIEWS = 8
+"""Crop windows a banked picture keeps: the ones most of its simulated crops are anchored on."""
+_SAME_ANCHOR = 0.003
+"""Anchors this share of the side apart, found by different simulated crops, are one anchor."""
 
 Box = tuple[int, int, int, int]
 """A rectangle as (top, bottom, left, right), bottom and right exclusive."""
@@ -80,7 +103,7 @@ _TURNS: dict[str, Window] = {
 }
 """The turns that involve a flip, as windows: a quarter turn is a flip, transposed (``np.rot90(x)`` is
 ``x[:, ::-1].T``). The plain transpose is exact among the dihedral hashes."""
-_BANK_ONLY = (*_TURNS, "spare")
+_BANK_ONLY = (*_TURNS, "spare", "crop")
 """Views indexed for banked pictures only (by name prefix); an upload looks up the others, and a
 picture hashed for a query (``purpose="query"``) does not compute them."""
 
@@ -99,6 +122,8 @@ def robust_variants(luma: np.ndarray, purpose: Purpose = "query") -> tuple[PdqVa
     turns = _TURNS if bank else {}
     small = _reduce(luma)
     views = _border_views(luma, small.shape) + _anchored_views(small, _BANK_ANCHORS if bank else _ANCHORS)
+    if bank:
+        views += _crop_views(small, {box for _, box in views})
     names = [name for name, _ in views] + list(turns)
     windows = [(slice(top, bottom), slice(left, right), False) for _, (top, bottom, left, right) in views]
     hashed = pdq_of_windows(small, windows + list(turns.values()))
@@ -193,6 +218,75 @@ def _anchored_views(plane: np.ndarray, count: int) -> list[tuple[str, Box]]:
         name = "anchored" if views is named else "spare"
         views.append((f"{name}{len(views) + 1}", (round(top), round(bottom), round(left), round(right))))
     return named + spare
+
+
+def _crop_views(plane: np.ndarray, known: set[Box]) -> list[tuple[str, Box]]:
+    """``cropN``: the windows that uploads cropped from the picture would be anchored on, most common first.
+
+    An upload's anchors are the strongest peaks of *its* profiles: a crop takes away a peak near an
+    edge, and the rows it removes change the column profile (and the columns, the row profile), so
+    another peak can win. Each of the 10 x 10 simulated crops (``_CROP_CUTS`` per axis) finds the
+    anchors the cropped copy would, on the profiles of the rows and columns it keeps; the windows they
+    bound that the anchored and spare windows do not already give are counted, and the
+    ``_CROP_VIEWS`` most frequent kept.
+    """
+    if min(plane.shape) < 3:
+        return []
+    columns = _cut_anchors(plane)  # [cut of the rows][cut of the columns]
+    rows = _cut_anchors(plane.T)  # [cut of the columns][cut of the rows]
+    counts: Counter[Box] = Counter()
+    for i, j in product(range(len(_CROP_CUTS)), repeat=2):
+        windows = product(combinations(rows[j][i], 2), combinations(columns[i][j], 2))
+        counts.update((top, bottom, left, right) for (top, bottom), (left, right) in windows)
+    boxes = [box for box, _ in counts.most_common() if box not in known][:_CROP_VIEWS]
+    return [(f"crop{n + 1}", box) for n, box in enumerate(boxes)]
+
+
+def _cut_anchors(plane: np.ndarray) -> list[list[list[int]]]:
+    """For each cut of the rows, then each cut of the columns (``_CROP_CUTS``), the anchors a copy
+    cropped so finds on its columns (``_anchors``), in pixels of ``plane``, left to right.
+
+    Each profile is smoothed once, over the whole width, and a cut keeps the peaks inside it: a copy
+    smooths its own narrower profile a little less, which moves a peak by a fraction of a pixel.
+    Anchors found by several cuts within ``_SAME_ANCHOR`` of the side are snapped to the first found,
+    so that the windows they bound are counted as one.
+    """
+    seen: list[float] = []
+    tolerance = _SAME_ANCHOR * plane.shape[1]
+    found = []
+    for profile in _kept_profiles(plane):
+        length = len(profile)
+        indices, where = _peaks(profile)
+        found_at, positions = np.asarray(indices), np.asarray(where)
+        by_cut = []
+        for first, last in _CROP_CUTS:
+            start, stop = round(length * first), length - round(length * last)
+            inside = positions[(found_at > start) & (found_at < stop - 1)].tolist()
+            anchors = _strongest(inside, _ANCHORS, _ANCHOR_SEPARATION * (stop - start))
+            by_cut.append(sorted(round(_snap(anchor, seen, tolerance)) for anchor in anchors))
+        found.append(by_cut)
+    return found
+
+
+def _kept_profiles(plane: np.ndarray) -> list[np.ndarray]:
+    """``_edge_profile`` of the rows each cut of ``_CROP_CUTS`` keeps, times their count (peaks do not
+    depend on scale). The plane is measured once, in blocks between cuts, whose sums are added up."""
+    rows = plane.shape[0]
+    kept = [(round(rows * first), rows - round(rows * last)) for first, last in _CROP_CUTS]
+    bounds = sorted({edge for pair in kept for edge in pair})
+    blocks = [_edge_profile(plane[start:stop]) * float(stop - start) for start, stop in pairwise(bounds)]
+    sums = np.cumsum([np.zeros(plane.shape[1] - 1), *blocks], axis=0)
+    index = {edge: n for n, edge in enumerate(bounds)}
+    return [sums[index[stop]] - sums[index[start]] for start, stop in kept]
+
+
+def _snap(position: float, seen: list[float], tolerance: float) -> float:
+    """The first of ``seen`` within ``tolerance`` of ``position``, or ``position`` (then added to it)."""
+    for other in seen:
+        if abs(position - other) <= tolerance:
+            return other
+    seen.append(position)
+    return position
 
 
 def _views(luma: np.ndarray) -> list[tuple[str, Box]]:
@@ -316,7 +410,26 @@ def _anchors(profile: np.ndarray, count: int) -> list[float]:
     A peak is where many edges line up (a horizon, a table edge, a building's side): it stays where it
     is when a crop takes away some of the other axis, and when the picture is rescaled.
     """
-    return anchors(profile, count, _ANCHOR_SMOOTHING, _ANCHOR_SEPARATION)
+    _, positions = _peaks(profile)
+    return _strongest(positions, count, _ANCHOR_SEPARATION * len(profile))
+
+
+def _peaks(profile: np.ndarray) -> tuple[list[int], list[float]]:
+    """A profile's local maxima after smoothing by a Gaussian (``_ANCHOR_SMOOTHING`` of its length),
+    strongest first: their indices, and their positions between pixels (the vertex of the parabola
+    through the maximum and its two neighbours). In C."""
+    return peaks(np.ascontiguousarray(profile, np.float32), _ANCHOR_SMOOTHING)
+
+
+def _strongest(positions: list[float], count: int, separation: float) -> list[float]:
+    """The first ``count`` of ``positions`` (strongest first) at least ``separation`` from each other."""
+    chosen: list[float] = []
+    for position in positions:
+        if all(abs(position - other) >= separation for other in chosen):
+            chosen.append(position)
+            if len(chosen) == count:
+                break
+    return chosen
 
 
 def trimmed_box(luma: np.ndarray) -> Box | None:
