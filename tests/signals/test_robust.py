@@ -121,16 +121,19 @@ def test_most_cropped_copies_match_through_anchored_windows(edit: str) -> None:
     assert matched >= 5
 
 
+def _cropped(picture: np.ndarray, cut: tuple[float, ...]) -> np.ndarray:
+    """``picture`` with the shares ``cut`` = (left, right, top, bottom) of its sides cut off."""
+    left, right, top, bottom = cut
+    height, width = picture.shape[:2]
+    return np.ascontiguousarray(picture[round(height * top) : height - round(height * bottom),
+                                        round(width * left) : width - round(width * right)])
+
+
 @pytest.mark.parametrize("cut", [(0.12, 0.0, 0.0, 0.0), (0.0, 0.10, 0.05, 0.0), (0.0, 0.0, 0.0, 0.15)])
 def test_copies_cropped_on_some_sides_only_match(cut: tuple[float, float, float, float]) -> None:
-    left, right, top, bottom = cut
     matched = 0
     for seed in range(6):
-        picture = scene(seed)
-        height, width = picture.shape[:2]
-        cropped = picture[round(height * top) : height - round(height * bottom),
-                          round(width * left) : width - round(width * right)]
-        original, upload = signals(picture, "bank"), signals(np.ascontiguousarray(cropped))
+        original, upload = signals(scene(seed), "bank"), signals(_cropped(scene(seed), cut))
         assert hamming_hex(upload.pdq, original.pdq) > MATCH_DISTANCE
         matched += closest(upload, original) <= MATCH_DISTANCE
     assert matched >= 5
@@ -140,14 +143,9 @@ def test_copies_cropped_on_some_sides_only_match(cut: tuple[float, float, float,
 def test_copies_cropped_on_two_sides_match_some_only_through_crop_windows(cut: tuple[float, ...]) -> None:
     """Each crop takes 10-15 % of the width and of the height; a few of these 24 scenes lose the features
     their anchored and spare windows are bounded by, and only a crop window finds them."""
-    left, right, top, bottom = cut
     through_crop_windows_only = 0
     for seed in range(24):
-        picture = scene(seed)
-        height, width = picture.shape[:2]
-        cropped = picture[round(height * top) : height - round(height * bottom),
-                          round(width * left) : width - round(width * right)]
-        original, upload = signals(picture, "bank"), signals(np.ascontiguousarray(cropped))
+        original, upload = signals(scene(seed), "bank"), signals(_cropped(scene(seed), cut))
         assert closest(upload, original) <= MATCH_DISTANCE
         crop_windows = {v.pdq for v in original.variants if v.name.startswith("crop")}
         others = set(bank_hashes(original)) - crop_windows
