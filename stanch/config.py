@@ -8,5 +8,6 @@ DEFAULT_DATABASE_URL = "sqlite:///./stanch.db"
 
 
 def database_url() -> str:
-    """The database Stanch uses: ``STANCH_DATABASE_URL``, or a SQLite file in the working directory."""
-    return os.environ.get("STANCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    """The database Stanch uses: ``STANCH_DATABASE_URL``, or a SQLite file in the working directory
+    (also when the variable is set but empty, as ``STANCH_DATABASE_URL= stanch serve`` leaves it)."""
+    return os.environ.get("STANCH_DATABASE_URL") or DEFAULT_DATABASE_URL
