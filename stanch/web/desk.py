@@ -48,6 +48,7 @@ from stanch.store.models import utcnow
 from stanch.store.user_models import ROLES, User
 from stanch.web.previews import NoPreview, check_previewable, media_of, preview_jpeg, spool_ids
 from stanch.web.public import database
+from stanch.web.qr import qr_svg
 from stanch.web.security import (
     SESSION_COOKIE,
     clear_session_cookie,
@@ -381,6 +382,12 @@ def _account(request: Request, reviewer: Reviewer, context: dict[str, Any] | Non
                                                  "totp_on": totp_on, **(context or {})}, status_code)
 
 
+def _totp_setup(reviewer: Reviewer, secret: str) -> dict[str, Any]:
+    """What the account page shows to add ``secret`` to an app: the secret, its link and the link's QR."""
+    uri = totp_uri(reviewer.email, secret)
+    return {"secret": secret, "uri": uri, "qr": qr_svg(uri, "QR code to add Stanch to an authenticator app")}
+
+
 @router.post("/account/totp", response_class=HTMLResponse)
 def account_totp(request: Request, action: str = Form(""), secret: str = Form(""), code: str = Form(""),
                  csrf: str = Form("")) -> Response:
@@ -390,8 +397,7 @@ def account_totp(request: Request, action: str = Form(""), secret: str = Form(""
     if isinstance(reviewer, Response):
         return reviewer
     if action == "start":
-        fresh = new_totp_secret()
-        return _account(request, reviewer, {"secret": fresh, "uri": totp_uri(reviewer.email, fresh)})
+        return _account(request, reviewer, _totp_setup(reviewer, new_totp_secret()))
     try:
         with database(request).write() as session:
             user = session.get(User, reviewer.id)
@@ -401,7 +407,7 @@ def account_totp(request: Request, action: str = Form(""), secret: str = Form(""
             elif action == "off":
                 disable_totp(session, user, actor=reviewer.actor)
     except UserError as problem:
-        return _account(request, reviewer, {"secret": secret, "uri": totp_uri(reviewer.email, secret),
-                                            "error": str(problem)}, 422)
+        return _account(request, reviewer, {**_totp_setup(reviewer, secret), "error": str(problem)}, 422)
     return _account(request, reviewer, {"notice": "Two-step sign-in is on." if action == "confirm"
                                         else "Two-step sign-in is off."})
+

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pyotp
 import pytest
+import zxingcpp
 from argon2 import PasswordHasher, profiles
 from fastapi.testclient import TestClient
 from httpx import Response
@@ -469,14 +470,41 @@ def test_too_many_requests_get_a_calm_answer_and_the_first_is_kept(
         assert len(list(session.scalars(select(TakedownRequest.id)))) == 1
 
 
+def scanned_qr(html: str) -> str:
+    """What a phone reads from the page's inline SVG QR code: the SVG's dark lines (``M``/``m`` moves and
+    ``h`` runs, one module high, as segno draws them) painted at 8 pixels a module and decoded by
+    zxing-cpp, a reader that shares no code with the generator."""
+    svg = re.search(r'<svg viewBox="0 0 (\d+) (\d+)" class="qr">.*?</svg>', html, re.S)
+    assert svg, "no inline SVG QR code on the page"
+    assert "<script" not in svg.group(0) and "href" not in svg.group(0)
+    lines = re.search(r'<path stroke="#000" d="([^"]+)"', svg.group(0))
+    assert lines
+    width, height = int(svg.group(1)), int(svg.group(2))
+    modules = np.zeros((height, width), dtype=bool)
+    x = y = 0.0
+    for command, dx, dy in re.findall(r"([Mmh])(-?[\d.]+)(?: (-?[\d.]+))?", lines.group(1)):
+        if command == "h":
+            modules[int(y), int(x):int(x + float(dx))] = True
+            x += float(dx)
+        else:
+            x, y = (float(dx), float(dy)) if command == "M" else (x + float(dx), y + float(dy))
+    pixels = np.kron(np.where(modules, 0, 255).astype(np.uint8), np.ones((8, 8), dtype=np.uint8))
+    found = zxingcpp.read_barcodes(pixels)
+    assert len(found) == 1
+    return str(found[0].text)
+
+
 def test_reviewer_turns_on_two_step_sign_in_on_their_account_page(site: Site) -> None:
     site.sign_in("reviewer@example.org")
     started = site.client.post("/desk/account/totp", data={"action": "start", "csrf": site.csrf()})
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', started.text)
     assert secret and "otpauth://totp/Stanch:reviewer%40example.org" in started.text
+    assert scanned_qr(started.text) == pyotp.TOTP(secret.group(1)).provisioning_uri(
+        name="reviewer@example.org", issuer_name="Stanch")
     wrong = site.client.post("/desk/account/totp", data={"action": "confirm", "secret": secret.group(1),
                                                          "code": "12", "csrf": site.csrf()})
     assert wrong.status_code == 422 and "does not match" in wrong.text
+    assert scanned_qr(wrong.text) == scanned_qr(started.text)
     assert site.sign_in("reviewer@example.org").status_code == 200  # still off: no code needed
     code = pyotp.TOTP(secret.group(1)).now()
     on = site.client.post("/desk/account/totp", data={"action": "confirm", "secret": secret.group(1),
