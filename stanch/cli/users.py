@@ -6,6 +6,9 @@ the audit log with the operating-system user who ran the command (``cli:<user>``
 
 from __future__ import annotations
 
+import io
+
+import segno
 import typer
 from sqlalchemy import select
 
@@ -74,10 +77,14 @@ def disable_command(email: str = typer.Option(..., "--email")) -> None:
 
 @totp_app.command("on")
 def totp_on_command(email: str = typer.Option(..., "--email")) -> None:
-    """Turn on two-step sign-in; prints the otpauth:// link to add to an authenticator app."""
+    """Turn on two-step sign-in; prints the otpauth:// link to add to an authenticator app, and its QR code
+    in block characters (light on dark: scan it from a terminal with a dark background)."""
     with cli_write(UserError) as session:
         uri = enable_totp(session, get_user(session, email), actor=cli_actor())
-    typer.echo("Add this to the authenticator app (as a link or by typing the secret in it):")
+    drawing = io.StringIO()
+    segno.make(uri, error="m").terminal(out=drawing, compact=True)
+    typer.echo(drawing.getvalue(), nl=False)
+    typer.echo("Scan this code with the authenticator app, or add the link (or type the secret in it):")
     typer.echo(uri)
 
 

@@ -6,7 +6,8 @@ Sessions expire after ``SESSION_IDLE`` without use and after ``SESSION_MAX`` in 
 
 Guessing is slowed per email and per address: after ``MAX_FAILURES`` failed sign-ins within
 ``FAILURE_WINDOW`` further attempts are refused (even with the right password) until the window
-passes. Failures are counted by keyed hash (``stanch.desk.tokens.keyed_hash``), never the plain values.
+passes; a wrong current password given to change one's own password counts the same way. Failures
+are counted by keyed hash (``stanch.desk.tokens.keyed_hash``), never the plain values.
 """
 
 from __future__ import annotations
@@ -120,6 +121,33 @@ def set_password(session: Session, user: User, password: str, *, actor: str) -> 
     record(session, actor, "user.password", ("user", user.id))
 
 
+def change_own_password(
+    session: Session, user: User, current: str, new: str, repeated: str, address: str, *,
+    now: datetime | None = None,
+) -> str:
+    """A signed-in reviewer changes their own password; returns the cookie of a new session for them.
+
+    The current password must be right: a wrong one counts as a failed sign-in for the account and the
+    address (``MAX_FAILURES`` lock sign-in too), so a desk left open cannot be used to guess it. Then
+    ``set_password`` applies the usual rules and ends every session of the account, and the reviewer
+    gets a fresh one. Raises SignInRefused (``credentials``, ``rate_limited``: the caller must commit
+    so that the failure counts) or UserError (nothing written).
+    """
+    now = now or utcnow()
+    keys = _failure_keys(session, user.email, address)
+    if _too_many_failures(session, keys, now):
+        raise SignInRefused("rate_limited")
+    try:
+        HASHER.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        session.add_all([LoginFailure(key_hash=key, at=now) for key in keys])
+        raise SignInRefused("credentials") from None
+    if new != repeated:
+        raise UserError("the two new passwords differ: type the same new password twice")
+    set_password(session, user, new, actor=f"user:{user.email}")
+    return start_session(session, user, now=now)
+
+
 def enable_totp(session: Session, user: User, *, actor: str) -> str:
     """Turn on two-step sign-in; returns the provisioning URI to show as text or a QR code once."""
     user.totp_secret = pyotp.random_base32()
@@ -164,6 +192,11 @@ def disable_totp(session: Session, user: User, *, actor: str) -> None:
     record(session, actor, "user.totp_off", ("user", user.id))
 
 
+def _failure_keys(session: Session, email: str, address: str) -> list[str]:
+    """What failed sign-ins are counted against: the email and the address, as keyed hashes."""
+    return [keyed_hash(session, "email:" + email), keyed_hash(session, "addr:" + address)]
+
+
 def _too_many_failures(session: Session, keys: list[str], now: datetime) -> bool:
     since = now - FAILURE_WINDOW
     for key in keys:
@@ -186,7 +219,7 @@ def sign_in(
     must commit even when this raises, so that the failure counts.
     """
     now = now or utcnow()
-    keys = [keyed_hash(session, "email:" + email), keyed_hash(session, "addr:" + address)]
+    keys = _failure_keys(session, email, address)
     if _too_many_failures(session, keys, now):
         raise SignInRefused("rate_limited")
     user = session.scalar(select(User).where(User.email == email.strip().lower()))

@@ -30,9 +30,11 @@ from stanch.desk.clock import deadline_kept
 from stanch.desk.decisions import decide
 from stanch.desk.spool import Spool, open_spool
 from stanch.desk.users import (
+    MIN_PASSWORD_LENGTH,
     Reviewer,
     SignInRefused,
     UserError,
+    change_own_password,
     confirm_totp,
     create_user,
     disable_totp,
@@ -48,6 +50,7 @@ from stanch.store.models import utcnow
 from stanch.store.user_models import ROLES, User
 from stanch.web.previews import NoPreview, check_previewable, media_of, preview_jpeg, spool_ids
 from stanch.web.public import database
+from stanch.web.qr import qr_svg
 from stanch.web.security import (
     SESSION_COOKIE,
     clear_session_cookie,
@@ -381,6 +384,12 @@ def _account(request: Request, reviewer: Reviewer, context: dict[str, Any] | Non
                                                  "totp_on": totp_on, **(context or {})}, status_code)
 
 
+def _totp_setup(reviewer: Reviewer, secret: str) -> dict[str, Any]:
+    """What the account page shows to add ``secret`` to an app: the secret, its link and the link's QR."""
+    uri = totp_uri(reviewer.email, secret)
+    return {"secret": secret, "uri": uri, "qr": qr_svg(uri, "QR code to add Stanch to an authenticator app")}
+
+
 @router.post("/account/totp", response_class=HTMLResponse)
 def account_totp(request: Request, action: str = Form(""), secret: str = Form(""), code: str = Form(""),
                  csrf: str = Form("")) -> Response:
@@ -390,8 +399,7 @@ def account_totp(request: Request, action: str = Form(""), secret: str = Form(""
     if isinstance(reviewer, Response):
         return reviewer
     if action == "start":
-        fresh = new_totp_secret()
-        return _account(request, reviewer, {"secret": fresh, "uri": totp_uri(reviewer.email, fresh)})
+        return _account(request, reviewer, _totp_setup(reviewer, new_totp_secret()))
     try:
         with database(request).write() as session:
             user = session.get(User, reviewer.id)
@@ -401,7 +409,56 @@ def account_totp(request: Request, action: str = Form(""), secret: str = Form(""
             elif action == "off":
                 disable_totp(session, user, actor=reviewer.actor)
     except UserError as problem:
-        return _account(request, reviewer, {"secret": secret, "uri": totp_uri(reviewer.email, secret),
-                                            "error": str(problem)}, 422)
+        return _account(request, reviewer, {**_totp_setup(reviewer, secret), "error": str(problem)}, 422)
     return _account(request, reviewer, {"notice": "Two-step sign-in is on." if action == "confirm"
                                         else "Two-step sign-in is off."})
+
+
+PASSWORD_MESSAGES = {
+    "credentials": "Your current password is not right. Nothing was changed.",
+    "rate_limited": "Too many wrong passwords. Wait 15 minutes and try again, or ask an admin. Nothing was "
+                    "changed.",
+}
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+def password_page(request: Request) -> Response:
+    reviewer = current_reviewer(request)
+    if reviewer is None:
+        return _to_sign_in()
+    return _password(request, reviewer)
+
+
+def _password(request: Request, reviewer: Reviewer, context: dict[str, Any] | None = None,
+              status_code: int = 200) -> Response:
+    return render(request, "desk/password.html", {"title": "Change your password", "reviewer": reviewer,
+                                                  "min_length": MIN_PASSWORD_LENGTH, **(context or {})},
+                  status_code)
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def password_change(request: Request, current: str = Form(""), new: str = Form(""), repeated: str = Form(""),
+                    csrf: str = Form("")) -> Response:
+    """A reviewer changes their own password; every session of the account ends and this browser gets a
+    new one. The form is never filled in again after an error."""
+    reviewer = _form_sender(request, csrf)
+    if isinstance(reviewer, Response):
+        return reviewer
+    error, status, cookie, signed_in = "", 200, "", None
+    with database(request).write() as session:  # committed even when refused: wrong passwords must count
+        user = session.get(User, reviewer.id)
+        assert user is not None
+        try:
+            cookie = change_own_password(session, user, current, new, repeated, client_address(request))
+            signed_in = session_reviewer(session, cookie)
+        except SignInRefused as refused:
+            error = PASSWORD_MESSAGES[refused.reason]
+            status = 429 if refused.reason == "rate_limited" else 401
+        except UserError as problem:
+            error, status = f"{str(problem)[:1].upper()}{str(problem)[1:]}. Nothing was changed.", 422
+    if signed_in is None:
+        return _password(request, reviewer, {"error": error}, status)
+    response = _password(request, signed_in, {"notice": "Your password is changed. Everywhere else you were "
+                                                         "signed in is now signed out."})
+    set_session_cookie(response, request, cookie)
+    return response

@@ -129,6 +129,7 @@ def test_stanch_users_create_list_password_and_totp(stanch: CliRunner, database:
     totp = stanch.invoke(app, ["users", "totp", "on", "--email", "erin@example.org"])
     secret = re.search(r"secret=([A-Z2-7]+)", totp.output)
     assert totp.exit_code == 0 and secret
+    assert "\u2588\u2588\u2588\u2588 \u2584\u2584\u2584\u2584\u2584 \u2588" in totp.output  # QR finder
     with database.write() as session, pytest.raises(SignInRefused, match="totp"):
         sign_in(session, "erin@example.org", password, None, "127.0.0.1")
     with database.write() as session:

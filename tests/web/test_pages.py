@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pyotp
 import pytest
+import zxingcpp
 from argon2 import PasswordHasher, profiles
 from fastapi.testclient import TestClient
 from httpx import Response
@@ -362,7 +363,7 @@ def test_missing_elements_are_named_next_to_their_fields_and_nothing_is_stored(s
 
 
 PAGES = ["/report", "/status", "/appeal", "/transparency", "/desk/sign-in"]
-DESK_PAGES = ["/desk", "/desk/appeals", "/desk/users", "/desk/account"]
+DESK_PAGES = ["/desk", "/desk/appeals", "/desk/users", "/desk/account", "/desk/account/password"]
 
 
 def test_security_headers_and_no_external_references(site: Site) -> None:
@@ -469,14 +470,41 @@ def test_too_many_requests_get_a_calm_answer_and_the_first_is_kept(
         assert len(list(session.scalars(select(TakedownRequest.id)))) == 1
 
 
+def scanned_qr(html: str) -> str:
+    """What a phone reads from the page's inline SVG QR code: the SVG's dark lines (``M``/``m`` moves and
+    ``h`` runs, one module high, as segno draws them) painted at 8 pixels a module and decoded by
+    zxing-cpp, a reader that shares no code with the generator."""
+    svg = re.search(r'<svg viewBox="0 0 (\d+) (\d+)" class="qr">.*?</svg>', html, re.S)
+    assert svg, "no inline SVG QR code on the page"
+    assert "<script" not in svg.group(0) and "href" not in svg.group(0)
+    lines = re.search(r'<path stroke="#000" d="([^"]+)"', svg.group(0))
+    assert lines
+    width, height = int(svg.group(1)), int(svg.group(2))
+    modules = np.zeros((height, width), dtype=bool)
+    x = y = 0.0
+    for command, dx, dy in re.findall(r"([Mmh])(-?[\d.]+)(?: (-?[\d.]+))?", lines.group(1)):
+        if command == "h":
+            modules[int(y), int(x):int(x + float(dx))] = True
+            x += float(dx)
+        else:
+            x, y = (float(dx), float(dy)) if command == "M" else (x + float(dx), y + float(dy))
+    pixels = np.kron(np.where(modules, 0, 255).astype(np.uint8), np.ones((8, 8), dtype=np.uint8))
+    found = zxingcpp.read_barcodes(pixels)
+    assert len(found) == 1
+    return str(found[0].text)
+
+
 def test_reviewer_turns_on_two_step_sign_in_on_their_account_page(site: Site) -> None:
     site.sign_in("reviewer@example.org")
     started = site.client.post("/desk/account/totp", data={"action": "start", "csrf": site.csrf()})
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', started.text)
     assert secret and "otpauth://totp/Stanch:reviewer%40example.org" in started.text
+    assert scanned_qr(started.text) == pyotp.TOTP(secret.group(1)).provisioning_uri(
+        name="reviewer@example.org", issuer_name="Stanch")
     wrong = site.client.post("/desk/account/totp", data={"action": "confirm", "secret": secret.group(1),
                                                          "code": "12", "csrf": site.csrf()})
     assert wrong.status_code == 422 and "does not match" in wrong.text
+    assert scanned_qr(wrong.text) == scanned_qr(started.text)
     assert site.sign_in("reviewer@example.org").status_code == 200  # still off: no code needed
     code = pyotp.TOTP(secret.group(1)).now()
     on = site.client.post("/desk/account/totp", data={"action": "confirm", "secret": secret.group(1),
@@ -487,6 +515,94 @@ def test_reviewer_turns_on_two_step_sign_in_on_their_account_page(site: Site) ->
     assert site.sign_in("reviewer@example.org", totp=pyotp.TOTP(secret.group(1)).now()).status_code == 200
     off = site.client.post("/desk/account/totp", data={"action": "off", "csrf": site.csrf()})
     assert "Two-step sign-in is off." in off.text
+
+
+NEW_PASSWORD = "a brand new pass phrase"
+
+
+def change_password(site: Site, current: str, new: str, repeated: str | None = None) -> Response:
+    form = {"current": current, "new": new, "repeated": new if repeated is None else repeated,
+            "csrf": site.csrf("/desk/account/password")}
+    return site.client.post("/desk/account/password", data=form)
+
+
+def other_session(site: Site, email: str = "reviewer@example.org") -> str:
+    """A session of the same account in another browser."""
+    with site.db.write() as session:
+        return users.start_session(session, get_user(session, email))
+
+
+def account_state(site: Site) -> tuple[str, list[str]]:
+    with site.db.read() as session:
+        return (get_user(session, "reviewer@example.org").password_hash,
+                [f"{e.actor} {e.action}" for e in events(session) if e.action == "user.password"])
+
+
+def test_reviewer_changes_their_password_and_every_other_session_ends(site: Site) -> None:
+    site.sign_in("reviewer@example.org")
+    assert 'href="/desk/account/password"' in site.client.get("/desk").text
+    elsewhere, here = other_session(site), site.client.cookies["stanch_session"]
+    changed = change_password(site, PASSWORD, NEW_PASSWORD)
+    assert changed.status_code == 200 and "Your password is changed" in changed.text
+    assert NEW_PASSWORD not in changed.text and PASSWORD not in changed.text
+    with site.db.write() as session:
+        assert users.session_reviewer(session, elsewhere) is None
+        assert users.session_reviewer(session, here) is None  # this browser got a new session instead
+        user = get_user(session, "reviewer@example.org")
+        assert user.password_hash.startswith("$argon2id$") and NEW_PASSWORD not in user.password_hash
+    assert site.client.get("/desk").url.path == "/desk"
+    assert account_state(site)[1] == ["user:reviewer@example.org user.password"]
+    site.client.post("/desk/sign-out", data={"csrf": site.csrf()})
+    assert site.sign_in("reviewer@example.org").status_code == 401
+    assert site.sign_in("reviewer@example.org", NEW_PASSWORD).url.path == "/desk"
+
+
+@pytest.mark.parametrize(("current", "new", "repeated", "status", "message"), [
+    ("not my password at all", NEW_PASSWORD, NEW_PASSWORD, 401, "Your current password is not right"),
+    (PASSWORD, "too short", "too short", 422, "at least 12 characters"),
+    (PASSWORD, NEW_PASSWORD, NEW_PASSWORD + "!", 422, "The two new passwords differ"),
+])
+def test_a_refused_password_change_says_why_and_changes_nothing(
+    site: Site, current: str, new: str, repeated: str, status: int, message: str
+) -> None:
+    site.sign_in("reviewer@example.org")
+    before, elsewhere = account_state(site), other_session(site)
+    refused = change_password(site, current, new, repeated)
+    assert refused.status_code == status and message in refused.text and "Nothing was changed" in refused.text
+    assert 'role="alert"' in refused.text
+    assert re.findall(r'<input type="password"[^>]*\bvalue=', refused.text) == []  # nothing kept
+    for typed in {current, new, repeated}:
+        assert typed not in refused.text
+    assert account_state(site) == before and before[1] == []
+    with site.db.write() as session:
+        assert users.session_reviewer(session, elsewhere) is not None
+    assert site.client.get("/desk").url.path == "/desk"
+
+
+def test_wrong_current_passwords_count_toward_the_sign_in_lockout(site: Site) -> None:
+    site.sign_in("reviewer@example.org")
+    for _ in range(users.MAX_FAILURES):
+        assert change_password(site, "a guessed password", NEW_PASSWORD).status_code == 401
+    locked = change_password(site, PASSWORD, NEW_PASSWORD)
+    assert locked.status_code == 429 and "Too many wrong passwords" in locked.text
+    assert account_state(site)[1] == []
+    site.client.post("/desk/sign-out", data={"csrf": site.csrf()})
+    assert site.sign_in("reviewer@example.org").status_code == 429
+
+
+def test_a_password_change_needs_the_csrf_token(site: Site) -> None:
+    site.sign_in("reviewer@example.org")
+    before = account_state(site)
+    form = {"current": PASSWORD, "new": NEW_PASSWORD, "repeated": NEW_PASSWORD}
+    assert site.client.post("/desk/account/password", data=form).status_code == 403
+    assert site.client.post("/desk/account/password", data={**form, "csrf": "x" * 43}).status_code == 403
+    assert account_state(site) == before
+    site.client.post("/desk/sign-out", data={"csrf": site.csrf()})
+    signed_out = site.client.post("/desk/account/password", data={**form, "csrf": "x" * 43},
+                                  follow_redirects=False)
+    assert signed_out.status_code == 303 and signed_out.headers["location"] == "/desk/sign-in"
+    assert site.client.get("/desk/account/password").url.path == "/desk/sign-in"
+    assert account_state(site) == before
 
 
 def test_public_forms_trust_the_browsers_word_on_where_a_post_came_from(site: Site) -> None:
