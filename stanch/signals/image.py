@@ -113,9 +113,9 @@ def jpeg_luma(data: bytes, image: Image.Image) -> np.ndarray:
     try:
         luma = simplejpeg.decode_jpeg(data, colorspace="GRAY", min_width=-(-width // scale),
                                       min_height=-(-height // scale), strict=True)[:, :, 0]
-    except ValueError as error:  # libjpeg-turbo's errors and warnings (with strict)
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception as error:  # libjpeg-turbo's errors and warnings (with strict), broken EXIF data
         raise MediaError(f"could not decode this JPEG file: {error}") from error
-    orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
     return _UPRIGHT.get(orientation, _as_is)(luma)
 
 
