@@ -1,8 +1,9 @@
 // Test harness for tests/web/test_hash_js_node.py: runs Stanch's in-browser hashing code under Node.
 //
 // Reads a JSON list of jobs on stdin and prints one JSON line per job, in order. Two kinds of job:
-//   {"id", "pixels", "width", "height", "channels"}: a file of raw pixels (rows top down) ->
-//       {"id", "pdq", "quality", "pdq_dihedral"} from pdqOfPixels;
+//   {"id", "pixels", "width", "height", "channels", "views"?}: a file of raw pixels (rows top down) ->
+//       {"id", "pdq", "quality", "pdq_dihedral"} from pdqOfPixels, and "pdq_variants" (the bank views
+//       of robust.js) when "views" is true;
 //   {"id", "file", "piece"}: any file -> {"id", "md5", "sha256"} from digestBlob, and "md5_pieces"
 //       from feeding Md5 the file in pieces of `piece` bytes (to test the incremental state);
 //   {"id", "png"}: a PNG file -> {"id", "width", "height", "rgba_md5"} from png.js (MD5 of the RGBA
@@ -27,7 +28,7 @@ async function run(job) {
   }
   if (job.pixels) {
     const pixels = new Uint8Array(readFileSync(job.pixels));
-    return pdqOfPixels(pixels, job.width, job.height, job.channels);
+    return pdqOfPixels(pixels, job.width, job.height, job.channels, { views: Boolean(job.views) });
   }
   const bytes = new Uint8Array(readFileSync(job.file));
   const md5 = new Md5();

@@ -19,11 +19,14 @@ from urllib.parse import urlparse
 import pytest
 import uvicorn
 from browser_harness import BrowserSession
+from sqlalchemy import select
 
 from stanch.api.app import create_app
 from stanch.desk.cases import find_request
 from stanch.desk.users import create_user
 from stanch.store import Database, open_database
+from stanch.store.desk_models import RequestEntry
+from stanch.store.models import EntryHash
 
 pytestmark = pytest.mark.browser
 
@@ -120,6 +123,8 @@ def test_request_hashed_in_browser_reviewed_and_followed(
     with server.db.read() as session:
         hashes = json.loads(find_request(session, case).hashes)
     assert len(hashes) == 1 and hashes[0]["kind"] == "image" and len(hashes[0]["pdq"]) == 64
+    sent_views = {view["name"] for view in hashes[0]["pdq_variants"]}
+    assert {"mirrored", "anchored1", "spare1", "crop1"} <= sent_views, sent_views
 
     desk = browser.browser.new_context(viewport={"width": 1200, "height": 900})
     page = desk.new_page()
@@ -138,6 +143,8 @@ def test_request_hashed_in_browser_reviewed_and_followed(
     page.get_by_role("button", name="Record decision").click()
     page.get_by_text("Removed. The removal went out").wait_for()
     desk.close()
+    assert sent_views <= banked_roles(server.db, case, indexed=False), "the bank views were not banked"
+    assert {"mirrored", "anchored1", "spare1", "crop1"} <= banked_roles(server.db, case, indexed=True)
 
     person = browser.browser.new_context(viewport=PHONE)
     page = person.new_page()
@@ -148,6 +155,17 @@ def test_request_hashed_in_browser_reviewed_and_followed(
     assert page.locator("#state").inner_text() == "Removed"
     screenshot(page, "status")
     person.close()
+
+
+def banked_roles(db: Database, case: str, *, indexed: bool) -> set[str]:
+    """The names of the hashes banked for ``case`` (only those matching looks up, when ``indexed``)."""
+    with db.read() as session:
+        request_id = find_request(session, case).id
+        query = (select(EntryHash.role).join(RequestEntry, RequestEntry.entry_id == EntryHash.entry_id)
+                 .where(RequestEntry.request_id == request_id))
+        if indexed:
+            query = query.where(EntryHash.indexed)
+        return set(session.scalars(query))
 
 
 def test_report_form_by_keyboard_alone(browser: BrowserSession, server: Server) -> None:

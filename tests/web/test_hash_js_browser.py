@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 import pytest
 from browser_harness import BrowserSession, Reference, exif_orientation, pillow_reference
 
+from stanch.signals import hash_media
 from stanch.signals.pdq import MATCH_DISTANCE, hamming_hex
 
 pytestmark = pytest.mark.browser
@@ -28,6 +29,7 @@ MODULE_FILES = {
     "/static/pdq.js",
     "/static/md5.js",
     "/static/png.js",
+    "/static/robust.js",
 }
 """Everything the module may fetch: itself. The person's file must never be part of any request."""
 
@@ -182,3 +184,33 @@ def test_a_file_that_is_not_a_video_is_refused_clearly(browser: BrowserSession) 
         }
     }""")
     assert "cannot play this video" in message
+
+
+def test_bank_views_are_close_to_stanch_hash_for_bank(
+    conformance: Path, expected: list[dict[str, Any]], browser_hashes: dict[str, dict[str, Any]]
+) -> None:
+    """hashImage's ``pdq_variants`` against ``stanch hash --for bank`` of the same upright files.
+
+    Python hashes a JPEG's own Y channel, the browser the luma of its RGB decode: a pixel or two apart
+    in places, so a window edge on a near tie can move by a pixel (PDQ then moves 15-25 bits). Most views
+    must be the same windows (same names, a few bits apart), and nearly every view Python banks must
+    have a browser view within the matching threshold.
+    """
+    distances, covered, views = [], 0, 0
+    for entry in expected:
+        path = conformance / entry["path"]
+        if entry["quality"] < 80 or exif_orientation(path) != 1:
+            continue
+        mine = {v["name"]: v["pdq"] for v in browser_hashes[entry["path"]]["pdq_variants"]}
+        theirs = {v.name: v.pdq for v in hash_media(path.read_bytes(), purpose="bank").variants}
+        distances += [hamming_hex(mine[name], theirs[name]) for name in mine.keys() & theirs.keys()]
+        covered += sum(min(hamming_hex(h, other) for other in mine.values()) <= MATCH_DISTANCE
+                       for h in theirs.values())
+        views += len(theirs)
+    distances.sort()
+    median, ninetieth = distances[len(distances) // 2], distances[len(distances) * 9 // 10]
+    print(f"\n{len(distances)} of {views} views named alike: distances median {median}, 90th percentile "
+          f"{ninetieth}, max {distances[-1]}; {covered} of {views} within {MATCH_DISTANCE} bits of a "
+          "browser view")
+    assert views > 1000 and len(distances) >= 0.95 * views
+    assert median <= 2 and ninetieth <= 24 and covered >= 0.95 * views

@@ -50,8 +50,10 @@ async function fingerprint(file, url, onProgress) {
     return { kind: 'video', md5: result.md5, sha256: result.sha256, vpdq: result.vpdq, duration };
   }
   const result = await hashImage(file, { onProgress });
+  // The bank views go too: the picture is banked when the request is decided, and without them the bank
+  // misses cropped, captioned and mirrored copies of it.
   return { kind: 'image', md5: result.md5, sha256: result.sha256, pdq: result.pdq, quality: result.quality,
-           pdq_dihedral: result.pdq_dihedral };
+           pdq_dihedral: result.pdq_dihedral, pdq_variants: result.pdq_variants };
 }
 
 async function add(file) {

@@ -1,10 +1,10 @@
 // Stanch's private hashing: fingerprints of pictures and videos computed on the person's own device.
 //
 // The files never leave the device: this module makes no network request (it loads only pdq.js,
-// md5.js, png.js and its worker, from the same folder) and sends nothing anywhere; the page that uses it
+// robust.js, md5.js, png.js and its worker, from the same folder) and sends nothing anywhere; the page that uses it
 // sends only the hashes it returns.
 //
-//   hashImage(blob, {onProgress, maxPixels})  -> {pdq, quality, pdq_dihedral, md5, sha256}
+//   hashImage(blob, {onProgress, maxPixels})  -> {pdq, quality, pdq_dihedral, pdq_variants, md5, sha256}
 //   hashVideo(blob, {secondsPerHash, onProgress}) -> {md5, sha256, vpdq: [{pdq, quality, ts}]}
 //   digestBlob(blob, {onProgress})            -> {md5, sha256}
 //
@@ -16,6 +16,7 @@
 import { Md5 } from './md5.js';
 import { DIHEDRAL_NAMES, lumaFromPixels, pdqFromLuma } from './pdq.js';
 import { alphaPngHeader, decodeAlphaPng } from './png.js';
+import { bankVariants } from './robust.js';
 
 export { DIHEDRAL_NAMES };
 
@@ -33,7 +34,9 @@ export const MAX_DECODE_PIXELS = 24_000_000;
 export const VIDEO_STALL_MS = 30_000;
 
 /**
- * Hash one picture: PDQ with quality and the 8 rotations/flips, plus MD5 and SHA-256 of the file.
+ * Hash one picture: PDQ with quality and the 8 rotations/flips, the bank views (`pdq_variants`,
+ * [{name, pdq, quality}] as `stanch hash --for bank` gives them: the picture is sent to be banked),
+ * plus MD5 and SHA-256 of the file.
  *
  * EXIF orientation is honoured, as a person sees the picture. Rejects with an Error whose message says
  * what went wrong and what to do (not a picture, a format this browser cannot open, ...).
@@ -107,10 +110,13 @@ export async function digestBlob(blob, { onProgress } = {}) {
 
 /**
  * PDQ of decoded pixels: 4 bytes per pixel (canvas RGBA, alpha ignored) or 3 (RGB), rows top down.
- * Returns {pdq, quality, pdq_dihedral}.
+ * Returns {pdq, quality, pdq_dihedral}, and with `{views: true}` also `pdq_variants`, the bank views
+ * (robust.js) computed on the same luma.
  */
-export function pdqOfPixels(pixels, width, height, channels = 4) {
-  return pdqFromLuma(lumaFromPixels(pixels, width, height, channels), width, height);
+export function pdqOfPixels(pixels, width, height, channels = 4, { views = false } = {}) {
+  const luma = lumaFromPixels(pixels, width, height, channels);
+  const variants = views ? { pdq_variants: bankVariants(luma, width, height) } : {};
+  return { ...pdqFromLuma(luma, width, height), ...variants };
 }
 
 /** hashImage's work, done in the calling thread (the worker runs this; so does the fallback). */
@@ -120,9 +126,9 @@ export async function hashImageInThisThread(blob, { onProgress, maxPixels = MAX_
   report(onProgress, 'decoding', 0.4);
   const { pixels, width, height } = await decodeImage(blob, maxPixels);
   report(onProgress, 'hashing', 0.6);
-  const { pdq, quality, pdq_dihedral } = pdqOfPixels(pixels, width, height);
+  const { pdq, quality, pdq_dihedral, pdq_variants } = pdqOfPixels(pixels, width, height, 4, { views: true });
   report(onProgress, 'hashing', 1);
-  return { pdq, quality, pdq_dihedral, ...digests };
+  return { pdq, quality, pdq_dihedral, pdq_variants, ...digests };
 }
 
 // Decode with the browser's own decoder, EXIF orientation applied, colours as stored (no ICC
