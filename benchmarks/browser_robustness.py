@@ -13,10 +13,8 @@ hashes (``hash_media(purpose="bank")``) are the baseline. Needs ``node`` (18 or 
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -83,12 +81,7 @@ def measure(banked: list[tuple[robustness.Picture, ImageSignals]], photos: list[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = os.environ.get(
-        "STANCH_CONFORMANCE_DIR", Path(__file__).resolve().parents[2] / "shared/conformance"
-    )
-    parser.add_argument("--conformance", type=Path, default=Path(default))
-    root = parser.parse_args().conformance
+    root = robustness.conformance_root(__doc__.splitlines()[0])
     started = time.perf_counter()
     pictures = robustness.bank(root) + robustness.originals(root)
     with tempfile.TemporaryDirectory() as folder:

@@ -166,14 +166,18 @@ def _content_of_file(path: Path) -> str:
     return path.stem
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def conformance_root(description: str) -> Path:
+    """The conformance folder from ``--conformance``, ``STANCH_CONFORMANCE_DIR`` or ../shared."""
+    parser = argparse.ArgumentParser(description=description)
     default = os.environ.get(
         "STANCH_CONFORMANCE_DIR", Path(__file__).resolve().parents[2] / "shared/conformance"
     )
     parser.add_argument("--conformance", type=Path, default=Path(default))
-    root = parser.parse_args().conformance
+    return Path(parser.parse_args().conformance)
 
+
+def main() -> None:
+    root = conformance_root(__doc__.splitlines()[0])
     started = time.perf_counter()
     banked = [(picture, signals_of(picture.data, "bank")) for picture in bank(root) + originals(root)]
     photos = [p for p, s in banked[-len(PHOTOS) - len(PHOTO_FRAMES) :] if s.quality >= MIN_QUALITY]
