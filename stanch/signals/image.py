@@ -97,16 +97,23 @@ def image_signals(data: bytes, image: Image.Image, media: MediaFormat,
 
 def decode_luma(data: bytes, image: Image.Image, media: MediaFormat) -> np.ndarray:
     """PDQ's luma plane of ``data``, opened as ``image`` by ``open_image``, upright (EXIF orientation
-    honoured): a colour or grey JPEG's own luma, reduced (``jpeg_luma``), or ``decode_picture``'s."""
+    honoured): a colour or grey JPEG's own luma, reduced (``jpeg_luma``), or ``decode_picture``'s.
+
+    A JPEG the fast path refuses goes to Pillow, which decides: libjpeg-turbo's warnings (stray bytes
+    before a marker, common in files from the wild) are errors on the fast path, so that truncated
+    data is never hashed as grey, but Pillow decodes such files and still refuses truncated ones."""
     if media is JPEG and image.mode in ("L", "RGB"):  # Pillow's modes of grey and YCbCr JPEGs
-        return jpeg_luma(data, image)
+        try:
+            return jpeg_luma(data, image)
+        except MediaError:
+            pass
     return luma_of_picture(decode_picture(image, media))
 
 
 def jpeg_luma(data: bytes, image: Image.Image) -> np.ndarray:
     """The luma of a colour or grey JPEG decoded by libjpeg-turbo at the scale ``Image.draft`` would
-    pick (a power of two keeping ``DRAFT_MIN_SIDE`` pixels a side), upright. Truncated or corrupt data
-    is an error (``strict``), as it is for Pillow."""
+    pick (a power of two keeping ``DRAFT_MIN_SIDE`` pixels a side), upright. Any warning of the
+    decoder's (truncated data, stray bytes) is an error (``strict``)."""
     width, height = image.size
     ratio = min(width // DRAFT_MIN_SIDE, height // DRAFT_MIN_SIDE)
     scale = next((s for s in (8, 4, 2) if ratio >= s), 1)

@@ -159,3 +159,11 @@ def test_cmyk_jpeg_is_decoded_by_pillow() -> None:
     data = encoded(picture(120, 80, seed=4).convert("CMYK"), "JPEG", quality=90)
     reference = pdq_of_rgb(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
     assert hamming_hex(_image(data).pdq, reference.hex) <= 10
+
+
+def test_a_jpeg_with_stray_bytes_is_hashed_like_the_clean_file() -> None:
+    """libjpeg-turbo warns about bytes before a marker; Pillow decodes such files, and so does Stanch."""
+    clean = encoded(picture(200, 150, seed=9), "JPEG", quality=90)
+    scan = clean.index(b"\xff\xda")
+    stray = clean[:scan] + b"\x00\x01\x02" + clean[scan:]
+    assert hamming_hex(_image(stray).pdq, _image(clean).pdq) == 0
