@@ -71,7 +71,7 @@ __attribute__((target("avx2"))) static void row_block_avx2(float *restrict tt, c
     const Py_ssize_t stride = plane->strides[0], size = plane->itemsize;
     for (int i = 0; i < GRID; i++) {
         const float *w = rows->weights + i * rows->width;
-        const char *at = (const char *)plane->buf + rows->starts[i] * stride + c0 * size;
+        const char *at = (const char *)plane->buf + (rows->starts[i] + rows->offset) * stride + c0 * size;
         __m256 sums[BLOCK / 8];
         for (int b = 0; b < vectors; b++) sums[b] = _mm256_setzero_ps();
         for (Py_ssize_t j = 0; j < rows->width; j++, at += stride) {
