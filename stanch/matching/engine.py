@@ -152,6 +152,10 @@ class MatchEngine:
         with self._lock:
             self._note(entry)
 
+    def expired(self, now: datetime) -> list[int]:
+        """Ids of the entries past their ``expires`` (they no longer match, but are still held)."""
+        return [entry for entry, expires in list(self._expires.items()) if expires <= now]
+
     def replace_with(self, fresh: MatchEngine) -> None:
         """Take over everything ``fresh`` holds (a reload built beside this engine while it kept
         answering); ``fresh`` must not be used afterwards."""

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -48,6 +50,8 @@ log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.2
 """Seconds between two looks at the change feed: a commit is matchable everywhere within about this."""
+EXPIRY_INTERVAL = 60.0
+"""Seconds between two sweeps of expired entries out of memory (they stop matching at once anyway)."""
 FEED_BATCH = 10_000
 """Changes read and applied at once; a poll reads again only when a batch came back full."""
 _CHUNK = 500
@@ -120,6 +124,23 @@ class BankFollower:
             self._compact_soon()
         return applied
 
+    def drop_expired(self, now: datetime | None = None) -> int:
+        """Take entries past their ``expires`` out of the indexes, freeing their memory; returns how many.
+
+        They stopped matching the moment they expired (the engine checks the time); nothing in the feed
+        says so unless someone withdraws them, so the background thread does this now and then.
+        """
+        with self._poll_lock:
+            ids = self.engine.expired(now or utcnow())
+            if not ids:
+                return 0
+            with self.db.read() as session:
+                entries = _entry_notes(session, None, ids=ids, live_only=False)
+            self.engine.remove(entries)
+        if self.engine.needs_compaction():
+            self._compact_soon()
+        return len(entries)
+
     def poll_after_commit(self) -> None:
         """Apply this process's own commit at once, so that it is matchable before the handler answers.
 
@@ -170,9 +191,13 @@ class BankFollower:
             self._thread = None
 
     def _run(self) -> None:
+        next_expiry = time.monotonic() + EXPIRY_INTERVAL
         while not self._stop.wait(self.interval):
             try:
                 self.poll()
+                if time.monotonic() >= next_expiry:
+                    next_expiry = time.monotonic() + EXPIRY_INTERVAL
+                    self.drop_expired()
             except Exception:  # a database hiccup must not stop following; the next poll retries
                 log.exception("following the bank change feed failed; retrying")
 
