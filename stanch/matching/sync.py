@@ -9,7 +9,9 @@ a commit; the process that made a change polls at once after its commit, so its 
 matchable immediately. No change ever rebuilds an index: adds and removals are incremental, and
 compaction runs on a thread of its own. The one exception: when ``stanch prune`` has deleted feed rows
 past this follower's cursor (a process stopped for long, or far behind), changes may be lost, so it
-loads a fresh engine the same way as at start and swaps it in, logging why.
+loads a fresh engine the same way as at start and swaps it in, logging why. Entries past their
+expiry stop matching at once (the engine checks the time); the thread also drops them from memory
+once a minute (``drop_expired``).
 """
 
 from __future__ import annotations
