@@ -15,7 +15,14 @@ and, in a server thread or ``stanch actions run``::
 from stanch.actions.delivery import DeliveryError, Message, Sender
 from stanch.actions.dispatch import Dispatcher, DispatchReport, default_senders
 from stanch.actions.mailers import ConsoleMailer, FileMailer, SmtpMailer, build_email
-from stanch.actions.outbox import UnknownMessage, enqueue_email, enqueue_webhook, list_messages, retry_message
+from stanch.actions.outbox import (
+    UnknownMessage,
+    enqueue_email,
+    enqueue_webhook,
+    list_messages,
+    prune_sent,
+    retry_message,
+)
 from stanch.actions.retry import RetryPolicy
 from stanch.actions.settings import ActionSettings, SettingsError
 from stanch.actions.signing import sign, verify_signature
@@ -43,6 +50,7 @@ __all__ = [
     "enqueue_email",
     "enqueue_webhook",
     "list_messages",
+    "prune_sent",
     "render",
     "retry_message",
     "sign",

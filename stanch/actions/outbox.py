@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from stanch.actions.mailers import check_address
@@ -117,3 +117,17 @@ def retry_message(
     message.done_at = None
     session.flush()
     return message
+
+
+def prune_sent(session: Session, older_than: timedelta, *, clock: Callable[[], datetime] = utcnow) -> int:
+    """Delete messages delivered more than ``older_than`` ago; returns how many.
+
+    Only ``sent`` rows go: pending ones are still to be sent, and ``failed`` ones wait for an admin's
+    retry. Nothing else reads sent rows (decisions and retries are in the audit log, which names a
+    message by its id and is never touched here).
+    """
+    if older_than < timedelta(0):
+        raise ValueError("the age of messages to prune cannot be negative")
+    cutoff = clock() - older_than
+    query = delete(OutboxMessage).where(OutboxMessage.status == "sent", OutboxMessage.done_at < cutoff)
+    return int(session.connection().execute(query).rowcount)

@@ -59,3 +59,6 @@ from stanch.cli import keys as keys_command  # noqa: E402
 
 bank_command.register(app)
 keys_command.register(app)
+from stanch.cli import prune as prune_command  # noqa: E402
+
+prune_command.register(app)

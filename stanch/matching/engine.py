@@ -152,6 +152,18 @@ class MatchEngine:
         with self._lock:
             self._note(entry)
 
+    def expired(self, now: datetime) -> list[int]:
+        """Ids of the entries past their ``expires`` (they no longer match, but are still held)."""
+        return [entry for entry, expires in list(self._expires.items()) if expires <= now]
+
+    def replace_with(self, fresh: MatchEngine) -> None:
+        """Take over everything ``fresh`` holds (a reload built beside this engine while it kept
+        answering); ``fresh`` must not be used afterwards."""
+        with self._lock, fresh._lock:
+            self._banks, self._md5, self._sha256 = fresh._banks, fresh._md5, fresh._sha256
+            self._views, self._videos = fresh._views, fresh._videos
+            self._review, self._expires = fresh._review, fresh._expires
+
     def needs_compaction(self) -> bool:
         """Whether some index has enough recent adds and removals to be worth compacting."""
         return any(i.needs_compaction for b in list(self._banks.values()) for i in (b.images, b.frames))

@@ -7,15 +7,21 @@ with its hashes and indexed, each withdrawn one removed, each bank change re-rea
 thread polls every ``interval`` seconds, so every server process converges within about that long of
 a commit; the process that made a change polls at once after its commit, so its own writes are
 matchable immediately. No change ever rebuilds an index: adds and removals are incremental, and
-compaction runs on a thread of its own.
+compaction runs on a thread of its own. The one exception: when ``stanch prune`` has deleted feed rows
+past this follower's cursor (a process stopped for long, or far behind), changes may be lost, so it
+loads a fresh engine the same way as at start and swaps it in, logging why. Entries past their
+expiry stop matching at once (the engine checks the time); the thread also drops them from memory
+once a minute (``drop_expired``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -35,7 +41,7 @@ from stanch.store import (
     EntryHash,
     FrameRow,
     VideoFrame,
-    changes_since,
+    feed_since,
     frames_from_rows,
     iter_index_batches,
     latest_seq,
@@ -46,6 +52,8 @@ log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.2
 """Seconds between two looks at the change feed: a commit is matchable everywhere within about this."""
+EXPIRY_INTERVAL = 60.0
+"""Seconds between two sweeps of expired entries out of memory (they stop matching at once anyway)."""
 FEED_BATCH = 10_000
 """Changes read and applied at once; a poll reads again only when a batch came back full."""
 _CHUNK = 500
@@ -69,56 +77,46 @@ class BankFollower:
 
     def load(self) -> None:
         """Read every bank and live hash into the engine; later changes come from ``poll``."""
-        with self._poll_lock, self.db.read() as session:
-            self.seq = latest_seq(session)
+        with self._poll_lock:
+            self.seq = self._load_into(self.engine)
+
+    def _load_into(self, engine: MatchEngine) -> int:
+        """Fill ``engine`` from the database; returns the feed position it is current with."""
+        with self.db.read() as session:
+            seq = latest_seq(session)
             for bank in session.scalars(select(Bank)):
-                self.engine.set_bank(_rule(bank))
-            self._load_images(session)
-            self._load_frames(session)
+                engine.set_bank(_rule(bank))
+            _load_images(engine, session)
+            _load_frames(engine, session)
             for entry in _entry_notes(session, _NOTED):
-                self.engine.note(entry)
+                engine.note(entry)
+        return seq
 
-    def _load_images(self, session: Session) -> None:
-        entries, banks, hashes = _columns(iter_index_batches(session, batch_size=100_000))
-        for bank_id in np.unique(banks).tolist():
-            mine = banks == bank_id
-            self.engine.load_images(bank_id, entries[mine], hashes[mine])
-
-    def _load_frames(self, session: Session) -> None:
-        """Video frames, with the quality the video rule needs (``iter_frame_batches`` leaves it out)."""
-        rows: dict[int, list[tuple[str, bytes, int, float]]] = {}
-        banks: dict[int, int] = {}
-        now = utcnow()
-        query = (
-            select(VideoFrame.entry_id, VideoFrame.bank_id, VideoFrame.view, VideoFrame.pdq,
-                   VideoFrame.quality, VideoFrame.ts)
-            .join(Entry, Entry.id == VideoFrame.entry_id)
-            .where(Entry.withdrawn_at.is_(None), Entry.expires.is_(None) | (Entry.expires > now))
-            .order_by(VideoFrame.id)
-            .execution_options(yield_per=50_000)
-        )
-        for entry, bank, view, pdq, quality, ts in session.execute(query):
-            rows.setdefault(entry, []).append((view, pdq, quality, ts))
-            banks[entry] = bank
-        for bank_id in set(banks.values()):
-            videos = [
-                video_entry(BankedEntry(entry, bank_id, "video"), frames_from_rows(video))
-                for entry, video in rows.items()
-                if banks[entry] == bank_id
-            ]
-            self.engine.load_videos(bank_id, videos)
+    def _reload(self, pruned_through: int) -> None:
+        """Load afresh and swap the result in: changes after our cursor were pruned from the feed."""
+        log.warning("the change feed was pruned through seq %d, past this index (at seq %d); "
+                    "reloading the index from the database", pruned_through, self.seq)
+        fresh = MatchEngine()
+        seq = self._load_into(fresh)
+        self.engine.replace_with(fresh)
+        self.seq = seq
 
     # -- following -----------------------------------------------------------------------------
 
     def poll(self) -> int:
-        """Apply every change committed since the last poll; returns how many were applied."""
+        """Apply every change committed since the last poll; returns how many were applied (a reload,
+        when the feed was pruned past our cursor, counts as none)."""
         with self._poll_lock:
             applied = 0
             while True:
                 with self.db.read() as session:
-                    changes = changes_since(session, self.seq, limit=FEED_BATCH)
-                    if changes:
+                    page = feed_since(session, self.seq, limit=FEED_BATCH)
+                    changes = page.changes
+                    if changes and page.pruned_through <= self.seq:
                         self._apply(session, changes)
+                if page.pruned_through > self.seq:
+                    self._reload(page.pruned_through)
+                    continue
                 if changes:
                     self.seq = changes[-1].seq
                     applied += len(changes)
@@ -127,6 +125,23 @@ class BankFollower:
         if applied and self.engine.needs_compaction():
             self._compact_soon()
         return applied
+
+    def drop_expired(self, now: datetime | None = None) -> int:
+        """Take entries past their ``expires`` out of the indexes, freeing their memory; returns how many.
+
+        They stopped matching the moment they expired (the engine checks the time); nothing in the feed
+        says so unless someone withdraws them, so the background thread does this now and then.
+        """
+        with self._poll_lock:
+            ids = self.engine.expired(now or utcnow())
+            if not ids:
+                return 0
+            with self.db.read() as session:
+                entries = _entry_notes(session, None, ids=ids, live_only=False)
+            self.engine.remove(entries)
+        if self.engine.needs_compaction():
+            self._compact_soon()
+        return len(entries)
 
     def poll_after_commit(self) -> None:
         """Apply this process's own commit at once, so that it is matchable before the handler answers.
@@ -178,11 +193,47 @@ class BankFollower:
             self._thread = None
 
     def _run(self) -> None:
+        next_expiry = time.monotonic() + EXPIRY_INTERVAL
         while not self._stop.wait(self.interval):
             try:
                 self.poll()
+                if time.monotonic() >= next_expiry:
+                    next_expiry = time.monotonic() + EXPIRY_INTERVAL
+                    self.drop_expired()
             except Exception:  # a database hiccup must not stop following; the next poll retries
                 log.exception("following the bank change feed failed; retrying")
+
+
+def _load_images(engine: MatchEngine, session: Session) -> None:
+    entries, banks, hashes = _columns(iter_index_batches(session, batch_size=100_000))
+    for bank_id in np.unique(banks).tolist():
+        mine = banks == bank_id
+        engine.load_images(bank_id, entries[mine], hashes[mine])
+
+
+def _load_frames(engine: MatchEngine, session: Session) -> None:
+    """Video frames, with the quality the video rule needs (``iter_frame_batches`` leaves it out)."""
+    rows: dict[int, list[tuple[str, bytes, int, float]]] = {}
+    banks: dict[int, int] = {}
+    now = utcnow()
+    query = (
+        select(VideoFrame.entry_id, VideoFrame.bank_id, VideoFrame.view, VideoFrame.pdq,
+               VideoFrame.quality, VideoFrame.ts)
+        .join(Entry, Entry.id == VideoFrame.entry_id)
+        .where(Entry.withdrawn_at.is_(None), Entry.expires.is_(None) | (Entry.expires > now))
+        .order_by(VideoFrame.id)
+        .execution_options(yield_per=50_000)
+    )
+    for entry, bank, view, pdq, quality, ts in session.execute(query):
+        rows.setdefault(entry, []).append((view, pdq, quality, ts))
+        banks[entry] = bank
+    for bank_id in set(banks.values()):
+        videos = [
+            video_entry(BankedEntry(entry, bank_id, "video"), frames_from_rows(video))
+            for entry, video in rows.items()
+            if banks[entry] == bank_id
+        ]
+        engine.load_videos(bank_id, videos)
 
 
 def read_entries(session: Session, ids: Sequence[int]) -> list[BankedEntry]:

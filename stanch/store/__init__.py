@@ -30,7 +30,15 @@ from stanch.store.banks import (
     withdraw_entry,
     withdraw_expired,
 )
-from stanch.store.changes import Change, changes_since, latest_seq
+from stanch.store.changes import (
+    Change,
+    FeedPage,
+    PrunedFeed,
+    changes_since,
+    feed_since,
+    latest_seq,
+    prune_feed,
+)
 from stanch.store.db import Database, open_database
 from stanch.store.engine import create_store_engine, normalize_url
 from stanch.store.entries import (
@@ -65,11 +73,13 @@ __all__ = [
     "Entry",
     "EntryHash",
     "EntryWriter",
+    "FeedPage",
     "FrameRow",
     "Import",
     "NewEntry",
     "PdqRow",
     "Provenance",
+    "PrunedFeed",
     "StoredEntry",
     "UnknownBank",
     "UnknownEntry",
@@ -85,6 +95,7 @@ __all__ = [
     "create_store_engine",
     "entry_from_hashes",
     "entry_from_signals",
+    "feed_since",
     "find_by_digest",
     "frame_rows_for_entries",
     "frames_from_rows",
@@ -100,6 +111,7 @@ __all__ = [
     "list_keys",
     "normalize_url",
     "open_database",
+    "prune_feed",
     "revoke_key",
     "start_import",
     "update_bank",

@@ -14,6 +14,13 @@ hands out sequence numbers before commit, so two transactions could commit in th
 their numbers; ``record_changes`` therefore takes a transaction-scoped advisory lock just before
 writing its rows, which serialises the (short) tail of writing transactions: numbers are taken and
 committed in the same order. Callers write their change rows as the last step of the transaction.
+
+Pruning (``prune_feed``) deletes all but the newest rows and, in the same transaction, records the
+watermark ``through``: changes up to it may be gone. ``feed_since`` reads the watermark and the rows
+in one statement (one snapshot on either database), so a follower never sees rows already pruned
+under an older watermark; when its cursor is below the watermark it reloads instead of following.
+The newest row is always kept: SQLite's rowid would otherwise start again from 1 once the table
+emptied, reusing numbers readers have already passed.
 """
 
 from __future__ import annotations
@@ -21,12 +28,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.orm import Session
 
 from stanch.store.bulk import copy_rows
 from stanch.store.engine import is_postgresql
-from stanch.store.models import BankChange
+from stanch.store.models import BankChange, FeedPrune, utcnow
 
 OPS = ("add", "withdraw", "bank")
 _CHANGE_LOCK = 0x5374616E6368 + 1
@@ -75,3 +82,53 @@ def changes_since(session: Session | Connection, seq: int, limit: int = 10_000) 
 def latest_seq(session: Session | Connection) -> int:
     """The newest ``seq`` (0 for an empty feed): where a freshly loaded index starts following."""
     return int(session.execute(select(func.coalesce(func.max(BankChange.seq), 0))).scalar_one())
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """Changes after a cursor, with the watermark read in the same snapshot: a cursor below
+    ``pruned_through`` may have missed deleted changes."""
+
+    changes: list[Change]
+    pruned_through: int
+
+
+def feed_since(session: Session | Connection, seq: int, limit: int = 10_000) -> FeedPage:
+    """``changes_since`` and the watermark in one statement, so both come from one snapshot."""
+    mark = select(func.coalesce(func.max(FeedPrune.through), 0).label("through")).subquery()
+    rows = session.execute(
+        select(mark.c.through, BankChange.seq, BankChange.bank_id, BankChange.entry_id, BankChange.op)
+        .select_from(mark)
+        .outerjoin(BankChange, BankChange.seq > seq)
+        .order_by(BankChange.seq)
+        .limit(limit)
+    ).all()
+    changes = [Change(*row[1:]) for row in rows if row[1] is not None]
+    return FeedPage(changes, int(rows[0][0]))
+
+
+@dataclass(frozen=True)
+class PrunedFeed:
+    """What ``prune_feed`` did: ``rows`` deleted, and the watermark now (0: never pruned)."""
+
+    rows: int
+    through: int
+
+
+def prune_feed(session: Session, keep: int) -> PrunedFeed:
+    """Delete all but the newest ``keep`` (at least 1) feed rows and record the watermark, in the
+    caller's transaction. Holds the writers' lock so no change commits while the watermark moves."""
+    if keep < 1:
+        raise ValueError(f"keep must be at least 1 (the newest row keeps seq growing), not {keep}")
+    lock_change_feed(session.connection())
+    before = int(session.execute(select(func.coalesce(func.max(FeedPrune.through), 0))).scalar_one())
+    oldest_kept = session.execute(
+        select(BankChange.seq).order_by(BankChange.seq.desc()).offset(keep - 1).limit(1)
+    ).scalar()
+    if oldest_kept is None or oldest_kept - 1 <= before:
+        return PrunedFeed(0, before)
+    through = int(oldest_kept) - 1
+    deleted = session.connection().execute(delete(BankChange).where(BankChange.seq <= through)).rowcount
+    session.add(FeedPrune(through=through, rows=deleted, pruned_at=utcnow()))
+    session.flush()
+    return PrunedFeed(int(deleted), through)

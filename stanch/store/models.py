@@ -207,6 +207,20 @@ class BankChange(Base):
     op: Mapped[str] = mapped_column(String(10))
 
 
+class FeedPrune(Base):
+    """One pruning of the change feed: rows with ``seq <= through`` were deleted (``rows`` of them).
+
+    The newest ``through`` is the feed's watermark: a follower whose cursor is below it may have missed
+    deleted changes and must reload (``stanch.store.changes``). Written in the deleting transaction."""
+
+    __tablename__ = "bank_changes_pruned"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    through: Mapped[int] = mapped_column(BigInteger)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    pruned_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
 class ApiKey(Base):
     """An API key: only its SHA-256 is stored; ``prefix`` (not secret) finds the row."""
 

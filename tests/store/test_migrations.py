@@ -13,7 +13,10 @@ from alembic.script import ScriptDirectory
 from stanch.store import Base, open_database
 from stanch.store.migrate import alembic_config, current_revision, upgrade
 
-BANK_TABLES = {"banks", "imports", "entries", "entry_hashes", "video_frames", "bank_changes", "api_keys"}
+BANK_TABLES = {
+    "banks", "imports", "entries", "entry_hashes", "video_frames", "bank_changes", "bank_changes_pruned",
+    "api_keys",
+}
 
 
 def test_fresh_sqlite_file_is_migrated_at_open(tmp_path) -> None:

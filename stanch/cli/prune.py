@@ -1,0 +1,34 @@
+"""``stanch prune``: delete delivered outbox messages and old change-feed rows (``stanch.housekeeping``).
+
+Meant for cron or a systemd timer; safe to run while servers run (a server whose feed cursor falls
+below the pruned rows reloads its index).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from stanch.housekeeping import FEED_KEEP, OUTBOX_DAYS, prune
+from stanch.store import open_database
+
+
+def prune_command(
+    outbox_days: float = typer.Option(OUTBOX_DAYS, "--outbox-days", min=0,
+                                      help="Delete outbox messages sent more than this many days ago."),
+    feed_keep: int = typer.Option(FEED_KEEP, "--feed-keep", min=1,
+                                  help="Keep at least this many newest change-feed rows (at least 1)."),
+) -> None:
+    """Delete sent outbox messages older than --outbox-days and all but the newest --feed-keep
+    change-feed rows; pending and failed messages, and the audit log, are never touched."""
+    db = open_database()
+    try:
+        done = prune(db, outbox_days=outbox_days, feed_keep=feed_keep)
+    finally:
+        db.dispose()
+    typer.echo(f"outbox: {done.outbox_rows} sent messages deleted (sent over {outbox_days:g} days ago)")
+    typer.echo(f"change feed: {done.feed_rows} rows deleted; pruned through seq {done.feed_pruned_through}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``stanch prune`` to the ``stanch`` command."""
+    app.command("prune")(prune_command)
