@@ -1,4 +1,5 @@
-"""``stanch prune``: delete delivered outbox messages and old change-feed rows (``stanch.housekeeping``).
+"""``stanch prune``: withdraw expired bank entries, delete delivered outbox messages and old change-feed
+rows (``stanch.housekeeping``).
 
 Meant for cron or a systemd timer; safe to run while servers run (a server whose feed cursor falls
 below the pruned rows reloads its index).
@@ -18,13 +19,15 @@ def prune_command(
     feed_keep: int = typer.Option(FEED_KEEP, "--feed-keep", min=1,
                                   help="Keep at least this many newest change-feed rows (at least 1)."),
 ) -> None:
-    """Delete sent outbox messages older than --outbox-days and all but the newest --feed-keep
-    change-feed rows; pending and failed messages, and the audit log, are never touched."""
+    """Withdraw expired bank entries, delete sent outbox messages older than --outbox-days and all but
+    the newest --feed-keep change-feed rows; pending and failed messages, and the audit log, are never
+    touched."""
     db = open_database()
     try:
         done = prune(db, outbox_days=outbox_days, feed_keep=feed_keep)
     finally:
         db.dispose()
+    typer.echo(f"bank entries: {done.expired_entries} past their expiry withdrawn")
     typer.echo(f"outbox: {done.outbox_rows} sent messages deleted (sent over {outbox_days:g} days ago)")
     typer.echo(f"change feed: {done.feed_rows} rows deleted; pruned through seq {done.feed_pruned_through}")
 

@@ -192,8 +192,8 @@ def withdraw_entry(session: Session, bank: Bank, entry_id: int, *, reason: str =
 def withdraw_expired(session: Session, now: datetime | None = None) -> list[int]:
     """Withdraw every entry whose ``expires`` has passed, so that indexes drop it through the feed.
 
-    A server runs this now and then (the index also skips expired entries when it loads); running
-    it from several processes at once is harmless.
+    ``stanch prune`` runs it (expired entries stop matching at once anyway: the index checks the time
+    and skips them when it loads); running it from several processes at once is harmless.
     """
     now = now or utcnow()
     expired = list(

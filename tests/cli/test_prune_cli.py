@@ -12,11 +12,13 @@ from stanch.actions import enqueue_webhook
 from stanch.cli import app
 from stanch.store import (
     Database,
+    Provenance,
     add_entry,
     changes_since,
     create_bank,
     entry_from_hashes,
     feed_since,
+    get_entry,
     utcnow,
 )
 from stanch.store.outbox_models import OutboxMessage
@@ -66,3 +68,20 @@ def test_bad_arguments_are_refused_before_anything_is_deleted(
     assert result.exit_code == 2 and complaint in result.output and "Invalid value" in result.output
     with database.read() as session:
         assert len(changes_since(session, 0)) == 2
+
+
+def test_prune_withdraws_expired_entries(stanch: CliRunner, database: Database) -> None:
+    """An entry past its expiry is marked withdrawn, with a feed row so every index drops it."""
+    with database.write() as session:
+        bank = create_bank(session, "ncii")
+        past = Provenance(expires=utcnow() - timedelta(hours=1))
+        tomorrow = Provenance(expires=utcnow() + timedelta(days=1))
+        expired = add_entry(session, bank, entry_from_hashes(pdq="1" * 64, provenance=past))
+        live = add_entry(session, bank, entry_from_hashes(pdq="2" * 64, provenance=tomorrow))
+    result = stanch.invoke(app, ["prune"])
+    assert result.exit_code == 0, result.output
+    assert "bank entries: 1 past their expiry withdrawn" in result.stdout
+    with database.read() as session:
+        assert get_entry(session, bank, expired).withdrawn_reason == "expired"
+        assert get_entry(session, bank, live).withdrawn_at is None
+        assert [(c.entry_id, c.op) for c in changes_since(session, 0)][-1] == (expired, "withdraw")
