@@ -35,7 +35,7 @@ def _dct_matrix() -> np.ndarray:
     """Meta's 16x64 DCT-II rows, skipping the constant (DC) row."""
     i = np.arange(1, _DCT_SIZE + 1)[:, None]
     j = np.arange(_GRID)[None, :]
-    return (np.sqrt(2.0 / _GRID) * np.cos(np.pi / 2 / _GRID * i * (2 * j + 1))).astype(np.float64)
+    return (np.sqrt(2.0 / _GRID) * np.cos(np.pi / 2 / _GRID * i * (2 * j + 1))).astype(np.float32)
 
 
 _DCT = _dct_matrix()
@@ -55,7 +55,7 @@ def pdq_dihedral_of_luma(luma: np.ndarray) -> tuple[tuple[str, ...], int]:
     if min(luma.shape) < MIN_HASHABLE_SIDE:
         return ("0" * PDQ_HEX_LENGTH,) * 8, 0
     grid, quality = _grid64(luma)
-    dct = _DCT @ grid.astype(np.float64) @ _DCT.T
+    dct = _DCT @ grid @ _DCT.T
     return tuple(_hash_hexes(np.stack(_dihedral_dcts(dct)))), quality
 
 
@@ -190,7 +190,7 @@ def pdq_of_windows(luma: np.ndarray, windows: Sequence[Window]) -> list[tuple[st
         grids[members] = sampled
         for number, quality in zip(members, measured, strict=True):
             qualities[number] = quality
-    dcts = _DCT @ grids.astype(np.float64) @ _DCT.T
+    dcts = _DCT @ grids @ _DCT.T
     plain = dict(zip(hashable, zip(_hash_hexes(dcts), qualities, strict=True), strict=True))
     any_turned = any(transposed for _, _, transposed in windows)
     transposes = _hash_hexes(dcts.transpose(0, 2, 1)) if any_turned else []
