@@ -65,7 +65,7 @@ typedef struct {
 
 #if X86_VECTORS
 /* tt[c][i] for the columns c0 .. c0 + 8 * vectors - 1 and every i (see row_pass), eight columns a vector,
- * with AVX2: the sums of four vectors advance together, so that their additions overlap. */
+ * with AVX2: the sums of up to eight vectors advance together, so that their additions overlap. */
 __attribute__((target("avx2"))) static void row_block_avx2(float *restrict tt, const Py_buffer *plane,
                                                            const Band *rows, Py_ssize_t c0, int vectors) {
     const Py_ssize_t stride = plane->strides[0], size = plane->itemsize;
@@ -151,7 +151,6 @@ static void release(Py_buffer *views, int count) {
     for (int i = 0; i < count; i++) PyBuffer_Release(&views[i]);
 }
 
-/* A band: 64 starts (int32) and 64 x width weights (float32), each sample's run of pixels inside 0..n. */
 /* A band: 64 starts (int32) and 64 x width weights (float32), each sample's run of pixels; moved by
  * offset pixels, every run must lie inside 0..n. */
 static int read_band(Py_buffer *starts, Py_buffer *weights, Py_ssize_t offset, Py_ssize_t n, Band *band,

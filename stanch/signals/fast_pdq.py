@@ -192,16 +192,17 @@ def pdq_of_windows(luma: np.ndarray, windows: Sequence[Window]) -> list[tuple[st
             qualities[number] = quality
     dcts = _DCT @ grids @ _DCT.T
     plain = dict(zip(hashable, zip(_hash_hexes(dcts), qualities, strict=True), strict=True))
-    any_turned = any(transposed for _, _, transposed in windows)
-    transposes = _hash_hexes(dcts.transpose(0, 2, 1)) if any_turned else []
-    turned = dict(zip(hashable, zip(transposes, qualities, strict=any_turned), strict=any_turned))
+    turned = {}  # a query hashes no transposed window: their hashes are made only when asked for
+    if any(transposed for _, _, transposed in windows):
+        transposes = _hash_hexes(dcts.transpose(0, 2, 1))
+        turned = dict(zip(hashable, zip(transposes, qualities, strict=True), strict=True))
     return [
         (turned if transposed else plain).get(key, ("0" * PDQ_HEX_LENGTH, 0))
         for key, (_, _, transposed) in zip(keys, windows, strict=True)
     ]
 
 
-def _slice(indices: tuple[int, int, int]) -> slice:
+def _slice(indices: Span) -> slice:
     """The slice ``slice.indices`` described; a reversed run down to the first pixel stops at None
     (its -1 would mean the last pixel)."""
     start, stop, step = indices
