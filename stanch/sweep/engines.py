@@ -5,7 +5,9 @@
 - ``added_engine``: only what changed in the banks between two feed positions: the entries added, every
   entry of a bank whose settings changed (a raised threshold can make old entries match), and every
   allow-list entry (an allow-list match overrides, so it must be seen to give the same verdict). Stored
-  catalog hashes are matched against it: a bank addition needs no re-hashing.
+  catalog hashes are matched against it: a bank addition needs no re-hashing. When ``stanch prune``
+  has deleted feed rows past the earlier position, what changed cannot be told, so every entry is
+  taken (a slower sweep, never a missed copy).
 - ``case_engine``: the hashes of one takedown request (as sent, and of its located items) as a bank of
   their own named ``case <number>``; entry ``n`` is the request's ``n``-th hash object.
 """
@@ -23,7 +25,7 @@ from stanch.matching.engine import BankedEntry, MatchEngine
 from stanch.matching.sync import BankFollower, read_entries, video_entry
 from stanch.matching.verdict import BankRule
 from stanch.signals.pdq import MATCH_DISTANCE
-from stanch.store import Bank, Database, Entry, Provenance, changes_since
+from stanch.store import Bank, Database, Entry, Provenance, feed_since
 from stanch.store.desk_models import RequestItem, TakedownRequest
 
 CASE_BANK_ID = 1
@@ -41,8 +43,16 @@ def added_engine(session: Session, after: int, upto: int) -> MatchEngine:
     """The bank changes in ``(after, upto]`` as an engine (see the module docstring)."""
     added: set[int] = set()
     changed_banks: set[int] = set()
+    banks = list(session.scalars(select(Bank)))
     seq = after
-    while changes := [c for c in changes_since(session, seq) if c.seq <= upto]:
+    while True:
+        page = feed_since(session, seq)
+        if page.pruned_through > after:  # `stanch prune` deleted changes we needed: take every entry
+            changed_banks = {bank.id for bank in banks}
+            break
+        changes = [c for c in page.changes if c.seq <= upto]
+        if not changes:
+            break
         for change in changes:
             if change.op == "add" and change.entry_id is not None:
                 added.add(change.entry_id)
@@ -50,7 +60,6 @@ def added_engine(session: Session, after: int, upto: int) -> MatchEngine:
                 changed_banks.add(change.bank_id)
         seq = changes[-1].seq
     engine = MatchEngine()
-    banks = list(session.scalars(select(Bank)))
     for bank in banks:
         engine.set_bank(_rule(bank))
     whole = changed_banks | {b.id for b in banks if b.kind == "allow"}

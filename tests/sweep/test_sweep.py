@@ -12,7 +12,7 @@ from sqlalchemy import select
 from stanch.cli.match import match_files
 from stanch.matching.engine import MatchEngine
 from stanch.matching.sync import BankFollower
-from stanch.store import Database
+from stanch.store import Database, prune_feed
 from stanch.store.desk_models import RequestItem, TakedownRequest
 from stanch.store.outbox_models import OutboxMessage
 from stanch.store.sweep_models import CatalogItem, Sweep
@@ -72,6 +72,20 @@ def test_bank_addition_is_matched_against_stored_hashes_without_reading_files(
     assert second.matched == {"item-5.jpg"}  # only the new entry's copy: item 3 was reported before
     third = sweep(database, catalog, since=second.summary.sweep)
     assert third.lines == [] and third.summary.hashed == 0
+
+
+def test_bank_additions_pruned_from_the_feed_are_still_matched(database: Database, catalog: Path) -> None:
+    """``stanch prune`` deleted the feed rows of additions made after the first sweep: the second
+    sweep cannot tell what was added, so it matches the stored hashes against every entry."""
+    bank_seed(database, 3)
+    first = sweep(database, catalog)
+    bank_seed(database, 5)
+    bank_seed(database, 6)
+    with database.write() as session:
+        assert prune_feed(session, 1).through > first.summary.bank_seq
+    second = sweep(database, catalog, since=first.summary.sweep)
+    assert (second.summary.hashed, second.summary.reused) == (0, 8)
+    assert {"item-5.jpg", "item-6.jpg"} <= second.matched
 
 
 def test_case_sweep_attaches_the_copies_it_finds(database: Database, catalog: Path) -> None:
