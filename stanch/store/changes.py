@@ -4,7 +4,7 @@ Each transaction that adds or withdraws entries also appends rows to ``bank_chan
 ``(seq, bank_id, entry_id, op)`` with ``op`` one of ``add``, ``withdraw`` or ``bank`` (a bank was
 created or its settings changed). Because the rows are written in the same transaction as the change,
 a reader sees both or neither. A process that keeps an in-memory index remembers the last ``seq`` it
-applied and polls ``changes_since(seq)`` (a primary-key range scan, cheap enough to run several times
+applied and polls ``feed_since(seq)`` (a primary-key range scan, cheap enough to run several times
 a second); after loading the index it starts from the ``latest_seq`` it read *before* loading, so
 nothing committed meanwhile is missed (applying an add twice must be harmless: rows carry ids).
 
@@ -68,17 +68,6 @@ def lock_change_feed(connection: Connection) -> None:
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_CHANGE_LOCK})")
 
 
-def changes_since(session: Session | Connection, seq: int, limit: int = 10_000) -> list[Change]:
-    """Changes after ``seq``, oldest first, at most ``limit`` of them (call again until empty)."""
-    rows = session.execute(
-        select(BankChange.seq, BankChange.bank_id, BankChange.entry_id, BankChange.op)
-        .where(BankChange.seq > seq)
-        .order_by(BankChange.seq)
-        .limit(limit)
-    )
-    return [Change(*row) for row in rows]
-
-
 def latest_seq(session: Session | Connection) -> int:
     """The newest ``seq`` (0 for an empty feed): where a freshly loaded index starts following."""
     return int(session.execute(select(func.coalesce(func.max(BankChange.seq), 0))).scalar_one())
@@ -94,7 +83,8 @@ class FeedPage:
 
 
 def feed_since(session: Session | Connection, seq: int, limit: int = 10_000) -> FeedPage:
-    """``changes_since`` and the watermark in one statement, so both come from one snapshot."""
+    """Changes after ``seq``, oldest first, at most ``limit`` of them (call again until none), and the
+    watermark, in one statement so that both come from one snapshot."""
     mark = select(func.coalesce(func.max(FeedPrune.through), 0).label("through")).subquery()
     rows = session.execute(
         select(mark.c.through, BankChange.seq, BankChange.bank_id, BankChange.entry_id, BankChange.op)

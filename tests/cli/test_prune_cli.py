@@ -14,7 +14,6 @@ from stanch.store import (
     Database,
     Provenance,
     add_entry,
-    changes_since,
     create_bank,
     entry_from_hashes,
     feed_since,
@@ -41,7 +40,7 @@ def test_prune_prints_what_it_removed(stanch: CliRunner, database: Database) -> 
             session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
                             .values(status="sent", done_at=done))
     with database.read() as session:
-        seqs = [c.seq for c in changes_since(session, 0)]
+        seqs = [c.seq for c in feed_since(session, 0).changes]
     result = stanch.invoke(app, ["prune", "--feed-keep", "2"])
     assert result.exit_code == 0, result.output
     assert "outbox: 2 sent messages deleted (sent over 30 days ago)" in result.stdout
@@ -67,7 +66,7 @@ def test_bad_arguments_are_refused_before_anything_is_deleted(
     result = stanch.invoke(app, ["prune", *arguments])
     assert result.exit_code == 2 and complaint in result.output and "Invalid value" in result.output
     with database.read() as session:
-        assert len(changes_since(session, 0)) == 2
+        assert len(feed_since(session, 0).changes) == 2
 
 
 def test_prune_withdraws_expired_entries(stanch: CliRunner, database: Database) -> None:
@@ -84,4 +83,4 @@ def test_prune_withdraws_expired_entries(stanch: CliRunner, database: Database) 
     with database.read() as session:
         assert get_entry(session, bank, expired).withdrawn_reason == "expired"
         assert get_entry(session, bank, live).withdrawn_at is None
-        assert [(c.entry_id, c.op) for c in changes_since(session, 0)][-1] == (expired, "withdraw")
+        assert [(c.entry_id, c.op) for c in feed_since(session, 0).changes][-1] == (expired, "withdraw")

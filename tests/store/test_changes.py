@@ -6,9 +6,9 @@ import threading
 
 from stanch.store import (
     add_entry,
-    changes_since,
     create_bank,
     entry_from_hashes,
+    feed_since,
     index_rows_for_entries,
     latest_seq,
     withdraw_entry,
@@ -25,7 +25,7 @@ def test_feed_lists_changes_in_order_and_pages(database) -> None:
     with database.write() as session:
         withdraw_entry(session, bank, first)
     with database.read() as session:
-        changes = changes_since(session, start)
+        changes = feed_since(session, start).changes
         assert [(c.op, c.entry_id) for c in changes] == [
             ("bank", None),
             ("add", first),
@@ -34,8 +34,8 @@ def test_feed_lists_changes_in_order_and_pages(database) -> None:
         ]
         seqs = [c.seq for c in changes]
         assert seqs == sorted(seqs) and len(set(seqs)) == 4
-        assert changes_since(session, seqs[1], limit=1)[0].entry_id == second
-        assert changes_since(session, seqs[-1]) == []
+        assert feed_since(session, seqs[1], limit=1).changes[0].entry_id == second
+        assert feed_since(session, seqs[-1]).changes == []
         assert latest_seq(session) == seqs[-1]
 
 
@@ -50,7 +50,7 @@ def test_rolled_back_change_never_appears(database) -> None:
     except RuntimeError:
         pass
     with database.read() as session:
-        assert changes_since(session, before) == []
+        assert feed_since(session, before).changes == []
 
 
 def test_added_entry_rows_can_be_fetched_for_the_index(database) -> None:
@@ -58,7 +58,7 @@ def test_added_entry_rows_can_be_fetched_for_the_index(database) -> None:
         bank = create_bank(session, "ncii")
         entry_id = add_entry(session, bank, entry_from_hashes(pdq="4" * 64))
     with database.read() as session:
-        change = changes_since(session, 0)[-1]
+        change = feed_since(session, 0).changes[-1]
         rows = index_rows_for_entries(session, [change.entry_id])
         assert [(r[1], r[2], r[3].hex()) for r in rows] == [(entry_id, bank.id, "4" * 64)]
     with database.write() as session:
@@ -87,5 +87,5 @@ def test_concurrent_writers_commit_in_feed_order(database) -> None:
     thread.join(timeout=30)
     assert second_done.is_set()
     with database.read() as session:
-        adds = [c for c in changes_since(session, start) if c.op == "add"]
+        adds = [c for c in feed_since(session, start).changes if c.op == "add"]
         assert adds[0].entry_id == first_id and adds[0].seq < adds[1].seq

@@ -10,7 +10,6 @@ from alembic import command
 from stanch.store import (
     Database,
     add_entry,
-    changes_since,
     create_bank,
     entry_from_hashes,
     feed_since,
@@ -30,7 +29,7 @@ def _fill(database: Database, adds: int) -> list[int]:
         with database.write() as session:
             add_entry(session, bank, entry_from_hashes(pdq=f"{n + 1:064x}"))
     with database.read() as session:
-        return [c.seq for c in changes_since(session, 0)]
+        return [c.seq for c in feed_since(session, 0).changes]
 
 
 def test_prune_keeps_the_newest_rows_and_records_the_watermark(database: Database) -> None:
@@ -62,7 +61,7 @@ def test_an_unpruned_feed_has_watermark_0_and_a_short_feed_is_left_alone(databas
     with database.write() as session:
         assert feed_since(session, 0).pruned_through == 0
         assert prune_feed(session, keep=3).rows == 0
-        assert [c.seq for c in changes_since(session, 0)] == seqs
+        assert [c.seq for c in feed_since(session, 0).changes] == seqs
 
 
 def test_keep_counts_rows_not_seq_numbers_across_gaps(database: Database) -> None:
@@ -76,7 +75,7 @@ def test_keep_counts_rows_not_seq_numbers_across_gaps(database: Database) -> Non
     with database.write() as session:
         prune_feed(session, keep=3)
     with database.read() as session:
-        assert len(changes_since(session, 0)) == 3
+        assert len(feed_since(session, 0).changes) == 3
 
 
 def test_a_rolled_back_prune_deletes_nothing_and_moves_no_watermark(database: Database) -> None:
