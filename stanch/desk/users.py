@@ -134,14 +134,9 @@ def change_own_password(
     so that the failure counts) or UserError (nothing written).
     """
     now = now or utcnow()
-    keys = _failure_keys(session, user.email, address)
-    if _too_many_failures(session, keys, now):
-        raise SignInRefused("rate_limited")
-    try:
-        HASHER.verify(user.password_hash, current)
-    except (VerificationError, InvalidHashError):
-        session.add_all([LoginFailure(key_hash=key, at=now) for key in keys])
-        raise SignInRefused("credentials") from None
+    keys = _unlocked_keys(session, user.email, address, now)
+    if not _password_matches(user.password_hash, current):
+        raise _failure(session, keys, now, "credentials")
     if new != repeated:
         raise UserError("the two new passwords differ: type the same new password twice")
     set_password(session, user, new, actor=f"user:{user.email}")
@@ -192,9 +187,27 @@ def disable_totp(session: Session, user: User, *, actor: str) -> None:
     record(session, actor, "user.totp_off", ("user", user.id))
 
 
-def _failure_keys(session: Session, email: str, address: str) -> list[str]:
-    """What failed sign-ins are counted against: the email and the address, as keyed hashes."""
-    return [keyed_hash(session, "email:" + email), keyed_hash(session, "addr:" + address)]
+def _unlocked_keys(session: Session, email: str, address: str, now: datetime) -> list[str]:
+    """What failed sign-ins are counted against (the email and the address, as keyed hashes); raises
+    SignInRefused ``rate_limited`` while either has ``MAX_FAILURES`` in the window."""
+    keys = [keyed_hash(session, "email:" + email), keyed_hash(session, "addr:" + address)]
+    if _too_many_failures(session, keys, now):
+        raise SignInRefused("rate_limited")
+    return keys
+
+
+def _failure(session: Session, keys: list[str], now: datetime, reason: str) -> SignInRefused:
+    """Count a failed attempt against ``keys``; the refusal to raise (the caller must commit)."""
+    session.add_all([LoginFailure(key_hash=key, at=now) for key in keys])
+    return SignInRefused(reason)
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return True
 
 
 def _too_many_failures(session: Session, keys: list[str], now: datetime) -> bool:
@@ -219,14 +232,11 @@ def sign_in(
     must commit even when this raises, so that the failure counts.
     """
     now = now or utcnow()
-    keys = _failure_keys(session, email, address)
-    if _too_many_failures(session, keys, now):
-        raise SignInRefused("rate_limited")
+    keys = _unlocked_keys(session, email, address, now)
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     reason = _check(user, password, totp_code)
     if reason is not None or user is None:
-        session.add_all([LoginFailure(key_hash=key, at=now) for key in keys])
-        raise SignInRefused(reason or "credentials")
+        raise _failure(session, keys, now, reason or "credentials")
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = HASHER.hash(password)
     cookie = start_session(session, user, now=now)
@@ -236,9 +246,7 @@ def sign_in(
 
 def _check(user: User | None, password: str, totp_code: str | None) -> str | None:
     """None when the credentials are right, else the reason (checked in the same time either way)."""
-    try:
-        HASHER.verify(user.password_hash if user else _dummy_hash(), password)
-    except (VerificationError, InvalidHashError):
+    if not _password_matches(user.password_hash if user else _dummy_hash(), password):
         return "credentials"
     if user is None or user.disabled_at is not None:
         return "credentials"
