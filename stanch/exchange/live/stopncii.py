@@ -1,0 +1,111 @@
+"""The StopNCII.org FetchHashes client: python-threatexchange's ``StopNCIIAPI``, wrapped.
+
+Requests (base URL, ``/FetchHashes`` with ``startTimestamp``, ``pageSize`` and ``nextPageToken``, the
+``x-functions-key`` and ``Ocp-Apim-Subscription-Key`` headers) are pytx's own. What is wrapped, and why:
+
+* pytx's session retries 429 and 5xx itself inside urllib3, sleeping on the real clock (honouring
+  ``Retry-After``): Stanch turns retries off and backs off in the fetcher, on its injected clock, with
+  the checkpoint saved, so a long ``Retry-After`` never holds a worker.
+* pytx's ``fetch_hashes`` drops a record it cannot parse (a log line) and raises on a page whose
+  envelope it cannot parse, which stalls a fetch on that page for good (facebook/ThreatExchange #2004);
+  Stanch reads the raw page and quarantines what it cannot read (``stanch.exchange.live.fetcher``).
+* pytx's ``StopNCIISignalExchangeAPI`` compares ``record.hashValue`` (a string) with the
+  ``StopNCIICaseStatus`` enum members ``Withdrawn``/``Deleted``, which is never true, so through it a
+  withdrawn or deleted hash would stay active for ever. Stanch reads ``hashStatus``
+  (``stanch.exchange.stopncii``) and withdraws the entry.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+from threatexchange.exchanges.clients.stopncii.api import StopNCIIAPI, StopNCIIEndpoint
+from threatexchange.exchanges.clients.utils.common import TimeoutHTTPAdapter
+from threatexchange.exchanges.impl.stop_ncii_api import StopNCIICredentials
+
+from stanch.exchange.live.errors import CredentialsError, RateLimited, SourceError, UnreadablePage
+
+PAGE_SIZE = 800
+"""pytx's default page size."""
+START_TIMESTAMP = StopNCIIAPI.DEFAULT_START_TIME
+TIMEOUT_SECONDS = 60
+
+
+class _NoRetryAPI(StopNCIIAPI):
+    """pytx's client with urllib3's sleeping retries replaced by one attempt (see the module docstring)."""
+
+    def _get_session(self, endpoint: StopNCIIEndpoint) -> requests.Session:
+        session: requests.Session = super()._get_session(endpoint)
+        session.mount(self._base_url, TimeoutHTTPAdapter(timeout=TIMEOUT_SECONDS, max_retries=0))
+        return session
+
+
+def parse_credentials(text: str) -> StopNCIICredentials:
+    """``fetch_function_key,subscription_key`` (pytx's ``TX_STOPNCII_KEYS`` format; a third field,
+    a base URL, is accepted as pytx does)."""
+    try:
+        credentials = StopNCIICredentials._from_str(text)
+    except ValueError:
+        raise CredentialsError(
+            "StopNCII credentials are 'fetch_function_key,subscription_key' (two comma-separated keys)"
+        ) from None
+    if not credentials._are_valid():
+        raise CredentialsError("StopNCII credentials need both a fetch function key and a subscription key")
+    return credentials
+
+
+class StopNCIIClient:
+    """Fetches one raw FetchHashes page at a time (a JSON value, not yet checked)."""
+
+    def __init__(self, credentials_text: str, base_url: str | None = None) -> None:
+        credentials = parse_credentials(credentials_text)
+        self._api = _NoRetryAPI(
+            credentials.subscription_key,
+            credentials.fetch_function_key,
+            base_url_override=base_url or credentials.base_url_override,
+        )
+
+    def fetch_page(self, start_timestamp: int, page_token: str | None, page_size: int = PAGE_SIZE) -> Any:
+        """The page after ``page_token`` of the records changed since ``start_timestamp``.
+
+        Returns the decoded JSON (anything: the fetcher checks it), or raises ``UnreadablePage`` when
+        the body is not JSON, ``RateLimited`` on 429 and ``SourceError`` on other failures.
+        """
+        params: dict[str, Any] = {"startTimestamp": start_timestamp, "pageSize": page_size}
+        if page_token:
+            params["nextPageToken"] = page_token
+        url = "/".join((self._api._base_url, StopNCIIEndpoint.FetchHashes.value))
+        try:
+            with self._api._get_session(StopNCIIEndpoint.FetchHashes) as session:
+                response = session.get(url, params=params)
+                response.raise_for_status()
+                text = response.text
+        except requests.HTTPError as error:
+            raise _http_error(error) from None
+        except requests.RequestException as error:
+            raise SourceError(f"StopNCII could not be reached: {type(error).__name__}") from None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise UnreadablePage(f"the page is not JSON ({error.msg})", text[:4096]) from None
+
+
+def _http_error(error: requests.HTTPError) -> SourceError:
+    response = error.response
+    status = response.status_code if response is not None else 0
+    if status == 429:
+        return RateLimited("StopNCII answered 429 (rate limited)", _retry_after(response))
+    if status in (401, 403):
+        return SourceError(f"StopNCII refused the credentials (HTTP {status}): check the keys")
+    return SourceError(f"StopNCII answered HTTP {status}")
+
+
+def _retry_after(response: requests.Response | None) -> float | None:
+    """``Retry-After`` in seconds (the delta form; an HTTP date is treated as absent)."""
+    value = response.headers.get("Retry-After") if response is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
