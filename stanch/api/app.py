@@ -22,12 +22,13 @@ from pydantic import BaseModel
 
 from stanch import __version__
 from stanch.actions.background import DispatcherThread, dispatch_in_server
-from stanch.api import appeals, banks, matching, report, requests
+from stanch.api import appeals, banks, exchanges, matching, report, requests
 from stanch.api.auth import KeyChecker
 from stanch.api.errors import install_error_handlers
 from stanch.api.services import ApiLimits, Services
 from stanch.desk.locate import resolvers_from_environment
 from stanch.desk.ticker import DeskTicker
+from stanch.exchange.live.scheduler import ExchangeScheduler, exchange_in_server
 from stanch.matching.engine import MatchEngine
 from stanch.matching.sync import POLL_INTERVAL, BankFollower
 from stanch.store import Database, open_database
@@ -54,6 +55,9 @@ def create_app(
         follower.start()
         ticker = DeskTicker(database, resolvers_from_environment())
         ticker.start()
+        fetcher = ExchangeScheduler(database) if exchange_in_server() else None
+        if fetcher is not None:
+            fetcher.start()
         if dispatcher is not None:
             dispatcher.start()
         settle_memory()
@@ -65,6 +69,8 @@ def create_app(
             if dispatcher is not None:
                 dispatcher.stop()
             ticker.stop()
+            if fetcher is not None:
+                fetcher.stop()
             follower.stop()
             keys.close()
             if db is None:
@@ -82,8 +88,9 @@ def create_app(
     app.include_router(requests.router)
     app.include_router(appeals.router)
     app.include_router(report.router)
+    app.include_router(exchanges.router)
     install_pages(app)
-    describe_models(app, matching.BODY_MODELS + banks.BODY_MODELS)
+    describe_models(app, matching.BODY_MODELS + banks.BODY_MODELS + exchanges.BODY_MODELS)
     return app
 
 

@@ -13,7 +13,9 @@ from typing import Any
 
 import typer
 
+from stanch.cli.audit import cli_actor
 from stanch.cli.transaction import cli_write
+from stanch.desk.audit import record
 from stanch.exchange.live.fetcher import FetchResult, fetch_source
 from stanch.exchange.live.sources import (
     SourceExists,
@@ -62,7 +64,10 @@ def add_command(
             credentials_file=credentials_file, base_url=base_url, trust=trust, threshold=threshold,
             schedule_seconds=schedule,
         )  # fmt: skip
-        _print(source_record(session, source))
+        shown = source_record(session, source)
+        details = {k: shown[k] for k in ("type", "bank", "credentials", "trust", "schedule_seconds")}
+        record(session, cli_actor(), "exchange.add", ("exchange", name), details)
+        _print(shown)
 
 
 @exchange_app.command("list")
@@ -100,6 +105,7 @@ def remove_command(name: str = typer.Argument(..., help="The source.")) -> None:
     """Forget a source and its quarantine (the entries it brought stay in the bank)."""
     with cli_write(*_REFUSED) as session:
         remove_source(session, name)
+        record(session, cli_actor(), "exchange.remove", ("exchange", name))
     _print({"removed": name})
 
 
@@ -114,6 +120,9 @@ def fetch_command(
     try:
         with db.read() as session:
             names = [name] if name else [s.name for s in list_sources(session) if s.enabled]
+        with db.write() as session:
+            for each in names:
+                record(session, cli_actor(), "exchange.fetch", ("exchange", each), {"restart": restart})
         for each in names:
             try:
                 result = fetch_source(db, each, restart=restart)
