@@ -94,7 +94,7 @@ class Dispatcher:
         self._engine = engine
         self._writes = write_engine(engine)
         self._clock = clock
-        self._senders = senders if senders is not None else default_senders(settings, clock)
+        self._senders = senders if senders is not None else default_senders(settings, clock, engine)
         self._policy = policy or RetryPolicy()
         self._random = random
         self._lease = lease
@@ -243,12 +243,17 @@ class Dispatcher:
 
 
 def default_senders(
-    settings: ActionSettings | None, clock: Callable[[], datetime] = utcnow
+    settings: ActionSettings | None, clock: Callable[[], datetime] = utcnow, engine: Engine | None = None
 ) -> dict[str, Sender]:
     """Senders for what ``settings`` (default: the environment) configure: email always (the log at
-    least), webhooks only with ``STANCH_WEBHOOK_URL``."""
+    least), webhooks only with ``STANCH_WEBHOOK_URL``, feedback to exchange sources when the database
+    (``engine``) is given (each source's own settings say where and with what credentials)."""
     settings = settings or ActionSettings.from_env()
     senders: dict[str, Sender] = {"email": mailer_from_settings(settings)}
+    if engine is not None:
+        from stanch.exchange.live.feedback import ExchangeFeedbackSender  # same layer; imported late
+
+        senders["exchange"] = ExchangeFeedbackSender(engine)
     if settings.webhook_url and settings.webhook_secret:
         senders["webhook"] = WebhookSender(settings.webhook_url, settings.webhook_secret,
                                            timeout=settings.webhook_timeout, clock=clock)

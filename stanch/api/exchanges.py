@@ -47,6 +47,7 @@ class NewSource(BaseModel):
     trust: Literal["block", "review"] | None = None
     threshold: int | None = Field(None, ge=0, le=256)
     schedule_seconds: int = Field(3600, ge=60, le=30 * 86400)
+    feedback: bool = False
 
 
 BODY_MODELS = (NewSource,)
@@ -66,7 +67,7 @@ def exchanges_list(request: Request, _: Caller = Depends(require("admin"))) -> d
 @router.post("", status_code=201, openapi_extra=json_body(NewSource))
 async def exchanges_add(request: Request, caller: Caller = Depends(require("admin"))) -> dict[str, Any]:
     """Configure a source: ``{"name", "type": "stopncii", "bank", "credentials_env"|"credentials_file",
-    "base_url", "trust", "threshold", "schedule_seconds"}``."""
+    "base_url", "trust", "threshold", "schedule_seconds", "feedback"}``."""
     app = services(request)
     body = validated(NewSource, await read_json(request, app.limits.max_json_bytes))
     return await run_in_threadpool(_add, app, body, _actor(caller))

@@ -56,13 +56,16 @@ def add_command(
         None, "--threshold", min=0, max=256, help="Set the bank's threshold."
     ),
     schedule: int = typer.Option(3600, "--schedule", min=60, help="Seconds between scheduled fetches."),
+    feedback: bool = typer.Option(
+        False, "--feedback/--no-feedback", help="Send reviewers' verdicts on its entries back to the source."
+    ),
 ) -> None:
     """Configure a source feeding a bank (credentials from a variable or a file, never stored)."""
     with cli_write(*_REFUSED) as session:
         source = add_source(
             session, name, type=type, bank=bank, credentials_env=credentials_env,
             credentials_file=credentials_file, base_url=base_url, trust=trust, threshold=threshold,
-            schedule_seconds=schedule,
+            schedule_seconds=schedule, feedback=feedback,
         )  # fmt: skip
         shown = source_record(session, source)
         details = {k: shown[k] for k in ("type", "bank", "credentials", "trust", "schedule_seconds")}

@@ -43,6 +43,8 @@ class ExchangeSource(Base):
     trust: Mapped[str] = mapped_column(String(10))
     schedule_seconds: Mapped[int] = mapped_column(Integer, default=3600)
     enabled: Mapped[bool] = mapped_column(default=True)
+    feedback: Mapped[bool] = mapped_column(default=False)
+    """Send reviewers' verdicts on this source's entries back to it (StopNCII ``SubmitFeedback``)."""
     checkpoint: Mapped[str | None] = mapped_column(Text)
     added: Mapped[int] = mapped_column(Integer, default=0)
     withdrawn: Mapped[int] = mapped_column(Integer, default=0)

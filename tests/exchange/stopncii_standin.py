@@ -1,5 +1,8 @@
 """A stand-in for StopNCII.org's FetchHashes API on 127.0.0.1, for tests only (never the product).
 
+``POST {base}/SubmitFeedback`` takes ``{"count", "hashFeedbacks": [{"hashValue", "feedbackValue",
+"tags"}]}`` with the feedback function key (as pytx's ``submit_feedbacks`` sends it).
+
 Shapes follow python-threatexchange's client (threatexchange/exchanges/clients/stopncii/api.py):
 ``GET {base}/FetchHashes?startTimestamp=&pageSize=[&nextPageToken=]`` with the ``x-functions-key``
 and ``Ocp-Apim-Subscription-Key`` headers, answering ``{"count", "nextPageToken", "nextSetTimestamp",
@@ -28,6 +31,11 @@ from tests.local_server import QuietHandler, local_server
 FUNCTION_KEY = "fetch-key-0123456789"
 SUBSCRIPTION_KEY = "subscription-key-abcdef"
 CREDENTIALS = f"{FUNCTION_KEY},{SUBSCRIPTION_KEY}"
+FEEDBACK_KEY = "feedback-key-9876"
+FEEDBACK_CREDENTIALS = json.dumps(
+    {"fetch_function_key": FUNCTION_KEY, "subscription_key": SUBSCRIPTION_KEY,
+     "feedback_function_key": FEEDBACK_KEY}
+)
 
 
 def pdq(n: int) -> str:
@@ -45,6 +53,10 @@ class StandIn:
     faults: dict[str, list[str]] = field(default_factory=dict)
     gates: dict[str, threading.Event] = field(default_factory=dict)
     requests: list[dict[str, str]] = field(default_factory=list)
+    feedback: list[dict[str, Any]] = field(default_factory=list)
+    """Bodies of the SubmitFeedback requests received."""
+    feedback_faults: list[str] = field(default_factory=list)
+    """Answers to the next SubmitFeedback requests (``"429:<seconds>"``, ``"500"``, ``"400"``)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
@@ -119,6 +131,30 @@ def stopncii_standin(standin: StandIn | None = None) -> Iterator[StandIn]:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if self.path != "/v1/SubmitFeedback":
+                self.send_body(404, b"{}", "application/json")
+                return
+            if (self.headers.get("x-functions-key"), self.headers.get("Ocp-Apim-Subscription-Key")) != (
+                FEEDBACK_KEY, SUBSCRIPTION_KEY,
+            ):
+                self.send_body(401, b'{"error": "unauthorized"}', "application/json")
+                return
+            with standin.lock:
+                fault = standin.feedback_faults.pop(0) if standin.feedback_faults else None
+                if fault is None:
+                    standin.feedback.append(json.loads(body))
+            if fault and fault.startswith("429:"):
+                self.send_response(429)
+                self.send_header("Retry-After", fault[4:])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif fault:
+                self.send_body(int(fault), b'{"error": "no"}', "application/json")
+            else:
+                self.send_body(200, b"{}", "application/json")
 
     with local_server(Handler) as base:
         standin.url = f"{base}/v1"

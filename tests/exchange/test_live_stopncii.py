@@ -233,3 +233,12 @@ def test_bad_settings_are_refused(session, settings, message) -> None:
     create_bank(session, "ncii")
     with pytest.raises(ValueError, match=message):
         add_source(session, "s", **{"type": "stopncii", "bank": "ncii", **settings})
+
+
+def test_migration_matches_the_models(database: Database) -> None:
+    from stanch.store.exchange_models import QuarantinedItem
+    from stanch.store.outbox_models import OutboxMessage
+    from tests.schema_check import assert_migration_matches_model
+
+    for model in (ExchangeSource, QuarantinedItem, OutboxMessage):
+        assert_migration_matches_model(database, model)

@@ -42,28 +42,47 @@ class _NoRetryAPI(StopNCIIAPI):
         return session
 
 
-def parse_credentials(text: str) -> StopNCIICredentials:
+def parse_credentials(text: str) -> tuple[StopNCIICredentials, str | None]:
     """``fetch_function_key,subscription_key`` (pytx's ``TX_STOPNCII_KEYS`` format; a third field,
-    a base URL, is accepted as pytx does)."""
+    a base URL, is accepted as pytx does), or a JSON object ``{"fetch_function_key",
+    "subscription_key", "feedback_function_key"}`` when feedback is sent too. Returns pytx's
+    credentials and the feedback function key (or None)."""
+    feedback_key = None
     try:
-        credentials = StopNCIICredentials._from_str(text)
+        if text.lstrip().startswith("{"):
+            value = json.loads(text)
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise ValueError
+            credentials = StopNCIICredentials(
+                fetch_function_key=value.get("fetch_function_key", ""),
+                subscription_key=value.get("subscription_key", ""),
+            )
+            feedback_key = value.get("feedback_function_key") or None
+        else:
+            credentials = StopNCIICredentials._from_str(text)
     except ValueError:
         raise CredentialsError(
             "StopNCII credentials are 'fetch_function_key,subscription_key' (two comma-separated keys)"
+            ' or {"fetch_function_key": ..., "subscription_key": ..., "feedback_function_key": ...}'
         ) from None
     if not credentials._are_valid():
         raise CredentialsError("StopNCII credentials need both a fetch function key and a subscription key")
-    return credentials
+    return credentials, feedback_key
 
 
 class StopNCIIClient:
-    """Fetches one raw FetchHashes page at a time (a JSON value, not yet checked)."""
+    """Fetches one raw FetchHashes page at a time (a JSON value, not yet checked); ``api`` is pytx's
+    client (without its sleeping retries), used for feedback."""
 
-    def __init__(self, credentials_text: str, base_url: str | None = None) -> None:
-        credentials = parse_credentials(credentials_text)
-        self._api = _NoRetryAPI(
+    def __init__(self, credentials_text: str, base_url: str | None = None, *, feedback: bool = False) -> None:
+        credentials, feedback_key = parse_credentials(credentials_text)
+        if feedback and feedback_key is None:
+            raise CredentialsError("StopNCII feedback needs a feedback_function_key in the credentials")
+        extra = {StopNCIIEndpoint.SubmitFeedback: feedback_key} if feedback_key else None
+        self.api = self._api = _NoRetryAPI(
             credentials.subscription_key,
             credentials.fetch_function_key,
+            additional_function_keys=extra,
             base_url_override=base_url or credentials.base_url_override,
         )
 

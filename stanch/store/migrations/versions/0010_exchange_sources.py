@@ -1,5 +1,6 @@
 """Live exchange: ``exchange_sources`` (settings, checkpoint, counts, backoff, lease) and
-``exchange_quarantine`` (records and pages a fetch could not read).
+``exchange_quarantine`` (records and pages a fetch could not read); outbox messages of kind
+``exchange`` (feedback to sources).
 
 Revision ID: 0010
 Revises: 0008
@@ -30,6 +31,7 @@ def upgrade() -> None:
         sa.Column("trust", sa.String(10), nullable=False),
         sa.Column("schedule_seconds", sa.Integer(), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("feedback", sa.Boolean(), nullable=False),
         sa.Column("checkpoint", sa.Text(), nullable=True),
         sa.Column("added", sa.Integer(), nullable=False),
         sa.Column("withdrawn", sa.Integer(), nullable=False),
@@ -66,9 +68,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exchange_quarantine")),
     )
     op.create_index(op.f("ix_exchange_quarantine_source_id"), "exchange_quarantine", ["source_id"])
+    with op.batch_alter_table("outbox") as batch:  # feedback to sources goes through the outbox
+        batch.drop_constraint(op.f("ck_outbox_kind"), type_="check")
+        batch.create_check_constraint("kind", "kind IN ('webhook', 'email', 'exchange')")
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM outbox WHERE kind = 'exchange'")
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_constraint(op.f("ck_outbox_kind"), type_="check")
+        batch.create_check_constraint("kind", "kind IN ('webhook', 'email')")
     op.drop_index(op.f("ix_exchange_quarantine_source_id"), table_name="exchange_quarantine")
     op.drop_table("exchange_quarantine")
     op.drop_index(op.f("ix_exchange_sources_bank_id"), table_name="exchange_sources")

@@ -1,0 +1,133 @@
+"""Feedback to exchange sources: a reviewer's verdict on a match sent back to where the hash came from.
+
+``queue_source_feedback(session, entry_ids, verdict, now)`` is the one entry point (the seam other
+parts of Stanch call where a reviewer confirms or rejects a match): for each entry that came from a
+source with feedback on, it adds an outbox message of kind ``exchange`` in the caller's transaction,
+so feedback exists only if the decision commits, and is retried by the dispatcher like any message.
+Entries from anywhere else are ignored. Queuing the same verdict on the same hash twice adds nothing
+(the first message, pending or sent, stands).
+
+``ExchangeFeedbackSender`` delivers them: StopNCII ``SubmitFeedback`` through python-threatexchange's
+client (``Blocked`` for a confirmed match, ``NotBlocked`` for a rejected one), with the credentials
+read from the source's variable or file at sending time. StopNCII needs a function key for that
+endpoint: the credentials are then a JSON object ``{"fetch_function_key", "subscription_key",
+"feedback_function_key"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+import requests
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+from threatexchange.exchanges.clients.stopncii.api import StopNCIICSPFeedbackValue, StopNCIISignalType
+
+from stanch.actions.delivery import DeliveryError, Message
+from stanch.exchange.live.errors import CredentialsError
+from stanch.exchange.live.sources import read_credentials
+from stanch.exchange.live.stopncii import StopNCIIClient
+from stanch.store.exchange_models import ExchangeSource
+from stanch.store.models import Entry
+from stanch.store.outbox_models import OutboxMessage
+
+VERDICTS = {"confirmed": StopNCIICSPFeedbackValue.Blocked, "rejected": StopNCIICSPFeedbackValue.NotBlocked}
+FEEDBACK_TYPE = "stopncii.feedback"
+LIST_PREFIX = "exchange:"
+
+
+def queue_source_feedback(session: Session, entry_ids: Iterable[int], verdict: str, now: datetime) -> int:
+    """Queue feedback (``verdict`` ``confirmed`` or ``rejected``) for those of ``entry_ids`` that came
+    from an exchange source accepting feedback; returns how many messages were added."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
+    ids = sorted(set(entry_ids))
+    if not ids:
+        return 0
+    rows = session.execute(
+        select(Entry.external_list, Entry.external_id)
+        .where(Entry.id.in_(ids), Entry.external_list.like(f"{LIST_PREFIX}%"), Entry.external_id.is_not(None))
+    ).all()
+    names = {str(external_list)[len(LIST_PREFIX):] for external_list, _ in rows}
+    sources = {
+        s.name: s
+        for s in session.scalars(select(ExchangeSource).where(ExchangeSource.name.in_(names)))
+        if s.feedback and s.type == "stopncii"
+    }
+    added = 0
+    for external_list, external_id in sorted(set(rows)):
+        name = str(external_list)[len(LIST_PREFIX):]
+        if name not in sources:
+            continue
+        signal_type, _, value = str(external_id).partition(":")
+        data = {"source": name, "signalType": signal_type, "hashValue": value,
+                "feedbackValue": VERDICTS[verdict].value}
+        payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        if _already_queued(session, name, payload):
+            continue
+        session.add(OutboxMessage(uuid=str(uuid.uuid4()), kind="exchange", type=FEEDBACK_TYPE, recipient=name,
+                                  payload=payload, status="pending", attempts=0, created_at=now,
+                                  next_attempt_at=now))
+        added += 1
+    session.flush()
+    return added
+
+
+def _already_queued(session: Session, name: str, payload: str) -> bool:
+    return session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.kind == "exchange", OutboxMessage.recipient == name,
+            OutboxMessage.payload == payload, OutboxMessage.status.in_(("pending", "sent")),
+        ).limit(1)
+    ) is not None  # fmt: skip
+
+
+class ExchangeFeedbackSender:
+    """Sends ``exchange`` outbox messages to their source (the dispatcher's sender for that kind)."""
+
+    def __init__(self, engine: Engine, environ: dict[str, str] | None = None) -> None:
+        self._sessions = sessionmaker(engine)
+        self._environ = environ
+
+    def send(self, message: Message) -> None:
+        payload = message.payload
+        with self._sessions() as session:
+            source = session.scalar(select(ExchangeSource).where(ExchangeSource.name == message.recipient))
+            if source is None:
+                raise DeliveryError(f"exchange source {message.recipient!r} no longer exists", permanent=True)
+            try:
+                credentials = read_credentials(source, self._environ)
+            except CredentialsError as error:
+                raise DeliveryError(str(error)) from None  # retried: the admin may set it meanwhile
+            base_url = source.base_url
+        try:
+            client = StopNCIIClient(credentials, base_url, feedback=True)
+            api = client.api
+            signal_type = StopNCIISignalType(payload["signalType"])
+            feedback = StopNCIICSPFeedbackValue(payload["feedbackValue"])
+        except (CredentialsError, ValueError) as error:
+            raise DeliveryError(str(error), permanent=True) from None
+        try:
+            api.submit_feedback(signal_type, payload["hashValue"], feedback)
+        except requests.HTTPError as error:
+            raise _delivery_error(error) from None
+        except requests.RequestException as error:
+            raise DeliveryError(f"StopNCII could not be reached: {type(error).__name__}") from None
+
+    def close(self) -> None:
+        """Nothing held between messages."""
+
+
+def _delivery_error(error: requests.HTTPError) -> DeliveryError:
+    status = error.response.status_code if error.response is not None else 0
+    if status == 429:
+        value = error.response.headers.get("Retry-After") if error.response is not None else None
+        wait = timedelta(seconds=float(value)) if value and value.isdigit() else None
+        return DeliveryError("StopNCII answered 429 (rate limited)", retry_after=wait)
+    if status >= 500 or status == 0:
+        return DeliveryError(f"StopNCII answered HTTP {status}")
+    return DeliveryError(f"StopNCII refused the feedback (HTTP {status})", permanent=True)
+
