@@ -88,3 +88,27 @@ def test_feedback_without_a_feedback_key_fails_for_good_with_the_reason(database
     (message,) = _messages(database)
     assert message.status == "failed" and "feedback_function_key" in (message.last_error or "")
     assert standin.feedback == []
+
+
+def test_a_removed_case_confirms_the_exchanged_hashes_it_carried(database: Database) -> None:
+    from stanch.desk.cases import find_request
+    from stanch.desk.decisions import decide
+    from stanch.desk.intake import file_request, validate
+    from tests.desk.factory import request_body
+
+    with stopncii_standin() as standin:
+        standin.put("ImagePDQ", pdq(1))
+        standin.put("ImagePDQ", pdq(2))
+        _setup(database, standin.url)
+    cases = []
+    for hashes in ([{"pdq": pdq(1)}], [{"pdq": pdq(2)}]):
+        with database.write() as session:
+            receipt, _ = file_request(session, validate(request_body(hashes=hashes)), now=T0)
+            cases.append(receipt.id)
+    with database.write() as session:
+        decide(session, find_request(session, cases[0]), "remove", "NCII", actor="user:rev", now=T0)
+        decide(session, find_request(session, cases[1]), "reject", "not NCII", actor="user:rev", now=T0)
+    (message,) = _messages(database)
+    assert message.recipient == "stopncii" and message.status == "pending"
+    assert '"hashValue":"' + pdq(1) + '"' in message.payload
+    assert '"feedbackValue":"Blocked"' in message.payload
