@@ -13,14 +13,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from stanch.api.auth import Caller, require
+from stanch.api.errors import unprocessable
 from stanch.api.schemas import json_body, validated
-from stanch.api.services import Services, services
 from stanch.api.uploads import read_json
 from stanch.desk.audit import record
 from stanch.exchange.live.fetcher import fetch_source
 from stanch.exchange.live.sources import (
     SourceExists,
-    UnknownSource,
     add_source,
     get_source,
     list_sources,
@@ -28,7 +27,7 @@ from stanch.exchange.live.sources import (
     remove_source,
     source_record,
 )
-from stanch.store import UnknownBank
+from stanch.runtime import Runtime, Stanch
 
 router = APIRouter(prefix="/v1/exchanges", tags=["exchanges"])
 
@@ -58,75 +57,70 @@ def _actor(caller: Caller) -> str:
 
 
 @router.get("")
-def exchanges_list(request: Request, _: Caller = Depends(require("admin"))) -> dict[str, Any]:
+def exchanges_list(app: Runtime, _: Caller = Depends(require("admin"))) -> dict[str, Any]:
     """Every source with its settings and status (last fetch, checkpoint, counts, last error)."""
-    with services(request).db.read() as session:
+    with app.db.read() as session:
         return {"exchanges": [source_record(session, s) for s in list_sources(session)]}
 
 
 @router.post("", status_code=201, openapi_extra=json_body(NewSource))
-async def exchanges_add(request: Request, caller: Caller = Depends(require("admin"))) -> dict[str, Any]:
+async def exchanges_add(
+    app: Runtime, request: Request, caller: Caller = Depends(require("admin"))
+) -> dict[str, Any]:
     """Configure a source: ``{"name", "type": "stopncii", "bank", "credentials_env"|"credentials_file",
     "base_url", "trust", "threshold", "schedule_seconds", "feedback"}``."""
-    app = services(request)
     body = validated(NewSource, await read_json(request, app.limits.max_json_bytes))
     return await run_in_threadpool(_add, app, body, _actor(caller))
 
 
-def _add(app: Services, body: NewSource, actor: str) -> dict[str, Any]:
+def _add(app: Stanch, body: NewSource, actor: str) -> dict[str, Any]:
     try:
         with app.db.write() as session:
             source = add_source(session, **body.model_dump())
             answer = source_record(session, source)
             details = {k: answer[k] for k in ("type", "bank", "credentials", "trust", "schedule_seconds")}
             record(session, actor, "exchange.add", ("exchange", source.name), details)
-    except (UnknownBank, UnknownSource) as error:
-        raise HTTPException(404, str(error)) from None
-    except SourceExists as error:
-        raise HTTPException(409, str(error)) from None
-    except ValueError as error:
-        raise HTTPException(422, str(error)) from None
+    except SourceExists:  # 409, through the app's map (as UnknownBank is 404)
+        raise
+    except ValueError as error:  # a setting out of range
+        raise unprocessable(error) from None
     if body.threshold is not None:
         app.follower.poll_after_commit()
     return answer
 
 
 @router.get("/{name}")
-def exchanges_get(name: str, request: Request, _: Caller = Depends(require("admin"))) -> dict[str, Any]:
+def exchanges_get(app: Runtime, name: str, _: Caller = Depends(require("admin"))) -> dict[str, Any]:
     """One source's settings, status and its newest quarantined records and pages."""
-    with services(request).db.read() as session:
-        source = _source(session, name)
+    with app.db.read() as session:
+        source = get_source(session, name)
         return {**source_record(session, source), "quarantine": quarantine_records(session, source)}
 
 
 @router.delete("/{name}")
 def exchanges_remove(
-    name: str, request: Request, caller: Caller = Depends(require("admin"))
+    app: Runtime, name: str, caller: Caller = Depends(require("admin"))
 ) -> dict[str, Any]:
     """Forget a source and its quarantine (the entries it brought stay in the bank)."""
-    try:
-        with services(request).db.write() as session:
-            remove_source(session, name)
-            record(session, _actor(caller), "exchange.remove", ("exchange", name))
-    except UnknownSource as error:
-        raise HTTPException(404, str(error)) from None
+    with app.db.write() as session:
+        remove_source(session, name)
+        record(session, _actor(caller), "exchange.remove", ("exchange", name))
     return {"removed": name}
 
 
 @router.post("/{name}/fetch")
 async def exchanges_fetch(
-    name: str, request: Request, caller: Caller = Depends(require("admin"))
+    app: Runtime, name: str, caller: Caller = Depends(require("admin"))
 ) -> dict[str, Any]:
     """Fetch the source now, from its checkpoint; 409 while another process is fetching it."""
-    app = services(request)
     return await run_in_threadpool(_fetch, app, name, _actor(caller))
 
 
-def _fetch(app: Services, name: str, actor: str) -> dict[str, Any]:
+def _fetch(app: Stanch, name: str, actor: str) -> dict[str, Any]:
     with app.db.write() as session:
-        _source(session, name)
+        get_source(session, name)
         record(session, actor, "exchange.fetch", ("exchange", name))
-    result = fetch_source(app.db, name)
+    result = fetch_source(app.db, name, clock=app.now)
     if not result.fetched:
         raise HTTPException(409, f"exchange source {name!r} is being fetched by another process; try later")
     app.follower.poll_after_commit()
@@ -137,9 +131,3 @@ def _fetch(app: Services, name: str, actor: str) -> dict[str, Any]:
         "next_fetch_at": result.next_fetch_at.isoformat() if result.next_fetch_at else None,
     }  # fmt: skip
 
-
-def _source(session: Any, name: str) -> Any:
-    try:
-        return get_source(session, name)
-    except UnknownSource as error:
-        raise HTTPException(404, str(error)) from None
