@@ -47,6 +47,7 @@ class NewSource(BaseModel):
     threshold: int | None = Field(None, ge=0, le=256)
     schedule_seconds: int = Field(3600, ge=60, le=30 * 86400)
     feedback: bool = False
+    push: bool = False
 
 
 BODY_MODELS = (NewSource,)
@@ -68,7 +69,7 @@ async def exchanges_add(
     app: Runtime, request: Request, caller: Caller = Depends(require("admin"))
 ) -> dict[str, Any]:
     """Configure a source: ``{"name", "type": "stopncii", "bank", "credentials_env"|"credentials_file",
-    "base_url", "trust", "threshold", "schedule_seconds", "feedback"}``."""
+    "base_url", "trust", "threshold", "schedule_seconds", "feedback", "push"}``."""
     body = validated(NewSource, await read_json(request, app.limits.max_json_bytes))
     return await run_in_threadpool(_add, app, body, _actor(caller))
 

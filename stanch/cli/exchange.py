@@ -59,13 +59,16 @@ def add_command(
     feedback: bool = typer.Option(
         False, "--feedback/--no-feedback", help="Send reviewers' verdicts on its entries back to the source."
     ),
+    push: bool = typer.Option(
+        False, "--push/--no-push", help="Submit hashes of removed cases (requester consented) to the source."
+    ),
 ) -> None:
     """Configure a source feeding a bank (credentials from a variable or a file, never stored)."""
     with cli_write(*_REFUSED) as session:
         source = add_source(
             session, name, type=type, bank=bank, credentials_env=credentials_env,
             credentials_file=credentials_file, base_url=base_url, trust=trust, threshold=threshold,
-            schedule_seconds=schedule, feedback=feedback,
+            schedule_seconds=schedule, feedback=feedback, push=push,
         )  # fmt: skip
         shown = source_record(session, source)
         details = {k: shown[k] for k in ("type", "bank", "credentials", "trust", "schedule_seconds")}

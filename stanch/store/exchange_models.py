@@ -45,6 +45,9 @@ class ExchangeSource(Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     feedback: Mapped[bool] = mapped_column(default=False)
     """Send reviewers' verdicts on this source's entries back to it (StopNCII ``SubmitFeedback``)."""
+    push: Mapped[bool] = mapped_column(default=False)
+    """Submit the hashes of cases removed on the desk to this source (StopNCII ``SubmitHashes``), for
+    requesters who consented (``TakedownRequest.share_consent``)."""
     checkpoint: Mapped[str | None] = mapped_column(Text)
     added: Mapped[int] = mapped_column(Integer, default=0)
     withdrawn: Mapped[int] = mapped_column(Integer, default=0)

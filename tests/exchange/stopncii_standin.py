@@ -1,7 +1,9 @@
 """A stand-in for StopNCII.org's FetchHashes API on 127.0.0.1, for tests only (never the product).
 
 ``POST {base}/SubmitFeedback`` takes ``{"count", "hashFeedbacks": [{"hashValue", "feedbackValue",
-"tags"}]}`` with the feedback function key (as pytx's ``submit_feedbacks`` sends it).
+"tags"}]}`` with the feedback function key, ``POST {base}/SubmitHashes`` ``{"count", "hashRecords":
+[{"lastModtimestamp", "signalType", "hashValue", "CSPFeedbacks"}]}`` with the submit function key (as
+pytx's ``submit_feedbacks`` and ``submit_hashes`` send them).
 
 Shapes follow python-threatexchange's client (threatexchange/exchanges/clients/stopncii/api.py):
 ``GET {base}/FetchHashes?startTimestamp=&pageSize=[&nextPageToken=]`` with the ``x-functions-key``
@@ -32,9 +34,10 @@ FUNCTION_KEY = "fetch-key-0123456789"
 SUBSCRIPTION_KEY = "subscription-key-abcdef"
 CREDENTIALS = f"{FUNCTION_KEY},{SUBSCRIPTION_KEY}"
 FEEDBACK_KEY = "feedback-key-9876"
+SUBMIT_KEY = "submit-key-5432"
 FEEDBACK_CREDENTIALS = json.dumps(
     {"fetch_function_key": FUNCTION_KEY, "subscription_key": SUBSCRIPTION_KEY,
-     "feedback_function_key": FEEDBACK_KEY}
+     "feedback_function_key": FEEDBACK_KEY, "submit_function_key": SUBMIT_KEY}
 )
 
 
@@ -55,6 +58,8 @@ class StandIn:
     requests: list[dict[str, str]] = field(default_factory=list)
     feedback: list[dict[str, Any]] = field(default_factory=list)
     """Bodies of the SubmitFeedback requests received."""
+    submitted: list[dict[str, Any]] = field(default_factory=list)
+    """Bodies of the SubmitHashes requests received."""
     feedback_faults: list[str] = field(default_factory=list)
     """Answers to the next SubmitFeedback requests (``"429:<seconds>"``, ``"500"``, ``"400"``)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -134,18 +139,20 @@ def stopncii_standin(standin: StandIn | None = None) -> Iterator[StandIn]:
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            if self.path != "/v1/SubmitFeedback":
+            keys = {"/v1/SubmitFeedback": FEEDBACK_KEY, "/v1/SubmitHashes": SUBMIT_KEY}
+            if self.path not in keys:
                 self.send_body(404, b"{}", "application/json")
                 return
             if (self.headers.get("x-functions-key"), self.headers.get("Ocp-Apim-Subscription-Key")) != (
-                FEEDBACK_KEY, SUBSCRIPTION_KEY,
+                keys[self.path], SUBSCRIPTION_KEY,
             ):
                 self.send_body(401, b'{"error": "unauthorized"}', "application/json")
                 return
             with standin.lock:
                 fault = standin.feedback_faults.pop(0) if standin.feedback_faults else None
                 if fault is None:
-                    standin.feedback.append(json.loads(body))
+                    received = standin.feedback if self.path.endswith("Feedback") else standin.submitted
+                    received.append(json.loads(body))
             if fault and fault.startswith("429:"):
                 self.send_response(429)
                 self.send_header("Retry-After", fault[4:])

@@ -4,6 +4,7 @@ retries (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -112,3 +113,43 @@ def test_a_removed_case_confirms_the_exchanged_hashes_it_carried(database: Datab
     assert message.recipient == "stopncii" and message.status == "pending"
     assert '"hashValue":"' + pdq(1) + '"' in message.payload
     assert '"feedbackValue":"Blocked"' in message.payload
+
+
+def test_removed_cases_hashes_go_to_push_sources_only_with_the_requesters_consent(database: Database) -> None:
+    from stanch.desk.cases import find_request
+    from stanch.desk.decisions import decide
+    from stanch.desk.intake import file_request, validate
+    from tests.desk.factory import request_body
+
+    with stopncii_standin() as standin:
+        with database.write() as session:
+            create_bank(session, "ncii")
+            add_source(session, "partner", type="stopncii", bank="ncii", credentials_env="KEYS",
+                       base_url=standin.url, push=True)
+        cases = {}
+        for n, consent in ((1, True), (2, None), (3, False)):
+            body = request_body(hashes=[{"pdq": pdq(n)}], share_hashes=consent)  # None: not given
+            with database.write() as session:
+                receipt, request = file_request(session, validate(body), now=T0)
+                assert request.share_consent is bool(consent)
+                cases[n] = receipt.id
+        with database.write() as session:
+            for case in cases.values():
+                decide(session, find_request(session, case), "remove", "NCII", actor="user:rev", now=T0)
+        (message,) = _messages(database)
+        assert message.type == "stopncii.submit"
+        sender = ExchangeFeedbackSender(database.engine, environ={"KEYS": FEEDBACK_CREDENTIALS})
+        with Dispatcher(database.engine, senders={"exchange": sender}, clock=lambda: T0) as dispatcher:
+            assert dispatcher.run_once().sent == 1
+    (body,) = standin.submitted
+    assert body["count"] == 1 and body["hashRecords"][0]["signalType"] == "ImagePDQ"  # not pytx's str(enum)
+    assert body["hashRecords"][0]["hashValue"] == pdq(1)
+    assert cases[1] not in json.dumps(body)  # nothing about the case leaves Stanch but the hash
+
+
+def test_share_hashes_must_be_a_boolean() -> None:
+    from stanch.desk.intake import InvalidRequest, validate
+    from tests.desk.factory import request_body
+
+    with pytest.raises(InvalidRequest, match="share_hashes must be true or false"):
+        validate(request_body(share_hashes="yes"))

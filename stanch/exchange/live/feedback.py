@@ -7,7 +7,10 @@ so feedback exists only if the decision commits, and is retried by the dispatche
 Entries from anywhere else are ignored. Queuing the same verdict on the same hash twice adds nothing
 (the first message, pending or sent, stands).
 
-``ExchangeFeedbackSender`` delivers them: StopNCII ``SubmitFeedback`` through python-threatexchange's
+``queue_hash_submission`` queues the PDQ hashes of a removed case (whose requester consented) for
+every StopNCII source with ``push`` on (``SubmitHashes``, function key ``submit_function_key``).
+
+``ExchangeFeedbackSender`` delivers both: StopNCII ``SubmitFeedback`` through python-threatexchange's
 client (``Blocked`` for a confirmed match, ``NotBlocked`` for a rejected one), with the credentials
 read from the source's variable or file at sending time. StopNCII needs a function key for that
 endpoint: the credentials are then a JSON object ``{"fetch_function_key", "subscription_key",
@@ -20,11 +23,16 @@ import json
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 import requests
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
-from threatexchange.exchanges.clients.stopncii.api import StopNCIICSPFeedbackValue, StopNCIISignalType
+from threatexchange.exchanges.clients.stopncii.api import (
+    StopNCIICSPFeedbackValue,
+    StopNCIIEndpoint,
+    StopNCIISignalType,
+)
 
 from stanch.actions.delivery import DeliveryError, Message
 from stanch.exchange.live.errors import CredentialsError
@@ -36,6 +44,7 @@ from stanch.store.outbox_models import OutboxMessage
 
 VERDICTS = {"confirmed": StopNCIICSPFeedbackValue.Blocked, "rejected": StopNCIICSPFeedbackValue.NotBlocked}
 FEEDBACK_TYPE = "stopncii.feedback"
+SUBMIT_TYPE = "stopncii.submit"
 LIST_PREFIX = "exchange:"
 
 
@@ -76,6 +85,30 @@ def queue_source_feedback(session: Session, entry_ids: Iterable[int], verdict: s
     return added
 
 
+def queue_hash_submission(session: Session, pdqs: Iterable[str], case: str, now: datetime) -> int:
+    """Queue the submission of a removed case's PDQ hashes (hex) to every StopNCII source with ``push``
+    on; the caller checks the requester's consent first. ``case`` only keeps two messages for the same
+    case apart (it is not sent). Returns how many messages were added."""
+    hashes = sorted({h.lower() for h in pdqs})
+    if not hashes:
+        return 0
+    added = 0
+    for source in session.scalars(select(ExchangeSource).where(ExchangeSource.push.is_(True))
+                                  .order_by(ExchangeSource.name)):
+        if source.type != "stopncii":
+            continue
+        data = {"source": source.name, "case": case, "signalType": "ImagePDQ", "hashes": hashes}
+        payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        if _already_queued(session, source.name, payload):
+            continue
+        session.add(OutboxMessage(uuid=str(uuid.uuid4()), kind="exchange", type=SUBMIT_TYPE,
+                                  recipient=source.name, payload=payload, status="pending", attempts=0,
+                                  created_at=now, next_attempt_at=now))
+        added += 1
+    session.flush()
+    return added
+
+
 def _already_queued(session: Session, name: str, payload: str) -> bool:
     return session.scalar(
         select(OutboxMessage.id).where(
@@ -103,15 +136,20 @@ class ExchangeFeedbackSender:
             except CredentialsError as error:
                 raise DeliveryError(str(error)) from None  # retried: the admin may set it meanwhile
             base_url = source.base_url
+        submit = message.type == SUBMIT_TYPE
         try:
-            client = StopNCIIClient(credentials, base_url, feedback=True)
-            api = client.api
+            client = StopNCIIClient(credentials, base_url,
+                                    needs="submit_function_key" if submit else "feedback_function_key")
             signal_type = StopNCIISignalType(payload["signalType"])
-            feedback = StopNCIICSPFeedbackValue(payload["feedbackValue"])
+            if not submit:
+                feedback = StopNCIICSPFeedbackValue(payload["feedbackValue"])
         except (CredentialsError, ValueError) as error:
             raise DeliveryError(str(error), permanent=True) from None
         try:
-            api.submit_feedback(signal_type, payload["hashValue"], feedback)
+            if submit:
+                client.api._post(StopNCIIEndpoint.SubmitHashes, json=_submission(payload, message.created_at))
+            else:
+                client.api.submit_feedback(signal_type, payload["hashValue"], feedback)
         except requests.HTTPError as error:
             raise _delivery_error(error) from None
         except requests.RequestException as error:
@@ -119,6 +157,17 @@ class ExchangeFeedbackSender:
 
     def close(self) -> None:
         """Nothing held between messages."""
+
+
+def _submission(payload: dict[str, Any], created: datetime) -> dict[str, Any]:
+    """pytx's ``submit_hashes`` body, with the signal type's name (pytx sends ``str()`` of its enum,
+    ``"StopNCIISignalType.ImagePDQ"``: see docs/exchange.md)."""
+    records = [
+        {"lastModtimestamp": int(created.timestamp()), "signalType": payload["signalType"], "hashValue": h,
+         "CSPFeedbacks": [{"tags": [], "feedbackValue": StopNCIICSPFeedbackValue.Blocked.value}]}
+        for h in payload["hashes"]
+    ]  # fmt: skip
+    return {"count": len(records), "hashRecords": records}
 
 
 def _delivery_error(error: requests.HTTPError) -> DeliveryError:

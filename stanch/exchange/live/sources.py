@@ -49,10 +49,12 @@ def add_source(
     threshold: int | None = None,
     schedule_seconds: int = 3600,
     feedback: bool = False,
+    push: bool = False,
 ) -> ExchangeSource:
     """Configure a source feeding ``bank``. ``threshold``, when given, becomes the bank's threshold
     (matching has one threshold per bank); ``trust`` (default the bank's) is given to every entry the
-    source brings. ``feedback`` sends reviewers' verdicts on its entries back to it."""
+    source brings. ``feedback`` sends reviewers' verdicts on its entries back to it; ``push`` submits
+    the hashes of removed cases whose requesters consented."""
     if not _NAME.fullmatch(name):
         raise ValueError(f"source name {name!r} is not allowed: use letters, digits, '_', '.', '-'")
     if type not in SOURCE_TYPES:
@@ -76,7 +78,7 @@ def add_source(
         name=name, type=type, bank_id=target.id, credentials_env=credentials_env,
         credentials_file=str(Path(credentials_file).expanduser().absolute()) if credentials_file else None,
         base_url=base_url.rstrip("/") if base_url else None, trust=trust or target.trust,
-        schedule_seconds=schedule_seconds, enabled=True, feedback=feedback, added=0, withdrawn=0,
+        schedule_seconds=schedule_seconds, enabled=True, feedback=feedback, push=push, added=0, withdrawn=0,
         quarantined=0, failures=0, created=utcnow(),
     )  # fmt: skip
     session.add(source)
@@ -145,6 +147,7 @@ def source_record(session: Session, source: ExchangeSource, bank: Bank | None = 
         "schedule_seconds": source.schedule_seconds,
         "enabled": source.enabled,
         "feedback": source.feedback,
+        "push": source.push,
         "checkpoint": json.loads(source.checkpoint) if source.checkpoint else None,
         "counts": {"added": source.added, "withdrawn": source.withdrawn, "quarantined": source.quarantined},
         "failures": source.failures,

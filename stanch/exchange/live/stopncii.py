@@ -42,12 +42,12 @@ class _NoRetryAPI(StopNCIIAPI):
         return session
 
 
-def parse_credentials(text: str) -> tuple[StopNCIICredentials, str | None]:
+def parse_credentials(text: str) -> tuple[StopNCIICredentials, dict[str, str]]:
     """``fetch_function_key,subscription_key`` (pytx's ``TX_STOPNCII_KEYS`` format; a third field,
     a base URL, is accepted as pytx does), or a JSON object ``{"fetch_function_key",
-    "subscription_key", "feedback_function_key"}`` when feedback is sent too. Returns pytx's
-    credentials and the feedback function key (or None)."""
-    feedback_key = None
+    "subscription_key", "feedback_function_key", "submit_function_key"}`` when feedback or hashes are
+    sent too. Returns pytx's credentials and the other function keys given."""
+    keys: dict[str, str] = {}
     try:
         if text.lstrip().startswith("{"):
             value = json.loads(text)
@@ -57,7 +57,7 @@ def parse_credentials(text: str) -> tuple[StopNCIICredentials, str | None]:
                 fetch_function_key=value.get("fetch_function_key", ""),
                 subscription_key=value.get("subscription_key", ""),
             )
-            feedback_key = value.get("feedback_function_key") or None
+            keys = {k: v for k, v in value.items() if k in _ENDPOINTS and v}
         else:
             credentials = StopNCIICredentials._from_str(text)
     except ValueError:
@@ -67,18 +67,26 @@ def parse_credentials(text: str) -> tuple[StopNCIICredentials, str | None]:
         ) from None
     if not credentials._are_valid():
         raise CredentialsError("StopNCII credentials need both a fetch function key and a subscription key")
-    return credentials, feedback_key
+    return credentials, keys
+
+
+_ENDPOINTS = {
+    "feedback_function_key": StopNCIIEndpoint.SubmitFeedback,
+    "submit_function_key": StopNCIIEndpoint.SubmitHashes,
+}
 
 
 class StopNCIIClient:
     """Fetches one raw FetchHashes page at a time (a JSON value, not yet checked); ``api`` is pytx's
     client (without its sleeping retries), used for feedback."""
 
-    def __init__(self, credentials_text: str, base_url: str | None = None, *, feedback: bool = False) -> None:
-        credentials, feedback_key = parse_credentials(credentials_text)
-        if feedback and feedback_key is None:
-            raise CredentialsError("StopNCII feedback needs a feedback_function_key in the credentials")
-        extra = {StopNCIIEndpoint.SubmitFeedback: feedback_key} if feedback_key else None
+    def __init__(
+        self, credentials_text: str, base_url: str | None = None, *, needs: str | None = None
+    ) -> None:
+        credentials, keys = parse_credentials(credentials_text)
+        if needs is not None and needs not in keys:
+            raise CredentialsError(f"this StopNCII call needs a {needs} in the credentials")
+        extra = {endpoint: keys[name] for name, endpoint in _ENDPOINTS.items() if name in keys}
         self.api = self._api = _NoRetryAPI(
             credentials.subscription_key,
             credentials.fetch_function_key,

@@ -1,6 +1,7 @@
 """Live exchange: ``exchange_sources`` (settings, checkpoint, counts, backoff, lease) and
 ``exchange_quarantine`` (records and pages a fetch could not read); outbox messages of kind
-``exchange`` (feedback to sources).
+``exchange`` (feedback and hashes to sources); ``takedown_requests.share_consent`` (whether the
+requester agreed to share their hashes with partners; existing requests: no).
 
 Revision ID: 0010
 Revises: 0008
@@ -32,6 +33,7 @@ def upgrade() -> None:
         sa.Column("schedule_seconds", sa.Integer(), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("feedback", sa.Boolean(), nullable=False),
+        sa.Column("push", sa.Boolean(), nullable=False),
         sa.Column("checkpoint", sa.Text(), nullable=True),
         sa.Column("added", sa.Integer(), nullable=False),
         sa.Column("withdrawn", sa.Integer(), nullable=False),
@@ -68,12 +70,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exchange_quarantine")),
     )
     op.create_index(op.f("ix_exchange_quarantine_source_id"), "exchange_quarantine", ["source_id"])
+    with op.batch_alter_table("takedown_requests") as batch:  # may removed hashes go to partners? no
+        batch.add_column(sa.Column("share_consent", sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table("outbox") as batch:  # feedback to sources goes through the outbox
         batch.drop_constraint(op.f("ck_outbox_kind"), type_="check")
         batch.create_check_constraint("kind", "kind IN ('webhook', 'email', 'exchange')")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("takedown_requests") as batch:
+        batch.drop_column("share_consent")
     op.execute("DELETE FROM outbox WHERE kind = 'exchange'")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_constraint(op.f("ck_outbox_kind"), type_="check")
