@@ -109,3 +109,29 @@ def test_the_server_fetches_unless_told_not_to(monkeypatch) -> None:
     assert exchange_in_server()
     monkeypatch.setenv("STANCH_EXCHANGE_FETCH", "0")
     assert not exchange_in_server()
+
+
+def test_the_scheduler_thread_fetches_due_sources(database: Database, monkeypatch) -> None:
+    import time
+
+    from stanch.exchange.live.scheduler import ExchangeScheduler
+
+    monkeypatch.setenv("K", CREDENTIALS)
+    with stopncii_standin() as standin:
+        standin.put("ImagePDQ", pdq(1))
+        with database.write() as session:
+            create_bank(session, "ncii")
+            add_source(session, "a", type="stopncii", bank="ncii", credentials_env="K", base_url=standin.url)
+        scheduler = ExchangeScheduler(database, interval=0.01, clock=lambda: T0)
+        scheduler.start()
+        try:
+            deadline = time.monotonic() + 60
+            while not standin.requests and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            scheduler.stop()
+    with database.read() as session:
+        from stanch.exchange.live.sources import get_source
+
+        source = get_source(session, "a")
+        assert (source.added, source.last_success_at) == (1, T0)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import or_, select
 
 from stanch.exchange.live.fetcher import ClientFactory, FetchResult, default_client, fetch_source
+from stanch.periodic import Periodic
 from stanch.store import Database, utcnow
 from stanch.store.exchange_models import ExchangeSource
 
@@ -57,26 +57,20 @@ def fetch_due(
     ]
 
 
-class ExchangeScheduler:
+class ExchangeScheduler(Periodic):
     """Runs ``fetch_due`` every ``interval`` seconds in a daemon thread until ``stop``."""
+
+    thread_name = "stanch-exchange"
 
     def __init__(self, db: Database, *, interval: float = CHECK_SECONDS,
                  clock: Callable[[], datetime] = utcnow) -> None:
-        self.db, self.interval, self.clock = db, interval, clock
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="stanch-exchange", daemon=True)
+        super().__init__(interval)
+        self.db, self.clock = db, clock
 
-    def start(self) -> None:
-        self._thread.start()
+    def round(self) -> None:
+        fetch_due(self.db, clock=self.clock)
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                fetch_due(self.db, clock=self.clock)
-            except Exception as error:  # a bug or the database down: the next round retries
-                log.error("scheduled exchange fetch failed: %s; the next round retries", type(error).__name__)
+    def failed(self, error: Exception) -> None:
+        """A bug or the database down (source errors are the fetch's, on its status): the type only,
+        as an exception's text could quote a record."""
+        log.error("scheduled exchange fetch failed: %s; the next round retries", type(error).__name__)
