@@ -14,7 +14,8 @@ one gives it a newer ``lastModtimestamp``, so a fetch from a later timestamp see
 
 Tokens are offsets into the records changed since ``startTimestamp``, sorted by time. ``faults`` makes
 the answer to a given token (``""`` for the first page; ``"START:TOKEN"`` for one paging run only) a
-fault, once per entry in its list: ``"not-json"``, ``"no-cursor"``, ``"bad-records"``, ``"500"``,
+fault, once per entry in its list: ``"not-json"``, ``"huge"``, ``"deep"``, ``"no-cursor"``,
+``"bad-records"``, ``"500"``,
 ``"429:<seconds>"``. ``gates`` holds an answer until the test sets the event (deterministic kills).
 """
 
@@ -99,6 +100,10 @@ class StandIn:
             }
         if fault == "not-json":
             return 200, {}, b"<html>upstream error</html>"
+        if fault == "huge":
+            return 200, {}, json.dumps({**body, "padding": "x" * 100_000}).encode()
+        if fault == "deep":
+            return 200, {}, b"[" * 20_000 + b"]" * 20_000
         if fault == "no-cursor":
             return 200, {}, json.dumps({"hashRecords": chunk}).encode()
         if fault == "bad-records":

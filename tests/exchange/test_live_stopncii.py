@@ -242,3 +242,19 @@ def test_migration_matches_the_models(database: Database) -> None:
 
     for model in (ExchangeSource, QuarantinedItem, OutboxMessage):
         assert_migration_matches_model(database, model)
+
+
+def test_huge_and_deeply_nested_pages_are_refused_unread(database: Database, monkeypatch) -> None:
+    from stanch.exchange.live import stopncii as client_module
+
+    monkeypatch.setattr(client_module, "MAX_PAGE_BYTES", 50_000)
+    with stopncii_standin() as standin:
+        fill(standin, 3)
+        standin.faults[""] = ["huge", "deep"]
+        configure(database, standin.url)
+        huge = fetch(database)
+        deep = fetch(database, T0 + timedelta(hours=1))
+        fine = fetch(database, T0 + timedelta(hours=2))
+    assert huge.error == "the page is larger than 50000 bytes"
+    assert deep.error == "the page is JSON nested too deeply to read"
+    assert (fine.complete, fine.added) == (True, 3)

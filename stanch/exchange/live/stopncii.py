@@ -29,6 +29,8 @@ from stanch.exchange.live.errors import CredentialsError, RateLimited, SourceErr
 
 PAGE_SIZE = 800
 """pytx's default page size."""
+MAX_PAGE_BYTES = 32 * 2**20
+"""A page larger than this is refused unread (800 records are well under 1 MiB)."""
 START_TIMESTAMP = StopNCIIAPI.DEFAULT_START_TIME
 TIMEOUT_SECONDS = 60
 
@@ -106,17 +108,32 @@ class StopNCIIClient:
         url = "/".join((self._api._base_url, StopNCIIEndpoint.FetchHashes.value))
         try:
             with self._api._get_session(StopNCIIEndpoint.FetchHashes) as session:
-                response = session.get(url, params=params)
+                response = session.get(url, params=params, stream=True)
                 response.raise_for_status()
-                text = response.text
+                body = _bounded_body(response)
         except requests.HTTPError as error:
             raise _http_error(error) from None
         except requests.RequestException as error:
             raise SourceError(f"StopNCII could not be reached: {type(error).__name__}") from None
+        text = body.decode("utf-8", "replace")
         try:
             return json.loads(text)
         except json.JSONDecodeError as error:
             raise UnreadablePage(f"the page is not JSON ({error.msg})", text[:4096]) from None
+        except RecursionError:
+            raise UnreadablePage("the page is JSON nested too deeply to read", text[:4096]) from None
+
+
+def _bounded_body(response: requests.Response) -> bytes:
+    """The body, read up to ``MAX_PAGE_BYTES``; a larger one is an unreadable page (and not kept)."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(65536):
+        size += len(chunk)
+        if size > MAX_PAGE_BYTES:
+            response.close()
+            raise UnreadablePage(f"the page is larger than {MAX_PAGE_BYTES} bytes", "")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _http_error(error: requests.HTTPError) -> SourceError:
