@@ -258,3 +258,30 @@ def test_huge_and_deeply_nested_pages_are_refused_unread(database: Database, mon
     assert huge.error == "the page is larger than 50000 bytes"
     assert deep.error == "the page is JSON nested too deeply to read"
     assert (fine.complete, fine.added) == (True, 3)
+
+
+def test_two_fetchers_at_once_one_fetches_the_other_stands_aside(database: Database, db_url) -> None:
+    import threading
+
+    from stanch.store import open_database
+
+    other = open_database(db_url, migrate=False)  # a second process's own engine and connections
+    with stopncii_standin() as standin:
+        fill(standin, 15)
+        gate = standin.gates[""] = threading.Event()  # the first fetch waits inside its first page
+        configure(database, standin.url)
+        results = {}
+        first = threading.Thread(target=lambda: results.setdefault("first", fetch(database)))
+        first.start()
+        for _ in range(6000):  # until the first fetch holds the lease and waits on its first page
+            if standin.requests:
+                break
+            first.join(0.01)
+        assert standin.requests, "the first fetch never asked for a page"
+        second = fetch_source(other, "stopncii", clock=lambda: T0, environ=ENV)
+        gate.set()
+        first.join(60)
+    other.dispose()
+    assert not second.fetched and second.pages == 0
+    assert results["first"].fetched and results["first"].added == 15
+    assert len(standin.requests) == 2  # the first fetch's two pages, nothing from the second
