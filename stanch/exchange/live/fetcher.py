@@ -32,11 +32,11 @@ from typing import Any, Protocol
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
-from stanch.exchange import stopncii
 from stanch.exchange.live.errors import CredentialsError, RateLimited, SourceError, UnreadablePage
+from stanch.exchange.live.pages import Page, bounded
 from stanch.exchange.live.sources import get_source, read_credentials
 from stanch.exchange.live.stopncii import START_TIMESTAMP, StopNCIIClient
-from stanch.exchange.records import FormatError, Skip, Withdrawal
+from stanch.exchange.records import FormatError, Item, Skip, Withdrawal
 from stanch.store import Bank, Database, EntryWriter, NewEntry
 from stanch.store.exchange_models import ExchangeSource, QuarantinedItem
 from stanch.store.models import utcnow
@@ -50,12 +50,14 @@ BACKOFF_SECONDS = 60
 MAX_BACKOFF_SECONDS = 6 * 3600
 MAX_PAGES_PER_FETCH = 100_000
 """A runaway source (a cursor that never ends) stops here; the next fetch goes on from the checkpoint."""
-BODY_LIMIT = 4096
-"""How much of a quarantined record or page is kept (enough to see what was wrong)."""
 
 
 class PageClient(Protocol):
-    def fetch_page(self, start_timestamp: int, page_token: str | None) -> Any: ...
+    """A source's client: pages, and what each record of a page means."""
+
+    def fetch_page(self, start_timestamp: int, page_token: str | None) -> Page: ...
+
+    def item(self, record: Any, where: str, list_name: str, trust: str | None) -> Item: ...
 
 
 ClientFactory = Callable[[ExchangeSource, str], PageClient]
@@ -110,16 +112,6 @@ class FetchResult:
     retry_after: float | None = None
     """Seconds the source asked us to wait (429 ``Retry-After``)."""
     next_fetch_at: datetime | None = None
-
-
-@dataclass
-class _Page:
-    records: list[Any]
-    has_more: bool
-    token: str | None
-    next_set: int | None
-    problem: str | None = None
-    """Set when the record list itself was unusable (the page is quarantined, the cursor still used)."""
 
 
 def take_lease(db: Database, name: str, owner: str, now: datetime) -> bool:
@@ -199,41 +191,19 @@ def _fetch_pages(
 ) -> None:  # fmt: skip
     for _ in range(MAX_PAGES_PER_FETCH):
         try:
-            page = _read_page(client.fetch_page(checkpoint.start, checkpoint.token))
+            page = client.fetch_page(checkpoint.start, checkpoint.token)
         except UnreadablePage as error:
             checkpoint = _unreadable(db, source_id, owner, checkpoint, error, clock(), result)
             continue
-        checkpoint = _store_page(db, source_id, owner, checkpoint, page, clock(), result)
+        checkpoint = _store_page(db, source_id, owner, client, checkpoint, page, clock(), result)
         if not page.has_more:
             result.complete = True
             return
 
 
-def _read_page(value: Any) -> _Page:
-    """Check a FetchHashes page's envelope (pytx's ``FetchHashesResponse`` fields), leniently: a page
-    whose cursor can be read is used even if its record list is not."""
-    body = _bounded(value)
-    if not isinstance(value, dict):
-        raise UnreadablePage("the page is not a JSON object", body)
-    has_more, token = value.get("hasMoreRecords"), value.get("nextPageToken")
-    next_set = value.get("nextSetTimestamp")
-    if not isinstance(has_more, bool):
-        raise UnreadablePage('the page has no "hasMoreRecords" true/false', body)
-    if has_more and (not isinstance(token, str) or not token):
-        raise UnreadablePage('the page says it has more records but gives no "nextPageToken"', body)
-    if not isinstance(next_set, int) or isinstance(next_set, bool):
-        if not has_more:
-            raise UnreadablePage('the last page has no "nextSetTimestamp" to resume from', body)
-        next_set = None
-    records = value.get("hashRecords", [])
-    if not isinstance(records, list):
-        return _Page([], has_more, token if has_more else None, next_set, '"hashRecords" is not a list')
-    return _Page(records, has_more, token if has_more else None, next_set)
-
-
 def _store_page(
-    db: Database, source_id: int, owner: str, checkpoint: Checkpoint, page: _Page, now: datetime,
-    result: FetchResult,
+    db: Database, source_id: int, owner: str, client: PageClient, checkpoint: Checkpoint, page: Page,
+    now: datetime, result: FetchResult,
 ) -> Checkpoint:  # fmt: skip
     """Write one page and the checkpoint after it, in one transaction."""
     with db.write() as session:
@@ -245,13 +215,13 @@ def _store_page(
         where = f"page at startTimestamp={checkpoint.start}, token={checkpoint.token or '-'}"
         quarantined = 0
         if page.problem is not None:
-            _quarantine(session, source_id, "page", where, page.problem, _bounded(page.records), now)
+            _quarantine(session, source_id, "page", where, page.problem, bounded(page.records), now)
             quarantined += 1
         for index, record in enumerate(page.records, 1):
             try:
-                item = stopncii._item(record, f"{where} record {index}", list_name, source.trust)
+                item = client.item(record, f"{where} record {index}", list_name, source.trust)
             except FormatError as error:
-                _quarantine(session, source_id, "record", error.where, error.message, _bounded(record), now)
+                _quarantine(session, source_id, "record", error.where, error.message, bounded(record), now)
                 quarantined += 1
                 continue
             if isinstance(item, NewEntry):
@@ -344,6 +314,3 @@ def _quarantine(
                                 created=now))
 
 
-def _bounded(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)[: BODY_LIMIT + 1]
-    return text[:BODY_LIMIT]

@@ -26,6 +26,8 @@ from threatexchange.exchanges.clients.utils.common import TimeoutHTTPAdapter
 from threatexchange.exchanges.impl.stop_ncii_api import StopNCIICredentials
 
 from stanch.exchange.live.errors import CredentialsError, RateLimited, SourceError, UnreadablePage
+from stanch.exchange.live.pages import Page, bounded
+from stanch.exchange.stopncii import _item as record_item  # the one StopNCII record reader
 
 PAGE_SIZE = 800
 """pytx's default page size."""
@@ -96,12 +98,15 @@ class StopNCIIClient:
             base_url_override=base_url or credentials.base_url_override,
         )
 
-    def fetch_page(self, start_timestamp: int, page_token: str | None, page_size: int = PAGE_SIZE) -> Any:
-        """The page after ``page_token`` of the records changed since ``start_timestamp``.
+    item = staticmethod(record_item)
 
-        Returns the decoded JSON (anything: the fetcher checks it), or raises ``UnreadablePage`` when
-        the body is not JSON, ``RateLimited`` on 429 and ``SourceError`` on other failures.
-        """
+    def fetch_page(self, start_timestamp: int, page_token: str | None, page_size: int = PAGE_SIZE) -> Page:
+        """The page after ``page_token`` of the records changed since ``start_timestamp``; raises
+        ``UnreadablePage`` when it cannot be read, ``RateLimited`` on 429 and ``SourceError`` on other
+        failures."""
+        return read_page(self._fetch_json(start_timestamp, page_token, page_size))
+
+    def _fetch_json(self, start_timestamp: int, page_token: str | None, page_size: int) -> Any:
         params: dict[str, Any] = {"startTimestamp": start_timestamp, "pageSize": page_size}
         if page_token:
             params["nextPageToken"] = page_token
@@ -122,6 +127,28 @@ class StopNCIIClient:
             raise UnreadablePage(f"the page is not JSON ({error.msg})", text[:4096]) from None
         except RecursionError:
             raise UnreadablePage("the page is JSON nested too deeply to read", text[:4096]) from None
+
+
+def read_page(value: Any) -> Page:
+    """Check a FetchHashes page's envelope (pytx's ``FetchHashesResponse`` fields), leniently: a page
+    whose cursor can be read is used even if its record list is not."""
+    body = bounded(value)
+    if not isinstance(value, dict):
+        raise UnreadablePage("the page is not a JSON object", body)
+    has_more, token = value.get("hasMoreRecords"), value.get("nextPageToken")
+    next_set = value.get("nextSetTimestamp")
+    if not isinstance(has_more, bool):
+        raise UnreadablePage('the page has no "hasMoreRecords" true/false', body)
+    if has_more and (not isinstance(token, str) or not token):
+        raise UnreadablePage('the page says it has more records but gives no "nextPageToken"', body)
+    if not isinstance(next_set, int) or isinstance(next_set, bool):
+        if not has_more:
+            raise UnreadablePage('the last page has no "nextSetTimestamp" to resume from', body)
+        next_set = None
+    records = value.get("hashRecords", [])
+    if not isinstance(records, list):
+        return Page([], has_more, token if has_more else None, next_set, '"hashRecords" is not a list')
+    return Page(records, has_more, token if has_more else None, next_set)
 
 
 def _bounded_body(response: requests.Response) -> bytes:
