@@ -33,6 +33,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from stanch.exchange.live.errors import CredentialsError, RateLimited, SourceError, UnreadablePage
+from stanch.exchange.live.ncmec import NCMECClient
 from stanch.exchange.live.pages import Page, bounded
 from stanch.exchange.live.sources import get_source, read_credentials
 from stanch.exchange.live.stopncii import START_TIMESTAMP, StopNCIIClient
@@ -64,7 +65,9 @@ ClientFactory = Callable[[ExchangeSource, str], PageClient]
 
 
 def default_client(source: ExchangeSource, credentials: str) -> PageClient:
-    """The client for a source's type (StopNCII is the only type today)."""
+    """The client for a source's type."""
+    if source.type == "ncmec":
+        return NCMECClient(credentials, source.base_url)
     return StopNCIIClient(credentials, source.base_url)
 
 

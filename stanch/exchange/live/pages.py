@@ -6,6 +6,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import requests
+
+from stanch.exchange.live.errors import UnreadablePage
+
 BODY_LIMIT = 4096
 """How much of a quarantined record or page is kept (enough to see what was wrong)."""
 
@@ -27,3 +31,16 @@ def bounded(value: Any) -> str:
     """At most ``BODY_LIMIT`` characters of a record or page, as text, to keep in the quarantine."""
     text = value if isinstance(value, str) else json.dumps(value, default=str)[: BODY_LIMIT + 1]
     return text[:BODY_LIMIT]
+
+
+def read_bounded(response: requests.Response, limit: int) -> bytes:
+    """A streamed response's body, read a chunk at a time up to ``limit`` bytes; a larger one is an
+    unreadable page (and is not kept)."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(65536):
+        size += len(chunk)
+        if size > limit:
+            response.close()
+            raise UnreadablePage(f"the page is larger than {limit} bytes", "")
+        chunks.append(chunk)
+    return b"".join(chunks)

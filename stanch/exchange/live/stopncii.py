@@ -26,7 +26,7 @@ from threatexchange.exchanges.clients.utils.common import TimeoutHTTPAdapter
 from threatexchange.exchanges.impl.stop_ncii_api import StopNCIICredentials
 
 from stanch.exchange.live.errors import CredentialsError, RateLimited, SourceError, UnreadablePage
-from stanch.exchange.live.pages import Page, bounded
+from stanch.exchange.live.pages import Page, bounded, read_bounded
 from stanch.exchange.stopncii import _item as record_item  # the one StopNCII record reader
 
 PAGE_SIZE = 800
@@ -115,7 +115,7 @@ class StopNCIIClient:
             with self._api._get_session(StopNCIIEndpoint.FetchHashes) as session:
                 response = session.get(url, params=params, stream=True)
                 response.raise_for_status()
-                body = _bounded_body(response)
+                body = read_bounded(response, MAX_PAGE_BYTES)
         except requests.HTTPError as error:
             raise _http_error(error) from None
         except requests.RequestException as error:
@@ -149,18 +149,6 @@ def read_page(value: Any) -> Page:
     if not isinstance(records, list):
         return Page([], has_more, token if has_more else None, next_set, '"hashRecords" is not a list')
     return Page(records, has_more, token if has_more else None, next_set)
-
-
-def _bounded_body(response: requests.Response) -> bytes:
-    """The body, read up to ``MAX_PAGE_BYTES``; a larger one is an unreadable page (and not kept)."""
-    chunks, size = [], 0
-    for chunk in response.iter_content(65536):
-        size += len(chunk)
-        if size > MAX_PAGE_BYTES:
-            response.close()
-            raise UnreadablePage(f"the page is larger than {MAX_PAGE_BYTES} bytes", "")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _http_error(error: requests.HTTPError) -> SourceError:
