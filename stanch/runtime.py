@@ -22,6 +22,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from stanch.actions.background import DispatcherThread, dispatch_in_server
+from stanch.desk.exchange_feedback import exchange_senders
 from stanch.desk.locate import Resolvers, resolvers_from_environment
 from stanch.desk.ticker import DeskTicker
 from stanch.exchange.live.scheduler import ExchangeScheduler, exchange_in_server
@@ -90,7 +91,8 @@ class Stanch:
         self.engine = MatchEngine()
         self.follower = BankFollower(db, self.engine, interval=self.settings.poll_interval)
         self.ticker = DeskTicker(db, self.settings.resolvers, clock=clock)
-        self.dispatcher = DispatcherThread(db.engine) if self.settings.dispatch else None
+        self.dispatcher = (DispatcherThread(db.engine, extra_senders=exchange_senders(db.engine))
+                           if self.settings.dispatch else None)
         self.exchange = ExchangeScheduler(db, clock=clock) if self.settings.exchange_fetch else None
         self.keys = KeyChecker(db, self.settings.key_cache_seconds)
         self._owns_db = owns_db

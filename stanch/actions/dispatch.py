@@ -76,8 +76,10 @@ class _Claimed:
 
 class Dispatcher:
     """Sends what the outbox holds. ``senders`` maps a kind (``webhook``, ``email``) to its sender;
-    by default they come from ``settings`` (the environment). Messages of a kind without a sender
-    (webhooks while ``STANCH_WEBHOOK_URL`` is unset) wait in the outbox untouched."""
+    by default they come from ``settings`` (the environment), plus ``extra_senders`` (the layers above
+    add theirs: ``exchange``, feedback to exchange sources, from ``stanch.desk.exchange_feedback``).
+    Messages of a kind without a sender (webhooks while ``STANCH_WEBHOOK_URL`` is unset) wait in the
+    outbox untouched."""
 
     def __init__(
         self,
@@ -85,6 +87,7 @@ class Dispatcher:
         settings: ActionSettings | None = None,
         *,
         senders: dict[str, Sender] | None = None,
+        extra_senders: dict[str, Sender] | None = None,
         policy: RetryPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
         random: Callable[[], float] = random_module.random,
@@ -94,7 +97,8 @@ class Dispatcher:
         self._engine = engine
         self._writes = write_engine(engine)
         self._clock = clock
-        self._senders = senders if senders is not None else default_senders(settings, clock, engine)
+        self._senders = senders if senders is not None else default_senders(settings, clock)
+        self._senders.update(extra_senders or {})
         self._policy = policy or RetryPolicy()
         self._random = random
         self._lease = lease
@@ -243,17 +247,12 @@ class Dispatcher:
 
 
 def default_senders(
-    settings: ActionSettings | None, clock: Callable[[], datetime] = utcnow, engine: Engine | None = None
+    settings: ActionSettings | None, clock: Callable[[], datetime] = utcnow
 ) -> dict[str, Sender]:
     """Senders for what ``settings`` (default: the environment) configure: email always (the log at
-    least), webhooks only with ``STANCH_WEBHOOK_URL``, feedback to exchange sources when the database
-    (``engine``) is given (each source's own settings say where and with what credentials)."""
+    least), webhooks only with ``STANCH_WEBHOOK_URL``."""
     settings = settings or ActionSettings.from_env()
     senders: dict[str, Sender] = {"email": mailer_from_settings(settings)}
-    if engine is not None:
-        from stanch.exchange.live.feedback import ExchangeFeedbackSender  # same layer; imported late
-
-        senders["exchange"] = ExchangeFeedbackSender(engine)
     if settings.webhook_url and settings.webhook_secret:
         senders["webhook"] = WebhookSender(settings.webhook_url, settings.webhook_secret,
                                            timeout=settings.webhook_timeout, clock=clock)

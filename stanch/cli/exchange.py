@@ -18,6 +18,8 @@ from stanch.cli.transaction import cli_write
 from stanch.desk.audit import record
 from stanch.exchange.live.fetcher import FetchResult, fetch_source
 from stanch.exchange.live.sources import (
+    SOURCE_TYPES,
+    TRUSTS,
     SourceExists,
     UnknownSource,
     add_source,
@@ -28,8 +30,6 @@ from stanch.exchange.live.sources import (
     source_record,
 )
 from stanch.store import UnknownBank, open_database
-from stanch.store.exchange_models import SOURCE_TYPES
-from stanch.store.models import TRUSTS
 
 exchange_app = typer.Typer(help="Live exchange: sources (StopNCII) that feed banks.", no_args_is_help=True)
 _REFUSED = (UnknownSource, UnknownBank, SourceExists, ValueError)

@@ -14,13 +14,28 @@ from __future__ import annotations
 
 import json
 from contextlib import suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+import requests
+from sqlalchemy import Engine, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+from threatexchange.exchanges.clients.stopncii.api import (
+    StopNCIICSPFeedbackValue,
+    StopNCIIEndpoint,
+    StopNCIISignalType,
+)
 
-from stanch.exchange.live.feedback import LIST_PREFIX, queue_hash_submission, queue_source_feedback
+from stanch.actions.delivery import DeliveryError, Message, Sender
+from stanch.exchange.live.errors import CredentialsError
+from stanch.exchange.live.feedback import (
+    LIST_PREFIX,
+    SUBMIT_TYPE,
+    queue_hash_submission,
+    queue_source_feedback,
+)
+from stanch.exchange.live.sources import UnknownSource, get_source, read_credentials
+from stanch.exchange.live.stopncii import StopNCIIClient
 from stanch.store.desk_models import RequestItem, TakedownRequest
 from stanch.store.models import Entry
 
@@ -66,3 +81,76 @@ def _case_hashes(session: Session, request: TakedownRequest) -> tuple[set[bytes]
         if isinstance(record.get("sha256"), str):
             sha256s.add(record["sha256"].lower())
     return pdqs, md5s, sha256s
+
+
+class ExchangeFeedbackSender:
+    """Sends ``exchange`` outbox messages to their source (the dispatcher's sender for that kind)."""
+
+    def __init__(self, engine: Engine, environ: dict[str, str] | None = None) -> None:
+        self._sessions = sessionmaker(engine)
+        self._environ = environ
+
+    def send(self, message: Message) -> None:
+        payload = message.payload
+        with self._sessions() as session:
+            try:
+                source = get_source(session, message.recipient or "")
+            except UnknownSource:
+                raise DeliveryError(f"exchange source {message.recipient!r} no longer exists",
+                                    permanent=True) from None
+            try:
+                credentials = read_credentials(source, self._environ)
+            except CredentialsError as error:
+                raise DeliveryError(str(error)) from None  # retried: the admin may set it meanwhile
+            base_url = source.base_url
+        submit = message.type == SUBMIT_TYPE
+        try:
+            client = StopNCIIClient(credentials, base_url,
+                                    needs="submit_function_key" if submit else "feedback_function_key")
+            signal_type = StopNCIISignalType(payload["signalType"])
+            if not submit:
+                feedback = StopNCIICSPFeedbackValue(payload["feedbackValue"])
+        except (CredentialsError, ValueError) as error:
+            raise DeliveryError(str(error), permanent=True) from None
+        try:
+            if submit:
+                body = _submission(payload, message.created_at)
+                client.api._post(StopNCIIEndpoint.SubmitHashes, json=body)
+            else:
+                client.api.submit_feedback(signal_type, payload["hashValue"], feedback)
+        except requests.HTTPError as error:
+            raise _delivery_error(error) from None
+        except requests.RequestException as error:
+            raise DeliveryError(f"StopNCII could not be reached: {type(error).__name__}") from None
+
+    def close(self) -> None:
+        """Nothing held between messages."""
+
+
+def _submission(payload: dict[str, Any], created: datetime) -> dict[str, Any]:
+    """pytx's ``submit_hashes`` body, with the signal type's name (pytx sends ``str()`` of its enum,
+    ``"StopNCIISignalType.ImagePDQ"``: see docs/exchange.md)."""
+    blocked = [{"tags": [], "feedbackValue": StopNCIICSPFeedbackValue.Blocked.value}]
+    records = [
+        {"lastModtimestamp": int(created.timestamp()), "signalType": payload["signalType"],
+         "hashValue": h, "CSPFeedbacks": blocked}
+        for h in payload["hashes"]
+    ]  # fmt: skip
+    return {"count": len(records), "hashRecords": records}
+
+
+def _delivery_error(error: requests.HTTPError) -> DeliveryError:
+    status = error.response.status_code if error.response is not None else 0
+    if status == 429:
+        value = error.response.headers.get("Retry-After") if error.response is not None else None
+        wait = timedelta(seconds=float(value)) if value and value.isdigit() else None
+        return DeliveryError("StopNCII answered 429 (rate limited)", retry_after=wait)
+    if status >= 500 or status == 0:
+        return DeliveryError(f"StopNCII answered HTTP {status}")
+    return DeliveryError(f"StopNCII refused the feedback (HTTP {status})", permanent=True)
+
+
+
+def exchange_senders(engine: Engine) -> dict[str, Sender]:
+    """The dispatcher's senders this module adds (``Dispatcher(..., extra_senders=...)``)."""
+    return {"exchange": ExchangeFeedbackSender(engine)}

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from stanch.actions import Dispatcher
-from stanch.exchange.live.feedback import ExchangeFeedbackSender, queue_source_feedback
+from stanch.desk.exchange_feedback import ExchangeFeedbackSender
+from stanch.exchange.live.feedback import queue_source_feedback
 from stanch.exchange.live.fetcher import fetch_source
 from stanch.exchange.live.sources import add_source
 from stanch.store import Database, Entry, add_entry, create_bank, entry_from_hashes, get_bank

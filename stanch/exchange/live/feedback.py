@@ -10,7 +10,8 @@ Entries from anywhere else are ignored. Queuing the same verdict on the same has
 ``queue_hash_submission`` queues the PDQ hashes of a removed case (whose requester consented) for
 every StopNCII source with ``push`` on (``SubmitHashes``, function key ``submit_function_key``).
 
-``ExchangeFeedbackSender`` delivers both: StopNCII ``SubmitFeedback`` through python-threatexchange's
+``stanch.desk.exchange_feedback.ExchangeFeedbackSender`` delivers both (it sits above this layer
+because it is one of the dispatcher's senders): StopNCII ``SubmitFeedback`` through python-threatexchange's
 client (``Blocked`` for a confirmed match, ``NotBlocked`` for a rejected one), with the credentials
 read from the source's variable or file at sending time. StopNCII needs a function key for that
 endpoint: the credentials are then a JSON object ``{"fetch_function_key", "subscription_key",
@@ -22,22 +23,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-import requests
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from threatexchange.exchanges.clients.stopncii.api import (
     StopNCIICSPFeedbackValue,
-    StopNCIIEndpoint,
-    StopNCIISignalType,
 )
 
-from stanch.actions.delivery import DeliveryError, Message
-from stanch.exchange.live.errors import CredentialsError
-from stanch.exchange.live.sources import read_credentials
-from stanch.exchange.live.stopncii import StopNCIIClient
 from stanch.store.exchange_models import ExchangeSource
 from stanch.store.models import Entry
 from stanch.store.outbox_models import OutboxMessage
@@ -116,67 +109,3 @@ def _already_queued(session: Session, name: str, payload: str) -> bool:
             OutboxMessage.payload == payload, OutboxMessage.status.in_(("pending", "sent")),
         ).limit(1)
     ) is not None  # fmt: skip
-
-
-class ExchangeFeedbackSender:
-    """Sends ``exchange`` outbox messages to their source (the dispatcher's sender for that kind)."""
-
-    def __init__(self, engine: Engine, environ: dict[str, str] | None = None) -> None:
-        self._sessions = sessionmaker(engine)
-        self._environ = environ
-
-    def send(self, message: Message) -> None:
-        payload = message.payload
-        with self._sessions() as session:
-            source = session.scalar(select(ExchangeSource).where(ExchangeSource.name == message.recipient))
-            if source is None:
-                raise DeliveryError(f"exchange source {message.recipient!r} no longer exists", permanent=True)
-            try:
-                credentials = read_credentials(source, self._environ)
-            except CredentialsError as error:
-                raise DeliveryError(str(error)) from None  # retried: the admin may set it meanwhile
-            base_url = source.base_url
-        submit = message.type == SUBMIT_TYPE
-        try:
-            client = StopNCIIClient(credentials, base_url,
-                                    needs="submit_function_key" if submit else "feedback_function_key")
-            signal_type = StopNCIISignalType(payload["signalType"])
-            if not submit:
-                feedback = StopNCIICSPFeedbackValue(payload["feedbackValue"])
-        except (CredentialsError, ValueError) as error:
-            raise DeliveryError(str(error), permanent=True) from None
-        try:
-            if submit:
-                client.api._post(StopNCIIEndpoint.SubmitHashes, json=_submission(payload, message.created_at))
-            else:
-                client.api.submit_feedback(signal_type, payload["hashValue"], feedback)
-        except requests.HTTPError as error:
-            raise _delivery_error(error) from None
-        except requests.RequestException as error:
-            raise DeliveryError(f"StopNCII could not be reached: {type(error).__name__}") from None
-
-    def close(self) -> None:
-        """Nothing held between messages."""
-
-
-def _submission(payload: dict[str, Any], created: datetime) -> dict[str, Any]:
-    """pytx's ``submit_hashes`` body, with the signal type's name (pytx sends ``str()`` of its enum,
-    ``"StopNCIISignalType.ImagePDQ"``: see docs/exchange.md)."""
-    records = [
-        {"lastModtimestamp": int(created.timestamp()), "signalType": payload["signalType"], "hashValue": h,
-         "CSPFeedbacks": [{"tags": [], "feedbackValue": StopNCIICSPFeedbackValue.Blocked.value}]}
-        for h in payload["hashes"]
-    ]  # fmt: skip
-    return {"count": len(records), "hashRecords": records}
-
-
-def _delivery_error(error: requests.HTTPError) -> DeliveryError:
-    status = error.response.status_code if error.response is not None else 0
-    if status == 429:
-        value = error.response.headers.get("Retry-After") if error.response is not None else None
-        wait = timedelta(seconds=float(value)) if value and value.isdigit() else None
-        return DeliveryError("StopNCII answered 429 (rate limited)", retry_after=wait)
-    if status >= 500 or status == 0:
-        return DeliveryError(f"StopNCII answered HTTP {status}")
-    return DeliveryError(f"StopNCII refused the feedback (HTTP {status})", permanent=True)
-
