@@ -22,11 +22,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from stanch.actions.background import DispatcherThread, dispatch_in_server
+from stanch.clock import utcnow
 from stanch.desk.locate import Resolvers, resolvers_from_environment
 from stanch.desk.ticker import DeskTicker
 from stanch.matching.engine import MatchEngine
 from stanch.matching.sync import POLL_INTERVAL, BankFollower
-from stanch.store import Database, open_database, utcnow
+from stanch.store import Database, open_database
 from stanch.store.key_checker import KeyChecker
 
 MAX_UPLOAD_BYTES = 64 * 2**20
@@ -84,7 +85,7 @@ class Stanch:
         self.db = db
         self.settings = settings or Settings()
         self.clock = clock
-        self.engine = MatchEngine()
+        self.engine = MatchEngine(clock)
         self.follower = BankFollower(db, self.engine, interval=self.settings.poll_interval)
         self.ticker = DeskTicker(db, self.settings.resolvers, clock=clock)
         self.dispatcher = DispatcherThread(db.engine) if self.settings.dispatch else None

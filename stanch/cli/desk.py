@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import typer
 
+from stanch.clock import utcnow
 from stanch.desk.locate import resolvers_from_environment
 from stanch.desk.ticker import tick
-from stanch.store import open_database, utcnow
+from stanch.store import open_database
 
 desk_app = typer.Typer(help="The takedown desk's periodic work.", no_args_is_help=True)
 

@@ -22,10 +22,8 @@ import typer
 from stanch.cli.hash import hash_files, media_files
 from stanch.matching.engine import MatchEngine
 from stanch.matching.sync import BankFollower
-from stanch.signals import signals_from_record
+from stanch.signals import QUERY_SECONDS_PER_HASH, signals_from_record
 from stanch.store import open_database
-
-QUERY_SECONDS_PER_HASH = 1.0
 
 
 def match_files(engine: MatchEngine, files: list[Path], *, workers: int = 1) -> Iterator[dict[str, Any]]:

@@ -7,18 +7,16 @@ Two forms are accepted, because people and platforms have different things to ha
 - a full ``stanch hash`` record (``{"kind": "image"|"video", ...}``), validated by
   ``stanch.signals.signals_from_record``.
 
-``how_matched`` compares an item with a request's hashes (exact digests first, then the closest PDQ
-within ``MATCH_DISTANCE``) so that a copy is stored with the signal and distance that tied it to the
-request.
+Whether an item is a copy of a request's hashes is the matching rule's decision, through the case's
+own engine (``stanch.desk.case_engine``), not something decided here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from stanch.signals import signals_from_record, signals_record
-from stanch.signals.pdq import MATCH_DISTANCE, hamming, parse_pdq_hex
+from stanch.signals.pdq import parse_pdq_hex
 from stanch.store.entries import NewEntry, Provenance, entry_from_hashes, entry_from_signals
 
 _BARE_FIELDS = ("pdq", "quality", "md5", "sha256")
@@ -68,31 +66,3 @@ def new_entry(record: dict[str, Any], provenance: Provenance) -> NewEntry:
         return entry_from_signals(signals_from_record(record), provenance)
     return entry_from_hashes(pdq=record.get("pdq"), quality=record.get("quality"), md5=record.get("md5"),
                              sha256=record.get("sha256"), provenance=provenance)
-
-
-def _pdqs(record: dict[str, Any]) -> list[bytes]:
-    found = [record["pdq"]] if record.get("pdq") else []
-    found += record.get("pdq_dihedral", [])
-    found += [v["pdq"] for v in record.get("pdq_variants", [])]
-    found += [f["pdq"] for f in record.get("vpdq", [])]
-    return [bytes.fromhex(h) for h in found]
-
-
-def how_matched(item: dict[str, Any], known: Iterable[dict[str, Any]]) -> tuple[str, int] | None:
-    """``(signal, distance)`` tying ``item`` to the closest of ``known``, or None if nothing is near.
-
-    An identical MD5 or SHA-256 is distance 0; otherwise the smallest PDQ distance (any view or video
-    frame) within ``MATCH_DISTANCE``.
-    """
-    best: tuple[str, int] | None = None
-    item_pdqs = _pdqs(item)
-    for other in known:
-        for name in ("sha256", "md5"):
-            if item.get(name) and item.get(name) == other.get(name):
-                return name, 0
-        for mine in item_pdqs:
-            for theirs in _pdqs(other):
-                distance = hamming(mine, theirs)
-                if distance <= MATCH_DISTANCE and (best is None or distance < best[1]):
-                    best = ("pdq", distance)
-    return best

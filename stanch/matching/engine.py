@@ -16,12 +16,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 
 import numpy as np
 
+from stanch.clock import Clock, utcnow
 from stanch.index import HammingIndex, Hits
-from stanch.matching.query import ImageQuery, image_query
+from stanch.matching.query import ImageQuery, Query, image_query, query_from_record
 from stanch.matching.verdict import BankRule, Match, Signal, Trust, Verdict, decide
 from stanch.matching.video import FrameMatch, match_video
 from stanch.signals.frame_views import query_frame_hashes
@@ -92,7 +94,9 @@ def frame_key(entry: int, positions: np.ndarray) -> np.ndarray:
 class MatchEngine:
     """Holds the banks in memory and answers lookups with verdicts (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = utcnow) -> None:
+        self.clock = clock
+        """What "now" is when judging whether an entry has expired (the runtime's clock)."""
         self._banks: dict[int, _Bank] = {}
         self._lock = threading.Lock()
         self._md5: dict[str, tuple[tuple[int, int], ...]] = {}
@@ -235,6 +239,21 @@ class MatchEngine:
             return self.match_image(image_query(signals))
         return self.match_video(signals)
 
+    def match_record(self, record: dict[str, Any]) -> Verdict:
+        """The verdict for a stored hash object: bare hashes or a ``stanch hash`` record."""
+        return self.match_queries([query_from_record(record)])[0]
+
+    def match_queries(self, queries: Sequence[Query]) -> list[Verdict]:
+        """Verdicts in order; the images (and loose hashes) among them are searched together."""
+        images = [(i, q) for i, q in enumerate(queries) if isinstance(q, ImageQuery)]
+        verdicts: dict[int, Verdict] = dict(
+            zip((i for i, _ in images), self.match_images([q for _, q in images]), strict=True)
+        )
+        for i, q in enumerate(queries):
+            if isinstance(q, VideoSignals):
+                verdicts[i] = self.match_video(q)
+        return [verdicts[i] for i in range(len(queries))]
+
     def match_image(self, query: ImageQuery) -> Verdict:
         """The verdict for one image (or loose hashes)."""
         return self.match_images([query])[0]
@@ -251,7 +270,7 @@ class MatchEngine:
                 for row, entry, distance, ordinal in _hit_rows(found):
                     match = self._match(bank.rule, entry, distance, "pdq", self._view(entry, ordinal))
                     hits[owners[row]].append(replace(match, query=rows[row][1]))
-        now = datetime.now(UTC)
+        now = self.clock()
         verdicts = []
         for q, query in enumerate(queries):
             mine = hits[q] + self._digest_hits(query.md5, query.sha256)
@@ -272,7 +291,7 @@ class MatchEngine:
             packed = _packed(h for _, h in rows)
             for bank in list(self._banks.values()):
                 hits += self._video_hits(bank, signals, owners, packed)
-        return decide(self._live(hits, datetime.now(UTC)))
+        return decide(self._live(hits, self.clock()))
 
     def _video_hits(
         self, bank: _Bank, signals: VideoSignals, owners: np.ndarray, packed: np.ndarray

@@ -7,10 +7,12 @@ once); this module only names them, so a verdict can say which view of the uploa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from stanch.signals.pdq import MIN_QUALITY, parse_pdq_hex
+from stanch.signals.records import signals_from_record
 from stanch.signals.robust import query_hashes
-from stanch.signals.types import ImageSignals
+from stanch.signals.types import ImageSignals, VideoSignals
 
 
 @dataclass(frozen=True)
@@ -42,3 +44,15 @@ def hash_query(
     if pdq is not None and (quality is None or quality >= MIN_QUALITY):
         hashes = (("original", parse_pdq_hex(pdq).hex()),)
     return ImageQuery(hashes, md5, sha256, quality)
+
+
+Query = ImageQuery | VideoSignals
+"""One lookup: an image's (or loose hashes') ``ImageQuery``, or a video's signals."""
+
+
+def query_from_record(record: dict[str, Any]) -> Query:
+    """The lookup of a stored hash object: a ``stanch hash`` record (``"kind"``) or bare hashes."""
+    if "kind" in record:
+        signals = signals_from_record(record)
+        return image_query(signals) if isinstance(signals, ImageSignals) else signals
+    return hash_query(record.get("pdq"), record.get("quality"), record.get("md5"), record.get("sha256"))

@@ -85,7 +85,7 @@ class BankFollower:
         with self.db.read() as session:
             seq = latest_seq(session)
             for bank in session.scalars(select(Bank)):
-                engine.set_bank(_rule(bank))
+                engine.set_bank(bank_rule(bank))
             _load_images(engine, session)
             _load_frames(engine, session)
             for entry in _entry_notes(session, _NOTED):
@@ -171,7 +171,7 @@ class BankFollower:
     def _refresh_bank(self, session: Session, bank_id: int) -> None:
         bank = session.get(Bank, bank_id)
         if bank is not None:
-            self.engine.set_bank(_rule(bank))
+            self.engine.set_bank(bank_rule(bank))
 
     def _compact_soon(self) -> None:
         if self._compactor is None or not self._compactor.is_alive():
@@ -338,5 +338,6 @@ def _chunks(ids: list[int]) -> Iterable[list[int]]:
     return (ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK))
 
 
-def _rule(bank: Bank) -> BankRule:
+def bank_rule(bank: Bank) -> BankRule:
+    """What matching needs of a stored bank (its id, name, threshold, trust and kind)."""
     return BankRule(bank.id, bank.name, bank.threshold, bank.trust, bank.kind)  # type: ignore[arg-type]
