@@ -22,6 +22,8 @@ from stanch.exchange import EXPORT_FORMATS, FORMATS, FormatError, export_bank, i
 from stanch.files import media_files
 from stanch.signals import signals_from_record
 from stanch.store import (
+    BANK_KINDS,
+    TRUSTS,
     BankExists,
     Provenance,
     UnknownBank,
@@ -36,7 +38,6 @@ from stanch.store import (
     open_database,
     withdraw_entry,
 )
-from stanch.store.models import BANK_KINDS, TRUSTS
 
 bank_app = typer.Typer(help="Banks of hashes: create, fill, exchange, withdraw.", no_args_is_help=True)
 

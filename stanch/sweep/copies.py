@@ -17,14 +17,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from stanch.desk.cases import has_item, removed_requests_of
 from stanch.desk.locate import LocatedItem, attach_item
 from stanch.matching.engine import MatchEngine
-from stanch.store.desk_models import TakedownRequest
+
+if TYPE_CHECKING:  # a type only: requests are found and changed through the desk's functions
+    from stanch.store.desk_models import TakedownRequest
 
 MAX_ITEM_ID = 500
 ACTOR = "system"

@@ -7,7 +7,6 @@ only the hashes in a hidden field. Without JavaScript the form still works, with
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
@@ -24,6 +23,9 @@ from stanch.desk.cases import (
 )
 from stanch.desk.intake import InvalidRequest, file_request, validate
 from stanch.desk.report import monthly
+from stanch.desk.request_forms import GOOD_FAITH_STATEMENT, pasted_hashes
+from stanch.desk.request_forms import browser_hashes as _browser_hashes
+from stanch.desk.request_forms import typed_lines as _typed_lines
 from stanch.desk.safeguards import RateLimited, Safeguards
 from stanch.desk.tokens import normalise_case_number
 from stanch.runtime import Runtime, Stanch
@@ -33,10 +35,6 @@ from stanch.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-GOOD_FAITH_STATEMENT = (
-    "I state in good faith that this intimate content was published without the consent of the person "
-    "shown, and that the information in this request is accurate."
-)
 FIELD_OF_PROBLEM = {
     "requester.name": "name", "requester.email": "email", "requester": "name", "relationship": "relationship",
     "signature": "signature", "good_faith": "good_faith", "statement": "good_faith", "locations": "locations",
@@ -84,42 +82,6 @@ def plain_words(problem: str) -> str:
         if head == name or head.startswith((name + ".", name + "[", name + ":")):
             return f"{words}{':' if head.endswith(':') else ''} {rest}".strip()
     return problem
-
-
-def pasted_hashes(text: str) -> list[dict[str, Any]]:
-    """``stanch hash`` output pasted into the form: one JSON object per line; file names are dropped
-    (they can say more than the person means to), unreadable files are skipped."""
-    found = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError:
-            raise InvalidRequest([f"hashes: line {number} of the pasted text is not a line of 'stanch hash' "
-                                  "output (one JSON object per line)"]) from None
-        if isinstance(value, dict) and "error" in value:
-            continue
-        if isinstance(value, dict):
-            value.pop("path", None)
-        found.append(value)
-    return found
-
-
-def _typed_lines(text: str) -> list[str]:
-    """The non-blank lines of a text box, trimmed: web addresses are typed or pasted one per line."""
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def _browser_hashes(text: str) -> list[Any]:
-    if not text.strip():
-        return []
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        raise InvalidRequest(["hashes: the fingerprints of your files did not arrive whole; "
-                              "choose the files again"]) from None
-    return value if isinstance(value, list) else [value]
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -11,11 +11,11 @@ from fastapi.responses import HTMLResponse, Response
 from stanch.desk.audit import record
 from stanch.desk.cases import UnknownRequest, WrongState, find_item, find_request, reviewer_view
 from stanch.desk.decisions import decide
-from stanch.desk.spool import Spool, open_spool
+from stanch.desk.spool import Spool, open_spool, spool_ids
 from stanch.desk.users import Reviewer
 from stanch.runtime import Runtime, Stanch
 from stanch.web.desk.deps import FormSender, SignedIn, Viewer, message
-from stanch.web.previews import NoPreview, check_previewable, media_of, preview_jpeg, spool_ids
+from stanch.web.previews import NoPreview, check_previewable, media_of, preview_jpeg
 from stanch.web.templating import render
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
