@@ -91,7 +91,7 @@ DECISION_BODY = json_schema(["decision"], {"decision": {"enum": ["remove", "reje
 
 def actor_of(caller: Caller) -> str:
     """How the audit log and decisions name an API key."""
-    return f"key:{caller.key_id}"
+    return caller.actor
 
 
 PUBLIC_JSON_BYTES = 2 * 2**20
