@@ -13,6 +13,7 @@ stops them.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -23,13 +24,14 @@ from fastapi import Depends, Request
 
 from stanch.actions.background import DispatcherThread, dispatch_in_server
 from stanch.clock import utcnow
-from stanch.desk.locate import Resolvers, resolvers_from_environment
+from stanch.desk.locate import Resolvers, locate_request, resolvers_from_environment
 from stanch.desk.ticker import DeskTicker
 from stanch.matching.engine import MatchEngine
 from stanch.matching.sync import POLL_INTERVAL, BankFollower
 from stanch.store import Database, open_database
 from stanch.store.key_checker import KeyChecker
 
+log = logging.getLogger("stanch.desk")
 MAX_UPLOAD_BYTES = 64 * 2**20
 """Largest file accepted by ``/v1/hash`` and ``/v1/match`` (64 MiB; ``STANCH_MAX_UPLOAD_MB``)."""
 MAX_JSON_BYTES = 32 * 2**20
@@ -108,6 +110,15 @@ class Stanch:
     def resolvers(self) -> Resolvers | None:
         """How reported locations are resolved to content (None when none is configured)."""
         return self.settings.resolvers
+
+    def locate_soon(self, request_id: int) -> None:
+        """Resolve a request's reported locations now (right after it is stored, whichever way it came
+        in); what fails here the desk's ticker tries again on its next round."""
+        try:
+            if self.resolvers is not None:
+                locate_request(self.db, request_id, self.resolvers, self.now())
+        except Exception:
+            log.exception("locating request %s failed; the desk ticker will try again", request_id)
 
     def now(self) -> datetime:
         """The time by this runtime's clock (tests pass a fixed one)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from stanch.desk.appeals import UnknownAppeal, appellant_view, file_appeal, find_appeal
@@ -99,6 +99,7 @@ def report_form(request: Request) -> Response:
 def report_submit(
     request: Request,
     app: Runtime,
+    background: BackgroundTasks,
     form_token_value: str = Form("", alias="form_token"),
     relationship: str = Form(""),
     name: str = Form(""),
@@ -129,8 +130,9 @@ def report_submit(
         body["hashes"] = _browser_hashes(hashes) + pasted_hashes(pasted)
         valid = validate(body)
         with app.db.write() as session:
-            receipt, _ = file_request(session, valid, now=app.now(), address=client_address(request),
-                                      safeguards=Safeguards.from_environment())
+            receipt, stored = file_request(session, valid, now=app.now(), address=client_address(request),
+                                           safeguards=Safeguards.from_environment())
+            request_id = stored.id
     except InvalidRequest as problems:
         return _page(request, "report.html", {**context, "errors": field_errors(problems.problems)}, 422)
     except RateLimited as limited:
@@ -138,6 +140,7 @@ def report_submit(
             "title": "Please wait before sending another request",
             "message": f"{limited} Your earlier requests are safe and being handled.",
         }, 429)
+    background.add_task(app.locate_soon, request_id)  # located at once, as API requests are
     return render(request, "receipt.html", {"title": "Your request was received", "receipt": receipt,
                                             "locations": len(valid.locations), "hashes": len(valid.hashes)})
 
@@ -151,6 +154,7 @@ def status_form(request: Request) -> Response:
 def status_show(
     request: Request,
     app: Runtime,
+    background: BackgroundTasks,
     form_token_value: str = Form("", alias="form_token"),
     case: str = Form(""),
     token: str = Form(""),
@@ -180,6 +184,8 @@ def status_show(
                     with session.begin_nested():
                         add_info(session, found, {"text": text or None, "locations": locations}, now)
                     notice = "Thank you. We added this to your request."
+                    if locations:
+                        background.add_task(app.locate_soon, found.id)
                 except InvalidRequest as problems:
                     errors["info"] = problems.problems
             elif action == "withdraw":
