@@ -16,11 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 from stanch.signals import signals_from_record, signals_record
-from stanch.signals.pdq import parse_pdq_hex
+from stanch.signals.registry import DIGESTS, PdqSignal
 from stanch.store.entries import NewEntry, Provenance, entry_from_hashes, entry_from_signals
 
 _BARE_FIELDS = ("pdq", "quality", "md5", "sha256")
-_DIGESTS = {"md5": 32, "sha256": 64}
 
 
 def parse_hashes(value: Any, where: str) -> dict[str, Any]:
@@ -39,7 +38,7 @@ def parse_hashes(value: Any, where: str) -> dict[str, Any]:
     record: dict[str, Any] = {}
     if value.get("pdq") is not None:
         try:
-            record["pdq"] = parse_pdq_hex(value["pdq"]).hex()
+            record["pdq"] = PdqSignal.validate(value["pdq"])
         except ValueError as error:
             raise ValueError(f"{where}.pdq: {error}") from None
     quality = value.get("quality")
@@ -47,14 +46,14 @@ def parse_hashes(value: Any, where: str) -> dict[str, Any]:
         if isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100:
             raise ValueError(f"{where}.quality must be a whole number from 0 to 100")
         record["quality"] = quality
-    for name, length in _DIGESTS.items():
-        digest = value.get(name)
+    for kind in DIGESTS:
+        digest = value.get(kind.name)
         if digest is None:
             continue
-        text = digest.strip().lower() if isinstance(digest, str) else ""
-        if len(text) != length or any(c not in "0123456789abcdef" for c in text):
-            raise ValueError(f"{where}.{name} must be {length} hex digits")
-        record[name] = text
+        try:
+            record[kind.name] = kind.validate(digest)
+        except ValueError:
+            raise ValueError(f"{where}.{kind.name} must be {kind.hex_length} hex digits") from None
     if not {"pdq", "md5", "sha256"} & set(record):
         raise ValueError(f"{where} holds no hash: give at least one of pdq, md5, sha256")
     return record

@@ -26,8 +26,8 @@ from stanch.index import HammingIndex, Hits
 from stanch.matching.query import ImageQuery, Query, image_query, query_from_record
 from stanch.matching.verdict import BankRule, Match, Signal, Trust, Verdict, decide
 from stanch.matching.video import FrameMatch, match_video
-from stanch.signals.frame_views import query_frame_hashes
 from stanch.signals.pdq import DIHEDRAL_NAMES, MIN_QUALITY
+from stanch.signals.registry import DIGESTS, VpdqSignal
 from stanch.signals.types import FrameHash, ImageSignals, MediaSignals, VideoSignals
 
 
@@ -281,10 +281,11 @@ class MatchEngine:
         """The verdict for a video: each banked video near enough in frames is judged by the video
         rule (``stanch.matching.video``: runs of frames in time order), plus exact digests.
 
-        Each usable query frame looks up its plain hash and its views (``query_frame_hashes``); a
+        Each usable query frame looks up its plain hash and its views (``VpdqSignal.query_views``); a
         (query frame, banked frame) pair counts once, at the least distance between any of their hashes.
         """
-        rows = [(i, bytes.fromhex(h)) for i, f in enumerate(signals.frames) for h in query_frame_hashes(f)]
+        rows = [(i, bytes.fromhex(h))
+                for i, f in enumerate(signals.frames) for h in VpdqSignal.query_views(f)]
         hits = self._digest_hits(signals.md5, signals.sha256)
         if rows:
             owners = np.array([i for i, _ in rows], np.int64)
@@ -327,10 +328,10 @@ class MatchEngine:
 
     def _digest_hits(self, md5: str | None, sha256: str | None) -> list[Match]:
         hits = []
-        lookups: tuple[tuple[Signal, dict, str | None], ...] = (
-            ("md5", self._md5, md5),
-            ("sha256", self._sha256, sha256),
-        )
+        tables = {"md5": (self._md5, md5), "sha256": (self._sha256, sha256)}
+        lookups: list[tuple[Signal, dict, str | None]] = [
+            (kind.name, *tables[kind.name]) for kind in DIGESTS  # type: ignore[misc]
+        ]
         for signal, table, digest in lookups:
             for bank_id, entry in table.get(digest or "", ()):
                 bank = self._banks.get(bank_id)
