@@ -96,7 +96,8 @@ hashes that are not simply the dihedral ones in order (robustness views, a symme
 
 def entry_rows(session: Session, now: datetime, *, noted: bool = False, ids: Sequence[int] | None = None,
                live_only: bool = True) -> list[EntryRow]:
-    """Entries that are ``noted`` (see ``NOTED``) or among ``ids``, live ones only unless told."""
+    """Entries that are ``noted`` (see ``NOTED``) or among ``ids``, live ones only unless told (rows as
+    SQLAlchemy returns them, which unpack as ``EntryRow``: millions are read at start)."""
     query = select(Entry.id, Entry.bank_id, Entry.kind, Entry.md5, Entry.sha256, Entry.trust, Entry.expires)
     if live_only:
         query = query.where(_live(now))
@@ -105,7 +106,7 @@ def entry_rows(session: Session, now: datetime, *, noted: bool = False, ids: Seq
         if ids is None
         else (query.where(Entry.id.in_(chunk)) for chunk in chunks(list(ids)))
     )
-    return [tuple(row) for q in batches for row in session.execute(q.order_by(Entry.id))]
+    return [row for q in batches for row in session.execute(q.order_by(Entry.id))]
 
 
 def indexed_views(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
