@@ -108,7 +108,7 @@ class Stanch:
 
     @cached_property
     def dispatcher(self) -> DispatcherThread | None:
-        """None with ``STANCH_DISPATCH=0``; building it checks the outbox settings (``STANCH_SMTP_*``...)."""
+        """None with ``STANCH_DISPATCH=0``; building it checks the outbox settings (``STANCH_SMTP_URL``...)."""
         return DispatcherThread(self.db.engine) if self.settings.dispatch else None
 
     @cached_property
