@@ -108,7 +108,8 @@ class Stanch:
 
     @cached_property
     def dispatcher(self) -> DispatcherThread | None:
-        """None with ``STANCH_DISPATCH=0``; building it checks the outbox settings (``STANCH_SMTP_URL``...)."""
+        """None with ``STANCH_DISPATCH=0``. Building it checks the outbox settings (``STANCH_SMTP_URL``
+        ...), so a malformed one stops the start."""
         return DispatcherThread(self.db.engine) if self.settings.dispatch else None
 
     @cached_property
