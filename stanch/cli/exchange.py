@@ -1,4 +1,5 @@
-"""``stanch exchange add|list|show|remove|fetch|status``: live exchange sources feeding banks.
+"""``stanch exchange add|list|show|remove|fetch|status``: live exchange sources (StopNCII, NCMEC)
+feeding banks.
 
 Settings and status are JSON lines on standard output; problems go to standard error with exit status
 1. Credentials are never given on the command line (where ``ps`` and shell history would see them):
@@ -31,7 +32,8 @@ from stanch.exchange.live.sources import (
 )
 from stanch.store import UnknownBank, open_database
 
-exchange_app = typer.Typer(help="Live exchange: sources (StopNCII) that feed banks.", no_args_is_help=True)
+exchange_app = typer.Typer(help="Live exchange: sources (StopNCII, NCMEC) that feed banks.",
+                           no_args_is_help=True)
 _REFUSED = (UnknownSource, UnknownBank, SourceExists, ValueError)
 
 
