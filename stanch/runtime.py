@@ -25,8 +25,10 @@ from starlette.requests import Request
 
 from stanch.actions.background import DispatcherThread, dispatch_in_server
 from stanch.clock import utcnow
+from stanch.desk.exchange_feedback import exchange_senders
 from stanch.desk.locate import Resolvers, locate_request, resolvers_from_environment
 from stanch.desk.ticker import DeskTicker
+from stanch.exchange.live.scheduler import ExchangeScheduler, exchange_in_server
 from stanch.matching.engine import MatchEngine
 from stanch.matching.sync import POLL_INTERVAL, BankFollower
 from stanch.store import Database, open_database
@@ -68,6 +70,8 @@ class Settings:
     key_cache_seconds: float = 1.0
     limits: ApiLimits = field(default_factory=ApiLimits)
     dispatch: bool = True
+    exchange_fetch: bool = True
+    """Run scheduled exchange fetches in this process (``STANCH_EXCHANGE_FETCH``)."""
     resolvers: Resolvers | None = None
 
     @classmethod
@@ -75,7 +79,7 @@ class Settings:
         """The environment's settings; ``overrides`` (e.g. ``poll_interval`` in tests) win over it.
         An override of None keeps the environment's value."""
         settings = cls(limits=ApiLimits.from_environment(), dispatch=dispatch_in_server(),
-                       resolvers=resolvers_from_environment())
+                       resolvers=resolvers_from_environment(), exchange_fetch=exchange_in_server())
         given = {name: value for name, value in overrides.items() if value is not None}
         return replace(settings, **given)  # type: ignore[arg-type]
 
@@ -110,7 +114,14 @@ class Stanch:
     def dispatcher(self) -> DispatcherThread | None:
         """None with ``STANCH_DISPATCH=0``. Building it checks the outbox settings (``STANCH_SMTP_URL``
         ...), so a malformed one stops the start."""
-        return DispatcherThread(self.db.engine) if self.settings.dispatch else None
+        if not self.settings.dispatch:
+            return None
+        return DispatcherThread(self.db.engine, extra_senders=exchange_senders(self.db.engine))
+
+    @cached_property
+    def exchange(self) -> ExchangeScheduler | None:
+        """Scheduled exchange fetches; None with ``STANCH_EXCHANGE_FETCH=0``."""
+        return ExchangeScheduler(self.db, clock=self.clock) if self.settings.exchange_fetch else None
 
     @cached_property
     def keys(self) -> KeyChecker:
@@ -158,6 +169,8 @@ class Stanch:
         self.follower.load()
         self.follower.start()
         self.ticker.start()
+        if self.exchange is not None:
+            self.exchange.start()
         if dispatcher is not None:
             dispatcher.start()
         self._started = True
@@ -167,6 +180,8 @@ class Stanch:
         if self._started:
             if self.dispatcher is not None:
                 self.dispatcher.stop()
+            if self.exchange is not None:
+                self.exchange.stop()
             self.ticker.stop()
             self.follower.stop()
         if "keys" in self.__dict__:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import Engine
 
+from stanch.actions.delivery import Sender
 from stanch.actions.dispatch import DEFAULT_POLL_SECONDS, Dispatcher
 from stanch.actions.settings import ActionSettings, SettingsError
 
@@ -42,8 +43,10 @@ class DispatcherThread:
     with a message naming the variable, as it stops ``stanch actions run``."""
 
     def __init__(self, engine: Engine, settings: ActionSettings | None = None, *,
-                 poll_seconds: float = DEFAULT_POLL_SECONDS) -> None:
-        self._dispatcher = Dispatcher(engine, settings or ActionSettings.from_env())
+                 poll_seconds: float = DEFAULT_POLL_SECONDS,
+                 extra_senders: dict[str, Sender] | None = None) -> None:
+        settings = settings or ActionSettings.from_env()
+        self._dispatcher = Dispatcher(engine, settings, extra_senders=extra_senders)
         self._poll_seconds = poll_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stanch-dispatcher", daemon=True)

@@ -76,8 +76,10 @@ class _Claimed:
 
 class Dispatcher:
     """Sends what the outbox holds. ``senders`` maps a kind (``webhook``, ``email``) to its sender;
-    by default they come from ``settings`` (the environment). Messages of a kind without a sender
-    (webhooks while ``STANCH_WEBHOOK_URL`` is unset) wait in the outbox untouched."""
+    by default they come from ``settings`` (the environment), plus ``extra_senders`` (the layers above
+    add theirs: ``exchange``, feedback to exchange sources, from ``stanch.desk.exchange_feedback``).
+    Messages of a kind without a sender (webhooks while ``STANCH_WEBHOOK_URL`` is unset) wait in the
+    outbox untouched."""
 
     def __init__(
         self,
@@ -85,6 +87,7 @@ class Dispatcher:
         settings: ActionSettings | None = None,
         *,
         senders: dict[str, Sender] | None = None,
+        extra_senders: dict[str, Sender] | None = None,
         policy: RetryPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
         random: Callable[[], float] = random_module.random,
@@ -95,6 +98,7 @@ class Dispatcher:
         self._writes = write_engine(engine)
         self._clock = clock
         self._senders = senders if senders is not None else default_senders(settings, clock)
+        self._senders.update(extra_senders or {})
         self._policy = policy or RetryPolicy()
         self._random = random
         self._lease = lease

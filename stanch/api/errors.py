@@ -24,13 +24,14 @@ from stanch.desk.cases import UnknownRequest, WrongState
 from stanch.desk.intake import InvalidRequest
 from stanch.desk.locate import LocateError
 from stanch.desk.safeguards import RateLimited
+from stanch.exchange.live.sources import SourceExists, UnknownSource
 from stanch.signals.types import MediaError
 from stanch.store import BankExists, UnknownBank, UnknownEntry
 
 STATUS_OF: dict[type[Exception], int] = {
     UnknownRequest: 404, UnknownAppeal: 404, UnknownBank: 404, UnknownEntry: 404,
     SameReviewer: 403,
-    WrongState: 409, BankExists: 409,
+    WrongState: 409, BankExists: 409, SourceExists: 409, UnknownSource: 404,
     InvalidRequest: 422, LocateError: 422,
     RateLimited: 429,
 }

@@ -28,6 +28,7 @@ from stanch.actions import (
 from stanch.cli.audit import cli_actor
 from stanch.cli.transaction import cli_write
 from stanch.desk.audit import record
+from stanch.desk.exchange_feedback import exchange_senders
 from stanch.store import open_database
 
 if TYPE_CHECKING:  # a type only: messages are read through stanch.actions
@@ -56,7 +57,7 @@ def run_command(
     logging.getLogger("stanch.actions").setLevel(logging.INFO)
     db = open_database()
     try:
-        with Dispatcher(db.engine, settings) as dispatcher:
+        with Dispatcher(db.engine, settings, extra_senders=exchange_senders(db.engine)) as dispatcher:
             if "webhook" not in dispatcher.kinds:
                 typer.echo("STANCH_WEBHOOK_URL is not set: webhooks wait in the outbox until it is", err=True)
             typer.echo(f"emails go to the {settings.email_backend} backend", err=True)

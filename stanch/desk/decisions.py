@@ -23,6 +23,7 @@ from stanch.actions import enqueue_email, enqueue_webhook
 from stanch.desk.audit import record
 from stanch.desk.banking import bank_hashes, case_bank
 from stanch.desk.cases import FINAL_STATES, WrongState, lock
+from stanch.desk.exchange_feedback import after_removal
 from stanch.desk.spool import drop_previews
 from stanch.store.desk_models import RequestItem, TakedownRequest
 
@@ -66,6 +67,7 @@ def decide(
     result = DecisionResult(chosen)
     if chosen == "remove":
         _remove(session, request, actor, now, bank_name, result)
+        after_removal(session, request, now)  # feedback and consented hashes to exchange sources
     request.status = {"remove": "removed", "reject": "rejected", "need_info": "need_info"}[chosen]
     request.decision, request.decision_reason, request.updated_at = chosen, text, now
     if chosen != "need_info":

@@ -36,7 +36,7 @@ MAX_HASHES = 500
 MAX_TEXT = 20_000
 MAX_LOCATION = 2_000
 _FIELDS = {"requester", "relationship", "signature", "good_faith", "statement", "locations", "hashes",
-           "explanation", "phone", "contact"}
+           "explanation", "phone", "contact", "share_hashes"}
 
 
 class InvalidRequest(ValueError):
@@ -61,6 +61,9 @@ class ValidRequest:
     explanation: str | None = None
     phone: str | None = None
     contact: str | None = None
+    share_hashes: bool = False
+    """The requester agreed that the hashes of removed content may be shared with hash-sharing partners
+    (``share_hashes: true``); absent means no."""
 
 
 @dataclass(frozen=True)
@@ -128,11 +131,14 @@ def validate(body: Any) -> ValidRequest:
     explanation = text_field(body, "explanation", problems, required=False)
     phone = text_field(body, "phone", problems, required=False, limit=50)
     contact = text_field(body, "contact", problems, required=False, limit=1_000)
+    share_hashes = body.get("share_hashes", False)
+    if not isinstance(share_hashes, bool):
+        problems.append("share_hashes must be true or false (may the hashes be shared with partners?)")
     if problems:
         raise InvalidRequest(problems)
     assert name and email and signature and statement and isinstance(relationship, str)
     return ValidRequest(name, email, relationship, signature, statement, locations, hashes, explanation,
-                        phone, contact)
+                        phone, contact, share_hashes is True)
 
 
 def requester(
@@ -211,7 +217,7 @@ def file_request(
         requester_email=valid.email, requester_phone=valid.phone, requester_contact=valid.contact,
         relationship=valid.relationship, signature=valid.signature, statement=valid.statement,
         explanation=valid.explanation, hashes=json.dumps(valid.hashes), contact_hash=keys["contact"],
-        flags=json.dumps(flags), duplicate_of=duplicate, updated_at=now,
+        flags=json.dumps(flags), duplicate_of=duplicate, updated_at=now, share_consent=valid.share_hashes,
     )
     session.add(request)
     session.flush()

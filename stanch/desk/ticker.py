@@ -9,7 +9,6 @@ escalations are unique rows, and a location resolved by one process is skipped b
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +17,7 @@ from stanch.clock import utcnow
 from stanch.desk.clock import Escalation, escalate
 from stanch.desk.locate import Resolver, locate_request, requests_to_locate
 from stanch.desk.spool import expire_previews, spool_folder, spool_hours
+from stanch.periodic import Periodic
 from stanch.store import Database
 
 log = logging.getLogger(__name__)
@@ -45,26 +45,18 @@ def tick(db: Database, now: datetime, resolver: Resolver | None) -> TickReport:
     return report
 
 
-class DeskTicker:
+class DeskTicker(Periodic):
     """Runs ``tick`` in a daemon thread until ``stop``; a failing round is logged and retried later."""
+
+    thread_name = "stanch-desk-ticker"
 
     def __init__(self, db: Database, resolver: Resolver | None, *, interval: float = TICK_SECONDS,
                  clock: Callable[[], datetime] = utcnow) -> None:
-        self.db, self.resolver, self.interval, self.clock = db, resolver, interval, clock
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="stanch-desk-ticker", daemon=True)
+        super().__init__(interval)
+        self.db, self.resolver, self.clock = db, resolver, clock
 
-    def start(self) -> None:
-        self._thread.start()
+    def round(self) -> None:
+        tick(self.db, self.clock(), self.resolver)
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                tick(self.db, self.clock(), self.resolver)
-            except Exception:
-                log.exception("a desk tick failed; the next one retries")
+    def failed(self, error: Exception) -> None:
+        log.error("a desk tick failed; the next one retries", exc_info=error)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from stanch.clock import utcnow
@@ -74,6 +75,8 @@ class TakedownRequest(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     decided_by: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    share_consent: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    """The requester agreed to share the hashes with hash-sharing partners once removed (default no)."""
 
 
 class RequestLocation(Base):

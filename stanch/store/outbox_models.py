@@ -19,7 +19,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from stanch.clock import utcnow
 from stanch.store.models import Base, BigId, UtcDateTime
 
-OUTBOX_KINDS = ("webhook", "email")
+OUTBOX_KINDS = ("webhook", "email", "exchange")
+"""``exchange``: feedback to an exchange source (``stanch.exchange.live.feedback``)."""
 OUTBOX_STATES = ("pending", "sent", "failed")
 
 
@@ -28,7 +29,7 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        CheckConstraint("kind IN ('webhook', 'email')", name="kind"),
+        CheckConstraint("kind IN ('webhook', 'email', 'exchange')", name="kind"),
         CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
         Index("ix_outbox_due", "status", "next_attempt_at"),
     )
@@ -38,7 +39,8 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(10))
     type: Mapped[str] = mapped_column(String(60))
     recipient: Mapped[str | None] = mapped_column(String(320))
-    """The email address (emails); None for webhooks, which go to the configured endpoint."""
+    """The email address (emails), the source's name (exchange feedback); None for webhooks, which go
+    to the configured endpoint."""
     payload: Mapped[str] = mapped_column(Text)
     """JSON: the webhook's ``data``, or the rendered email's ``subject`` and ``body``."""
     status: Mapped[str] = mapped_column(String(10), default="pending")

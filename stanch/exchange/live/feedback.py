@@ -1,0 +1,111 @@
+"""Feedback to exchange sources: a reviewer's verdict on a match sent back to where the hash came from.
+
+``queue_source_feedback(session, entry_ids, verdict, now)`` is the one entry point (the seam other
+parts of Stanch call where a reviewer confirms or rejects a match): for each entry that came from a
+source with feedback on, it adds an outbox message of kind ``exchange`` in the caller's transaction,
+so feedback exists only if the decision commits, and is retried by the dispatcher like any message.
+Entries from anywhere else are ignored. Queuing the same verdict on the same hash twice adds nothing
+(the first message, pending or sent, stands).
+
+``queue_hash_submission`` queues the PDQ hashes of a removed case (whose requester consented) for
+every StopNCII source with ``push`` on (``SubmitHashes``, function key ``submit_function_key``).
+
+``stanch.desk.exchange_feedback.ExchangeFeedbackSender`` delivers both (it sits above this layer
+because it is one of the dispatcher's senders): StopNCII ``SubmitFeedback`` through python-threatexchange's
+client (``Blocked`` for a confirmed match, ``NotBlocked`` for a rejected one), with the credentials
+read from the source's variable or file at sending time. StopNCII needs a function key for that
+endpoint: the credentials are then a JSON object ``{"fetch_function_key", "subscription_key",
+"feedback_function_key"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from threatexchange.exchanges.clients.stopncii.api import (
+    StopNCIICSPFeedbackValue,
+)
+
+from stanch.store.exchange_models import ExchangeSource
+from stanch.store.models import Entry
+from stanch.store.outbox_models import OutboxMessage
+
+VERDICTS = {"confirmed": StopNCIICSPFeedbackValue.Blocked, "rejected": StopNCIICSPFeedbackValue.NotBlocked}
+FEEDBACK_TYPE = "stopncii.feedback"
+SUBMIT_TYPE = "stopncii.submit"
+LIST_PREFIX = "exchange:"
+
+
+def queue_source_feedback(session: Session, entry_ids: Iterable[int], verdict: str, now: datetime) -> int:
+    """Queue feedback (``verdict`` ``confirmed`` or ``rejected``) for those of ``entry_ids`` that came
+    from an exchange source accepting feedback; returns how many messages were added."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
+    ids = sorted(set(entry_ids))
+    if not ids:
+        return 0
+    rows = session.execute(
+        select(Entry.external_list, Entry.external_id)
+        .where(Entry.id.in_(ids), Entry.external_list.like(f"{LIST_PREFIX}%"), Entry.external_id.is_not(None))
+    ).all()
+    names = {str(external_list)[len(LIST_PREFIX):] for external_list, _ in rows}
+    sources = {
+        s.name: s
+        for s in session.scalars(select(ExchangeSource).where(ExchangeSource.name.in_(names)))
+        if s.feedback and s.type == "stopncii"
+    }
+    added = 0
+    for external_list, external_id in sorted(set(rows)):
+        name = str(external_list)[len(LIST_PREFIX):]
+        if name not in sources:
+            continue
+        signal_type, _, value = str(external_id).partition(":")
+        data = {"source": name, "signalType": signal_type, "hashValue": value,
+                "feedbackValue": VERDICTS[verdict].value}
+        payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        if _already_queued(session, name, payload):
+            continue
+        session.add(OutboxMessage(uuid=str(uuid.uuid4()), kind="exchange", type=FEEDBACK_TYPE, recipient=name,
+                                  payload=payload, status="pending", attempts=0, created_at=now,
+                                  next_attempt_at=now))
+        added += 1
+    session.flush()
+    return added
+
+
+def queue_hash_submission(session: Session, pdqs: Iterable[str], case: str, now: datetime) -> int:
+    """Queue the submission of a removed case's PDQ hashes (hex) to every StopNCII source with ``push``
+    on; the caller checks the requester's consent first. ``case`` only keeps two messages for the same
+    case apart (it is not sent). Returns how many messages were added."""
+    hashes = sorted({h.lower() for h in pdqs})
+    if not hashes:
+        return 0
+    added = 0
+    for source in session.scalars(select(ExchangeSource).where(ExchangeSource.push.is_(True))
+                                  .order_by(ExchangeSource.name)):
+        if source.type != "stopncii":
+            continue
+        data = {"source": source.name, "case": case, "signalType": "ImagePDQ", "hashes": hashes}
+        payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        if _already_queued(session, source.name, payload):
+            continue
+        session.add(OutboxMessage(uuid=str(uuid.uuid4()), kind="exchange", type=SUBMIT_TYPE,
+                                  recipient=source.name, payload=payload, status="pending", attempts=0,
+                                  created_at=now, next_attempt_at=now))
+        added += 1
+    session.flush()
+    return added
+
+
+def _already_queued(session: Session, name: str, payload: str) -> bool:
+    return session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.kind == "exchange", OutboxMessage.recipient == name,
+            OutboxMessage.payload == payload, OutboxMessage.status.in_(("pending", "sent")),
+        ).limit(1)
+    ) is not None  # fmt: skip

@@ -1,0 +1,46 @@
+"""A page of records as every source's client hands it to the fetcher."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from stanch.exchange.live.errors import UnreadablePage
+
+BODY_LIMIT = 4096
+"""How much of a quarantined record or page is kept (enough to see what was wrong)."""
+
+
+@dataclass
+class Page:
+    """One page: its raw records (each read by the client's ``item``), whether more follow, the
+    token of the next page, and the timestamp to resume from once the source has no more."""
+
+    records: list[Any]
+    has_more: bool
+    token: str | None
+    next_set: int | None
+    problem: str | None = None
+    """Set when the record list itself was unusable (the page is quarantined, the cursor still used)."""
+
+
+def bounded(value: Any) -> str:
+    """At most ``BODY_LIMIT`` characters of a record or page, as text, to keep in the quarantine."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)[: BODY_LIMIT + 1]
+    return text[:BODY_LIMIT]
+
+
+def read_bounded(response: requests.Response, limit: int) -> bytes:
+    """A streamed response's body, read a chunk at a time up to ``limit`` bytes; a larger one is an
+    unreadable page (and is not kept)."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(65536):
+        size += len(chunk)
+        if size > limit:
+            response.close()
+            raise UnreadablePage(f"the page is larger than {limit} bytes", "")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,107 @@
+"""A stand-in for NCMEC's hash-sharing API on 127.0.0.1, for tests only (never the product).
+
+Shapes follow python-threatexchange's client (threatexchange/exchanges/clients/ncmec/hash_api.py):
+``GET {base}/v2/entries?from=<ISO>&to=<ISO>`` with HTTP basic auth, answering XML (in a namespace,
+which pytx strips) ``<queryResult><images maxTimestamp=""><image><id/><member id=""/>
+<classification/><fingerprints><md5/><pdq/></fingerprints></image><deletedImage>...</deletedImage>
+</images><videos>...</videos><paging><next>/v2/entries?from=..&to=..&start=..&size=..&max=..</next>
+</paging></queryResult>``. Entries come in id order, not time order (as NCMEC's do); ``next`` keeps
+the range. ``faults`` maps a page number (1 for the first) to ``"not-xml"``, ``"bad-entry"`` or
+``"500"``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+from xml.sax.saxutils import escape
+
+from tests.local_server import QuietHandler, local_server
+
+USER, PASSWORD = "esp-user", "esp-password-123"
+CREDENTIALS = f"{USER}:{PASSWORD}"
+NS = "https://hashsharing.ncmec.org/npo/v2"
+
+
+def _ts(text: str) -> int:
+    return int(datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp())
+
+
+@dataclass
+class NcmecStandIn:
+    page_size: int = 4
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    faults: dict[int, list[str]] = field(default_factory=dict)
+    requests: list[dict[str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    url: str = ""
+
+    def add(self, entry_id: int, when: int, kind: str = "image", deleted: bool = False,
+            **fingerprints: str) -> None:
+        self.entries.append({"id": str(entry_id), "ts": when, "kind": kind, "deleted": deleted,
+                             "fingerprints": fingerprints})
+
+    def answer(self, params: dict[str, str]) -> tuple[int, bytes]:
+        start, end = _ts(params["from"]), _ts(params["to"])
+        offset = int(params.get("start", "0"))
+        with self.lock:
+            in_range = sorted((e for e in self.entries if start <= e["ts"] <= end),
+                              key=lambda e: int(e["id"]))
+            chunk = in_range[offset:offset + self.page_size]
+            page = offset // self.page_size + 1
+            queue = self.faults.get(page)
+            fault = queue.pop(0) if queue else None
+        if fault == "500":
+            return 500, b"<error/>"
+        if fault == "not-xml":
+            return 200, b"this is not < xml"
+        groups: dict[str, list[str]] = {"image": [], "video": []}
+        for e in chunk:
+            tag = ("deleted" + e["kind"].capitalize()) if e["deleted"] else e["kind"]
+            prints = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in e["fingerprints"].items())
+            body = (f"<id>{e['id']}</id>" if fault != "bad-entry" or e is not chunk[0] else "")
+            groups[e["kind"]].append(f'<{tag}>{body}<member id="42">Platform</member>'
+                                     f"<classification>A1</classification><fingerprints>{prints}"
+                                     f"</fingerprints></{tag}>")
+        stamp = datetime.fromtimestamp(end, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        parts = [f'<{g}s count="{len(items)}" maxTimestamp="{stamp}">{"".join(items)}</{g}s>'
+                 for g, items in groups.items() if items]
+        nxt = ""
+        if offset + self.page_size < len(in_range):
+            query = (f"from={params['from']}&amp;to={params['to']}&amp;start={offset + self.page_size}"
+                     f"&amp;size={self.page_size}&amp;max={len(in_range)}")
+            nxt = f"<paging><next>/v2/entries?{query}</next></paging>"
+        xml = f'<?xml version="1.0"?><queryResult xmlns="{NS}">{"".join(parts)}{nxt}</queryResult>'
+        return 200, xml.encode()
+
+
+@contextmanager
+def ncmec_standin(standin: NcmecStandIn | None = None) -> Iterator[NcmecStandIn]:
+    standin = standin or NcmecStandIn()
+
+    class Handler(QuietHandler):
+        def do_GET(self) -> None:
+            import base64
+
+            parsed = urlparse(self.path)
+            params = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+            with standin.lock:
+                standin.requests.append({**params, "path": parsed.path})
+            expected = "Basic " + base64.b64encode(CREDENTIALS.encode()).decode()
+            if self.headers.get("Authorization") != expected:
+                self.send_body(401, b"<error>unauthorized</error>", "application/xml")
+                return
+            if parsed.path != "/v2/entries":
+                self.send_body(404, b"<error/>", "application/xml")
+                return
+            status, body = standin.answer(params)
+            self.send_body(status, body, "application/xml")
+
+    with local_server(Handler) as base:
+        standin.url = base
+        yield standin
