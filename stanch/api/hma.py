@@ -23,7 +23,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from stanch.api.auth import Caller, require
 from stanch.api.requests import allow_private
 from stanch.api.uploads import is_multipart, read_json, read_upload
-from stanch.matching.query import hash_query
 from stanch.matching.verdict import Match, Verdict
 from stanch.net.fetch import FetchError, SafeFetcher
 from stanch.runtime import Runtime, Stanch
@@ -124,8 +123,7 @@ async def lookup_get(
         return by_type.get(signal_type, {}) if signal_type else by_type
     if not signal or not signal_type:
         raise HmaError(400, "Either url or both signal and signal_type are required")
-    query = _query(signal_type, signal)
-    verdict = (await run_in_threadpool(app.engine.match_images, [query]))[0]
+    verdict = await run_in_threadpool(app.engine.match_record, _hash_record(signal_type, signal))
     return _by_bank(verdict, wanted)
 
 
@@ -345,12 +343,13 @@ def _md5(value: str) -> str:
     return text
 
 
-def _query(signal_type: str, signal: str) -> Any:
+def _hash_record(signal_type: str, signal: str) -> dict[str, str]:
+    """The bare-hash object Stanch's matching rule takes for an HMA signal."""
     if signal_type == "pdq":
-        return hash_query(pdq=_pdq(signal).hex())
+        return {"pdq": _pdq(signal).hex()}
     if signal_type == "video_md5":
         try:
-            return hash_query(md5=_md5(signal))
+            return {"md5": _md5(signal)}
         except ValueError as error:
             raise HmaError(400, f"invalid signal: {error}") from None
     raise HmaError(400, f"No such SignalType '{signal_type}'")
