@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
-from stanch.exchange.records import FormatError, Item, Skip, guard
+from stanch.exchange.records import FormatError, Item, Skip, content_lines, guard
 from stanch.signals.pdq import parse_pdq_hex
 from stanch.store import FrameRow, NewEntry, Provenance, StoredEntry, entry_from_hashes
 
@@ -34,11 +34,7 @@ def looks_like(line: str) -> bool:
 
 def parse(lines: Iterable[str], list_name: str, trust: str | None) -> Iterator[tuple[str, Item]]:
     """Entries from pytx signal lines; a bad line is quarantined."""
-    for number, line in enumerate(lines, 1):
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        where = f"line {number}"
+    for where, text in content_lines(lines):
         yield where, guard(_item, text, where, list_name, trust)
 
 

@@ -8,7 +8,7 @@ format Stanch knows, a header without the columns it needs).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +49,14 @@ class Quarantined:
 
 
 Item = NewEntry | Withdrawal | Skip | Quarantined
+
+
+def content_lines(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """``("line N", text)`` for every line that is not blank or a ``#`` comment, stripped."""
+    for number, line in enumerate(lines, 1):
+        text = line.strip()
+        if text and not text.startswith("#"):
+            yield f"line {number}", text
 
 
 def guard(make: Callable[..., Item], *args: Any, **kwargs: Any) -> Item:
