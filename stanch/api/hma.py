@@ -55,6 +55,17 @@ COMPARE_THRESHOLD = 31
 ENABLED = 0
 """HMA's ``disable_until_ts`` for content that matches; a withdrawn entry shows when it was withdrawn."""
 _MD5 = re.compile(r"[0-9a-f]{32}")
+_MEDIA = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "description": "one file, in the field named after its content type",
+    "properties": {name: {"type": "string", "format": "binary"} for name in CONTENT_FIELDS}}}}}}
+
+
+def _json(description: str, example: object) -> dict[str, Any]:
+    """An OpenAPI request body for a JSON object the handler reads (and checks) itself."""
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"type": "object", "description": description}, "example": example}}}}
+
+
 _match = Depends(require("match"))
 _bank = Depends(require("bank"))
 
@@ -97,7 +108,7 @@ async def hash_url(app: Runtime, url: str, _: Caller = _match) -> dict[str, str]
     return _hma_hashes(await _hash_url(app, url))
 
 
-@router.post("/h/hash")
+@router.post("/h/hash", openapi_extra=_MEDIA)
 async def hash_upload(app: Runtime, request: Request, _: Caller = _match) -> dict[str, str]:
     """Hash an upload sent as multipart field ``photo`` or ``video``."""
     return _hma_hashes(await _hash_upload(app, request))
@@ -127,7 +138,7 @@ async def lookup_get(
     return _by_bank(verdict, wanted)
 
 
-@router.post("/m/lookup")
+@router.post("/m/lookup", openapi_extra=_MEDIA)
 async def lookup_post(app: Runtime, request: Request, banks: str | None = None,
                       _: Caller = _match) -> dict[str, Any]:
     """Hash the upload (multipart ``photo`` or ``video``) and answer ``{signal_type: {BANK: [...]}}``."""
@@ -136,7 +147,8 @@ async def lookup_post(app: Runtime, request: Request, banks: str | None = None,
     return _by_signal_type(signals, verdict, _bank_filter(banks))
 
 
-@router.post("/m/compare")
+@router.post("/m/compare",
+             openapi_extra=_json("signal type -> a pair of hashes", {"pdq": ["0" * 64, "f" * 64]}))
 async def compare(app: Runtime, request: Request, _: Caller = _match) -> dict[str, Any]:
     """``{"pdq": [hex, hex]}`` → ``{"pdq": [matched, {"distance": d}]}``."""
     body = await read_json(request, app.limits.max_json_bytes)
@@ -178,7 +190,7 @@ def banks_list(app: Runtime, _: Caller = _bank) -> list[dict[str, Any]]:
         return [_bank_config(b.name) for b in list_banks(session)]
 
 
-@router.post("/c/banks", status_code=201)
+@router.post("/c/banks", status_code=201, openapi_extra=_json("the new bank", {"name": "NCII_REPORTS"}))
 async def banks_create(app: Runtime, request: Request, _: Caller = _bank) -> dict[str, Any]:
     """``{"name": "UPPER_SNAKE", "enabled_ratio"?, "enabled"?}`` → 201 with the bank's config."""
     body = await read_json(request, app.limits.max_json_bytes)
@@ -209,7 +221,8 @@ def bank_get(app: Runtime, bank_name: str, _: Caller = _bank) -> dict[str, Any]:
         return _bank_config(_find_bank(session, bank_name).name)
 
 
-@router.post("/c/bank/{bank_name}/signal")
+@router.post("/c/bank/{bank_name}/signal",
+             openapi_extra=_json("one signal type -> its hash, and an optional note", {"pdq": "0" * 64}))
 async def bank_add_signal(app: Runtime, bank_name: str, request: Request,
                           _: Caller = _bank) -> dict[str, Any]:
     """``{"pdq": hex}`` or ``{"video_md5": md5}`` (and an optional ``note``) → ``{"id", "signals"}``."""
@@ -237,7 +250,8 @@ async def bank_add_signal(app: Runtime, bank_name: str, request: Request,
     return {"id": entry_id, "signals": {name: _entry_signal(entry, name)}}
 
 
-@router.post("/c/bank/{bank_name}/content")
+@router.post("/c/bank/{bank_name}/content",
+             openapi_extra={"requestBody": {**_MEDIA["requestBody"], "required": False}})
 async def bank_add_content(app: Runtime, bank_name: str, request: Request, url: str | None = None,
                            _: Caller = _bank) -> dict[str, Any]:
     """Bank a file (multipart ``photo``/``video``) or ``?url=``: hashed with every robustness view
