@@ -16,7 +16,7 @@ import re
 import time
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 
@@ -151,7 +151,7 @@ async def lookup_post(app: Runtime, request: Request, banks: str | None = None,
              openapi_extra=_json("signal type -> a pair of hashes", {"pdq": ["0" * 64, "f" * 64]}))
 async def compare(app: Runtime, request: Request, _: Caller = _match) -> dict[str, Any]:
     """``{"pdq": [hex, hex]}`` → ``{"pdq": [matched, {"distance": d}]}``."""
-    body = await read_json(request, app.limits.max_json_bytes)
+    body = await _read_json(app, request)
     if not isinstance(body, dict):
         raise HmaError(400, "Request input was not a dict")
     results: dict[str, Any] = {}
@@ -193,7 +193,7 @@ def banks_list(app: Runtime, _: Caller = _bank) -> list[dict[str, Any]]:
 @router.post("/c/banks", status_code=201, openapi_extra=_json("the new bank", {"name": "NCII_REPORTS"}))
 async def banks_create(app: Runtime, request: Request, _: Caller = _bank) -> dict[str, Any]:
     """``{"name": "UPPER_SNAKE", "enabled_ratio"?, "enabled"?}`` → 201 with the bank's config."""
-    body = await read_json(request, app.limits.max_json_bytes)
+    body = await _read_json(app, request)
     if not isinstance(body, dict) or not isinstance(body.get("name"), str):
         raise HmaError(400, 'send {"name": "BANK_NAME"}')
     name = body["name"]
@@ -226,7 +226,7 @@ def bank_get(app: Runtime, bank_name: str, _: Caller = _bank) -> dict[str, Any]:
 async def bank_add_signal(app: Runtime, bank_name: str, request: Request,
                           _: Caller = _bank) -> dict[str, Any]:
     """``{"pdq": hex}`` or ``{"video_md5": md5}`` (and an optional ``note``) → ``{"id", "signals"}``."""
-    body = await read_json(request, app.limits.max_json_bytes)
+    body = await _read_json(app, request)
     if not isinstance(body, dict):
         raise HmaError(400, "this endpoint expects a json object payload")
     body = {k: v for k, v in body.items() if k != "note"}
@@ -406,8 +406,19 @@ def _hma_hashes(signals: MediaSignals) -> dict[str, str]:
 async def _hash_upload(app: Stanch, request: Request, purpose: Any = "query") -> MediaSignals:
     if not is_multipart(request):
         raise HmaError(400, "Missing multipart/form-data file upload")
-    upload = await read_upload(request, CONTENT_FIELDS, app.limits.max_upload_bytes)
+    try:
+        upload = await read_upload(request, CONTENT_FIELDS, app.limits.max_upload_bytes)
+    except HTTPException as error:  # 413 too large, 422 malformed or no photo/video field
+        raise HmaError(error.status_code, str(error.detail)) from None
     return await _hash(upload.data, purpose)
+
+
+async def _read_json(app: Stanch, request: Request) -> object:
+    """The JSON body under Stanch's size limit, refusals in HMA's shape."""
+    try:
+        return await read_json(request, app.limits.max_json_bytes)
+    except HTTPException as error:  # 413 too large, 422 not JSON
+        raise HmaError(error.status_code, str(error.detail)) from None
 
 
 async def _hash_url(app: Stanch, url: str, purpose: Any = "query") -> MediaSignals:

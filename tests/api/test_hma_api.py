@@ -14,7 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from tests.api.conftest import Api, encoded, picture
+from tests.api.conftest import JSON_LIMIT, Api, encoded, picture
+from tests.api.test_api_video import video
 from tests.local_server import QuietHandler, local_server
 
 
@@ -28,8 +29,8 @@ class HmaClient:
     def get(self, path: str, **params: Any) -> Response:
         return self.client.get(self.base + path, params=params, headers=self.headers)
 
-    def post(self, path: str, **kwargs: Any) -> Response:
-        return self.client.post(self.base + path, headers=self.headers, **kwargs)
+    def post(self, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Response:
+        return self.client.post(self.base + path, headers={**self.headers, **(headers or {})}, **kwargs)
 
     def delete(self, path: str) -> Response:
         return self.client.delete(self.base + path, headers=self.headers)
@@ -157,3 +158,32 @@ def test_hash_by_url_uses_the_safe_fetcher(api: Api, monkeypatch: pytest.MonkeyP
         by_url = matcher.get("/h/hash", url=f"{base}/photo.png").json()
     by_upload = matcher.post("/h/hash", files={"photo": ("p.png", PHOTO, "image/png")}).json()
     assert by_url == by_upload
+
+
+def test_bad_bodies_get_hma_error_bodies(api: Api) -> None:
+    curator, matcher = hma(api, "bank"), hma(api, "match")
+    as_json = {"Content-Type": "application/json"}
+    not_json = curator.post("/c/banks", content=b"{nope", headers=as_json)
+    assert not_json.status_code == 422 and "message" in not_json.json()
+    huge = curator.post("/c/banks", content=b"[" * (JSON_LIMIT + 10), headers=as_json)
+    assert huge.status_code == 413 and "message" in huge.json()
+    wrong_field = matcher.post("/h/hash", files={"file": ("p.png", PHOTO, "image/png")})
+    assert wrong_field.status_code == 422 and "'photo' or 'video'" in wrong_field.json()["message"]
+    not_media = matcher.post("/h/hash", files={"photo": ("p.png", b"not an image", "image/png")})
+    assert not_media.status_code == 400 and not_media.json()["message"].startswith("cannot hash this file")
+    assert matcher.post("/m/compare", json={"pdq": ["zz", "0" * 64]}).status_code == 400
+
+
+def test_videos_match_exactly_under_video_md5_and_by_frames_under_vpdq(api: Api) -> None:
+    curator, matcher = hma(api, "bank"), hma(api, "match")
+    curator.post("/c/banks", json={"name": "CLIPS"})
+    original = video(21, 8.0)
+    banked = curator.post("/c/bank/CLIPS/content", files={"video": ("clip.mp4", original, "video/mp4")})
+    assert set(banked.json()["signals"]) == {"video_md5"}
+    hit = [{"bank_content_id": banked.json()["id"], "distance": "0"}]
+    same = matcher.post("/m/lookup", files={"video": ("same.mp4", original, "video/mp4")}).json()
+    assert same == {"video_md5": {"CLIPS": hit}, "vpdq": {}}
+    copy = video(21, 5.0, start=2.0, bit_rate=60_000)
+    trimmed = matcher.post("/m/lookup", files={"video": ("copy.mp4", copy, "video/mp4")}).json()
+    assert trimmed["video_md5"] == {}
+    assert [m["bank_content_id"] for m in trimmed["vpdq"]["CLIPS"]] == [banked.json()["id"]]
