@@ -156,8 +156,14 @@ def test_hash_by_url_uses_the_safe_fetcher(api: Api, monkeypatch: pytest.MonkeyP
         assert refused.status_code == 400 and refused.json()["message"].startswith("Failed to fetch URL")
         monkeypatch.setenv("STANCH_RESOLVER_ALLOW_PRIVATE", "1")
         by_url = matcher.get("/h/hash", url=f"{base}/photo.png").json()
+        curator = hma(api, "bank")
+        curator.post("/c/banks", json={"name": "BY_URL"})
+        banked = curator.post("/c/bank/BY_URL/content", params={"url": f"{base}/photo.png"}).json()
+        hit = [{"bank_content_id": banked["id"], "distance": "0"}]
+        assert matcher.get("/m/lookup", url=f"{base}/photo.png").json() == {"pdq": {"BY_URL": hit}}
+        assert matcher.get("/m/lookup", url=f"{base}/photo.png", signal_type="pdq").json() == {"BY_URL": hit}
     by_upload = matcher.post("/h/hash", files={"photo": ("p.png", PHOTO, "image/png")}).json()
-    assert by_url == by_upload
+    assert by_url == by_upload == banked["signals"]
 
 
 def test_bad_bodies_get_hma_error_bodies(api: Api) -> None:
