@@ -54,6 +54,8 @@ COMPARE_THRESHOLD = 31
 """PDQ distance that counts as a match in ``/m/compare``: Stanch's default bank threshold (and pytx's)."""
 ENABLED = 0
 """HMA's ``disable_until_ts`` for content that matches; a withdrawn entry shows when it was withdrawn."""
+NO_DISTANCE = "-"
+"""pytx's ``NO_DISTANCE_STR``: the distance HMA reports for an exact (MD5) match."""
 _MD5 = re.compile(r"[0-9a-f]{32}")
 _MEDIA = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "description": "one file, in the field named after its content type",
@@ -135,7 +137,7 @@ async def lookup_get(
     if not signal or not signal_type:
         raise HmaError(400, "Either url or both signal and signal_type are required")
     verdict = await run_in_threadpool(app.engine.match_record, _hash_record(signal_type, signal))
-    return _by_bank(verdict, wanted)
+    return _by_bank(verdict, wanted, exact=signal_type == "video_md5")
 
 
 @router.post("/m/lookup", openapi_extra=_MEDIA)
@@ -373,15 +375,18 @@ def _bank_filter(banks: str | None) -> set[str] | None:
     return set(banks.split(",")) if banks else None
 
 
-def _by_bank(verdict: Verdict, wanted: set[str] | None, signals: tuple[str, ...] = ()) -> dict[str, Any]:
+def _by_bank(verdict: Verdict, wanted: set[str] | None, signals: tuple[str, ...] = (),
+             exact: bool = False) -> dict[str, Any]:
     """HMA's ``{BANK: [{"bank_content_id", "distance"}]}`` from Stanch's verdict: only what Stanch
-    counts as a match (an allow-list hit overrides, so it answers no banks)."""
+    counts as a match (an allow-list hit overrides, so it answers no banks). ``exact`` lookups have no
+    distance, which pytx's exact-match index (behind HMA's ``video_md5``) writes as ``"-"``."""
     out: dict[str, list[dict[str, Any]]] = {}
     if not verdict.matched:
         return out
     for m in verdict.matches:
         if (wanted is None or m.bank in wanted) and (not signals or _signal_of(m) in signals):
-            out.setdefault(m.bank, []).append({"bank_content_id": m.entry, "distance": str(m.distance)})
+            distance = NO_DISTANCE if exact else str(m.distance)
+            out.setdefault(m.bank, []).append({"bank_content_id": m.entry, "distance": distance})
     return out
 
 
@@ -393,7 +398,7 @@ def _by_signal_type(signals: MediaSignals, verdict: Verdict, wanted: set[str] | 
     """A picture's matches under ``pdq``; a video's under ``video_md5`` (exact) and ``vpdq`` (frames)."""
     if isinstance(signals, ImageSignals):
         return {"pdq": _by_bank(verdict, wanted)}
-    return {"video_md5": _by_bank(verdict, wanted, ("video_md5",)),
+    return {"video_md5": _by_bank(verdict, wanted, ("video_md5",), exact=True),
             "vpdq": _by_bank(verdict, wanted, ("vpdq",))}
 
 

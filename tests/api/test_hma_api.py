@@ -121,7 +121,7 @@ def test_content_upload_and_video_md5_signals(api: Api) -> None:
     video = curator.post("/c/bank/VIDEOS/signal", json={"video_md5": md5.upper(), "note": "from a partner"})
     assert video.json() == {"id": video.json()["id"], "signals": {"video_md5": md5}}
     assert matcher.get("/m/lookup", signal_type="video_md5", signal=md5).json() == {
-        "VIDEOS": [{"bank_content_id": video.json()["id"], "distance": "0"}]
+        "VIDEOS": [{"bank_content_id": video.json()["id"], "distance": "-"}]  # pytx's NO_DISTANCE_STR
     }
     for body, message in (({"tmk": "x"}, "No such signal type tmk"), ({}, "No signals given"),
                           ({"video_md5": "short"}, "Invalid video_md5 signal")):
@@ -186,7 +186,7 @@ def test_videos_match_exactly_under_video_md5_and_by_frames_under_vpdq(api: Api)
     original = video(21, 8.0)
     banked = curator.post("/c/bank/CLIPS/content", files={"video": ("clip.mp4", original, "video/mp4")})
     assert set(banked.json()["signals"]) == {"video_md5"}
-    hit = [{"bank_content_id": banked.json()["id"], "distance": "0"}]
+    hit = [{"bank_content_id": banked.json()["id"], "distance": "-"}]
     same = matcher.post("/m/lookup", files={"video": ("same.mp4", original, "video/mp4")}).json()
     assert same == {"video_md5": {"CLIPS": hit}, "vpdq": {}}
     copy = video(21, 5.0, start=2.0, bit_rate=60_000)
