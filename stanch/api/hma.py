@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from stanch.api.auth import Caller, require
 from stanch.api.requests import allow_private
 from stanch.api.uploads import is_multipart, read_json, read_upload
+from stanch.desk.audit import record
 from stanch.matching.verdict import Match, Verdict
 from stanch.net.fetch import FetchError, SafeFetcher
 from stanch.runtime import Runtime, Stanch
@@ -56,6 +57,7 @@ ENABLED = 0
 """HMA's ``disable_until_ts`` for content that matches; a withdrawn entry shows when it was withdrawn."""
 NO_DISTANCE = "-"
 """pytx's ``NO_DISTANCE_STR``: the distance HMA reports for an exact (MD5) match."""
+WITHDRAWN_REASON = "deleted through the HMA API"
 _MD5 = re.compile(r"[0-9a-f]{32}")
 _MEDIA = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "description": "one file, in the field named after its content type",
@@ -193,7 +195,7 @@ def banks_list(app: Runtime, _: Caller = _bank) -> list[dict[str, Any]]:
 
 
 @router.post("/c/banks", status_code=201, openapi_extra=_json("the new bank", {"name": "NCII_REPORTS"}))
-async def banks_create(app: Runtime, request: Request, _: Caller = _bank) -> dict[str, Any]:
+async def banks_create(app: Runtime, request: Request, caller: Caller = _bank) -> dict[str, Any]:
     """``{"name": "UPPER_SNAKE", "enabled_ratio"?, "enabled"?}`` → 201 with the bank's config."""
     body = await _read_json(app, request)
     if not isinstance(body, dict) or not isinstance(body.get("name"), str):
@@ -207,7 +209,9 @@ async def banks_create(app: Runtime, request: Request, _: Caller = _bank) -> dic
 
     def create() -> None:
         with app.db.write() as session:
-            create_bank(session, name)
+            bank = create_bank(session, name)
+            record(session, caller.actor, "bank.create", ("bank", bank.name),
+                   {"threshold": bank.threshold, "trust": bank.trust, "kind": bank.kind, "via": "hma"})
         app.follower.poll_after_commit()
 
     try:
@@ -295,16 +299,20 @@ def bank_get_content(app: Runtime, bank_name: str, content_id: int, include_sign
 
 
 @router.delete("/c/bank/{bank_name}/content/{content_id}")
-def bank_delete_content(app: Runtime, bank_name: str, content_id: int, _: Caller = _bank) -> dict[str, int]:
+def bank_delete_content(app: Runtime, bank_name: str, content_id: int,
+                        caller: Caller = _bank) -> dict[str, int]:
     """Withdraw the entry (it stops matching at once; it stays on record): ``{"deleted": 1}``, or
     ``{"deleted": 0}`` when the bank holds no such content or it was withdrawn already."""
     with app.db.write() as session:
         bank = _find_bank(session, bank_name)
         try:
             was_active = get_entry(session, bank, content_id).withdrawn_at is None
-            withdraw_entry(session, bank, content_id, reason="deleted through the HMA API")
+            withdraw_entry(session, bank, content_id, reason=WITHDRAWN_REASON)
         except UnknownEntry:
             return {"deleted": 0}
+        if was_active:
+            record(session, caller.actor, "entry.withdraw", ("entry", content_id),
+                   {"bank": bank.name, "reason": WITHDRAWN_REASON})
     app.follower.poll_after_commit()
     return {"deleted": int(was_active)}
 

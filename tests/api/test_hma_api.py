@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from stanch.desk.audit import events
 from tests.api.conftest import JSON_LIMIT, Api, encoded, picture
 from tests.api.test_api_video import video
 from tests.local_server import QuietHandler, local_server
@@ -107,6 +108,9 @@ def test_hash_signal_add_lookup_and_delete_as_an_hma_client_does(api: Api) -> No
     assert matcher.get("/m/lookup", signal_type="pdq", signal=pdq).json() == {}
     assert curator.delete(f"/c/bank/NCII_REPORTS/content/{content_id}").json() == {"deleted": 0}
     assert curator.get(f"/c/bank/NCII_REPORTS/content/{content_id}").json()["disable_until_ts"] > 0
+    with api.db.read() as session:
+        actions = [e.action for e in events(session)]
+    assert actions.count("bank.create") == 1 and actions.count("entry.withdraw") == 1
 
 
 def test_content_upload_and_video_md5_signals(api: Api) -> None:
