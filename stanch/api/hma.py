@@ -25,7 +25,7 @@ from stanch.api.requests import allow_private
 from stanch.api.uploads import is_multipart, read_json, read_upload
 from stanch.desk.audit import record
 from stanch.matching.verdict import Match, Verdict
-from stanch.net.fetch import FetchError, SafeFetcher
+from stanch.net.fetch import FetchError, FetchLimits, SafeFetcher
 from stanch.runtime import Runtime, Stanch
 from stanch.signals import ImageSignals, MediaError, MediaSignals, hash_media
 from stanch.signals.pdq import hamming, parse_pdq_hex
@@ -435,7 +435,8 @@ async def _read_json(app: Stanch, request: Request) -> object:
 
 
 async def _hash_url(app: Stanch, url: str, purpose: Any = "query") -> MediaSignals:
-    fetcher = SafeFetcher(allow_private=allow_private())
+    limits = FetchLimits(max_bytes=app.limits.max_upload_bytes)  # held in memory like an upload
+    fetcher = SafeFetcher(allow_private=allow_private(), limits=limits)
     try:
         fetched = await run_in_threadpool(fetcher.fetch, url)
     except FetchError as error:
