@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from stanch import __version__
-from stanch.api import appeals, banks, exchanges, matching, report, requests
+from stanch.api import appeals, banks, exchanges, hma, matching, report, requests
 from stanch.api.errors import install_error_handlers
 from stanch.matching.sync import POLL_INTERVAL
 from stanch.runtime import ApiLimits, Settings, Stanch
@@ -67,6 +67,7 @@ def create_app(
     app.include_router(appeals.router)
     app.include_router(report.router)
     app.include_router(exchanges.router)
+    hma.install(app)
     install_pages(app)
     describe_models(app, matching.BODY_MODELS + banks.BODY_MODELS + exchanges.BODY_MODELS)
     return app

@@ -215,7 +215,7 @@ async def requests_attach_items(app: Runtime, number: str, request: Request,
     """The platform attaches items: ``{"items": [{"item_id", "hashes"|"media_url", "location",
     "copy": false}]}``. A copy must match the request's hashes; it is stored with how it matched."""
     body = await json_body(request, app.limits.max_json_bytes)
-    fetcher = SafeFetcher(allow_private=_allow_private())
+    fetcher = SafeFetcher(allow_private=allow_private())
     located = await run_in_threadpool(items_from_answer, body, fetcher)  # LocateError: 422
     flags = [bool(i.get("copy")) for i in body["items"]]
     places = [i.get("location") if isinstance(i.get("location"), str) else None for i in body["items"]]
@@ -238,7 +238,9 @@ async def requests_attach_items(app: Runtime, number: str, request: Request,
     return {"items": attached}
 
 
-def _allow_private() -> bool:
+def allow_private() -> bool:
+    """Whether media URLs may point at private addresses (``STANCH_RESOLVER_ALLOW_PRIVATE``, for tests and
+    closed networks)."""
     return os.environ.get("STANCH_RESOLVER_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes")
 
 

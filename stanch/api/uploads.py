@@ -30,6 +30,8 @@ class Upload:
 
     filename: str
     data: bytes
+    field: str = ""
+    """The form field it came in (one of those ``read_upload`` was asked for)."""
 
 
 def is_multipart(request: Request) -> bool:
@@ -38,8 +40,8 @@ def is_multipart(request: Request) -> bool:
     return content_type == b"multipart/form-data"
 
 
-async def read_upload(request: Request, field: str, max_bytes: int) -> Upload:
-    """The file sent in the multipart form field ``field``, read into memory.
+async def read_upload(request: Request, field: str | tuple[str, ...], max_bytes: int) -> Upload:
+    """The file sent in the multipart form field ``field`` (or the first of several names), read into memory.
 
     Raises 413 when the body is larger than ``max_bytes`` (plus room for the form's own framing) and 422
     when the form is malformed or has no such field.
@@ -53,7 +55,8 @@ async def read_upload(request: Request, field: str, max_bytes: int) -> Upload:
     if declared is not None and declared.isdigit() and int(declared) > body_limit:
         raise HTTPException(413, too_large(max_bytes))
 
-    collector = _PartCollector(field)
+    fields = (field,) if isinstance(field, str) else field
+    collector = _PartCollector(fields)
     try:
         parser = MultipartParser(boundary, collector.callbacks())
         received = 0
@@ -68,8 +71,9 @@ async def read_upload(request: Request, field: str, max_bytes: int) -> Upload:
     if len(collector.data) > max_bytes:
         raise HTTPException(413, too_large(max_bytes))
     if not collector.found:
-        raise HTTPException(422, f"send the file in a multipart form field named {field!r}")
-    return Upload(collector.filename, bytes(collector.data))
+        names = " or ".join(repr(f) for f in fields)
+        raise HTTPException(422, f"send the file in a multipart form field named {names}")
+    return Upload(collector.filename, bytes(collector.data), collector.field)
 
 
 def too_large(max_bytes: int) -> str:
@@ -80,8 +84,9 @@ def too_large(max_bytes: int) -> str:
 class _PartCollector:
     """python-multipart callbacks that keep the bytes of one named part and drop every other part."""
 
-    def __init__(self, field: str) -> None:
-        self.field = field
+    def __init__(self, fields: tuple[str, ...]) -> None:
+        self.fields = fields
+        self.field = ""
         self.found = False
         self.filename = ""
         self.data = bytearray()
@@ -117,9 +122,10 @@ class _PartCollector:
     def _headers_finished(self) -> None:
         _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
         name = options.get(b"name", b"").decode("utf-8", "replace")
-        self._wanted = name == self.field and not self.found
+        self._wanted = name in self.fields and not self.found
         if self._wanted:
             self.found = True
+            self.field = name
             self.filename = options.get(b"filename", b"").decode("utf-8", "replace")
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:

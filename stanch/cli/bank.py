@@ -134,7 +134,8 @@ def import_command(
     source: str | None = typer.Option(None, "--source", help="Name of the list (default: the file name)."),
     trust: str | None = typer.Option(None, "--trust", help="block or review (default: the bank's)."),
 ) -> None:
-    """Import a hash list in one transaction: a bad line stops it, naming the line; nothing is stored."""
+    """Import a hash list in one transaction; bad lines are quarantined (listed, exit status 1), the
+    good ones go in."""
     _choice(format, FORMATS, "--format")
     _choice(trust, TRUSTS, "--trust")
     list_name = source or ("stdin" if str(file) == "-" else file.name)
@@ -144,7 +145,11 @@ def import_command(
         audit(session, cli_actor(), "bank.import", ("bank", bank.name),
                {"source": list_name, "format": summary.format, "trust": summary.trust,
                 **_counts(summary.__dict__)})
-        _print(summary.__dict__)
+        _print({k: v for k, v in summary.__dict__.items() if k != "reasons"})
+    if summary.quarantined:
+        for reason in summary.reasons:
+            typer.echo(f"quarantined: {reason}", err=True)
+        _fail(f"{summary.quarantined} records were quarantined (left out); the others were imported")
 
 
 @contextmanager

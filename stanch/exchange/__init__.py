@@ -1,8 +1,9 @@
 """Exchange: importing partners' hash lists into banks and exporting banks in their formats.
 
 Formats: plain PDQ lines (``pdq``), Stanch JSON lines (``jsonl``), StopNCII hash records
-(``stopncii``) and HMA CSV (``hma``); one module each. Imports are one transaction and refuse a file
-with a bad line, naming it; StopNCII withdrawals withdraw the matching entries.
+(``stopncii``), HMA CSV (``hma``) and python-threatexchange signal lines (``pytx``); one module each.
+Imports are one transaction; a bad line or record is quarantined (counted, reported) while the rest go
+in; StopNCII withdrawals withdraw the matching entries.
 """
 
 from stanch.exchange.exporter import EXPORT_FORMATS, export_bank

@@ -1,4 +1,4 @@
-"""Exporting a bank's active entries as Stanch JSON lines, plain PDQ lines, or HMA CSV."""
+"""Exporting a bank's active entries as Stanch JSON lines, plain PDQ lines, HMA CSV or pytx signal lines."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from typing import TextIO
 
 from sqlalchemy.orm import Session
 
-from stanch.exchange import hma, jsonl, pdq_lines
+from stanch.exchange import hma, jsonl, pdq_lines, pytx_lines
 from stanch.store import Bank, iter_entries
 
-EXPORT_FORMATS = ("jsonl", "pdq", "hma")
+EXPORT_FORMATS = ("jsonl", "pdq", "hma", "pytx")
 
 
 def export_bank(session: Session, bank: Bank, out: TextIO, *, format: str = "jsonl") -> tuple[int, int]:
@@ -22,4 +22,6 @@ def export_bank(session: Session, bank: Bank, out: TextIO, *, format: str = "jso
         return pdq_lines.write(entries, out)
     if format == "hma":
         return hma.write(entries, out, bank.name)
+    if format == "pytx":
+        return pytx_lines.write(entries, out)
     raise ValueError(f"unknown export format {format!r}; use one of {', '.join(EXPORT_FORMATS)}")

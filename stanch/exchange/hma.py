@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import TextIO
 
-from stanch.exchange.records import FormatError, Item, Skip
+from stanch.exchange.records import FormatError, Item, Quarantined, Skip, guard
 from stanch.store import NewEntry, Provenance, StoredEntry, entry_from_hashes
 
 HEADER = ("bank_name", "content_id", "signal_type", "signal_val")
@@ -28,19 +29,19 @@ _VALUE_COLUMNS = ("signal_val", "signal_value")
 
 
 def parse(lines: Iterable[str], list_name: str, trust: str | None) -> Iterator[tuple[str, Item]]:
-    """Entries from an HMA CSV; ``FormatError`` names the first bad line."""
+    """Entries from an HMA CSV; a bad row is quarantined (``FormatError`` for a header without the
+    columns it needs)."""
     rows = ((number, row) for number, row in enumerate(csv.reader(lines), 1) if any(c.strip() for c in row))
     first = next(rows, None)
     if first is None:
         return
-    number, row = first
-    columns = [c.strip().lower() for c in row]
+    columns = [c.strip().lower() for c in first[1]]
     if "signal_type" in columns:
         yield from _tables(columns, rows, list_name, trust)
     else:
-        yield f"line {number}", _data_file_row(row, f"line {number}", list_name, trust)
-        for number, row in rows:
-            yield f"line {number}", _data_file_row(row, f"line {number}", list_name, trust)
+        for at_line, cells in chain([first], rows):
+            where = f"line {at_line}"
+            yield where, guard(_data_file_row, cells, where, list_name, trust)
 
 
 def _tables(
@@ -55,10 +56,12 @@ def _tables(
     for number, row in rows:
         where = f"line {number}"
         if len(row) < len(columns):
-            raise FormatError(where, f"expected {len(columns)} columns like the header, got {len(row)}")
+            yield where, Quarantined(where, f"expected {len(columns)} columns, got {len(row)}")
+            continue
         row_id = row[at["content_id"]].strip()
         if not row_id:
-            raise FormatError(where, "content_id is empty")
+            yield where, Quarantined(where, "content_id is empty")
+            continue
         if group and row_id != content_id:
             yield from _content(group, content_id, list_name, trust)
             group = []
@@ -85,7 +88,7 @@ def _content(
             source=list_name, external_list=list_name, external_id=content_id, trust=trust
         )
         kind = "image" if "pdq" in hashes else "video"
-        yield where, _entry(where, provenance, pdq=hashes.get("pdq"), md5=hashes.get("md5"), kind=kind)
+        yield where, guard(_entry, where, provenance, pdq=hashes.get("pdq"), md5=hashes.get("md5"), kind=kind)
 
 
 def _data_file_row(row: list[str], where: str, list_name: str, trust: str | None) -> NewEntry:

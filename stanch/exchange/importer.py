@@ -1,8 +1,10 @@
-"""Importing a hash list into a bank: one transaction, all or nothing.
+"""Importing a hash list into a bank, in one transaction.
 
-The file is read as a stream and written a batch at a time inside the caller's transaction; the
-first bad line raises ``FormatError`` (naming the line) and the caller's rollback leaves the bank as
-it was. An ``imports`` row records the list's source, format and trust; every entry points at it.
+The file is read as a stream and written a batch at a time inside the caller's transaction. A bad
+line or record is quarantined: left out, counted and reported with where and why
+(``ImportSummary.quarantined``), while every good one goes in; only a file that cannot be read at all
+raises ``FormatError`` (and the caller's rollback leaves the bank as it was). An ``imports`` row
+records the list's source, format and trust; every entry points at it.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from itertools import chain
 
 from sqlalchemy.orm import Session
 
-from stanch.exchange import hma, jsonl, pdq_lines, stopncii
-from stanch.exchange.records import FormatError, Item, Skip, Withdrawal
+from stanch.exchange import hma, jsonl, pdq_lines, pytx_lines, stopncii
+from stanch.exchange.records import FormatError, Item, Quarantined, Skip, Withdrawal
 from stanch.store import Bank, EntryWriter, NewEntry, start_import
 
 Parser = Callable[[Iterable[str], str, "str | None"], Iterator[tuple[str, Item]]]
@@ -25,7 +27,10 @@ PARSERS: dict[str, Parser] = {
     "jsonl": jsonl.parse,
     "stopncii": stopncii.parse,
     "hma": hma.parse,
+    "pytx": pytx_lines.parse,
 }
+MAX_REASONS = 1_000
+"""Quarantined records reported one by one; beyond this only the count grows."""
 FORMATS = ("auto", *PARSERS)
 
 
@@ -45,6 +50,10 @@ class ImportSummary:
     not_held: int = 0
     """Withdrawals of items the bank did not hold."""
     skipped: dict[str, int] = field(default_factory=dict)
+    quarantined: int = 0
+    """Bad lines or records left out (the good ones went in)."""
+    reasons: list[str] = field(default_factory=list)
+    """``"line 12: why"`` for the first ``MAX_REASONS`` quarantined records."""
 
 
 def import_lines(
@@ -68,6 +77,8 @@ def import_lines(
     record = start_import(session, bank, source=source, format=format, trust=trust)
     writer = EntryWriter(session, bank, import_id=record.id, trust=record.trust)
     skipped: Counter[str] = Counter()
+    quarantined: list[Quarantined] = []
+    count = 0
     for _where, item in parser(lines, source, record.trust):
         if isinstance(item, NewEntry):
             writer.add(item)
@@ -75,6 +86,10 @@ def import_lines(
             writer.withdraw_external(item.external_list, item.external_id, item.reason)
         elif isinstance(item, Skip):
             skipped[item.reason] += 1
+        elif isinstance(item, Quarantined):
+            count += 1
+            if len(quarantined) < MAX_REASONS:
+                quarantined.append(item)
     result = writer.finish()
     record.added, record.withdrawn = len(result.added_ids), len(result.withdrawn_ids)
     session.flush()
@@ -89,6 +104,8 @@ def import_lines(
         unchanged=result.unchanged,
         not_held=result.absent,
         skipped=dict(skipped),
+        quarantined=count,
+        reasons=[f"{q.where}: {q.reason}" for q in quarantined],
     )
 
 
@@ -118,6 +135,8 @@ def detect_format(head: list[str]) -> str:
         if isinstance(value, list) or (isinstance(value, dict) and _is_stopncii(value)):
             return "stopncii"
         return "jsonl"
+    if pytx_lines.looks_like(first):
+        return "pytx"
     fields = first.split(",")
     if len(fields) <= 3 and len(fields[0].strip()) == 64:
         return "pdq"

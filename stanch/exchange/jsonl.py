@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any, TextIO
 
-from stanch.exchange.records import FormatError, Item
+from stanch.exchange.records import FormatError, Item, Quarantined, guard
 from stanch.signals import ImageSignals, PdqVariant, VideoSignals, signals_from_record, signals_record
 from stanch.signals.pdq import DIHEDRAL_NAMES
 from stanch.signals.types import FrameHash
@@ -26,7 +26,7 @@ from stanch.store import NewEntry, Provenance, StoredEntry, entry_from_hashes, e
 
 
 def parse(lines: Iterable[str], list_name: str, trust: str | None) -> Iterator[tuple[str, Item]]:
-    """Entries from JSON lines; ``FormatError`` names the first bad line."""
+    """Entries from JSON lines; a bad line is quarantined."""
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -34,8 +34,9 @@ def parse(lines: Iterable[str], list_name: str, trust: str | None) -> Iterator[t
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            raise FormatError(where, f"not JSON ({error.msg})") from None
-        yield where, _entry(record, where, list_name, trust)
+            yield where, Quarantined(where, f"not JSON ({error.msg})")
+            continue
+        yield where, guard(_entry, record, where, list_name, trust)
 
 
 def _entry(record: Any, where: str, list_name: str, trust: str | None) -> NewEntry:

@@ -10,18 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
-from stanch.exchange.records import FormatError, Item
+from stanch.exchange.records import FormatError, Item, content_lines, guard
 from stanch.store import NewEntry, Provenance, StoredEntry, entry_from_hashes
 
 
 def parse(lines: Iterable[str], list_name: str, trust: str | None) -> Iterator[tuple[str, Item]]:
-    """Entries from PDQ lines; ``FormatError`` names the first bad line."""
-    for number, line in enumerate(lines, 1):
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        where = f"line {number}"
-        yield where, _entry(text, where, list_name, trust)
+    """Entries from PDQ lines; a bad line is quarantined."""
+    for where, text in content_lines(lines):
+        yield where, guard(_entry, text, where, list_name, trust)
 
 
 def _entry(text: str, where: str, list_name: str, trust: str | None) -> NewEntry:

@@ -1,12 +1,16 @@
 """What a parsed hash list is made of, whatever its format: entries to add, withdrawals, skips.
 
-Each parser turns lines into ``(where, item)`` pairs and raises ``FormatError`` naming the line (or
-record) and the problem, so that an import can refuse the whole file before anything is stored.
+Each parser turns lines into ``(where, item)`` pairs. A bad line or record becomes a ``Quarantined``
+item naming it and the problem, so the rest of the file still goes in (``guard`` turns a record's
+``FormatError`` into one); ``FormatError`` is raised only when the file as a whole cannot be read (not a
+format Stanch knows, a header without the columns it needs).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from stanch.store import NewEntry
 
@@ -36,4 +40,28 @@ class Skip:
     reason: str
 
 
-Item = NewEntry | Withdrawal | Skip
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A line or record that could not be read: left out, counted, reported with ``where`` and why."""
+
+    where: str
+    reason: str
+
+
+Item = NewEntry | Withdrawal | Skip | Quarantined
+
+
+def content_lines(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """``("line N", text)`` for every line that is not blank or a ``#`` comment, stripped."""
+    for number, line in enumerate(lines, 1):
+        text = line.strip()
+        if text and not text.startswith("#"):
+            yield f"line {number}", text
+
+
+def guard(make: Callable[..., Item], *args: Any, **kwargs: Any) -> Item:
+    """``make(*args, **kwargs)``, or the ``Quarantined`` item for the ``FormatError`` it raised."""
+    try:
+        return make(*args, **kwargs)
+    except FormatError as error:
+        return Quarantined(error.where, error.message)

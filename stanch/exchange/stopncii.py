@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from stanch.exchange.records import FormatError, Item, Skip, Withdrawal
+from stanch.exchange.records import FormatError, Item, Quarantined, Skip, Withdrawal, guard
 from stanch.store import Provenance, entry_from_hashes
 
 REMOVED = ("Withdrawn", "Deleted")
@@ -26,7 +26,8 @@ _USABLE = {"ImagePDQ": "image", "VideoMD5": "video"}
 
 
 def parse(lines: Iterable[str], list_name: str, trust: str | None) -> Iterator[tuple[str, Item]]:
-    """Items from StopNCII records; ``FormatError`` names the first bad line or record."""
+    """Items from StopNCII records; a bad line or record is quarantined (``FormatError`` only when the
+    file is neither JSON lines nor one JSON document)."""
     lines = iter(lines)
     first = True
     for number, line in enumerate(lines, 1):
@@ -38,7 +39,8 @@ def parse(lines: Iterable[str], list_name: str, trust: str | None) -> Iterator[t
             if first:  # not JSON lines: the whole file is one (pretty-printed) JSON document
                 yield from _document(line + "".join(lines), number, list_name, trust)
                 return
-            raise FormatError(f"line {number}", "not JSON") from None
+            yield f"line {number}", Quarantined(f"line {number}", "not JSON")
+            continue
         first = False
         yield from _records(value, f"line {number}", list_name, trust)
 
@@ -57,9 +59,9 @@ def _records(value: Any, where: str, list_name: str, trust: str | None) -> Itera
     if isinstance(value, list):
         for index, record in enumerate(value, 1):
             here = f"{where} record {index}" if where != "record" else f"record {index}"
-            yield here, _item(record, here, list_name, trust)
+            yield here, guard(_item, record, here, list_name, trust)
     else:
-        yield where, _item(value, where, list_name, trust)
+        yield where, guard(_item, value, where, list_name, trust)
 
 
 def _item(record: Any, where: str, list_name: str, trust: str | None) -> Item:
@@ -78,6 +80,9 @@ def _item(record: Any, where: str, list_name: str, trust: str | None) -> Item:
     if kind is None:
         return Skip(f"StopNCII {signal_type} records (Stanch cannot match them)")
     provenance = Provenance(source=list_name, external_list=list_name, external_id=external_id, trust=trust)
+    if kind == "image" and len(hash_value.strip()) == 32:
+        raise FormatError(where, f"{signal_type} value has 32 hex digits where a PDQ has 64: a corrupt"
+                                 " record (as in ThreatExchange issue #1609), not read as an MD5")
     try:
         if kind == "image":
             return entry_from_hashes(pdq=hash_value, provenance=provenance)

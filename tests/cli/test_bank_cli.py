@@ -51,13 +51,15 @@ def test_create_import_export_remove(db_url, tmp_path) -> None:
     assert [(b["name"], b["entries"], b["trust"]) for b in listed] == [("ncii", 1, "review")]
 
 
-def test_import_reads_stdin_and_names_a_bad_line(db_url, tmp_path) -> None:
+def test_import_reads_stdin_and_quarantines_a_bad_line(db_url, tmp_path) -> None:
     _run(db_url, "bank", "create", "ncii")
     bad = tmp_path / "bad.txt"
-    bad.write_text(f"{H1}\n{H2}\nnope\n")
-    refused = _run(db_url, "bank", "import", "ncii", str(bad))
-    assert refused.exit_code == 1 and "line 3" in refused.stderr
-    assert _lines(_run(db_url, "bank", "export", "ncii")) == []
+    bad.write_text(f"{H1}\nnope\n{H2}\n")
+    partial = _run(db_url, "bank", "import", "ncii", str(bad))
+    assert partial.exit_code == 1
+    assert "quarantined: line 2: " in partial.stderr and "1 records were quarantined" in partial.stderr
+    assert (_lines(partial)[0]["added"], _lines(partial)[0]["quarantined"]) == (2, 1)
+    assert [r["pdq"] for r in _lines(_run(db_url, "bank", "export", "ncii"))] == [H1, H2]
     piped = _run(db_url, "bank", "import", "ncii", "-", "--source", "piped", input=f"{H1}\n")
     assert piped.exit_code == 0 and _lines(piped)[0]["source"] == "piped"
 

@@ -1,10 +1,11 @@
-"""Hash-list exchange: each format imports, bad lines are refused by number with nothing stored,
-StopNCII withdrawals are honoured, and exports read back to the same bank."""
+"""Hash-list exchange: each format imports, bad lines are quarantined by number while every good one
+goes in, StopNCII withdrawals are honoured, and exports read back to the same bank."""
 
 from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 
@@ -61,26 +62,21 @@ def test_reimporting_a_list_adds_nothing_twice(database) -> None:
         (f"{H1},101\n", "line 1", "quality"),
     ],
 )
-def test_bad_pdq_line_is_named_and_nothing_is_stored(database, text, line, problem) -> None:
-    with pytest.raises(FormatError, match=problem) as caught:
-        _import(database, text, format="pdq")
-    assert caught.value.where == line
-    with database.read() as session:
-        from stanch.store import list_banks
-
-        assert list_banks(session) == []  # the whole transaction, bank included, was rolled back
+def test_bad_pdq_line_is_quarantined_and_the_good_ones_go_in(database, text, line, problem) -> None:
+    summary = _import(database, text, format="pdq")
+    assert summary.quarantined == 1
+    assert summary.reasons[0].startswith(f"{line}: ") and problem in summary.reasons[0]
+    good = text.count("\n") - 1
+    assert summary.added == good and len(_entries(database)) == good
 
 
-def test_bad_line_after_many_good_ones_stores_nothing(database) -> None:
+def test_bad_line_after_many_good_ones_loses_none_of_them(database) -> None:
     good = "".join(f"{i:064x}\n" for i in range(30_050))
-    with database.write() as session:
-        create_bank(session, "ncii")
-    with pytest.raises(FormatError) as caught:
-        _import(database, good + "zz\n", format="pdq", create=False)
-    assert caught.value.where == "line 30051"
-    assert _entries(database, include_withdrawn=True) == []
+    summary = _import(database, good + "zz\n" + f"{H1}\n", format="pdq")
+    assert (summary.added, summary.quarantined) == (30_051, 1)
+    assert summary.reasons[0].startswith("line 30051: ")
     with database.read() as session:
-        assert list(iter_index_rows(session)) == []
+        assert len(list(iter_index_rows(session))) == 30_051
 
 
 def test_jsonl_from_stanch_hash_and_partial_records(database) -> None:
@@ -108,10 +104,11 @@ def test_jsonl_from_stanch_hash_and_partial_records(database) -> None:
         ("{not json", "not JSON"),
     ],
 )
-def test_bad_jsonl_line_is_named(database, line, problem) -> None:
-    with pytest.raises(FormatError, match=problem) as caught:
-        _import(database, json.dumps({"pdq": H1}) + "\n" + line + "\n", format="jsonl")
-    assert caught.value.where == "line 2"
+def test_bad_jsonl_line_is_quarantined(database, line, problem) -> None:
+    summary = _import(database, json.dumps({"pdq": H1}) + "\n" + line + "\n", format="jsonl")
+    assert (summary.added, summary.quarantined) == (1, 1)
+    assert summary.reasons[0].startswith("line 2: ")
+    assert re.search(problem, summary.reasons[0])
 
 
 def _stopncii(signal_type: str, value: str, status: str = "Active") -> dict:
@@ -144,11 +141,25 @@ def test_stopncii_records_add_skip_and_honour_withdrawals(database) -> None:
         assert {row[1] for row in iter_index_rows(session)} == {left[0].id}
 
 
-def test_stopncii_bad_record_is_named(database) -> None:
-    lines = json.dumps(_stopncii("ImagePDQ", H1)) + "\n" + json.dumps({"signalType": "ImagePDQ"}) + "\n"
-    with pytest.raises(FormatError, match="hashValue") as caught:
-        _import(database, lines, format="stopncii")
-    assert caught.value.where == "line 2"
+def test_stopncii_bad_records_are_quarantined_and_the_rest_imported(database) -> None:
+    records = [_stopncii("ImagePDQ", H1), {"signalType": "ImagePDQ"}, "not a record",
+               _stopncii("ImagePDQ", "0" * 32), _stopncii("ImagePDQ", H2)]  # fmt: skip
+    lines = "".join(json.dumps(r) + "\n" for r in records) + "{broken\n"
+    summary = _import(database, lines, format="stopncii")
+    assert (summary.added, summary.quarantined) == (2, 4)
+    assert [reason.split(":")[0] for reason in summary.reasons] == ["line 2", "line 3", "line 4", "line 6"]
+    assert "hashValue" in summary.reasons[0] and "JSON object" in summary.reasons[1]
+    # ThreatExchange issue #1609: StopNCII served an all-zero 32-digit "PDQ"; it is corrupt, not an MD5
+    assert "32 hex digits where a PDQ has 64" in summary.reasons[2]
+    assert summary.reasons[3] == "line 6: not JSON"
+    assert [e.external_id for e in _entries(database)] == [f"ImagePDQ:{H1}", f"ImagePDQ:{H2}"]
+
+
+def test_stopncii_page_with_a_bad_record_keeps_the_page(database) -> None:
+    page = {"hashRecords": [_stopncii("ImagePDQ", H1), {"hashValue": H2}, _stopncii("ImagePDQ", H3)]}
+    summary = _import(database, json.dumps(page, indent=2), format="stopncii")
+    assert (summary.added, summary.quarantined, summary.reasons) == (
+        2, 1, ['record 2: a StopNCII record needs "signalType" and "hashValue" strings'])
 
 
 def test_hma_bank_table_csv_and_data_files(database) -> None:
@@ -174,10 +185,13 @@ def test_hma_bank_table_csv_and_data_files(database) -> None:
     ]
 
 
-def test_hma_bad_row_is_named(database) -> None:
-    with pytest.raises(FormatError, match="64 hex digits") as caught:
-        _import(database, f"content_id,signal_type,signal_val\n1,pdq,{H1}\n2,pdq,nothex\n", format="hma")
-    assert caught.value.where == "line 3"
+def test_hma_bad_rows_are_quarantined(database) -> None:
+    text = f"content_id,signal_type,signal_val\n1,pdq,{H1}\n2,pdq,nothex\n3,pdq\n4,pdq,{H2}\n"
+    summary = _import(database, text, format="hma")
+    assert (summary.added, summary.quarantined) == (2, 2)
+    bad_hash, short_row = sorted(summary.reasons)
+    assert bad_hash.startswith("line 3: ") and "64 hex digits" in bad_hash
+    assert short_row == "line 4: expected 3 columns, got 2"
 
 
 def test_export_round_trip_in_every_format(database) -> None:
