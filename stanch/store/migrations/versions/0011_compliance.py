@@ -1,0 +1,49 @@
+"""Compliance: ``statements`` (statements of reasons, one per removed item of a request).
+
+Revision ID: 0011
+Revises: 0008
+Create Date: 2026-12-02 14:40:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0011"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "statements",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("public_id", sa.String(length=20), nullable=False),
+        sa.Column("request_id", sa.Integer(), nullable=False),
+        sa.Column("item_id", sa.String(length=500), nullable=False),
+        sa.Column("origin", sa.String(length=10), nullable=False),
+        sa.Column("ground", sa.String(length=10), nullable=False),
+        sa.Column("law", sa.Text(), nullable=True),
+        sa.Column("facts", sa.Text(), nullable=False),
+        sa.Column("automated_detection", sa.Boolean(), nullable=False),
+        sa.Column("automated_decision", sa.Boolean(), nullable=False),
+        sa.Column("redress", sa.Text(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("ground IN ('illegal', 'terms')", name=op.f("ck_statements_ground")),
+        sa.ForeignKeyConstraint(["request_id"], ["takedown_requests.id"],
+                                name=op.f("fk_statements_request_id_takedown_requests")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_statements")),
+        sa.UniqueConstraint("public_id", name=op.f("uq_statements_public_id")),
+        sa.UniqueConstraint("request_id", "item_id", name=op.f("uq_statements_request_id_item_id")),
+    )
+    op.create_index(op.f("ix_statements_request_id"), "statements", ["request_id"])
+    op.create_index(op.f("ix_statements_item_id"), "statements", ["item_id"])
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_statements_item_id"), table_name="statements")
+    op.drop_index(op.f("ix_statements_request_id"), table_name="statements")
+    op.drop_table("statements")
