@@ -62,3 +62,6 @@ keys_command.register(app)
 from stanch.cli import prune as prune_command  # noqa: E402
 
 prune_command.register(app)
+from stanch.cli import dsa as dsa_command  # noqa: E402
+
+dsa_command.register(app)

@@ -13,7 +13,8 @@ statement's number (``SOR-…``) on the public appeal page.
 
 Settings (environment): ``STANCH_STATEMENT_GROUND`` (``illegal``, the default, or ``terms``),
 ``STANCH_STATEMENT_LAW`` (the law named for ``illegal``, or the terms' clause or URL for ``terms``) and
-``STANCH_PUBLIC_URL`` (for the appeal link).
+``STANCH_PUBLIC_URL`` (for the appeal link). With ``STANCH_DSA_TDB_URL`` set, each statement is also
+marked for the DSA Transparency Database (``stanch.desk.dsa``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stanch.actions import enqueue_webhook
+from stanch.actions.settings import DEFAULT_PUBLIC_URL, dsa_tdb
 from stanch.desk.intake import unused_number
 from stanch.desk.tokens import normalise_case_number
 from stanch.store.compliance_models import GROUNDS, Statement
@@ -47,7 +49,7 @@ class StatementSettings:
 
     ground: str = "illegal"
     law: str = DEFAULT_LAW
-    public_url: str = "http://localhost:8000"
+    public_url: str = DEFAULT_PUBLIC_URL
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> StatementSettings:
@@ -78,7 +80,8 @@ def write_statement(session: Session, request: TakedownRequest, item: RequestIte
         public_id=unused_number(session, Statement, STATEMENT_PREFIX), request_id=request.id,
         item_id=item.item_id, origin=item.origin, ground=chosen.ground, law=chosen.law,
         facts=facts(item, now, automated_decision=decision), automated_detection=detection,
-        automated_decision=decision, redress="", text="", created_at=now)
+        automated_decision=decision, redress="", text="", created_at=now,
+        tdb_state="pending" if dsa_tdb() else "off")
     statement.redress = redress(chosen, statement.public_id)
     statement.text = full_text(statement)
     session.add(statement)

@@ -13,6 +13,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from stanch.store.models import Base, UtcDateTime, utcnow
 
+TDB_STATES = ("off", "pending", "queued", "sent", "rejected")
+"""Where a statement stands with the DSA Transparency Database: ``off`` (not configured when it was
+written), ``pending`` (to batch), ``queued`` (in an outbox message), ``sent`` (the database has its
+PUID), ``rejected`` (the database refused it with 422; ``tdb_message`` says why; never resent)."""
 GROUNDS = ("illegal", "terms")
 """``illegal``: illegal content under a named law; ``terms``: incompatible with the platform's terms."""
 
@@ -23,6 +27,7 @@ class Statement(Base):
     __tablename__ = "statements"
     __table_args__ = (
         CheckConstraint("ground IN ('illegal', 'terms')", name="ground"),
+        CheckConstraint("tdb_state IN ('off', 'pending', 'queued', 'sent', 'rejected')", name="tdb_state"),
         UniqueConstraint("request_id", "item_id"),
     )
 
@@ -41,3 +46,6 @@ class Statement(Base):
     text: Mapped[str] = mapped_column(Text)
     """The whole statement as the uploader reads it."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    tdb_state: Mapped[str] = mapped_column(String(10), default="off", index=True)
+    tdb_message: Mapped[str | None] = mapped_column(Text)
+    tdb_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -1,4 +1,5 @@
-"""Compliance: ``statements`` (statements of reasons, one per removed item of a request).
+"""Compliance: ``statements`` (statements of reasons, one per removed item of a request, with where each
+stands with the DSA Transparency Database); outbox messages of kind ``dsa`` (batches for it).
 
 Revision ID: 0011
 Revises: 0008
@@ -32,6 +33,11 @@ def upgrade() -> None:
         sa.Column("redress", sa.Text(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("tdb_state", sa.String(length=10), nullable=False),
+        sa.Column("tdb_message", sa.Text(), nullable=True),
+        sa.Column("tdb_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint("tdb_state IN ('off', 'pending', 'queued', 'sent', 'rejected')",
+                           name=op.f("ck_statements_tdb_state")),
         sa.CheckConstraint("ground IN ('illegal', 'terms')", name=op.f("ck_statements_ground")),
         sa.ForeignKeyConstraint(["request_id"], ["takedown_requests.id"],
                                 name=op.f("fk_statements_request_id_takedown_requests")),
@@ -41,9 +47,18 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_statements_request_id"), "statements", ["request_id"])
     op.create_index(op.f("ix_statements_item_id"), "statements", ["item_id"])
+    op.create_index(op.f("ix_statements_tdb_state"), "statements", ["tdb_state"])
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_constraint(op.f("ck_outbox_kind"), type_="check")
+        batch.create_check_constraint(op.f("ck_outbox_kind"), "kind IN ('webhook', 'email', 'dsa')")
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM outbox WHERE kind = 'dsa'")
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_constraint(op.f("ck_outbox_kind"), type_="check")
+        batch.create_check_constraint(op.f("ck_outbox_kind"), "kind IN ('webhook', 'email')")
+    op.drop_index(op.f("ix_statements_tdb_state"), table_name="statements")
     op.drop_index(op.f("ix_statements_item_id"), table_name="statements")
     op.drop_index(op.f("ix_statements_request_id"), table_name="statements")
     op.drop_table("statements")
