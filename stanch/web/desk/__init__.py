@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from stanch.web.desk import accounts, appeals, cases, deps, queue, sign_in
+from stanch.web.desk import accounts, appeals, cases, deps, dsa, queue, sign_in
 
-RESOURCES = (queue, sign_in, cases, appeals, accounts)
+RESOURCES = (queue, sign_in, cases, appeals, accounts, dsa)
 
 
 def install(app: FastAPI) -> None:
