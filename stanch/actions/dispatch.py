@@ -37,8 +37,8 @@ from stanch.actions.retry import RetryPolicy
 from stanch.actions.settings import ActionSettings, dsa_tdb
 from stanch.actions.tdb import TdbSender
 from stanch.actions.webhooks import WebhookSender
+from stanch.clock import utcnow
 from stanch.store.engine import write_engine
-from stanch.store.models import utcnow
 from stanch.store.outbox_models import OutboxMessage
 
 log = logging.getLogger("stanch.actions")
