@@ -17,14 +17,20 @@ from stanch.store.models import utcnow
 from tests.web.test_pages import Site, cheap_password_hashes, file_case, site  # noqa: F401
 
 
-def test_the_case_page_shows_statements_and_the_appeal_page_takes_their_number(site: Site) -> None:  # noqa: F811
+def _removed_on_the_desk(site: Site, item_id: str) -> str:  # noqa: F811
+    """A case with one located item, removed by a reviewer through the case page; its path."""
     receipt = file_case(site.db)
     with site.db.write() as session:
-        attach_item(session, find_request(session, receipt.id), LocatedItem("post-41", {"pdq": "f" * 64}),
+        attach_item(session, find_request(session, receipt.id), LocatedItem(item_id, {"pdq": "f" * 64}),
                     origin="located", actor="system", now=utcnow())
     site.sign_in("reviewer@example.org")
     path = f"/desk/cases/{receipt.id}"
     site.client.post(f"{path}/decision", data={"decision": "remove", "csrf": site.csrf(path)})
+    return path
+
+
+def test_the_case_page_shows_statements_and_the_appeal_page_takes_their_number(site: Site) -> None:  # noqa: F811
+    path = _removed_on_the_desk(site, "post-41")
     with site.db.read() as session:
         number = session.scalars(select(Statement.public_id)).one()
     page = site.client.get(path).text
@@ -40,13 +46,7 @@ def test_the_case_page_shows_statements_and_the_appeal_page_takes_their_number(s
 def test_admins_see_refused_statements_on_the_dsa_page(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     monkeypatch.setenv("STANCH_DSA_TDB_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("STANCH_DSA_TDB_TOKEN", "t")
-    receipt = file_case(site.db)
-    with site.db.write() as session:
-        attach_item(session, find_request(session, receipt.id), LocatedItem("p/41", {"pdq": "f" * 64}),
-                    origin="located", actor="system", now=utcnow())
-    site.sign_in("reviewer@example.org")
-    path = f"/desk/cases/{receipt.id}"
-    site.client.post(f"{path}/decision", data={"decision": "remove", "csrf": site.csrf(path)})
+    _removed_on_the_desk(site, "p/41")
     assert site.client.get("/desk/dsa").status_code == 403
     site.client.post("/desk/sign-out", data={"csrf": site.csrf()})
     with site.db.write() as session:
