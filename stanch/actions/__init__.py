@@ -17,6 +17,7 @@ from stanch.actions.dispatch import Dispatcher, DispatchReport, default_senders
 from stanch.actions.mailers import ConsoleMailer, FileMailer, SmtpMailer, build_email
 from stanch.actions.outbox import (
     UnknownMessage,
+    enqueue_dsa_batch,
     enqueue_email,
     enqueue_webhook,
     list_messages,
@@ -47,6 +48,7 @@ __all__ = [
     "WebhookSender",
     "build_email",
     "default_senders",
+    "enqueue_dsa_batch",
     "enqueue_email",
     "enqueue_webhook",
     "list_messages",

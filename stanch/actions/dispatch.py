@@ -34,7 +34,8 @@ from sqlalchemy import Engine, Select, or_, select, update
 from stanch.actions.delivery import DeliveryError, Message, Sender
 from stanch.actions.mailers import mailer_from_settings
 from stanch.actions.retry import RetryPolicy
-from stanch.actions.settings import ActionSettings
+from stanch.actions.settings import ActionSettings, dsa_tdb
+from stanch.actions.tdb import TdbSender
 from stanch.actions.webhooks import WebhookSender
 from stanch.clock import utcnow
 from stanch.store.engine import write_engine
@@ -97,7 +98,7 @@ class Dispatcher:
         self._engine = engine
         self._writes = write_engine(engine)
         self._clock = clock
-        self._senders = senders if senders is not None else default_senders(settings, clock)
+        self._senders = senders if senders is not None else default_senders(settings, clock, engine)
         self._senders.update(extra_senders or {})
         self._policy = policy or RetryPolicy()
         self._random = random
@@ -247,13 +248,17 @@ class Dispatcher:
 
 
 def default_senders(
-    settings: ActionSettings | None, clock: Callable[[], datetime] = utcnow
+    settings: ActionSettings | None, clock: Callable[[], datetime] = utcnow, engine: Engine | None = None,
 ) -> dict[str, Sender]:
     """Senders for what ``settings`` (default: the environment) configure: email always (the log at
-    least), webhooks only with ``STANCH_WEBHOOK_URL``."""
+    least), webhooks only with ``STANCH_WEBHOOK_URL``, statements to the DSA Transparency Database
+    (kind ``dsa``) only with ``STANCH_DSA_TDB_URL`` and an ``engine`` to record their outcomes in."""
     settings = settings or ActionSettings.from_env()
     senders: dict[str, Sender] = {"email": mailer_from_settings(settings)}
     if settings.webhook_url and settings.webhook_secret:
         senders["webhook"] = WebhookSender(settings.webhook_url, settings.webhook_secret,
                                            timeout=settings.webhook_timeout, clock=clock)
+    tdb = dsa_tdb()
+    if tdb is not None and engine is not None:
+        senders["dsa"] = TdbSender(*tdb, engine, timeout=settings.webhook_timeout, clock=clock)
     return senders

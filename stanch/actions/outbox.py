@@ -41,6 +41,18 @@ def enqueue_webhook(
     return _add(session, "webhook", type, None, _json_object(data), clock())
 
 
+def enqueue_dsa_batch(
+    session: Session, ids: list[int], statements: list[dict[str, Any]], *,
+    clock: Callable[[], datetime] = utcnow,
+) -> OutboxMessage:
+    """Queue one batch (1 to 100) of statements for the DSA Transparency Database (``stanch.actions.tdb``);
+    ``ids`` are the ``statements`` rows they came from, in the same order."""
+    if not 1 <= len(statements) <= 100 or len(ids) != len(statements):
+        raise ValueError("a batch for the DSA database holds 1 to 100 statements, each with its row id")
+    return _add(session, "dsa", "statements", None, _json_object({"ids": ids, "statements": statements}),
+                clock())
+
+
 def enqueue_email(
     session: Session,
     to: str,

@@ -9,6 +9,8 @@
 ``STANCH_EMAIL_FROM``      the From address (default ``Stanch <no-reply@localhost>``)
 ``STANCH_PUBLIC_URL``      the address people reach Stanch's pages at; emails link to its ``/status``
 ``STANCH_DESK_EMAIL``      the review team's address, for escalation notices; unset: none are sent
+``STANCH_DSA_TDB_URL``     the DSA Transparency Database (``https://…``); unset: statements are not sent
+``STANCH_DSA_TDB_TOKEN``   its API token (sent as ``Authorization: Bearer``); required with the URL
 =========================  ==============================================================================
 
 Without ``STANCH_SMTP_URL`` or ``STANCH_EMAIL_DIR`` emails go to the log (the console backend), so a
@@ -90,6 +92,22 @@ def public_url(environ: Mapping[str, str] | None = None) -> str:
     url = (env.get("STANCH_PUBLIC_URL") or "").strip() or DEFAULT_PUBLIC_URL
     _check_url("STANCH_PUBLIC_URL", url, ("http", "https"))
     return url.rstrip("/")
+
+
+def dsa_tdb(environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    """``(STANCH_DSA_TDB_URL, STANCH_DSA_TDB_TOKEN)``, or None when the URL is unset (submission off).
+
+    Read on its own, like ``public_url``, by the code that marks statements for the database."""
+    env = os.environ if environ is None else environ
+    url = (env.get("STANCH_DSA_TDB_URL") or "").strip()
+    if not url:
+        return None
+    _check_url("STANCH_DSA_TDB_URL", url, ("https", "http"))
+    token = (env.get("STANCH_DSA_TDB_TOKEN") or "").strip()
+    if not token:
+        raise SettingsError("STANCH_DSA_TDB_TOKEN must be set when STANCH_DSA_TDB_URL is: it is the API "
+                            "token the DSA Transparency Database gave the platform")
+    return url.rstrip("/"), token
 
 
 def desk_email(environ: Mapping[str, str] | None = None) -> str | None:

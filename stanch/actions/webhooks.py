@@ -23,10 +23,11 @@ from stanch.actions.delivery import DeliveryError, Message
 from stanch.actions.signing import sign
 from stanch.clock import utcnow
 
-WEBHOOK_TYPES = ("remove_item", "block_upload", "reinstate_item", "hold_for_review")
+WEBHOOK_TYPES = ("remove_item", "block_upload", "reinstate_item", "hold_for_review", "statement.created")
 """``remove_item``: take the item down; ``block_upload``: refuse an upload that matched;
 ``reinstate_item``: put back an item whose removal was reversed on appeal; ``hold_for_review``:
-keep an item out of sight until a reviewer decides."""
+keep an item out of sight until a reviewer decides; ``statement.created``: a statement of reasons
+for a removed item, for the platform to pass on to its uploader (``stanch.desk.statements``)."""
 _RETRYABLE_4XX = (408, 429)
 _ERROR_BODY_CHARS = 200
 

@@ -65,3 +65,6 @@ prune_command.register(app)
 from stanch.cli import exchange as exchange_command  # noqa: E402
 
 exchange_command.register(app)
+from stanch.cli import dsa as dsa_command  # noqa: E402
+
+dsa_command.register(app)

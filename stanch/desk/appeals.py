@@ -32,6 +32,7 @@ from stanch.desk.intake import (
     unused_number,
 )
 from stanch.desk.safeguards import Safeguards, check_rate, note_submission
+from stanch.desk.statements import appealed_statement
 from stanch.desk.tokens import keyed_hash, new_token, normalise_case_number, token_digest, token_matches
 from stanch.store.desk_models import Appeal, RequestItem, TakedownRequest
 
@@ -67,6 +68,8 @@ def file_appeal(
     if address:
         keys["address"] = keyed_hash(session, address)
     check_rate(session, keys, now, safeguards or Safeguards())
+    # A statement number (SOR-…) from a statement of reasons names the case and the item.
+    case_id, item_id = appealed_statement(session, case_id) or (case_id, item_id)
     request = _removed_request(session, item_id, case_id)
     token = new_token()
     appeal = Appeal(public_id=unused_number(session, Appeal, "APL"), token_hash=token_digest(token),

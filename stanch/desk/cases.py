@@ -25,6 +25,7 @@ from stanch.desk.clock import deadline_kept, escalation_level, is_overdue, time_
 from stanch.desk.intake import InvalidRequest, hash_list, text_field
 from stanch.desk.safeguards import OPEN_STATES, history
 from stanch.desk.spool import drop_previews
+from stanch.desk.statements import statements_of
 from stanch.desk.tokens import normalise_case_number, token_matches
 from stanch.store.desk_models import (
     Appeal,
@@ -161,6 +162,7 @@ def reviewer_view(session: Session, request: TakedownRequest, actor: str, now: d
         "decided_at": request.decided_at.isoformat() if request.decided_at else None,
         "decided_by": request.decided_by,
         "deadline_kept": deadline_kept(request),
+        "statements": statements_of(session, request),
     }
 
 

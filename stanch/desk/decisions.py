@@ -25,6 +25,7 @@ from stanch.desk.banking import bank_hashes, case_bank
 from stanch.desk.cases import FINAL_STATES, WrongState, lock
 from stanch.desk.exchange_feedback import after_removal
 from stanch.desk.spool import drop_previews
+from stanch.desk.statements import write_statement
 from stanch.store.desk_models import RequestItem, TakedownRequest
 
 DECISIONS = ("remove", "reject", "need_info")
@@ -95,7 +96,8 @@ def _remove(session: Session, request: TakedownRequest, actor: str, now: datetim
 
 def remove_item(session: Session, request: TakedownRequest, item: RequestItem, now: datetime,
                 bank_name: str | None, result: DecisionResult | None = None) -> None:
-    """Bank an item's hashes for ``request`` and queue its ``remove_item`` webhook (once per item)."""
+    """Bank an item's hashes for ``request``, queue its ``remove_item`` webhook and write its statement
+    of reasons (once per item)."""
     bank = case_bank(session, bank_name)
     entry = bank_hashes(session, request, json.loads(item.hashes),
                         f"request {request.public_id} item {item.item_id}", bank)
@@ -105,6 +107,7 @@ def remove_item(session: Session, request: TakedownRequest, item: RequestItem, n
             "signal": item.signal, "distance": item.distance,
         }, clock=lambda: now)
         item.removal_sent_at = now
+        write_statement(session, request, item, now)
     if result is not None:
         result.entries.append(entry)
         result.removed_items.append(item.item_id)

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from stanch.clock import utcnow
 from stanch.desk.clock import Escalation, escalate
+from stanch.desk.dsa import queue_batches
 from stanch.desk.locate import Resolver, locate_request, requests_to_locate
 from stanch.desk.spool import expire_previews, spool_folder, spool_hours
 from stanch.periodic import Periodic
@@ -29,14 +30,16 @@ class TickReport:
     escalations: list[Escalation] = field(default_factory=list)
     items_located: int = 0
     previews_expired: int = 0
+    statements_queued: int = 0
 
 
 def tick(db: Database, now: datetime, resolver: Resolver | None) -> TickReport:
-    """Escalate what is due, delete old spooled previews, then resolve pending locations if a resolver
-    is configured."""
+    """Escalate what is due, batch statements for the DSA database, delete old spooled previews, then
+    resolve pending locations if a resolver is configured."""
     report = TickReport()
     with db.write() as session:
         report.escalations = escalate(session, now)
+        report.statements_queued = queue_batches(session, now)
         folder = spool_folder(session)
     report.previews_expired = expire_previews(folder, spool_hours(), now.timestamp())
     if resolver is not None:

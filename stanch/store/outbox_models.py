@@ -29,7 +29,7 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        CheckConstraint("kind IN ('webhook', 'email', 'exchange')", name="kind"),
+        CheckConstraint("kind IN ('webhook', 'email', 'exchange', 'dsa')", name="kind"),
         CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
         Index("ix_outbox_due", "status", "next_attempt_at"),
     )

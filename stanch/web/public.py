@@ -7,6 +7,7 @@ only the hashes in a hidden field. Without JavaScript the form still works, with
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
@@ -143,6 +144,16 @@ def report_submit(
     background.add_task(app.locate_soon, request_id)  # located at once, as API requests are
     return render(request, "receipt.html", {"title": "Your request was received", "receipt": receipt,
                                             "locations": len(valid.locations), "hashes": len(valid.hashes)})
+
+
+@router.get("/how-it-works", response_class=HTMLResponse)
+def how_it_works(request: Request) -> Response:
+    """The notice of the removal process (TAKE IT DOWN Act §3(a)(2)): what a request needs, the 48 hours,
+    the fingerprints, following, withdrawing and appealing, who runs it (``STANCH_SITE_NAME``,
+    ``STANCH_PLATFORM_CONTACT``)."""
+    contact = os.environ.get("STANCH_PLATFORM_CONTACT", "").strip() or None
+    return render(request, "how_it_works.html", {"title": "How removal requests work",
+                                                 "platform_contact": contact})
 
 
 @router.get("/status", response_class=HTMLResponse)

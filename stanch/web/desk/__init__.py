@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from stanch.web.desk import accounts, appeals, cases, deps, exchanges, queue, sign_in
+from stanch.web.desk import accounts, appeals, cases, deps, dsa, exchanges, queue, sign_in
 
-RESOURCES = (queue, sign_in, cases, appeals, accounts, exchanges)
+RESOURCES = (queue, sign_in, cases, appeals, accounts, exchanges, dsa)
 
 
 def install(app: FastAPI) -> None:
