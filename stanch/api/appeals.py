@@ -29,10 +29,10 @@ from stanch.api.requests import (
 from stanch.desk.appeals import (
     appellant_view,
     decide_appeal,
-    file_appeal,
     find_appeal,
     open_appeals,
     reviewer_appeal_view,
+    submit_appeal,
 )
 from stanch.desk.safeguards import Safeguards
 from stanch.runtime import Runtime
@@ -59,10 +59,8 @@ async def appeals_file(app: Runtime, request: Request) -> Any:
     address = request.client.host if request.client else None
 
     def store() -> dict[str, str]:
-        with app.db.write() as session:
-            receipt, _ = file_appeal(session, body, now=app.now(), address=address,
-                                     safeguards=Safeguards.from_environment())
-            return receipt.to_dict()
+        return submit_appeal(app.db, body, now=app.now(), address=address,
+                             safeguards=Safeguards.from_environment()).to_dict()
 
     return await run_in_threadpool(store)  # InvalidRequest 422, UnknownRequest 404, RateLimited 429
 

@@ -31,19 +31,25 @@ def normalize_url(url: str) -> str:
 
 
 def create_store_engine(url: str | None = None) -> Engine:
-    """An engine for ``url`` (default: ``STANCH_DATABASE_URL``) with Stanch's connection settings."""
+    """An engine for ``url`` (default: ``STANCH_DATABASE_URL``) with Stanch's connection settings.
+
+    ``hide_parameters``: a failed statement's error (and SQLAlchemy's echo log) would otherwise carry
+    its bound values, and an insert of a request carries the requester's name, email and statement.
+    """
     parsed = make_url(normalize_url(url or database_url()))
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(
+            parsed, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True
+        )
         _configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(
             f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql://"
         )
-    return create_engine(parsed, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -7,13 +7,13 @@ only the hashes in a hidden field. Without JavaScript the form still works, with
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from stanch.desk.appeals import UnknownAppeal, appellant_view, file_appeal, find_appeal
+from stanch.bodies import BodyError, NotJson, parse_json
+from stanch.desk.appeals import UnknownAppeal, appellant_view, find_appeal, submit_appeal
 from stanch.desk.cases import (
     UnknownRequest,
     WrongState,
@@ -94,8 +94,10 @@ def pasted_hashes(text: str) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
-        except json.JSONDecodeError:
+            value = parse_json(line, what=f"line {number}")
+        except BodyError as error:
+            if not isinstance(error, NotJson):
+                raise InvalidRequest([f"hashes: {error}"]) from None
             raise InvalidRequest([f"hashes: line {number} of the pasted text is not a line of 'stanch hash' "
                                   "output (one JSON object per line)"]) from None
         if isinstance(value, dict) and "error" in value:
@@ -115,8 +117,8 @@ def _browser_hashes(text: str) -> list[Any]:
     if not text.strip():
         return []
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
+        value = parse_json(text, what="the fingerprints")
+    except BodyError:
         raise InvalidRequest(["hashes: the fingerprints of your files did not arrive whole; "
                               "choose the files again"]) from None
     return value if isinstance(value, list) else [value]
@@ -288,9 +290,8 @@ def appeal_submit(
     body = {"item_id": item_id or None, "case_id": case_id or None,
             "appellant": {"name": name, "email": email}, "statement": statement}
     try:
-        with app.db.write() as session:
-            receipt, _ = file_appeal(session, body, now=app.now(), address=client_address(request),
-                                     safeguards=Safeguards.from_environment())
+        receipt = submit_appeal(app.db, body, now=app.now(), address=client_address(request),
+                                safeguards=Safeguards.from_environment())
     except InvalidRequest as problems:
         errors = field_errors(problems.problems, APPEAL_FIELDS)
         return _page(request, "appeal.html", {**context, "errors": errors}, 422)
