@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from stanch import __version__
 from stanch.api import appeals, banks, matching, report, requests
 from stanch.api.errors import install_error_handlers
+from stanch.api.guards import RefuseNulInAddress
 from stanch.matching.sync import POLL_INTERVAL
 from stanch.runtime import ApiLimits, Settings, Stanch
 from stanch.store import Database
@@ -61,6 +62,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(RefuseNulInAddress)
     app.include_router(matching.router)
     app.include_router(banks.router)
     app.include_router(requests.router)

@@ -7,9 +7,9 @@ picks it up from the change feed within a second.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 
 from stanch.api.auth import Caller, require
@@ -35,6 +35,10 @@ from stanch.store import (
     withdraw_entry,
 )
 from stanch.store import NewEntry as StoredNewEntry
+
+MAX_ID = 2**63 - 1
+EntryId = Annotated[int, Path(ge=1, le=MAX_ID, description="the entry's number (1 to 2**63-1)")]
+"""Database ids are signed 64-bit: a larger number is a 422 here, not an overflow in the query (500)."""
 
 router = APIRouter(prefix="/v1/banks", tags=["banks"])
 BODY_MODELS = (NewBank, NewEntry)
@@ -92,7 +96,7 @@ async def entries_add(
 @router.get("/{bank}/entries/{entry_id}")
 def entries_get(
     app: Runtime,
-    bank: str, entry_id: int, request: Request, _: Caller = Depends(require("bank"))
+    bank: str, entry_id: EntryId, request: Request, _: Caller = Depends(require("bank"))
 ) -> dict[str, Any]:
     """One entry's provenance and state (its hashes are in ``stanch bank export``)."""
     with app.db.read() as session:
@@ -103,7 +107,7 @@ def entries_get(
 def entries_withdraw(
     app: Runtime,
     bank: str,
-    entry_id: int,
+    entry_id: EntryId,
     request: Request,
     _: Caller = Depends(require("bank")),
 ) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from stanch.bodies import unstorable
 from stanch.config import database_url
 
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -28,6 +29,32 @@ def normalize_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+class UnstorableText(ValueError):
+    """A statement was given text no column can hold (a NUL, or a lone surrogate); nothing was run.
+
+    Checked for every statement, whatever layer built it, so such text is always a refusal (422) and
+    never a database error (500) with the row in the log.
+    """
+
+
+def _refuse_unstorable(parameters: Any) -> None:
+    rows = parameters if isinstance(parameters, list | tuple) else [parameters]
+    for row in rows:
+        values = row.values() if isinstance(row, dict) else row if isinstance(row, list | tuple) else [row]
+        for value in values:
+            if isinstance(value, str):
+                problem = unstorable(value)
+                if problem:
+                    raise UnstorableText(f"a text value {problem}; remove it and try again")
+
+
+def _guard_text(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _check(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any,
+               _executemany: bool) -> None:
+        _refuse_unstorable(parameters)
 
 
 def create_store_engine(url: str | None = None) -> Engine:
@@ -44,12 +71,15 @@ def create_store_engine(url: str | None = None) -> Engine:
             parsed, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True
         )
         _configure_sqlite(engine)
+        _guard_text(engine)
         return engine
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(
             f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql://"
         )
-    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+    engine = create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+    _guard_text(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
