@@ -50,7 +50,35 @@ def open_image(data: bytes, media: MediaFormat, limits: Limits = DEFAULT_LIMITS)
     except Exception as error:  # Pillow raises many types for broken headers
         raise MediaError(f"not a readable {media.name} file: {error}") from error
     check_pixels(image.size, limits.max_pixels, "picture")
+    if media is not JPEG:  # a JPEG is decoded reduced and as luma: far below its full size
+        check_decode_bytes(image, limits.max_decode_bytes)
     return image
+
+
+BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "I;16": 2, "I;16B": 2, "I;16L": 2,
+                   "RGB": 3, "YCbCr": 3, "LAB": 3, "HSV": 3}
+"""Bytes a decoded pixel takes in each Pillow mode (RGBA, CMYK, I, F and the rest: 4)."""
+REDUCIBLE_MODES = ("L", "RGB", "RGBA", "LA", "La", "RGBa", "I", "F")
+"""Modes Pillow's ``reduce`` works in; others are converted (to RGB or RGBA, up to 4 bytes more a pixel)
+first."""
+
+
+def decode_cost(image: Image.Image) -> int:
+    """Bytes of pixels decoding an opened picture takes at its peak: its own, plus a converted copy
+    when its mode must be converted before it is reduced or hashed."""
+    width, height = image.size
+    own = BYTES_PER_PIXEL.get(image.mode, 4)
+    return width * height * (own + (0 if image.mode in REDUCIBLE_MODES else 4))
+
+
+def check_decode_bytes(image: Image.Image, budget: int) -> None:
+    """MediaError when decoding the picture would take more than ``budget`` bytes of pixels."""
+    cost = decode_cost(image)
+    if cost > budget:
+        width, height = image.size
+        raise MediaError(f"decoding this {width}x{height} {image.mode} picture takes {cost / 2**20:,.0f} "
+                         f"MiB, over the limit of {budget / 2**20:,.0f} MiB (raise max_decode_bytes if it "
+                         "is genuine)")
 
 
 def check_pixels(size: tuple[int, int], max_pixels: int, what: str) -> None:
@@ -156,12 +184,35 @@ def decode_picture(image: Image.Image, media: MediaFormat) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image.load()
+            image = reduced(image)
             ImageOps.exif_transpose(image, in_place=True)  # in place: no copy of an upright picture
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
         raise MediaError(f"picture too large to decode safely: {error}") from error
     except Exception as error:  # truncated or corrupt data surfaces here, in many exception types
         raise MediaError(f"could not decode this {media.name} file: {error}") from error
     return image if image.mode in ("L", "RGB") else image.convert("RGB")
+
+
+REDUCE_ABOVE_PIXELS = 16_000_000
+"""Pictures (other than JPEGs, reduced while decoding) larger than this are reduced right after decoding,
+before any copy: the float planes of hashing and the views would otherwise take several times the
+picture's own memory (a 9400x9400 PNG cost ~2 GB). Smaller ones are hashed at full size, bit for bit
+pdqhash's."""
+
+
+def reduced(image: Image.Image) -> Image.Image:
+    """A large decoded picture shrunk by a whole factor (box average, as JPEG's reduced decoding does),
+    keeping ``DRAFT_MIN_SIDE`` pixels a side; smaller pictures unchanged."""
+    width, height = image.size
+    ratio = min(width // DRAFT_MIN_SIDE, height // DRAFT_MIN_SIDE)
+    if width * height <= REDUCE_ABOVE_PIXELS or ratio < 2:
+        return image
+    scale = next(s for s in (8, 4, 2) if ratio >= s)
+    if image.mode not in REDUCIBLE_MODES:
+        image = image.convert("RGBA" if "A" in image.mode or "transparency" in image.info else "RGB")
+    small = image.reduce(scale)
+    small.info = image.info  # EXIF orientation, for exif_transpose
+    return small
 
 
 def luma_of_picture(picture: Image.Image) -> np.ndarray:
