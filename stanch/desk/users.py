@@ -47,6 +47,10 @@ class UserError(ValueError):
     """A request about accounts that cannot be done; the message says why and what to do."""
 
 
+SIGN_IN_REASONS = ("credentials", "rate_limited")
+"""Every reason a sign-in is refused for: nothing that tells which credential was wrong."""
+
+
 class SignInRefused(Exception):
     """Sign-in failed; ``reason`` is ``credentials`` or ``rate_limited`` (say no more)."""
 
