@@ -64,14 +64,12 @@ def file_appeal(
     if problems:
         raise InvalidRequest(problems)
     assert name and email and statement
-    keys = {"contact": keyed_hash(session, email)}
-    if address:
-        keys["address"] = keyed_hash(session, address)
+    keys = _rate_keys(session, email, address)
     check_rate(session, keys, now, safeguards or Safeguards())
     try:
         request = _removed_request(session, item_id, case_id)
     except UnknownRequest:
-        raise NoStandingRemoval(keys) from None
+        raise NoStandingRemoval(email, address) from None
     token = new_token()
     appeal = Appeal(public_id=unused_number(session, Appeal, "APL"), token_hash=token_digest(token),
                     request_id=request.id, item_id=item_id, status="received", received_at=now,
@@ -110,12 +108,19 @@ NO_REMOVAL = "no removal standing for this item or case number: check it and try
 
 class NoStandingRemoval(UnknownRequest):
     """An appeal names nothing removed. One message whether the number is unknown, the case was not
-    removed, or the item never was, so the form cannot be used to learn which case numbers exist;
-    ``keys`` are the rate-limit keys the failed attempt is counted against."""
+    removed, or the item never was, so the form cannot be used to learn which case numbers exist.
+    It carries who sent it (never in its message) so that ``submit_appeal`` can count the attempt."""
 
-    def __init__(self, keys: dict[str, str]) -> None:
+    def __init__(self, email: str, address: str | None) -> None:
         super().__init__(NO_REMOVAL)
-        self.keys = keys
+        self.sender = (email, address)
+
+
+def _rate_keys(session: Session, email: str, address: str | None) -> dict[str, str]:
+    keys = {"contact": keyed_hash(session, email)}
+    if address:
+        keys["address"] = keyed_hash(session, address)
+    return keys
 
 
 def submit_appeal(
@@ -130,8 +135,8 @@ def submit_appeal(
             receipt, _ = file_appeal(session, body, now=now, address=address, safeguards=safeguards)
             return receipt
     except NoStandingRemoval as refused:
-        with db.write() as session:
-            note_submission(session, refused.keys, now)
+        with db.write() as session:  # the keys are computed anew: the first transaction's are gone
+            note_submission(session, _rate_keys(session, *refused.sender), now)
         raise
 
 
