@@ -22,4 +22,5 @@ fi
 
 .venv/bin/ruff check stanch tests benchmarks
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache  # the layers and contracts in pyproject.toml (docs/architecture.md)
 exec .venv/bin/python -m pytest "$@"

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from stanch.actions.outbox import prune_sent
-from stanch.store import Database, prune_feed, utcnow, withdraw_expired
+from stanch.clock import utcnow
+from stanch.store import Database, prune_feed, withdraw_expired
 
 OUTBOX_DAYS = 30
 """Sent messages kept this many days after delivery (to answer "was it sent?" from the outbox)."""

@@ -13,22 +13,26 @@ stops them.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Annotated
+from functools import cached_property
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, Request
+from starlette.requests import Request
 
 from stanch.actions.background import DispatcherThread, dispatch_in_server
-from stanch.desk.locate import Resolvers, resolvers_from_environment
+from stanch.clock import utcnow
+from stanch.desk.locate import Resolvers, locate_request, resolvers_from_environment
 from stanch.desk.ticker import DeskTicker
 from stanch.matching.engine import MatchEngine
 from stanch.matching.sync import POLL_INTERVAL, BankFollower
-from stanch.store import Database, open_database, utcnow
+from stanch.store import Database, open_database
 from stanch.store.key_checker import KeyChecker
 
+log = logging.getLogger("stanch.desk")
 MAX_UPLOAD_BYTES = 64 * 2**20
 """Largest file accepted by ``/v1/hash`` and ``/v1/match`` (64 MiB; ``STANCH_MAX_UPLOAD_MB``)."""
 MAX_JSON_BYTES = 32 * 2**20
@@ -84,13 +88,38 @@ class Stanch:
         self.db = db
         self.settings = settings or Settings()
         self.clock = clock
-        self.engine = MatchEngine()
-        self.follower = BankFollower(db, self.engine, interval=self.settings.poll_interval)
-        self.ticker = DeskTicker(db, self.settings.resolvers, clock=clock)
-        self.dispatcher = DispatcherThread(db.engine) if self.settings.dispatch else None
-        self.keys = KeyChecker(db, self.settings.key_cache_seconds)
         self._owns_db = owns_db
         self._started = False
+
+    # The services are built when first used, so that a command needing only the banks (``stanch
+    # match``) or the desk (``stanch desk tick``) builds no key checker or dispatcher.
+
+    @cached_property
+    def engine(self) -> MatchEngine:
+        return MatchEngine(self.clock)
+
+    @cached_property
+    def follower(self) -> BankFollower:
+        return BankFollower(self.db, self.engine, interval=self.settings.poll_interval)
+
+    @cached_property
+    def ticker(self) -> DeskTicker:
+        return DeskTicker(self.db, self.settings.resolvers, clock=self.clock)
+
+    @cached_property
+    def dispatcher(self) -> DispatcherThread | None:
+        """None with ``STANCH_DISPATCH=0``. Building it checks the outbox settings (``STANCH_SMTP_URL``
+        ...), so a malformed one stops the start."""
+        return DispatcherThread(self.db.engine) if self.settings.dispatch else None
+
+    @cached_property
+    def keys(self) -> KeyChecker:
+        return KeyChecker(self.db, self.settings.key_cache_seconds)
+
+    def load_banks(self) -> MatchEngine:
+        """Every bank of the database in ``engine`` (without following the feed), for a one-off command."""
+        self.follower.load()
+        return self.engine
 
     @classmethod
     def open(cls, database_url: str | None = None, settings: Settings | None = None) -> Stanch:
@@ -108,17 +137,29 @@ class Stanch:
         """How reported locations are resolved to content (None when none is configured)."""
         return self.settings.resolvers
 
+    def locate_soon(self, request_id: int) -> None:
+        """Resolve a request's reported locations now (right after it is stored, whichever way it came
+        in); what fails here the desk's ticker tries again on its next round."""
+        try:
+            if self.resolvers is not None:
+                locate_request(self.db, request_id, self.resolvers, self.now())
+        except Exception:
+            log.exception("locating request %s failed; the desk ticker will try again", request_id)
+
     def now(self) -> datetime:
         """The time by this runtime's clock (tests pass a fixed one)."""
         return self.clock()
 
     def start(self) -> None:
-        """Load every bank, then start following the feed, the desk's ticker and the dispatcher."""
+        """Load every bank, then start following the feed, the desk's ticker and the dispatcher.
+        Malformed outbox settings stop it before the banks are loaded."""
+        dispatcher = self.dispatcher
+        self.keys  # noqa: B018 (built now, not on the first request)
         self.follower.load()
         self.follower.start()
         self.ticker.start()
-        if self.dispatcher is not None:
-            self.dispatcher.start()
+        if dispatcher is not None:
+            dispatcher.start()
         self._started = True
 
     def stop(self) -> None:
@@ -128,7 +169,8 @@ class Stanch:
                 self.dispatcher.stop()
             self.ticker.stop()
             self.follower.stop()
-        self.keys.close()
+        if "keys" in self.__dict__:
+            self.keys.close()
         if self._owns_db:
             self.db.dispose()
 
@@ -147,5 +189,21 @@ def stanch_of(request: Request) -> Stanch:
     return runtime
 
 
-Runtime = Annotated[Stanch, Depends(stanch_of)]
-"""A route's or page's parameter type for the runtime: ``def handler(app: Runtime, ...)``."""
+if TYPE_CHECKING:
+    from fastapi import Depends
+
+    Runtime = Annotated[Stanch, Depends(stanch_of)]
+    """A route's or page's parameter type for the runtime: ``def handler(app: Runtime, ...)``."""
+else:
+    _ANNOTATIONS: dict[str, Any] = {}
+
+    def __getattr__(name: str) -> Any:
+        """``Runtime`` is built on first use, so that a CLI command building a ``Stanch`` never imports
+        FastAPI (half a second of start-up); the pages and the API import it as usual."""
+        if name != "Runtime":
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        if name not in _ANNOTATIONS:
+            from fastapi import Depends
+
+            _ANNOTATIONS[name] = Annotated[Stanch, Depends(stanch_of)]
+        return _ANNOTATIONS[name]

@@ -36,8 +36,8 @@ from stanch.actions.mailers import mailer_from_settings
 from stanch.actions.retry import RetryPolicy
 from stanch.actions.settings import ActionSettings
 from stanch.actions.webhooks import WebhookSender
+from stanch.clock import utcnow
 from stanch.store.engine import write_engine
-from stanch.store.models import utcnow
 from stanch.store.outbox_models import OutboxMessage
 
 log = logging.getLogger("stanch.actions")

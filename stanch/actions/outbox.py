@@ -20,7 +20,7 @@ from stanch.actions.mailers import check_address
 from stanch.actions.settings import public_url as configured_public_url
 from stanch.actions.templates import render
 from stanch.actions.webhooks import WEBHOOK_TYPES
-from stanch.store.models import utcnow
+from stanch.clock import utcnow
 from stanch.store.outbox_models import OUTBOX_STATES, OutboxMessage
 
 

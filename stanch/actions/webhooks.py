@@ -21,7 +21,7 @@ import httpx
 
 from stanch.actions.delivery import DeliveryError, Message
 from stanch.actions.signing import sign
-from stanch.store.models import utcnow
+from stanch.clock import utcnow
 
 WEBHOOK_TYPES = ("remove_item", "block_upload", "reinstate_item", "hold_for_review")
 """``remove_item``: take the item down; ``block_upload``: refuse an upload that matched;

@@ -16,6 +16,7 @@ from stanch.api.auth import Caller, require
 from stanch.api.errors import unprocessable
 from stanch.api.schemas import NewBank, NewEntry, json_body, validated
 from stanch.api.uploads import read_json
+from stanch.desk.audit import record
 from stanch.runtime import Runtime, Stanch
 from stanch.signals import signals_from_record
 from stanch.store import (
@@ -55,17 +56,19 @@ def banks_list(app: Runtime, request: Request, _: Caller = Depends(require("bank
 
 @router.post("", status_code=201, openapi_extra=json_body(NewBank))
 async def banks_create(
-    app: Runtime, request: Request, _: Caller = Depends(require("bank"))
+    app: Runtime, request: Request, caller: Caller = Depends(require("bank"))
 ) -> dict[str, Any]:
     """Create a bank: ``{"name", "threshold": 31, "trust": "block"|"review", "kind": "match"|"allow"}``."""
     body = validated(NewBank, await read_json(request, app.limits.max_json_bytes))
-    return await run_in_threadpool(_create, app, body)
+    return await run_in_threadpool(_create, app, body, caller)
 
 
-def _create(app: Stanch, body: NewBank) -> dict[str, Any]:
+def _create(app: Stanch, body: NewBank, caller: Caller) -> dict[str, Any]:
     try:
         with app.db.write() as session:
             bank = create_bank(session, body.name, threshold=body.threshold, trust=body.trust, kind=body.kind)
+            record(session, caller.actor, "bank.create", ("bank", bank.name),
+                   {"threshold": bank.threshold, "trust": bank.trust, "kind": bank.kind})
             created = bank_record(bank, 0)
     except BankExists:
         raise
@@ -109,13 +112,14 @@ def entries_withdraw(
     bank: str,
     entry_id: EntryId,
     request: Request,
-    _: Caller = Depends(require("bank")),
+    caller: Caller = Depends(require("bank")),
 ) -> dict[str, Any]:
     """Withdraw an entry: it stops matching at once here, within a second everywhere. Idempotent; the
     entry stays on record with when and why (``?reason=`` sets why)."""
     reason = request.query_params.get("reason", "withdrawn through the API")[:200]
     with app.db.write() as session:
         entry = withdraw_entry(session, _get_bank(session, bank), entry_id, reason=reason)
+        record(session, caller.actor, "entry.withdraw", ("entry", entry.id), {"bank": bank, "reason": reason})
         answer = _entry(entry, bank)
     app.follower.poll_after_commit()
     return answer

@@ -14,11 +14,10 @@ from fastapi.concurrency import run_in_threadpool
 from stanch.api.auth import Caller, require
 from stanch.api.schemas import MAX_BATCH, BatchQuery, HashQuery, json_body, validated
 from stanch.api.uploads import is_multipart, read_json, read_upload
-from stanch.matching.engine import MatchEngine
 from stanch.matching.query import ImageQuery, hash_query, image_query
-from stanch.matching.verdict import Verdict
 from stanch.runtime import Runtime
 from stanch.signals import (
+    QUERY_SECONDS_PER_HASH,
     ImageSignals,
     Purpose,
     VideoSignals,
@@ -31,7 +30,6 @@ router = APIRouter(prefix="/v1", tags=["matching"])
 BODY_MODELS = (HashQuery, BatchQuery)
 """JSON bodies read by the handlers themselves, described in the OpenAPI document by ``create_app``."""
 
-QUERY_SECONDS_PER_HASH = 1.0
 """An uploaded video is hashed at one frame a second: the query side of the video rule."""
 
 _FILE_BODY = {
@@ -83,7 +81,7 @@ async def match(app: Runtime, request: Request, _: Caller = Depends(require("mat
         verdict = await run_in_threadpool(app.engine.match, signals)
         return {"kind": signals.kind, **verdict.to_dict()}
     query = _validated(await read_json(request, app.limits.max_json_bytes))
-    return match_queries(app.engine, [query])[0].to_dict()
+    return app.engine.match_queries([query])[0].to_dict()
 
 
 @router.post("/match/batch", openapi_extra=json_body(BatchQuery))
@@ -99,20 +97,8 @@ async def match_batch(
     if len(items) > MAX_BATCH:
         raise HTTPException(413, f"a batch holds at most {MAX_BATCH:,} items; this one has {len(items):,}")
     queries = [_validated(item, f"items.{i}") for i, item in enumerate(items)]
-    verdicts = await run_in_threadpool(match_queries, app.engine, queries)
+    verdicts = await run_in_threadpool(app.engine.match_queries, queries)
     return {"results": [v.to_dict() for v in verdicts]}
-
-
-def match_queries(engine: MatchEngine, queries: list[ImageQuery | VideoSignals]) -> list[Verdict]:
-    """Verdicts in order; the images (and loose hashes) of a batch are searched together."""
-    images = [(i, q) for i, q in enumerate(queries) if isinstance(q, ImageQuery)]
-    verdicts: dict[int, Verdict] = dict(
-        zip((i for i, _ in images), engine.match_images([q for _, q in images]), strict=True)
-    )
-    for i, q in enumerate(queries):
-        if isinstance(q, VideoSignals):
-            verdicts[i] = engine.match_video(q)
-    return [verdicts[i] for i in range(len(queries))]
 
 
 def _validated(data: object, where: str = "body") -> ImageQuery | VideoSignals:

@@ -50,7 +50,6 @@ from stanch.desk.intake import file_request, validate
 from stanch.desk.locate import (
     attach_item,
     items_from_answer,
-    locate_request,
 )
 from stanch.desk.safeguards import Safeguards
 from stanch.net import SafeFetcher
@@ -94,7 +93,7 @@ DECISION_BODY = json_schema(["decision"], {"decision": {"enum": ["remove", "reje
 
 def actor_of(caller: Caller) -> str:
     """How the audit log and decisions name an API key."""
-    return f"key:{caller.key_id}"
+    return caller.actor
 
 
 PUBLIC_JSON_BYTES = 2 * 2**20
@@ -153,18 +152,9 @@ async def requests_file(app: Runtime, request: Request, background: BackgroundTa
             return receipt.to_dict(), stored.id
 
     receipt, request_id = await run_in_threadpool(store)  # RateLimited: 429
-    background.add_task(_locate_soon, app, request_id)
+    background.add_task(app.locate_soon, request_id)
     return {**receipt, "next": "Keep your case number and secret code: the code is shown only now and "
                                "cannot be recovered. A person will review your request by the deadline."}
-
-
-def _locate_soon(app: Stanch, request_id: int) -> None:
-    """Resolve the new request's locations after answering (the ticker retries what fails here)."""
-    try:
-        if app.resolvers is not None:
-            locate_request(app.db, request_id, app.resolvers, app.now())
-    except Exception:
-        log.exception("locating request %s failed; the desk ticker will try again", request_id)
 
 
 @router.get("")
@@ -216,7 +206,7 @@ async def requests_add_info(app: Runtime, number: str, request: Request, backgro
             return requester_view(session, found, now), found.id
 
     view, request_id = await run_in_threadpool(store)
-    background.add_task(_locate_soon, app, request_id)
+    background.add_task(app.locate_soon, request_id)
     return view
 
 

@@ -13,6 +13,7 @@ import signal
 import threading
 from datetime import UTC, datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -28,7 +29,9 @@ from stanch.cli.audit import cli_actor
 from stanch.cli.transaction import cli_write
 from stanch.desk.audit import record
 from stanch.store import open_database
-from stanch.store.outbox_models import OutboxMessage
+
+if TYPE_CHECKING:  # a type only: messages are read through stanch.actions
+    from stanch.store.outbox_models import OutboxMessage
 
 actions_app = typer.Typer(help="The outbox: webhooks to the platform, emails to requesters.",
                           no_args_is_help=True)

@@ -16,12 +16,16 @@ from typing import Any, NoReturn
 
 import typer
 
+from stanch.cli.audit import cli_actor
 from stanch.cli.hash import hash_files
 from stanch.cli.transaction import cli_write
+from stanch.desk.audit import record as audit
 from stanch.exchange import EXPORT_FORMATS, FORMATS, FormatError, export_bank, import_lines
 from stanch.files import media_files
 from stanch.signals import signals_from_record
 from stanch.store import (
+    BANK_KINDS,
+    TRUSTS,
     BankExists,
     Provenance,
     UnknownBank,
@@ -36,7 +40,6 @@ from stanch.store import (
     open_database,
     withdraw_entry,
 )
-from stanch.store.models import BANK_KINDS, TRUSTS
 
 bank_app = typer.Typer(help="Banks of hashes: create, fill, exchange, withdraw.", no_args_is_help=True)
 
@@ -52,6 +55,11 @@ def _print(record: dict[str, Any]) -> None:
 
 _REFUSALS = (UnknownBank, UnknownEntry, BankExists, FormatError, ValueError)
 """The library's refusals: a message and exit status 1, nothing stored."""
+
+
+def _counts(summary: dict[str, Any]) -> dict[str, int]:
+    """The numbers of an import's summary, as its audit event keeps them."""
+    return {k: v for k, v in summary.items() if isinstance(v, int) and not isinstance(v, bool)}
 
 
 def _choice(value: str | None, allowed: tuple[str, ...], option: str) -> None:
@@ -71,6 +79,8 @@ def create(
     _choice(kind, BANK_KINDS, "--kind")
     with cli_write(*_REFUSALS) as session:
         bank = create_bank(session, name, threshold=threshold, trust=trust, kind=kind)
+        audit(session, cli_actor(), "bank.create", ("bank", bank.name),
+               {"threshold": bank.threshold, "trust": bank.trust, "kind": bank.kind})
         _print(bank_record(bank, 0))
 
 
@@ -131,6 +141,9 @@ def import_command(
     with cli_write(*_REFUSALS) as session, _open_text(file) as lines:
         bank = get_bank(session, name)
         summary = import_lines(session, bank, lines, source=list_name, format=format, trust=trust)
+        audit(session, cli_actor(), "bank.import", ("bank", bank.name),
+               {"source": list_name, "format": summary.format, "trust": summary.trust,
+                **_counts(summary.__dict__)})
         _print(summary.__dict__)
 
 
@@ -179,6 +192,8 @@ def remove(
     with cli_write(*_REFUSALS) as session:
         entry = withdraw_entry(session, get_bank(session, name), entry_id)
         assert entry.withdrawn_at is not None
+        audit(session, cli_actor(), "entry.withdraw", ("entry", entry.id),
+               {"bank": name, "reason": entry.withdrawn_reason})
         _print({"id": entry.id, "bank": name, "withdrawn_at": entry.withdrawn_at.isoformat()})
 
 

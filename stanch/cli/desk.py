@@ -10,7 +10,7 @@ import typer
 
 from stanch.desk.locate import resolvers_from_environment
 from stanch.desk.ticker import tick
-from stanch.store import open_database, utcnow
+from stanch.runtime import Settings, Stanch
 
 desk_app = typer.Typer(help="The takedown desk's periodic work.", no_args_is_help=True)
 
@@ -18,11 +18,8 @@ desk_app = typer.Typer(help="The takedown desk's periodic work.", no_args_is_hel
 @desk_app.command("tick")
 def tick_command() -> None:
     """Escalate requests at 24 h and 36 h elapsed (once each) and resolve newly reported locations."""
-    db = open_database()
-    try:
-        report = tick(db, utcnow(), resolvers_from_environment())
-    finally:
-        db.dispose()
+    with Stanch.open(settings=Settings(resolvers=resolvers_from_environment())) as runtime:
+        report = tick(runtime.db, runtime.now(), runtime.resolvers)
     for escalation in report.escalations:
         typer.echo(f"escalated {escalation.request}: {escalation.hours} h elapsed")
     typer.echo(f"{len(report.escalations)} escalations, {report.items_located} items located, "

@@ -1,6 +1,7 @@
 """``stanch keys create|list|revoke``: API keys for the HTTP API.
 
 The key is printed once, as the last word of the last line of ``create``; only its SHA-256 is kept.
+Creating and revoking a key are audit events (``key.create``, ``key.revoke``), never with the key.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ import json
 
 import typer
 
+from stanch.cli.audit import cli_actor
 from stanch.cli.transaction import cli_write
+from stanch.desk.audit import record
 from stanch.store import SCOPES, create_key, list_keys, open_database, revoke_key
 
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
@@ -23,6 +26,7 @@ def create(
     """Create a key and print it (it cannot be shown again)."""
     with cli_write(ValueError) as session:
         row, key = create_key(session, name, scopes)
+        record(session, cli_actor(), "key.create", ("key", row.id), {"name": row.name, "scopes": row.scopes})
     typer.echo(
         f"Created API key {row.id} ({row.name!r}, scopes {row.scopes}). Store it now; it is not shown again."
     )
@@ -55,6 +59,7 @@ def revoke(key: str = typer.Argument(..., help="The key's id or prefix (see stan
     with cli_write(LookupError) as session:
         row = revoke_key(session, key)
         assert row.revoked_at is not None
+        record(session, cli_actor(), "key.revoke", ("key", row.id), {"name": row.name})
         typer.echo(json.dumps({"id": row.id, "name": row.name, "revoked_at": row.revoked_at.isoformat()}))
 
 

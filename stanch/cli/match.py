@@ -21,11 +21,8 @@ import typer
 
 from stanch.cli.hash import hash_files, media_files
 from stanch.matching.engine import MatchEngine
-from stanch.matching.sync import BankFollower
-from stanch.signals import signals_from_record
-from stanch.store import open_database
-
-QUERY_SECONDS_PER_HASH = 1.0
+from stanch.runtime import Settings, Stanch
+from stanch.signals import QUERY_SECONDS_PER_HASH, signals_from_record
 
 
 def match_files(engine: MatchEngine, files: list[Path], *, workers: int = 1) -> Iterator[dict[str, Any]]:
@@ -40,13 +37,8 @@ def match_files(engine: MatchEngine, files: list[Path], *, workers: int = 1) -> 
 
 def load_engine(url: str | None = None) -> MatchEngine:
     """Every bank of the database (``STANCH_DATABASE_URL`` by default) loaded into a new engine."""
-    db = open_database(url)
-    try:
-        engine = MatchEngine()
-        BankFollower(db, engine).load()
-        return engine
-    finally:
-        db.dispose()
+    with Stanch.open(url, Settings()) as runtime:  # only the banks: no other setting is read
+        return runtime.load_banks()
 
 
 def match_command(

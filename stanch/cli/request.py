@@ -15,7 +15,7 @@ import httpx
 import typer
 
 from stanch.desk.intake import InvalidRequest
-from stanch.web.public import GOOD_FAITH_STATEMENT, pasted_hashes
+from stanch.desk.request_forms import GOOD_FAITH_STATEMENT, pasted_hashes
 
 request_app = typer.Typer(help="Ask a Stanch server to remove content (as the /report page does).",
                           no_args_is_help=True)

@@ -17,6 +17,7 @@ import typer
 import uvicorn
 
 from stanch.config import database_url
+from stanch.desk.audit import record
 from stanch.desk.users import ensure_first_admin
 from stanch.store import SCOPES, create_key, list_keys, open_database
 
@@ -32,7 +33,8 @@ def first_admin_key(url: str | None = None) -> str | None:
         with db.write() as session:
             if list_keys(session):
                 return None
-            _, key = create_key(session, "admin (created at first start)", list(SCOPES))
+            row, key = create_key(session, "admin (created at first start)", list(SCOPES))
+            record(session, "system", "key.create", ("key", row.id), {"name": row.name, "scopes": row.scopes})
             return key
     finally:
         db.dispose()

@@ -10,7 +10,6 @@ import io
 
 import segno
 import typer
-from sqlalchemy import select
 
 from stanch.cli.audit import cli_actor
 from stanch.cli.transaction import cli_write
@@ -21,11 +20,11 @@ from stanch.desk.users import (
     disable_user,
     enable_totp,
     get_user,
+    list_users,
     new_password,
     set_password,
 )
 from stanch.store import open_database
-from stanch.store.user_models import User
 
 users_app = typer.Typer(help="Reviewer accounts for the desk.", no_args_is_help=True)
 totp_app = typer.Typer(help="Two-step sign-in with an authenticator app.", no_args_is_help=True)
@@ -51,7 +50,7 @@ def list_command() -> None:
     db = open_database()
     try:
         with db.read() as session:
-            for user in session.scalars(select(User).order_by(User.email)):
+            for user in list_users(session):
                 fields = [user.email, user.role, "totp" if user.totp_secret else "no-totp"]
                 typer.echo("\t".join(fields + (["disabled"] if user.disabled_at else [])))
     finally:

@@ -32,9 +32,9 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
+from stanch.clock import utcnow
 from stanch.store.audit_models import GENESIS_HASH, AuditEvent
 from stanch.store.engine import is_postgresql
-from stanch.store.models import utcnow
 
 SYSTEM = "system"
 _AUDIT_LOCK = 0x5374616E6368 + 2

@@ -12,6 +12,7 @@ about which numbers exist.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from stanch.desk.spool import drop_previews
 from stanch.desk.tokens import normalise_case_number, token_matches
 from stanch.store.desk_models import (
     Appeal,
+    RequestEntry,
     RequestEscalation,
     RequestItem,
     RequestLocation,
@@ -287,3 +289,26 @@ def decided_by(session: Session, actor: str, limit: int = 50) -> list[dict[str, 
                            .order_by(TakedownRequest.decided_at.desc()).limit(limit))
     return [{"id": r.public_id, "status": r.status, "decided_at": r.decided_at, "kept": deadline_kept(r)}
             for r in rows]
+
+
+def has_item(session: Session, request: TakedownRequest, item_id: str) -> bool:
+    """Whether ``item_id`` is already an item (or copy) of the case."""
+    return session.scalar(select(RequestItem.id).where(RequestItem.request_id == request.id,
+                                                       RequestItem.item_id == item_id)) is not None
+
+
+def removed_requests_of(session: Session, entries: Iterable[int]) -> dict[int, list[TakedownRequest]]:
+    """Per bank entry, the removed requests that banked it (a copy matching it belongs to them)."""
+    wanted = sorted(entries)
+    found: dict[int, list[TakedownRequest]] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(RequestEntry.entry_id, TakedownRequest)
+            .join(TakedownRequest, TakedownRequest.id == RequestEntry.request_id)
+            .where(RequestEntry.entry_id.in_(wanted[start : start + 500]),
+                   TakedownRequest.status == "removed")
+            .order_by(TakedownRequest.id)
+        )
+        for entry_id, request in rows:
+            found.setdefault(entry_id, []).append(request)
+    return found

@@ -7,22 +7,19 @@ Two forms are accepted, because people and platforms have different things to ha
 - a full ``stanch hash`` record (``{"kind": "image"|"video", ...}``), validated by
   ``stanch.signals.signals_from_record``.
 
-``how_matched`` compares an item with a request's hashes (exact digests first, then the closest PDQ
-within ``MATCH_DISTANCE``) so that a copy is stored with the signal and distance that tied it to the
-request.
+Whether an item is a copy of a request's hashes is the matching rule's decision, through the case's
+own engine (``stanch.desk.case_engine``), not something decided here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from stanch.signals import signals_from_record, signals_record
-from stanch.signals.pdq import MATCH_DISTANCE, hamming, parse_pdq_hex
+from stanch.signals.registry import DIGESTS, PdqSignal
 from stanch.store.entries import NewEntry, Provenance, entry_from_hashes, entry_from_signals
 
 _BARE_FIELDS = ("pdq", "quality", "md5", "sha256")
-_DIGESTS = {"md5": 32, "sha256": 64}
 
 
 def parse_hashes(value: Any, where: str) -> dict[str, Any]:
@@ -41,7 +38,7 @@ def parse_hashes(value: Any, where: str) -> dict[str, Any]:
     record: dict[str, Any] = {}
     if value.get("pdq") is not None:
         try:
-            record["pdq"] = parse_pdq_hex(value["pdq"]).hex()
+            record["pdq"] = PdqSignal.validate(value["pdq"])
         except ValueError as error:
             raise ValueError(f"{where}.pdq: {error}") from None
     quality = value.get("quality")
@@ -49,14 +46,14 @@ def parse_hashes(value: Any, where: str) -> dict[str, Any]:
         if isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100:
             raise ValueError(f"{where}.quality must be a whole number from 0 to 100")
         record["quality"] = quality
-    for name, length in _DIGESTS.items():
-        digest = value.get(name)
+    for kind in DIGESTS:
+        digest = value.get(kind.name)
         if digest is None:
             continue
-        text = digest.strip().lower() if isinstance(digest, str) else ""
-        if len(text) != length or any(c not in "0123456789abcdef" for c in text):
-            raise ValueError(f"{where}.{name} must be {length} hex digits")
-        record[name] = text
+        try:
+            record[kind.name] = kind.validate(digest)
+        except ValueError:
+            raise ValueError(f"{where}.{kind.name} must be {kind.hex_length} hex digits") from None
     if not {"pdq", "md5", "sha256"} & set(record):
         raise ValueError(f"{where} holds no hash: give at least one of pdq, md5, sha256")
     return record
@@ -68,31 +65,3 @@ def new_entry(record: dict[str, Any], provenance: Provenance) -> NewEntry:
         return entry_from_signals(signals_from_record(record), provenance)
     return entry_from_hashes(pdq=record.get("pdq"), quality=record.get("quality"), md5=record.get("md5"),
                              sha256=record.get("sha256"), provenance=provenance)
-
-
-def _pdqs(record: dict[str, Any]) -> list[bytes]:
-    found = [record["pdq"]] if record.get("pdq") else []
-    found += record.get("pdq_dihedral", [])
-    found += [v["pdq"] for v in record.get("pdq_variants", [])]
-    found += [f["pdq"] for f in record.get("vpdq", [])]
-    return [bytes.fromhex(h) for h in found]
-
-
-def how_matched(item: dict[str, Any], known: Iterable[dict[str, Any]]) -> tuple[str, int] | None:
-    """``(signal, distance)`` tying ``item`` to the closest of ``known``, or None if nothing is near.
-
-    An identical MD5 or SHA-256 is distance 0; otherwise the smallest PDQ distance (any view or video
-    frame) within ``MATCH_DISTANCE``.
-    """
-    best: tuple[str, int] | None = None
-    item_pdqs = _pdqs(item)
-    for other in known:
-        for name in ("sha256", "md5"):
-            if item.get(name) and item.get(name) == other.get(name):
-                return name, 0
-        for mine in item_pdqs:
-            for theirs in _pdqs(other):
-                distance = hamming(mine, theirs)
-                if distance <= MATCH_DISTANCE and (best is None or distance < best[1]):
-                    best = ("pdq", distance)
-    return best

@@ -38,10 +38,12 @@ from sqlalchemy.orm import Session
 from stanch.actions.signing import sign
 from stanch.bodies import BodyError, parse_json
 from stanch.desk.audit import record
+from stanch.desk.case_engine import case_engine, copy_match
 from stanch.desk.decisions import remove_item
-from stanch.desk.hashes import how_matched, parse_hashes
+from stanch.desk.hashes import parse_hashes
 from stanch.desk.safeguards import OPEN_STATES
 from stanch.desk.spool import preview_source, spool_preview
+from stanch.matching.engine import MatchEngine
 from stanch.net import FetchError, SafeFetcher
 from stanch.net.fetch import post_bounded
 from stanch.signals import hash_media, signals_record
@@ -206,10 +208,11 @@ def resolvers_from_environment(environ: Mapping[str, str] = os.environ) -> Resol
 
 def attach_item(
     session: Session, request: TakedownRequest, item: LocatedItem, *, origin: str, actor: str, now: datetime,
-    location: str | None = None,
+    location: str | None = None, case: MatchEngine | None = None,
 ) -> RequestItem:
     """Tie an item to ``request``: ``located`` (at a reported location) or ``copy`` (must match the
-    request's hashes or located items; ValueError otherwise). On a request already removed, the item is
+    request's hashes or located items by the matching rule, ValueError otherwise; ``case`` is the
+    request's ``case_engine`` when the caller has it already). On a request already removed, the item is
     banked and its removal queued at once. Attaching the same item twice returns the first."""
     existing = session.scalar(select(RequestItem).where(RequestItem.request_id == request.id,
                                                         RequestItem.item_id == item.item_id))
@@ -217,12 +220,10 @@ def attach_item(
         return existing
     signal = distance = None
     if origin == "copy":
-        known = json.loads(request.hashes) + [json.loads(i.hashes) for i in session.scalars(
-            select(RequestItem).where(RequestItem.request_id == request.id, RequestItem.origin == "located"))]
-        matched = how_matched(item.hashes, known)
+        matched = copy_match(case or case_engine(session, request), item.hashes)
         if matched is None:
             raise ValueError(f"item {item.item_id} does not match this request's hashes; a copy must match")
-        signal, distance = matched
+        signal, distance = matched.signal, matched.distance
     row = RequestItem(request_id=request.id, item_id=item.item_id, origin=origin, location=location,
                       hashes=json.dumps(item.hashes), signal=signal, distance=distance, added_at=now,
                       added_by=actor)

@@ -212,3 +212,10 @@ def drop_previews(session: Session, request: TakedownRequest) -> int:
             delete_preview(folder, item.spool_id)
         item.spool_id = None
     return len(items)
+
+
+def spool_ids(session: Session, request_id: int) -> dict[str, str]:
+    """The spool id of each of a request's items that has a spooled preview, by item id."""
+    rows = session.execute(select(RequestItem.item_id, RequestItem.spool_id).where(
+        RequestItem.request_id == request_id, RequestItem.spool_id.is_not(None)))
+    return {item_id: spool_id for item_id, spool_id in rows if spool_id is not None}

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from stanch.clock import utcnow
 from stanch.desk.clock import Escalation, escalate
 from stanch.desk.locate import Resolver, locate_request, requests_to_locate
 from stanch.desk.spool import expire_previews, spool_folder, spool_hours
-from stanch.store import Database, utcnow
+from stanch.store import Database
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 60.0

@@ -27,10 +27,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from stanch.clock import utcnow
 from stanch.desk.audit import record
 from stanch.desk.safeguards import lock_key
 from stanch.desk.tokens import keyed_hash
-from stanch.store.models import utcnow
 from stanch.store.user_models import ROLES, LoginFailure, User, WebSession
 
 MIN_PASSWORD_LENGTH = 12

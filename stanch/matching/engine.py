@@ -16,16 +16,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 
 import numpy as np
 
+from stanch.clock import Clock, utcnow
 from stanch.index import HammingIndex, Hits
-from stanch.matching.query import ImageQuery, image_query
+from stanch.matching.query import ImageQuery, Query, image_query, query_from_record
 from stanch.matching.verdict import BankRule, Match, Signal, Trust, Verdict, decide
 from stanch.matching.video import FrameMatch, match_video
-from stanch.signals.frame_views import query_frame_hashes
 from stanch.signals.pdq import DIHEDRAL_NAMES, MIN_QUALITY
+from stanch.signals.registry import DIGESTS, VpdqSignal
 from stanch.signals.types import FrameHash, ImageSignals, MediaSignals, VideoSignals
 
 
@@ -92,7 +94,9 @@ def frame_key(entry: int, positions: np.ndarray) -> np.ndarray:
 class MatchEngine:
     """Holds the banks in memory and answers lookups with verdicts (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = utcnow) -> None:
+        self.clock = clock
+        """What "now" is when judging whether an entry has expired (the runtime's clock)."""
         self._banks: dict[int, _Bank] = {}
         self._lock = threading.Lock()
         self._md5: dict[str, tuple[tuple[int, int], ...]] = {}
@@ -235,6 +239,21 @@ class MatchEngine:
             return self.match_image(image_query(signals))
         return self.match_video(signals)
 
+    def match_record(self, record: dict[str, Any]) -> Verdict:
+        """The verdict for a stored hash object: bare hashes or a ``stanch hash`` record."""
+        return self.match_queries([query_from_record(record)])[0]
+
+    def match_queries(self, queries: Sequence[Query]) -> list[Verdict]:
+        """Verdicts in order; the images (and loose hashes) among them are searched together."""
+        images = [(i, q) for i, q in enumerate(queries) if isinstance(q, ImageQuery)]
+        verdicts: dict[int, Verdict] = dict(
+            zip((i for i, _ in images), self.match_images([q for _, q in images]), strict=True)
+        )
+        for i, q in enumerate(queries):
+            if isinstance(q, VideoSignals):
+                verdicts[i] = self.match_video(q)
+        return [verdicts[i] for i in range(len(queries))]
+
     def match_image(self, query: ImageQuery) -> Verdict:
         """The verdict for one image (or loose hashes)."""
         return self.match_images([query])[0]
@@ -251,7 +270,7 @@ class MatchEngine:
                 for row, entry, distance, ordinal in _hit_rows(found):
                     match = self._match(bank.rule, entry, distance, "pdq", self._view(entry, ordinal))
                     hits[owners[row]].append(replace(match, query=rows[row][1]))
-        now = datetime.now(UTC)
+        now = self.clock()
         verdicts = []
         for q, query in enumerate(queries):
             mine = hits[q] + self._digest_hits(query.md5, query.sha256)
@@ -262,17 +281,18 @@ class MatchEngine:
         """The verdict for a video: each banked video near enough in frames is judged by the video
         rule (``stanch.matching.video``: runs of frames in time order), plus exact digests.
 
-        Each usable query frame looks up its plain hash and its views (``query_frame_hashes``); a
+        Each usable query frame looks up its plain hash and its views (``VpdqSignal.query_views``); a
         (query frame, banked frame) pair counts once, at the least distance between any of their hashes.
         """
-        rows = [(i, bytes.fromhex(h)) for i, f in enumerate(signals.frames) for h in query_frame_hashes(f)]
+        rows = [(i, bytes.fromhex(h))
+                for i, f in enumerate(signals.frames) for h in VpdqSignal.query_views(f)]
         hits = self._digest_hits(signals.md5, signals.sha256)
         if rows:
             owners = np.array([i for i, _ in rows], np.int64)
             packed = _packed(h for _, h in rows)
             for bank in list(self._banks.values()):
                 hits += self._video_hits(bank, signals, owners, packed)
-        return decide(self._live(hits, datetime.now(UTC)))
+        return decide(self._live(hits, self.clock()))
 
     def _video_hits(
         self, bank: _Bank, signals: VideoSignals, owners: np.ndarray, packed: np.ndarray
@@ -308,10 +328,10 @@ class MatchEngine:
 
     def _digest_hits(self, md5: str | None, sha256: str | None) -> list[Match]:
         hits = []
-        lookups: tuple[tuple[Signal, dict, str | None], ...] = (
-            ("md5", self._md5, md5),
-            ("sha256", self._sha256, sha256),
-        )
+        tables = {"md5": (self._md5, md5), "sha256": (self._sha256, sha256)}
+        lookups: list[tuple[Signal, dict, str | None]] = [
+            (kind.name, *tables[kind.name]) for kind in DIGESTS  # type: ignore[misc]
+        ]
         for signal, table, digest in lookups:
             for bank_id, entry in table.get(digest or "", ()):
                 bank = self._banks.get(bank_id)

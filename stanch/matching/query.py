@@ -1,16 +1,19 @@
 """What an upload is looked up by: its PDQ hashes (each named by the view it hashes) and its digests.
 
-The choice of hashes is ``stanch.signals.robust.query_hashes`` (Stanch's matching rule, defined there
-once); this module only names them, so a verdict can say which view of the upload matched.
+The choice of hashes is the PDQ signal type's (``stanch.signals.registry.PdqSignal.query_views``,
+Stanch's matching rule, defined there once); this module only names them, so a verdict can say which
+view of the upload matched.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from stanch.signals.pdq import MIN_QUALITY, parse_pdq_hex
-from stanch.signals.robust import query_hashes
-from stanch.signals.types import ImageSignals
+from stanch.signals.pdq import parse_pdq_hex
+from stanch.signals.records import signals_from_record
+from stanch.signals.registry import PdqSignal
+from stanch.signals.types import ImageSignals, VideoSignals
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ def image_query(signals: ImageSignals) -> ImageQuery:
     """The lookups of a hashed image: ``query_hashes`` (plain and robustness views) and its digests."""
     names = {v.pdq: v.name for v in signals.variants}
     names[signals.pdq] = "original"
-    hashes = tuple((names.get(h, "original"), h) for h in query_hashes(signals))
+    hashes = tuple((names.get(h, "original"), h) for h in PdqSignal.query_views(signals))
     return ImageQuery(hashes, signals.md5, signals.sha256, signals.quality)
 
 
@@ -39,6 +42,18 @@ def hash_query(
 ) -> ImageQuery:
     """The lookups of loose hashes a client sent: a PDQ hash of quality below 50 is not looked up."""
     hashes: tuple[tuple[str, str], ...] = ()
-    if pdq is not None and (quality is None or quality >= MIN_QUALITY):
+    if pdq is not None and PdqSignal.usable(quality):
         hashes = (("original", parse_pdq_hex(pdq).hex()),)
     return ImageQuery(hashes, md5, sha256, quality)
+
+
+Query = ImageQuery | VideoSignals
+"""One lookup: an image's (or loose hashes') ``ImageQuery``, or a video's signals."""
+
+
+def query_from_record(record: dict[str, Any]) -> Query:
+    """The lookup of a stored hash object: a ``stanch hash`` record (``"kind"``) or bare hashes."""
+    if "kind" in record:
+        signals = signals_from_record(record)
+        return image_query(signals) if isinstance(signals, ImageSignals) else signals
+    return hash_query(record.get("pdq"), record.get("quality"), record.get("md5"), record.get("sha256"))

@@ -24,29 +24,35 @@ from dataclasses import replace
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from stanch.clock import utcnow
 from stanch.matching.engine import BankedEntry, MatchEngine
 from stanch.matching.verdict import BankRule
-from stanch.signals.pdq import DIHEDRAL_NAMES
 from stanch.store import (
     Bank,
     Change,
     Database,
-    Entry,
-    EntryHash,
     FrameRow,
-    VideoFrame,
     feed_since,
     frames_from_rows,
     iter_index_batches,
     latest_seq,
-    utcnow,
 )
+from stanch.store.bank_reads import (
+    all_banks,
+    bank_by_id,
+    entry_rows,
+    frames_of,
+    indexed_hashes,
+    indexed_views,
+    live_frames,
+)
+
+if TYPE_CHECKING:  # a type only: every query is the store's (stanch.store.bank_reads)
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +62,6 @@ EXPIRY_INTERVAL = 60.0
 """Seconds between two sweeps of expired entries out of memory (they stop matching at once anyway)."""
 FEED_BATCH = 10_000
 """Changes read and applied at once; a poll reads again only when a batch came back full."""
-_CHUNK = 500
-"""Entry ids per ``IN (...)`` query (SQLite bounds the number of parameters)."""
 
 
 class BankFollower:
@@ -84,11 +88,11 @@ class BankFollower:
         """Fill ``engine`` from the database; returns the feed position it is current with."""
         with self.db.read() as session:
             seq = latest_seq(session)
-            for bank in session.scalars(select(Bank)):
-                engine.set_bank(_rule(bank))
+            for bank in all_banks(session):
+                engine.set_bank(bank_rule(bank))
             _load_images(engine, session)
             _load_frames(engine, session)
-            for entry in _entry_notes(session, _NOTED):
+            for entry in _entry_notes(session, engine.clock(), noted=True):
                 engine.note(entry)
         return seq
 
@@ -96,7 +100,7 @@ class BankFollower:
         """Load afresh and swap the result in: changes after our cursor were pruned from the feed."""
         log.warning("the change feed was pruned through seq %d, past this index (at seq %d); "
                     "reloading the index from the database", pruned_through, self.seq)
-        fresh = MatchEngine()
+        fresh = MatchEngine(self.engine.clock)
         seq = self._load_into(fresh)
         self.engine.replace_with(fresh)
         self.seq = seq
@@ -133,11 +137,11 @@ class BankFollower:
         says so unless someone withdraws them, so the background thread does this now and then.
         """
         with self._poll_lock:
-            ids = self.engine.expired(now or utcnow())
+            ids = self.engine.expired(now or self.engine.clock())
             if not ids:
                 return 0
             with self.db.read() as session:
-                entries = _entry_notes(session, None, ids=ids, live_only=False)
+                entries = _entry_notes(session, self.engine.clock(), ids=ids, live_only=False)
             self.engine.remove(entries)
         if self.engine.needs_compaction():
             self._compact_soon()
@@ -164,14 +168,14 @@ class BankFollower:
                 continue
             ids = list(dict.fromkeys(c.entry_id for c in batch if c.entry_id is not None))
             if op == "add":
-                self.engine.add(read_entries(session, ids))
+                self.engine.add(read_entries(session, ids, self.engine.clock()))
             elif op == "withdraw":
-                self.engine.remove(_entry_notes(session, None, ids=ids, live_only=False))
+                self.engine.remove(_entry_notes(session, self.engine.clock(), ids=ids, live_only=False))
 
     def _refresh_bank(self, session: Session, bank_id: int) -> None:
-        bank = session.get(Bank, bank_id)
+        bank = bank_by_id(session, bank_id)
         if bank is not None:
-            self.engine.set_bank(_rule(bank))
+            self.engine.set_bank(bank_rule(bank))
 
     def _compact_soon(self) -> None:
         if self._compactor is None or not self._compactor.is_alive():
@@ -215,16 +219,7 @@ def _load_frames(engine: MatchEngine, session: Session) -> None:
     """Video frames, with the quality the video rule needs (``iter_frame_batches`` leaves it out)."""
     rows: dict[int, list[tuple[str, bytes, int, float]]] = {}
     banks: dict[int, int] = {}
-    now = utcnow()
-    query = (
-        select(VideoFrame.entry_id, VideoFrame.bank_id, VideoFrame.view, VideoFrame.pdq,
-               VideoFrame.quality, VideoFrame.ts)
-        .join(Entry, Entry.id == VideoFrame.entry_id)
-        .where(Entry.withdrawn_at.is_(None), Entry.expires.is_(None) | (Entry.expires > now))
-        .order_by(VideoFrame.id)
-        .execution_options(yield_per=50_000)
-    )
-    for entry, bank, view, pdq, quality, ts in session.execute(query):
+    for entry, bank, view, pdq, quality, ts in live_frames(session, engine.clock()):
         rows.setdefault(entry, []).append((view, pdq, quality, ts))
         banks[entry] = bank
     for bank_id in set(banks.values()):
@@ -236,26 +231,12 @@ def _load_frames(engine: MatchEngine, session: Session) -> None:
         engine.load_videos(bank_id, videos)
 
 
-def read_entries(session: Session, ids: Sequence[int]) -> list[BankedEntry]:
-    """The live entries among ``ids`` with their indexed hashes (named) and frames, for ``add``."""
-    entries = {e.id: e for e in _entry_notes(session, None, ids=ids)}
-    hashes: dict[int, list[tuple[str, bytes]]] = {}
-    frames: dict[int, list[tuple[str, bytes, int, float]]] = {}
-    for chunk in _chunks([e.id for e in entries.values() if e.kind == "image"]):
-        rows = session.execute(
-            select(EntryHash.entry_id, EntryHash.role, EntryHash.pdq)
-            .where(EntryHash.entry_id.in_(chunk), EntryHash.indexed.is_(True))
-            .order_by(EntryHash.id)
-        )
-        for entry_id, role, pdq in rows:
-            hashes.setdefault(entry_id, []).append((role, bytes(pdq)))
-    for chunk in _chunks([e.id for e in entries.values() if e.kind == "video"]):
-        for entry_id, view, pdq, quality, ts in session.execute(
-            select(VideoFrame.entry_id, VideoFrame.view, VideoFrame.pdq, VideoFrame.quality, VideoFrame.ts)
-            .where(VideoFrame.entry_id.in_(chunk))
-            .order_by(VideoFrame.id)
-        ):
-            frames.setdefault(entry_id, []).append((view, pdq, quality, ts))
+def read_entries(session: Session, ids: Sequence[int], now: datetime | None = None) -> list[BankedEntry]:
+    """The live entries among ``ids`` (live at ``now``, default the wall clock) with their indexed
+    hashes (named) and frames, for ``add``."""
+    entries = {e.id: e for e in _entry_notes(session, now or utcnow(), ids=ids)}
+    hashes = indexed_hashes(session, [e.id for e in entries.values() if e.kind == "image"])
+    frames = frames_of(session, [e.id for e in entries.values() if e.kind == "video"])
     return [
         video_entry(replace(e, hashes=tuple(hashes.get(e.id, ()))), frames_from_rows(frames.get(e.id, ())))
         for e in entries.values()
@@ -271,51 +252,16 @@ def video_entry(entry: BankedEntry, frames: Sequence[FrameRow]) -> BankedEntry:
     )
 
 
-_NOTED = (
-    Entry.md5.is_not(None)
-    | Entry.sha256.is_not(None)
-    | Entry.expires.is_not(None)
-    | (Entry.trust == "review")
-    | Entry.id.in_(
-        select(EntryHash.entry_id).where(EntryHash.indexed.is_(False) | EntryHash.role.not_in(DIHEDRAL_NAMES))
-    )
-)
-"""Entries the engine must know more of than their hashes: digests, expiry, lower trust, or indexed
-hashes that are not simply the dihedral ones in order (robustness views, a symmetric picture)."""
-
-
-def _entry_notes(
-    session: Session, condition: Any, *, ids: Sequence[int] | None = None, live_only: bool = True
-) -> list[BankedEntry]:
-    """Entries (without frames) matching ``condition``, with their views named (the bulk load), or
-    among ``ids`` (read in chunks, as SQLite bounds the parameters of a query)."""
-    query = select(Entry.id, Entry.bank_id, Entry.kind, Entry.md5, Entry.sha256, Entry.trust, Entry.expires)
-    if live_only:
-        now = utcnow()
-        query = query.where(Entry.withdrawn_at.is_(None), Entry.expires.is_(None) | (Entry.expires > now))
-    batches: Iterable[Any] = (
-        [query.where(condition)]
-        if ids is None
-        else (query.where(Entry.id.in_(chunk)) for chunk in _chunks(list(ids)))
-    )
-    rows = [row for q in batches for row in session.execute(q.order_by(Entry.id))]
-    views = _views(session, [row[0] for row in rows]) if ids is None else {}
+def _entry_notes(session: Session, now: datetime, *, noted: bool = False, ids: Sequence[int] | None = None,
+                 live_only: bool = True) -> list[BankedEntry]:
+    """Entries (without frames) that the engine must note (the bulk load: with their views named) or
+    among ``ids``."""
+    rows = entry_rows(session, now, noted=noted, ids=ids, live_only=live_only)
+    views = indexed_views(session, [row[0] for row in rows]) if ids is None else {}
     return [
         BankedEntry(id_, bank, kind, md5=md5, sha256=sha, trust=trust, expires=exp, views=views.get(id_))
         for id_, bank, kind, md5, sha, trust, exp in rows
     ]
-
-
-def _views(session: Session, entry_ids: list[int]) -> dict[int, tuple[str, ...]]:
-    views: dict[int, list[str]] = {}
-    for chunk in _chunks(entry_ids):
-        for entry_id, role in session.execute(
-            select(EntryHash.entry_id, EntryHash.role)
-            .where(EntryHash.entry_id.in_(chunk), EntryHash.indexed.is_(True))
-            .order_by(EntryHash.id)
-        ):
-            views.setdefault(entry_id, []).append(role)
-    return {entry_id: tuple(roles) for entry_id, roles in views.items()}
 
 
 def _columns(batches: Iterable[list[tuple[int, int, int, bytes]]]) -> tuple[np.ndarray, ...]:
@@ -334,9 +280,6 @@ def _columns(batches: Iterable[list[tuple[int, int, int, bytes]]]) -> tuple[np.n
     return np.concatenate(entries), np.concatenate(banks), np.concatenate(hashes)
 
 
-def _chunks(ids: list[int]) -> Iterable[list[int]]:
-    return (ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK))
-
-
-def _rule(bank: Bank) -> BankRule:
+def bank_rule(bank: Bank) -> BankRule:
+    """What matching needs of a stored bank (its id, name, threshold, trust and kind)."""
     return BankRule(bank.id, bank.name, bank.threshold, bank.trust, bank.kind)  # type: ignore[arg-type]

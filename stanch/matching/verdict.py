@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from stanch.signals.pdq import MIN_QUALITY
+from stanch.signals.registry import SIGNAL_TYPES
 
 Action = Literal["block", "review", "allow", "none"]
 Signal = Literal["pdq", "md5", "sha256", "vpdq"]
@@ -134,7 +135,7 @@ def best_per_entry(hits: list[Match]) -> list[Match]:
     return merged
 
 
-_SIGNAL_RANK = {"sha256": 0, "md5": 1, "pdq": 2, "vpdq": 3}
+_SIGNAL_RANK = {name: kind.rank for name, kind in SIGNAL_TYPES.items()}
 
 
 def _action(matches: tuple[Match, ...]) -> Action:

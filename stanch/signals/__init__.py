@@ -30,6 +30,7 @@ from stanch.signals.video import video_signals
 __all__ = [
     "DEFAULT_LIMITS",
     "PURPOSES",
+    "QUERY_SECONDS_PER_HASH",
     "SUPPORTED",
     "FrameHash",
     "ImageSignals",
@@ -45,6 +46,11 @@ __all__ = [
     "signals_record",
     "sniff_format",
 ]
+
+
+QUERY_SECONDS_PER_HASH = 1.0
+"""How a video is sampled when it is looked up (an upload, a sweep's item, ``stanch match``): one frame
+a second; banks hash every frame (``seconds_per_hash=0``), which the video rule expects."""
 
 
 def hash_media(data: bytes, *, purpose: Purpose = "query", seconds_per_hash: float = 0.0,

@@ -58,11 +58,24 @@ from stanch.store.index_rows import (
 )
 from stanch.store.keys import SCOPES, create_key, list_keys, revoke_key, verify_key
 from stanch.store.migrate import upgrade
-from stanch.store.models import ApiKey, Bank, Base, Entry, EntryHash, Import, VideoFrame, utcnow
+from stanch.store.models import (
+    BANK_KINDS,
+    TRUSTS,
+    ApiKey,
+    Bank,
+    Base,
+    Entry,
+    EntryHash,
+    Import,
+    VideoFrame,
+    utcnow,
+)
 from stanch.store.writer import EntryWriter, WriteResult
 
 __all__ = [
+    "BANK_KINDS",
     "SCOPES",
+    "TRUSTS",
     "ApiKey",
     "Bank",
     "BankExists",

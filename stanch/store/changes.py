@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.orm import Session
 
+from stanch.clock import utcnow
 from stanch.store.bulk import copy_rows
 from stanch.store.engine import is_postgresql
-from stanch.store.models import BankChange, FeedPrune, utcnow
+from stanch.store.models import BankChange, FeedPrune
 
 OPS = ("add", "withdraw", "bank")
 _CHANGE_LOCK = 0x5374616E6368 + 1

@@ -24,7 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from stanch.store.models import Base, BigId, UtcDateTime, utcnow
+from stanch.clock import utcnow
+from stanch.store.models import Base, BigId, UtcDateTime
 
 REQUEST_STATES = ("received", "in_review", "need_info", "removed", "rejected", "withdrawn", "reinstated")
 """``received`` until a reviewer opens it; ``removed``/``rejected`` are decisions; ``reinstated`` is a

@@ -5,7 +5,8 @@ times slower to create.)
 
 Partners' lists often carry one PDQ or one MD5 and nothing else, so an entry is not required to hold
 complete ``ImageSignals``; whatever it holds is stored, and the hashes matching looks up are marked
-``indexed`` here, once, following ``stanch.signals.robust.bank_hashes``.
+``indexed`` as their signal type says (``stanch.signals.registry``: which views a bank indexes is the
+signal type's policy, not storage's).
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from stanch.signals.frame_views import bank_views
-from stanch.signals.pdq import DIHEDRAL_NAMES, MIN_QUALITY, parse_pdq_hex
-from stanch.signals.robust import bank_hashes
+from stanch.signals.pdq import parse_pdq_hex
+from stanch.signals.registry import Md5Signal, PdqSignal, Sha256Signal, VpdqSignal
 from stanch.signals.types import ImageSignals, MediaSignals, VideoSignals
 from stanch.store.models import FRAME_ORIGINAL
 
@@ -95,7 +95,8 @@ def entry_from_signals(signals: MediaSignals, provenance: Provenance | None = No
     if isinstance(signals, VideoSignals):
         frames = tuple(
             FrameRow(parse_pdq_hex(f.pdq), f.quality, f.ts,
-                     tuple(PdqRow(v.name, parse_pdq_hex(v.pdq), v.quality, True) for v in bank_views(f)))
+                     tuple(PdqRow(view, parse_pdq_hex(pdq), quality, True)
+                           for view, pdq, quality in VpdqSignal.index_views(f)))
             for f in signals.frames
         )
         return NewEntry(
@@ -118,21 +119,9 @@ def entry_from_signals(signals: MediaSignals, provenance: Provenance | None = No
 
 
 def image_hash_rows(signals: ImageSignals) -> tuple[PdqRow, ...]:
-    """Every PDQ of an image (dihedral and views), the ones ``bank_hashes`` picks marked ``indexed``.
-
-    A hash that appears under two names (a symmetric picture) is indexed once.
-    """
-    named = list(zip(DIHEDRAL_NAMES, signals.pdq_dihedral, strict=False)) or [("original", signals.pdq)]
-    qualities = [signals.quality] * len(named)
-    named += [(v.name, v.pdq) for v in signals.variants]
-    qualities += [v.quality for v in signals.variants]
-    wanted = set(bank_hashes(signals))
-    rows = []
-    for (role, hex_hash), quality in zip(named, qualities, strict=True):
-        indexed = hex_hash in wanted
-        wanted.discard(hex_hash)
-        rows.append(PdqRow(role, parse_pdq_hex(hex_hash), quality, indexed))
-    return tuple(rows)
+    """Every PDQ of an image (dihedral and views), marked ``indexed`` as the PDQ signal type says."""
+    return tuple(PdqRow(view, parse_pdq_hex(hex_hash), quality, indexed)
+                 for view, hex_hash, quality, indexed in PdqSignal.index_rows(signals))
 
 
 def entry_from_hashes(
@@ -149,12 +138,11 @@ def entry_from_hashes(
     if pdq is None and md5 is None and sha256 is None:
         raise ValueError("an entry needs at least one of pdq, md5, sha256")
     pdq_bytes = parse_pdq_hex(pdq) if pdq is not None else None
-    md5 = _hex_digest(md5, 32, "MD5") if md5 is not None else None
-    sha256 = _hex_digest(sha256, 64, "SHA-256") if sha256 is not None else None
+    md5 = Md5Signal.validate(md5) if md5 is not None else None
+    sha256 = Sha256Signal.validate(sha256) if sha256 is not None else None
     hashes: tuple[PdqRow, ...] = ()
     if pdq_bytes is not None:
-        usable = quality is None or quality >= MIN_QUALITY
-        hashes = (PdqRow("original", pdq_bytes, quality, usable),)
+        hashes = (PdqRow("original", pdq_bytes, quality, PdqSignal.usable(quality)),)
     return NewEntry(
         kind=kind,
         pdq=pdq_bytes,
@@ -164,15 +152,3 @@ def entry_from_hashes(
         hashes=hashes,
         provenance=provenance or Provenance(),
     )
-
-
-_HEX = frozenset("0123456789abcdef")
-
-
-def _hex_digest(text: str, length: int, name: str) -> str:
-    if not isinstance(text, str):
-        raise ValueError(f"an {name} digest must be a string of {length} hex digits")
-    value = text.strip().lower()
-    if len(value) != length or not _HEX.issuperset(value):
-        raise ValueError(f"an {name} digest has {length} hex digits (0-9, a-f); got {text!r:.80}")
-    return value

@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from stanch.clock import utcnow
 from stanch.store.bulk import db_time
 from stanch.store.engine import is_postgresql
-from stanch.store.models import utcnow
 
 IndexRow = tuple[int, int, int, bytes]
 """(hash row id, entry id, bank id, 32-byte PDQ)."""

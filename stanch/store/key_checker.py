@@ -34,6 +34,11 @@ class Caller:
     name: str
     scopes: frozenset[str]
 
+    @property
+    def actor(self) -> str:
+        """How the audit log and decisions name this caller: ``key:<id>``."""
+        return f"key:{self.key_id}"
+
     def allows(self, scope: str) -> bool:
         return scope in self.scopes or "admin" in self.scopes
 

@@ -17,7 +17,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stanch.store.models import ApiKey, utcnow
+from stanch.clock import utcnow
+from stanch.store.models import ApiKey
 
 SCOPES = ("match", "bank", "desk", "admin")
 """``match`` ask whether media matches; ``bank`` add and withdraw entries; ``desk`` the takedown desk;

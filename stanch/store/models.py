@@ -34,6 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from stanch.clock import utcnow
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -53,11 +55,6 @@ FRAME_ORIGINAL = "original"
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 """64-bit ids on PostgreSQL; SQLite's rowid (already 64-bit) needs the INTEGER spelling."""
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC: the only kind of time the store handles."""
-    return datetime.now(UTC)
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -16,7 +16,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from stanch.store.models import Base, BigId, UtcDateTime, utcnow
+from stanch.clock import utcnow
+from stanch.store.models import Base, BigId, UtcDateTime
 
 OUTBOX_KINDS = ("webhook", "email")
 OUTBOX_STATES = ("pending", "sent", "failed")

@@ -18,7 +18,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from stanch.store.models import Base, BigId, UtcDateTime, utcnow
+from stanch.clock import utcnow
+from stanch.store.models import Base, BigId, UtcDateTime
 
 SWEEP_STATES = ("running", "finished")
 

@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from stanch.store.models import Base, BigId, UtcDateTime, utcnow
+from stanch.clock import utcnow
+from stanch.store.models import Base, BigId, UtcDateTime
 
 ROLES = ("reviewer", "admin")
 """``reviewer`` works the queue and decides; ``admin`` also manages accounts."""

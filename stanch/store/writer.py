@@ -21,10 +21,11 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, text
 from sqlalchemy.orm import Session
 
+from stanch.clock import utcnow
 from stanch.store.bulk import allocate_ids, copy_rows, db_time
 from stanch.store.changes import record_changes
 from stanch.store.entries import NewEntry
-from stanch.store.models import FRAME_ORIGINAL, TRUSTS, Bank, Entry, UtcDateTime, utcnow
+from stanch.store.models import FRAME_ORIGINAL, TRUSTS, Bank, Entry, UtcDateTime
 
 _ENTRY_COLUMNS = (
     "id", "bank_id", "kind", "pdq", "quality", "md5", "sha256", "duration", "source", "request_id",

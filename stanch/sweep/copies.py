@@ -6,22 +6,27 @@
   because the request is already decided. An item already attached to a request is left as it is, so
   running the same sweep again queues nothing twice.
 
-Attaching uses the desk's own ``attach_item``, which checks that the copy matches the request's hashes
-and records how (signal, distance); an item it refuses is counted, never forced in.
+Attaching uses the desk's own ``attach_item``, which checks with the case's engine (the matching rule,
+``stanch.desk.case_engine``) that the copy matches the request's hashes and records how (signal,
+distance); an item it refuses is counted, never forced in. Everything here goes through the desk's
+public functions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from stanch.desk.cases import has_item, removed_requests_of
 from stanch.desk.locate import LocatedItem, attach_item
-from stanch.store.desk_models import RequestEntry, RequestItem, TakedownRequest
+from stanch.matching.engine import MatchEngine
+
+if TYPE_CHECKING:  # a type only: requests are found and changed through the desk's functions
+    from stanch.store.desk_models import TakedownRequest
 
 MAX_ITEM_ID = 500
 ACTOR = "system"
@@ -45,53 +50,36 @@ class Attached:
     refused: list[str] = field(default_factory=list)
 
 
-def attach_to_case(session: Session, case: TakedownRequest, found: Sequence[Found],
-                   now: datetime) -> Attached:
-    """Attach every item found by a case sweep to ``case``."""
+def attach_to_case(session: Session, case: TakedownRequest, found: Sequence[Found], now: datetime,
+                   engine: MatchEngine | None = None) -> Attached:
+    """Attach every item found by a case sweep to ``case`` (``engine``: the case engine it matched with)."""
     result = Attached()
     for item in found:
-        _attach(session, case, item, now, result)
+        _attach(session, case, item, now, result, engine)
     return result
 
 
 def attach_to_removed(session: Session, found: Sequence[Found], now: datetime) -> Attached:
     """Attach each item to every removed request that banked one of the entries it matched."""
     result = Attached()
-    requests = _removed_requests(session, {e for item in found for e in item.entries})
+    requests = removed_requests_of(session, {e for item in found for e in item.entries})
     for item in found:
         for request in dict.fromkeys(r for e in item.entries for r in requests.get(e, ())):
             _attach(session, request, item, now, result)
     return result
 
 
-def _removed_requests(session: Session, entries: Iterable[int]) -> dict[int, list[TakedownRequest]]:
-    wanted = sorted(entries)
-    found: dict[int, list[TakedownRequest]] = {}
-    for start in range(0, len(wanted), 500):
-        rows = session.execute(
-            select(RequestEntry.entry_id, TakedownRequest)
-            .join(TakedownRequest, TakedownRequest.id == RequestEntry.request_id)
-            .where(RequestEntry.entry_id.in_(wanted[start : start + 500]),
-                   TakedownRequest.status == "removed")
-            .order_by(TakedownRequest.id)
-        )
-        for entry_id, request in rows:
-            found.setdefault(entry_id, []).append(request)
-    return found
-
-
-def _attach(session: Session, request: TakedownRequest, item: Found, now: datetime, result: Attached) -> None:
+def _attach(session: Session, request: TakedownRequest, item: Found, now: datetime, result: Attached,
+            engine: MatchEngine | None = None) -> None:
     if len(item.key) > MAX_ITEM_ID:
         result.refused.append(f"{item.key[:80]}…: item ids longer than {MAX_ITEM_ID} characters cannot be "
                               f"attached to {request.public_id}")
         return
-    known = session.scalar(select(RequestItem.id).where(RequestItem.request_id == request.id,
-                                                        RequestItem.item_id == item.key))
-    if known is not None:
+    if has_item(session, request, item.key):
         return
     try:
         row = attach_item(session, request, LocatedItem(item.key, item.record), origin="copy", actor=ACTOR,
-                          now=now)
+                          now=now, case=engine)
     except ValueError as error:
         result.refused.append(f"{item.key}: not attached to {request.public_id}: {error}")
         return

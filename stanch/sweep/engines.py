@@ -8,27 +8,22 @@
   catalog hashes are matched against it: a bank addition needs no re-hashing. When ``stanch prune``
   has deleted feed rows past the earlier position, what changed cannot be told, so every entry is
   taken (a slower sweep, never a missed copy).
-- ``case_engine``: the hashes of one takedown request (as sent, and of its located items) as a bank of
-  their own named ``case <number>``; entry ``n`` is the request's ``n``-th hash object.
+- ``case_engine`` (the desk's, ``stanch.desk.case_engine``): the hashes of one takedown request (as
+  sent, and of its located items) as a bank of their own named ``case <number>``; the desk checks a
+  copy with the same engine, so a sweep's copy and the desk's check cannot disagree.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stanch.desk.hashes import new_entry
-from stanch.matching.engine import BankedEntry, MatchEngine
-from stanch.matching.sync import BankFollower, read_entries, video_entry
-from stanch.matching.verdict import BankRule
-from stanch.signals.pdq import MATCH_DISTANCE
-from stanch.store import Bank, Database, Entry, Provenance, feed_since
-from stanch.store.desk_models import RequestItem, TakedownRequest
+from stanch.desk.case_engine import case_engine
+from stanch.matching.engine import MatchEngine
+from stanch.matching.sync import BankFollower, bank_rule, read_entries
+from stanch.store import Bank, Database, Entry, feed_since
 
-CASE_BANK_ID = 1
+__all__ = ["added_engine", "bank_engine", "case_engine"]
 
 
 def bank_engine(db: Database) -> tuple[MatchEngine, int]:
@@ -61,39 +56,9 @@ def added_engine(session: Session, after: int, upto: int) -> MatchEngine:
         seq = changes[-1].seq
     engine = MatchEngine()
     for bank in banks:
-        engine.set_bank(_rule(bank))
+        engine.set_bank(bank_rule(bank))
     whole = changed_banks | {b.id for b in banks if b.kind == "allow"}
     if whole:
         added.update(session.scalars(select(Entry.id).where(Entry.bank_id.in_(whole))))
     engine.add(read_entries(session, sorted(added)))
     return engine
-
-
-def case_engine(session: Session, request: TakedownRequest) -> MatchEngine:
-    """One request's hashes as the only bank (see the module docstring)."""
-    engine = MatchEngine()
-    engine.set_bank(BankRule(CASE_BANK_ID, f"case {request.public_id}", MATCH_DISTANCE))
-    entries = [_banked(number, record) for number, record in enumerate(case_hashes(session, request), 1)]
-    engine.add(entries)
-    return engine
-
-
-def case_hashes(session: Session, request: TakedownRequest) -> list[dict[str, Any]]:
-    """The hash objects a copy of this request must match: those sent, then those of located items."""
-    located = session.scalars(select(RequestItem.hashes).where(
-        RequestItem.request_id == request.id, RequestItem.origin == "located").order_by(RequestItem.id))
-    return [*json.loads(request.hashes), *(json.loads(h) for h in located)]
-
-
-def _banked(number: int, record: dict[str, Any]) -> BankedEntry:
-    entry = new_entry(record, Provenance())
-    banked = BankedEntry(
-        number, CASE_BANK_ID, entry.kind,
-        hashes=tuple((row.role, row.pdq) for row in entry.hashes if row.indexed),
-        md5=entry.md5, sha256=entry.sha256,
-    )
-    return video_entry(banked, entry.frames)
-
-
-def _rule(bank: Bank) -> BankRule:
-    return BankRule(bank.id, bank.name, bank.threshold, bank.trust, bank.kind)  # type: ignore[arg-type]

@@ -16,11 +16,15 @@ from typing import Any, TypedDict
 from stanch.files import read_media_file
 from stanch.matching.query import ImageQuery, image_query
 from stanch.net import FetchError, FetchLimits, SafeFetcher
-from stanch.signals import ImageSignals, Limits, MediaError, hash_media, signals_record
+from stanch.signals import (
+    QUERY_SECONDS_PER_HASH,
+    ImageSignals,
+    Limits,
+    MediaError,
+    hash_media,
+    signals_record,
+)
 from stanch.sweep.sources import is_url
-
-QUERY_SECONDS_PER_HASH = 1.0
-"""Videos are sampled one frame a second, as ``stanch match`` samples queries."""
 
 
 class Task(TypedDict):

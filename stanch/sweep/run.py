@@ -28,13 +28,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from stanch.clock import utcnow
 from stanch.desk.cases import UnknownRequest, find_request
 from stanch.matching.engine import MatchEngine
-from stanch.matching.query import ImageQuery, image_query
+from stanch.matching.query import ImageQuery, Query, query_from_record
 from stanch.matching.verdict import Verdict, decide
-from stanch.signals import ImageSignals, VideoSignals, signals_from_record
-from stanch.store import Database, utcnow
-from stanch.store.desk_models import TakedownRequest
+from stanch.signals import VideoSignals
+from stanch.store import Database
 from stanch.store.sweep_models import Sweep
 from stanch.sweep.catalog import Stored, record_outcomes, stored_items
 from stanch.sweep.copies import Attached, Found, attach_to_case, attach_to_removed
@@ -92,12 +92,12 @@ class SweepRun:
         self.keys = list_items(source)
         self.refused: list[str] = []
         with db.write() as session:
-            self.case_id = self._case(session)
+            case = self._case(session)
+            self.case_id = case.id if case is not None else None
+            self.case_number = case.public_id if case is not None else None
             sweep, resumed = self._open(session)
             self.sweep_id = sweep.id
-            if self.case_id is not None:
-                case = session.get(TakedownRequest, self.case_id)
-                assert case is not None
+            if case is not None:
                 self.engine, self.seq = case_engine(session, case), None
         if self.case_id is None:
             self.engine, self.seq = bank_engine(db)
@@ -114,11 +114,12 @@ class SweepRun:
     def total(self) -> int:
         return len(self.keys)
 
-    def _case(self, session: Session) -> int | None:
+    def _case(self, session: Session) -> Any:
+        """The case swept for (a desk request), or None for a sweep of the banks."""
         if self.options.case is None:
             return None
         try:
-            return find_request(session, self.options.case).id
+            return find_request(session, self.options.case)
         except UnknownRequest:
             raise SweepError(f"no takedown request has the number {self.options.case!r}") from None
 
@@ -228,10 +229,8 @@ class SweepRun:
     def _feed_desk(self, session: Session, found: list[Found], now: datetime) -> Attached:
         if not found:
             return Attached()
-        if self.case_id is not None:
-            case = session.get(TakedownRequest, self.case_id)
-            assert case is not None
-            return attach_to_case(session, case, found, now)
+        if self.case_number is not None:
+            return attach_to_case(session, find_request(session, self.case_number), found, now, self.engine)
         return attach_to_removed(session, found, now)
 
     def _count(self, session: Session, outcomes: list[Outcome], matched: int, attached: Attached) -> None:
@@ -281,13 +280,9 @@ def _lookups(outcome: Outcome, record: dict[str, Any]) -> ImageQuery | VideoSign
     """What an item is looked up by: the query a worker computed, or one made from stored hashes."""
     if outcome["state"] == "hashed" and outcome["query"] is not None:
         return query_from_outcome(outcome["query"])
-    signals = signals_from_record(record)
-    return image_query(signals) if isinstance(signals, ImageSignals) else signals
+    return query_from_record(record)
 
 
-def _match(engine: MatchEngine, items: list[tuple[str, ImageQuery | VideoSignals]]) -> dict[str, Verdict]:
-    """Verdicts for many items: the images searched together (one search per bank), videos one by one."""
-    images = [(key, q) for key, q in items if isinstance(q, ImageQuery)]
-    verdicts = dict(zip([k for k, _ in images], engine.match_images([q for _, q in images]), strict=True))
-    verdicts.update((key, engine.match_video(v)) for key, v in items if isinstance(v, VideoSignals))
-    return verdicts
+def _match(engine: MatchEngine, items: list[tuple[str, Query]]) -> dict[str, Verdict]:
+    """Verdicts for many items (the images searched together, one search per bank)."""
+    return dict(zip([k for k, _ in items], engine.match_queries([q for _, q in items]), strict=True))

@@ -14,12 +14,9 @@ import os
 from pathlib import Path
 
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from stanch.desk.locate import CatalogResolver, LocateError
 from stanch.desk.spool import MAX_PREVIEW_PIXELS, PREVIEW_SIZE, Spool, SpoolError
-from stanch.store.desk_models import RequestItem
 
 BLUR_RADIUS = 14
 
@@ -55,13 +52,6 @@ def media_path(item_id: str) -> Path:
     if path.stat().st_size > resolver.max_bytes:
         raise NoPreview("No preview: the file is too large to show.")
     return path
-
-
-def spool_ids(session: Session, request_id: int) -> dict[str, str]:
-    """The spool id of each of a request's items that has a spooled preview, by item id."""
-    rows = session.execute(select(RequestItem.item_id, RequestItem.spool_id).where(
-        RequestItem.request_id == request_id, RequestItem.spool_id.is_not(None)))
-    return {item_id: spool_id for item_id, spool_id in rows if spool_id is not None}
 
 
 def check_previewable(item_id: str, spool_id: str | None = None, spool: Spool | None = None) -> None:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from stanch.bodies import BodyError, NotJson, parse_json
 from stanch.desk.appeals import UnknownAppeal, appellant_view, find_appeal, submit_appeal
 from stanch.desk.cases import (
     UnknownRequest,
@@ -24,6 +23,9 @@ from stanch.desk.cases import (
 )
 from stanch.desk.intake import InvalidRequest, file_request, validate
 from stanch.desk.report import monthly
+from stanch.desk.request_forms import GOOD_FAITH_STATEMENT, pasted_hashes
+from stanch.desk.request_forms import browser_hashes as _browser_hashes
+from stanch.desk.request_forms import typed_lines as _typed_lines
 from stanch.desk.safeguards import RateLimited, Safeguards
 from stanch.desk.tokens import normalise_case_number
 from stanch.runtime import Runtime, Stanch
@@ -33,10 +35,6 @@ from stanch.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-GOOD_FAITH_STATEMENT = (
-    "I state in good faith that this intimate content was published without the consent of the person "
-    "shown, and that the information in this request is accurate."
-)
 FIELD_OF_PROBLEM = {
     "requester.name": "name", "requester.email": "email", "requester": "name", "relationship": "relationship",
     "signature": "signature", "good_faith": "good_faith", "statement": "good_faith", "locations": "locations",
@@ -86,44 +84,6 @@ def plain_words(problem: str) -> str:
     return problem
 
 
-def pasted_hashes(text: str) -> list[dict[str, Any]]:
-    """``stanch hash`` output pasted into the form: one JSON object per line; file names are dropped
-    (they can say more than the person means to), unreadable files are skipped."""
-    found = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            value = parse_json(line, what=f"line {number}")
-        except BodyError as error:
-            if not isinstance(error, NotJson):
-                raise InvalidRequest([f"hashes: {error}"]) from None
-            raise InvalidRequest([f"hashes: line {number} of the pasted text is not a line of 'stanch hash' "
-                                  "output (one JSON object per line)"]) from None
-        if isinstance(value, dict) and "error" in value:
-            continue
-        if isinstance(value, dict):
-            value.pop("path", None)
-        found.append(value)
-    return found
-
-
-def _typed_lines(text: str) -> list[str]:
-    """The non-blank lines of a text box, trimmed: web addresses are typed or pasted one per line."""
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def _browser_hashes(text: str) -> list[Any]:
-    if not text.strip():
-        return []
-    try:
-        value = parse_json(text, what="the fingerprints")
-    except BodyError:
-        raise InvalidRequest(["hashes: the fingerprints of your files did not arrive whole; "
-                              "choose the files again"]) from None
-    return value if isinstance(value, list) else [value]
-
-
 @router.get("/", response_class=HTMLResponse)
 def home() -> Response:
     return RedirectResponse("/report", status_code=303)
@@ -139,6 +99,7 @@ def report_form(request: Request) -> Response:
 def report_submit(
     request: Request,
     app: Runtime,
+    background: BackgroundTasks,
     form_token_value: str = Form("", alias="form_token"),
     relationship: str = Form(""),
     name: str = Form(""),
@@ -169,8 +130,9 @@ def report_submit(
         body["hashes"] = _browser_hashes(hashes) + pasted_hashes(pasted)
         valid = validate(body)
         with app.db.write() as session:
-            receipt, _ = file_request(session, valid, now=app.now(), address=client_address(request),
-                                      safeguards=Safeguards.from_environment())
+            receipt, stored = file_request(session, valid, now=app.now(), address=client_address(request),
+                                           safeguards=Safeguards.from_environment())
+            request_id = stored.id
     except InvalidRequest as problems:
         return _page(request, "report.html", {**context, "errors": field_errors(problems.problems)}, 422)
     except RateLimited as limited:
@@ -178,6 +140,7 @@ def report_submit(
             "title": "Please wait before sending another request",
             "message": f"{limited} Your earlier requests are safe and being handled.",
         }, 429)
+    background.add_task(app.locate_soon, request_id)  # located at once, as API requests are
     return render(request, "receipt.html", {"title": "Your request was received", "receipt": receipt,
                                             "locations": len(valid.locations), "hashes": len(valid.hashes)})
 
@@ -191,6 +154,7 @@ def status_form(request: Request) -> Response:
 def status_show(
     request: Request,
     app: Runtime,
+    background: BackgroundTasks,
     form_token_value: str = Form("", alias="form_token"),
     case: str = Form(""),
     token: str = Form(""),
@@ -220,6 +184,8 @@ def status_show(
                     with session.begin_nested():
                         add_info(session, found, {"text": text or None, "locations": locations}, now)
                     notice = "Thank you. We added this to your request."
+                    if locations:
+                        background.add_task(app.locate_soon, found.id)
                 except InvalidRequest as problems:
                     errors["info"] = problems.problems
             elif action == "withdraw":

@@ -37,6 +37,8 @@ class Reply:
     status: int = 200
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    hold: threading.Event | None = None
+    """Answer only once this is set (by the test, after the sender gave up): a timeout without timing."""
 
 
 class Receiver:
@@ -60,6 +62,8 @@ class Receiver:
                     receiver.requests.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
                     reply = receiver.script.pop(0) if receiver.script else Reply()
                 time.sleep(reply.delay)
+                if reply.hold is not None:
+                    reply.hold.wait(30)
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)

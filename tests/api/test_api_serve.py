@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from stanch.cli.serve import first_admin_key
+from stanch.desk.audit import events
 from stanch.store import Database, list_keys, verify_key
 
 
@@ -15,3 +16,5 @@ def test_first_start_creates_one_admin_key_and_later_starts_none(database: Datab
         checked = verify_key(session, key)
         assert checked is not None and checked.id == row.id
         assert set(row.scope_set) == {"match", "bank", "desk", "admin"}
+        [event] = events(session)  # an admin change like any other
+        assert (event.actor, event.action, event.subject_id) == ("system", "key.create", str(row.id))

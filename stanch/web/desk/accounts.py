@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from stanch.desk.users import (
     MIN_PASSWORD_LENGTH,
+    ROLES,
     Reviewer,
     SignInRefused,
     UserError,
@@ -25,7 +26,6 @@ from stanch.desk.users import (
     totp_uri,
 )
 from stanch.runtime import Runtime, Stanch
-from stanch.store.user_models import ROLES
 from stanch.web.desk.deps import Admin, AdminForm, FormSender, SignedIn
 from stanch.web.qr import qr_svg
 from stanch.web.security import client_address, set_session_cookie

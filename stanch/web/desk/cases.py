@@ -11,11 +11,11 @@ from fastapi.responses import HTMLResponse, Response
 from stanch.desk.audit import record
 from stanch.desk.cases import UnknownRequest, WrongState, find_item, find_request, reviewer_view
 from stanch.desk.decisions import decide
-from stanch.desk.spool import Spool, open_spool
+from stanch.desk.spool import Spool, open_spool, spool_ids
 from stanch.desk.users import Reviewer
 from stanch.runtime import Runtime, Stanch
 from stanch.web.desk.deps import FormSender, SignedIn, Viewer, message
-from stanch.web.previews import NoPreview, check_previewable, media_of, preview_jpeg, spool_ids
+from stanch.web.previews import NoPreview, check_previewable, media_of, preview_jpeg
 from stanch.web.templating import render
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
@@ -31,8 +31,9 @@ def no_such_case(request: Request, reviewer: Reviewer, case: str) -> Response:
 
 def case_page_for(request: Request, app: Stanch, reviewer: Reviewer, case: str, *,
                   clear_item: str | None = None, notice: str | None = None, error: str | None = None,
-                  status_code: int = 200) -> Response:
-    """The case page (audited as a view); with ``clear_item`` that item's preview is unblurred (audited)."""
+                  chosen: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    """The case page (audited as a view); with ``clear_item`` that item's preview is unblurred (audited).
+    ``chosen`` is a refused decision's option and reason, shown again so nothing typed is lost."""
     now = app.now()
     clear: dict[str, str] = {}
     no_preview: dict[str, str] = {}
@@ -59,7 +60,7 @@ def case_page_for(request: Request, app: Stanch, reviewer: Reviewer, case: str, 
             no_preview[item["item_id"]] = str(missing)
     return render(request, "desk/case.html", {
         "title": f"Case {view['id']}", "reviewer": reviewer, "view": view, "clear": clear,
-        "no_preview": no_preview, "notice": notice, "error": error,
+        "no_preview": no_preview, "notice": notice, "error": error, "chosen": chosen or {},
         "hashes_json": json.dumps(view["hashes"], indent=1),
     }, status_code)
 
@@ -98,6 +99,7 @@ def decision(request: Request, app: Runtime, reviewer: FormSender, case: str, de
     except UnknownRequest:
         return no_such_case(request, reviewer, case)
     except (WrongState, ValueError) as problem:
-        return case_page_for(request, app, reviewer, case, error=str(problem), status_code=422)
+        return case_page_for(request, app, reviewer, case, error=str(problem), status_code=422,
+                             chosen={"decision": decision, "reason": reason})
     app.follower.poll_after_commit()
     return case_page_for(request, app, reviewer, case, notice=DECIDED.get(decision, "Decided."))
