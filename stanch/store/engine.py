@@ -8,11 +8,13 @@ in between, and a busy timeout cannot help with that. PostgreSQL is reached thro
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from stanch.bodies import unstorable
@@ -50,7 +52,52 @@ def _refuse_unstorable(parameters: Any) -> None:
                     raise UnstorableText(f"a text value {problem}; remove it and try again")
 
 
+class _NoRows(logging.Filter):
+    """Drops SQLAlchemy's DEBUG records: at that level it logs every row a query returns (a request's
+    name, email and statement among them), which ``hide_parameters`` does not cover. Statements
+    (INFO, with their parameters hidden) still log for whoever turns the engine's logging on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+_ROW_LOGGERS = ("sqlalchemy.engine", "sqlalchemy.engine.Engine", "sqlalchemy.engine.base.Engine")
+
+
+def _quiet_rows() -> None:
+    for name in _ROW_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoRows) for f in logger.filters):
+            logger.addFilter(_NoRows())
+
+
+class RedactedDatabaseError(Exception):
+    """The database driver's error without the details that quote the row (PostgreSQL's ``DETAIL:
+    Key (email)=(someone@example.org) already exists``), so that neither a traceback in a server log
+    nor an error shown to anyone can carry a requester's data. ``sqlstate`` keeps the error's code."""
+
+    def __init__(self, original: BaseException) -> None:
+        diag = getattr(original, "diag", None)
+        primary = getattr(diag, "message_primary", None) if diag is not None else None
+        text = primary or (str(original).splitlines() or [type(original).__name__])[0]
+        super().__init__(f"{type(original).__name__}: {text}")
+        self.sqlstate: str | None = getattr(original, "sqlstate", None)
+
+
+def _redact_errors(engine: Engine) -> None:
+    @event.listens_for(engine, "handle_error")
+    def _redact(context: Any) -> BaseException | None:
+        error = context.sqlalchemy_exception
+        if not isinstance(error, DBAPIError) or context.original_exception is None:
+            return None
+        return type(error)(context.statement, None, RedactedDatabaseError(context.original_exception),
+                           hide_parameters=True, connection_invalidated=error.connection_invalidated)
+
+
 def _guard_text(engine: Engine) -> None:
+    _quiet_rows()
+    _redact_errors(engine)
+
     @event.listens_for(engine, "before_cursor_execute")
     def _check(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any,
                _executemany: bool) -> None:
