@@ -55,9 +55,9 @@ def open_image(data: bytes, media: MediaFormat, limits: Limits = DEFAULT_LIMITS)
     return image
 
 
-BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "I;16": 2, "I;16B": 2, "I;16L": 2,
-                   "RGB": 3, "YCbCr": 3, "LAB": 3, "HSV": 3}
-"""Bytes a decoded pixel takes in each Pillow mode (RGBA, CMYK, I, F and the rest: 4)."""
+BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2}
+"""Bytes Pillow stores a decoded pixel in for each mode: every mode of three or four bands (RGB, RGBA,
+YCbCr, LA, CMYK ...) and the 32-bit ones (I, F) take 4; these take less."""
 REDUCIBLE_MODES = ("L", "RGB", "RGBA", "LA", "La", "RGBa", "I", "F")
 """Modes Pillow's ``reduce`` works in; others are converted (to RGB or RGBA, up to 4 bytes more a pixel)
 first."""
