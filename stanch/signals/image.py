@@ -58,17 +58,17 @@ def open_image(data: bytes, media: MediaFormat, limits: Limits = DEFAULT_LIMITS)
 BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2}
 """Bytes Pillow stores a decoded pixel in for each mode: every mode of three or four bands (RGB, RGBA,
 YCbCr, LA, CMYK ...) and the 32-bit ones (I, F) take 4; these take less."""
-REDUCIBLE_MODES = ("L", "RGB", "RGBA", "LA", "La", "RGBa", "I", "F")
-"""Modes Pillow's ``reduce`` works in; others are converted (to RGB or RGBA, up to 4 bytes more a pixel)
-first."""
+SINGLE_BAND_MODES = ("1", "L", "P", "I", "F", "I;16", "I;16B", "I;16L")
 
 
 def decode_cost(image: Image.Image) -> int:
-    """Bytes of pixels decoding an opened picture takes at its peak: its own, plus a converted copy
-    when its mode must be converted before it is reduced or hashed."""
+    """Bytes of pixels decoding an opened picture takes at its peak: its own; a converted RGB copy (4
+    bytes a pixel) when its mode is neither grey nor RGB-like; and one band (1 byte) at a time while a
+    large one is reduced (``reduced``)."""
     width, height = image.size
     own = BYTES_PER_PIXEL.get(image.mode, 4)
-    return width * height * (own + (0 if image.mode in REDUCIBLE_MODES else 4))
+    converted = 0 if image.mode in ("L", "RGB", "RGBA", "RGBa", "RGBX", "LA", "La") else 4
+    return width * height * (own + converted + 1)
 
 
 def check_decode_bytes(image: Image.Image, budget: int) -> None:
@@ -202,15 +202,24 @@ pdqhash's."""
 
 def reduced(image: Image.Image) -> Image.Image:
     """A large decoded picture shrunk by a whole factor (box average, as JPEG's reduced decoding does),
-    keeping ``DRAFT_MIN_SIDE`` pixels a side; smaller pictures unchanged."""
+    keeping ``DRAFT_MIN_SIDE`` pixels a side; smaller pictures unchanged.
+
+    Reduced one band at a time: Pillow's own ``reduce`` of an RGBA picture first makes a premultiplied
+    copy of the whole of it (an 89 MP RGBA PNG peaked at 741 MB). Alpha is dropped, as the RGB
+    conversion before hashing drops it.
+    """
     width, height = image.size
     ratio = min(width // DRAFT_MIN_SIDE, height // DRAFT_MIN_SIDE)
     if width * height <= REDUCE_ABOVE_PIXELS or ratio < 2:
         return image
     scale = next(s for s in (8, 4, 2) if ratio >= s)
-    if image.mode not in REDUCIBLE_MODES:
-        image = image.convert("RGBA" if "A" in image.mode or "transparency" in image.info else "RGB")
-    small = image.reduce(scale)
+    if image.mode in ("L", "I", "F"):
+        small = image.reduce(scale)
+    elif image.mode in ("LA", "La"):
+        small = image.getchannel("L").reduce(scale)
+    else:
+        rgb = image if image.mode in ("RGB", "RGBA", "RGBa", "RGBX") else image.convert("RGB")
+        small = Image.merge("RGB", [rgb.getchannel(band).reduce(scale) for band in "RGB"])
     small.info = image.info  # EXIF orientation, for exif_transpose
     return small
 

@@ -34,12 +34,12 @@ class Limits:
     """Longest wall-clock time spent decoding one video or animation."""
     max_frames: int = 500_000
     """Most frames decoded from one video or animation."""
-    max_decode_bytes: int = 384 * 2**20
-    """Most memory one still picture's decoded pixels may take (384 MiB), judged from its header before
-    anything is decoded: width x height x the bytes Pillow stores a pixel in (4 for RGB and RGBA), plus
-    a converted copy for modes that need one. Any RGB or RGBA picture under ``max_pixels`` passes (89
-    MP: 340 MiB) and is reduced at once; an 89-megapixel palette picture (1 byte, then 4 more when
-    converted: 424 MiB) is refused."""
+    max_decode_bytes: int = 448 * 2**20
+    """Most memory one still picture's decoded pixels may take (448 MiB), judged from its header before
+    anything is decoded: width x height x (the bytes Pillow stores a pixel in, 4 for RGB and RGBA; 4
+    more for a converted copy when its mode needs one; 1 for the band being reduced). Every RGB or RGBA
+    picture under ``max_pixels`` passes (89 MP: 424 MiB) and is reduced at once; an 89-megapixel
+    palette picture (1 + 4 + 1 bytes: 509 MiB) is refused."""
 
     def __post_init__(self) -> None:
         for name in ("max_bytes", "max_pixels", "max_frame_pixels", "max_video_seconds",

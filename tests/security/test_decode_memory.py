@@ -75,7 +75,7 @@ def test_one_hash_of_a_9400_square_png_costs_little_more_than_its_pixels(tmp_pat
 
 
 def test_a_picture_over_the_decode_budget_is_refused_from_its_header() -> None:
-    data = big_png(9430, "P")  # 89 MP of palette pixels, converted to RGB: 424 MiB, over the budget
+    data = big_png(9430, "P")  # 89 MP of palette pixels, converted to RGB: 509 MiB, over the budget
     with pytest.raises(MediaError, match="max_decode_bytes"):
         hash_media(data)
 
