@@ -78,6 +78,21 @@ def _runtime(database_url: str | None, db: Database | None, settings: Settings) 
     return Stanch(db, settings) if db is not None else Stanch.open(database_url, settings)
 
 
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "description": "Every error: one sentence saying what is wrong and what to do (stanch.api.errors).",
+    "properties": {
+        "detail": {"type": "string"},
+        "errors": {"type": "array", "description": "for programs: the validator's own list"},
+        "problems": {"type": "array", "items": {"type": "string"}, "description": "every problem found"},
+    },
+    "required": ["detail"],
+}
+"""What FastAPI documents as its validation error is answered in Stanch's one shape instead (the
+schema said ``detail`` was a list; a client generated from it would fail on every 422)."""
+
+
 def describe_models(app: FastAPI, models: tuple[type[BaseModel], ...]) -> None:
     """Add request bodies that handlers read themselves (JSON or a file upload, at the handler's
     choice) to the OpenAPI components, where their ``requestBody`` descriptions refer to them."""
@@ -91,6 +106,7 @@ def describe_models(app: FastAPI, models: tuple[type[BaseModel], ...]) -> None:
                 described = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(described.pop("$defs", {}))
                 components[model.__name__] = described
+            components["HTTPValidationError"] = ERROR_SCHEMA
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -37,9 +37,10 @@ from stanch.store import (
 )
 from stanch.store import NewEntry as StoredNewEntry
 
-MAX_ID = 2**63 - 1
-EntryId = Annotated[int, Path(ge=1, le=MAX_ID, description="the entry's number (1 to 2**63-1)")]
-"""Database ids are signed 64-bit: a larger number is a 422 here, not an overflow in the query (500)."""
+MAX_ENTRY_ID = 2**31 - 1
+EntryId = Annotated[int, Path(ge=1, le=MAX_ENTRY_ID, description="the entry's number (1 to 2**31-1)")]
+"""Entry ids are a 32-bit INTEGER column on PostgreSQL: a larger number is a 422 here, not an
+out-of-range error from the query (a 500)."""
 
 router = APIRouter(prefix="/v1/banks", tags=["banks"])
 BODY_MODELS = (NewBank, NewEntry)

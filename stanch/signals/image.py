@@ -99,7 +99,13 @@ their first (primary) picture is hashed."""
 
 def is_animated(image: Image.Image, media: MediaFormat) -> bool:
     """Whether an opened image holds an animation (hashed as a video) rather than one picture."""
-    return media in ANIMATED_FORMATS and getattr(image, "n_frames", 1) > 1
+    if media not in ANIMATED_FORMATS:
+        return False
+    try:  # counting frames reads the whole file: a truncated one fails here (found by scripts/fuzz.py)
+        return int(getattr(image, "n_frames", 1)) > 1
+    except Exception as error:  # Pillow raises IndexError, EOFError, struct.error ... for broken frames
+        raise MediaError(f"not a readable {media.name} file: its frames cannot be counted ({error})"
+                         ) from None
 
 
 def image_signals(data: bytes, image: Image.Image, media: MediaFormat,

@@ -67,8 +67,11 @@ def test_a_surrogate_escape_in_a_case_number_is_unknown_not_a_500(api: Api) -> N
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("entry", ["9223372036854775808", "99999999999999999999999", "0", "-1"])
-def test_entry_ids_beyond_64_bits_are_a_422(api: Api, entry: str) -> None:
+@pytest.mark.parametrize(
+    "entry",
+    ["2147483648", "9223372036854775807", "9223372036854775808", "99999999999999999999999", "0", "-1"],
+)
+def test_entry_ids_beyond_the_column_are_a_422(api: Api, entry: str) -> None:
     api.create_bank("b")
     for method in ("GET", "DELETE"):
         response = api.client.request(method, f"/v1/banks/b/entries/{entry}", headers=api.headers("bank"))
