@@ -1,14 +1,127 @@
 """The ``stanch`` command: a thin layer over the library, one module per command group.
 
-Each module exposes ``register(app)``; commands parse arguments, call the library and print.
+Each module ``stanch.cli.<name>`` exposes ``register(app)``, which adds the command ``<name>``.
+The modules are imported only when their command runs or shows its own help: ``stanch --help``
+and ``stanch hash ...`` must not pay for FastAPI, SQLAlchemy and the web pages they never use
+(``benchmarks/cli_startup.py`` measures it). ``COMMANDS`` holds each command's one-line summary
+for ``stanch --help``; ``tests/cli/test_startup.py`` checks that it says what the command says.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import re
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
 import typer
+from typer import _click as click  # Typer 0.29 vendors Click: its classes, not the click package's
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+
+COMMANDS: dict[str, str] = {
+    "hash": "Hash media: one JSON line per file on stdout; exit status 1 if any file could not be hashed.",
+    "match": "Match media against the banks: one JSON line per file; exit status 1 if any file failed.",
+    "serve": "Serve the HTTP API (and pages) on the database in STANCH_DATABASE_URL.",
+    "report": "Print the transparency report: requests by outcome, time to decision, copies, appeals, "
+              "per month.",
+    "sweep": "Sweep a catalog against the banks: JSON lines of matches on stdout, a summary on stderr.",
+    "prune": "Withdraw expired bank entries and delete old sent outbox messages and change-feed rows.",
+    "actions": "The outbox: webhooks to the platform, emails to requesters.",
+    "audit": "The audit log: verify its hash chain, show its events.",
+    "request": "Ask a Stanch server to remove content (as the /report page does).",
+    "users": "Reviewer accounts for the desk.",
+    "desk": "The takedown desk's periodic work.",
+    "bank": "Banks of hashes: create, fill, exchange, withdraw.",
+    "keys": "API keys: create, list, revoke.",
+    "docs": "Serve this documentation site locally (needs the docs extra: mkdocs-material).",
+}
+"""Command name -> its summary in ``stanch --help``, in the order listed there."""
+
+
+def load_command(name: str) -> click.Command:
+    """The click command ``name``, importing its module (and whatever that module needs) now."""
+    module = importlib.import_module(f"stanch.cli.{name}")
+    holder = typer.Typer(add_completion=False)
+    holder.callback()(lambda: None)  # a callback makes typer build a group even for one command
+    module.register(holder)
+    command = typer.main.get_group(holder).commands[name]
+    unwrap_help(command)
+    return command
+
+
+def unwrap(text: str | None) -> str | None:
+    """Help text with the line breaks of source code joined, so the terminal wraps it at its width.
+
+    Paragraphs (blank lines) are kept; in Rich's markup mode Typer would print each source line break.
+    """
+    if not text:
+        return text
+    return re.sub(r"(?<!\n)\n(?!\n)", " ", inspect.cleandoc(text))
+
+
+def unwrap_help(command: click.Command) -> None:
+    """``unwrap`` the help of ``command``, its options and arguments, and its subcommands'."""
+    command.help = unwrap(command.help)
+    command.short_help = unwrap(command.short_help)
+    for param in command.params:
+        if isinstance(param, TyperOption | TyperArgument):
+            param.help = unwrap(param.help)
+    for sub in getattr(command, "commands", {}).values():
+        unwrap_help(sub)
+
+
+_typed = TyperOption.display_type_rich
+
+
+def _display_type(self: TyperOption, ctx: click.Context) -> str | None:
+    """An option's type in help, except ``<bool>`` for a flag, which takes no value to describe."""
+    return None if self.is_flag else _typed(self, ctx)
+
+
+TyperOption.display_type_rich = _display_type  # type: ignore[method-assign]
+
+
+class LazyCommands(TyperGroup):
+    """The top-level group: lists ``COMMANDS`` from their summaries and loads a command when used."""
+
+    _listing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        if self._listing:
+            return TyperCommand(cmd_name, short_help=COMMANDS[cmd_name], help=COMMANDS[cmd_name])
+        return load_command(cmd_name)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+def stanch_version() -> str:
+    """The installed version of Stanch (``unknown`` when run from a tree that was never installed)."""
+    try:
+        return version("stanch")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"stanch {stanch_version()}")
+        raise typer.Exit()
+
 
 app = typer.Typer(
     name="stanch",
+    cls=LazyCommands,
     help="Stanch: hash media, keep banks of hashes, match uploads, run the takedown desk.",
     no_args_is_help=True,
     add_completion=False,
@@ -17,48 +130,13 @@ app = typer.Typer(
 
 
 @app.callback()
-def stanch() -> None:
+def stanch(
+    show_version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                      help="Print the installed version of Stanch and exit."),
+) -> None:
     """Stanch: hash media, keep banks of hashes, match uploads, run the takedown desk."""
 
 
-def main() -> None:
+def main(args: Any = None) -> None:
     """Entry point of the console script."""
-    app()
-
-
-# Command groups register themselves below, one module each: ``from stanch.cli import X`` then
-# ``X.register(app)``.
-from stanch.cli import hash as hash_command  # noqa: E402
-
-hash_command.register(app)
-from stanch.cli import match as match_command  # noqa: E402
-from stanch.cli import serve as serve_command  # noqa: E402
-
-match_command.register(app)
-serve_command.register(app)
-from stanch.cli import actions as actions_command  # noqa: E402
-from stanch.cli import audit as audit_command  # noqa: E402
-
-actions_command.register(app)
-audit_command.register(app)
-from stanch.cli import request as request_command  # noqa: E402
-from stanch.cli import users as users_command  # noqa: E402
-
-request_command.register(app)
-users_command.register(app)
-from stanch.cli import desk as desk_command  # noqa: E402
-from stanch.cli import report as report_command  # noqa: E402
-
-desk_command.register(app)
-report_command.register(app)
-from stanch.cli import sweep as sweep_command  # noqa: E402
-
-sweep_command.register(app)
-from stanch.cli import bank as bank_command  # noqa: E402
-from stanch.cli import keys as keys_command  # noqa: E402
-
-bank_command.register(app)
-keys_command.register(app)
-from stanch.cli import prune as prune_command  # noqa: E402
-
-prune_command.register(app)
+    app(args)

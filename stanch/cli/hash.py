@@ -12,14 +12,20 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from stanch.cli.choices import choice
 from stanch.files import media_files, read_media_file
 from stanch.signals import PURPOSES, Limits, MediaError, Purpose, hash_media, signals_record
+
+if TYPE_CHECKING:
+    PurposeChoice = str
+else:
+    PurposeChoice = choice(PURPOSES)
 
 PROGRESS_MIN_FILES = 20
 """Fewer files than this finish too fast for a progress bar to help."""
@@ -57,7 +63,7 @@ def hash_files(files: Sequence[Path], *, purpose: Purpose = "query", seconds_per
 def hash_command(
     paths: list[Path] = typer.Argument(..., help="Files or folders (folders are recursed)."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Processes hashing in parallel."),
-    purpose: str = typer.Option(
+    purpose: PurposeChoice = typer.Option(
         "query", "--for",
         help="query: the views an upload looks up; bank: also the spare windows and turned pictures a "
              "bank indexes (for lists to import with 'stanch bank import')."),
@@ -73,8 +79,6 @@ def hash_command(
                                              help="Longest time spent decoding one video."),
 ) -> None:
     """Hash media: one JSON line per file on stdout; exit status 1 if any file could not be hashed."""
-    if purpose not in PURPOSES:
-        raise typer.BadParameter(f"must be one of {', '.join(PURPOSES)}, not {purpose!r}", param_hint="--for")
     limits = Limits(
         max_bytes=int(max_file_mb * 1024 * 1024),
         max_pixels=int(max_megapixels * 1_000_000),

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 import typer
 from rich.console import Console
@@ -48,7 +49,8 @@ class RateColumn(ProgressColumn):
 
 def sweep_command(
     source: Path = typer.Argument(..., help="A folder, or a text file listing paths or URLs (one per line)."),
-    engine: str = typer.Option("local", "--engine", help="local (a process pool) or ray (Ray Data)."),
+    engine: Literal["local", "ray"] = typer.Option("local", "--engine",
+                                                 help="local (a process pool) or ray (Ray Data)."),
     workers: int = typer.Option(0, "--workers", "-w", min=0,
                                 help="Local processes hashing in parallel (0: one per core)."),
     since: int | None = typer.Option(None, "--since", help="Id of an earlier finished sweep: read only "

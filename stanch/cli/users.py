@@ -7,12 +7,14 @@ the audit log with the operating-system user who ran the command (``cli:<user>``
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import segno
 import typer
 from sqlalchemy import select
 
 from stanch.cli.audit import cli_actor
+from stanch.cli.choices import choice
 from stanch.cli.transaction import cli_write
 from stanch.desk.users import (
     UserError,
@@ -25,7 +27,12 @@ from stanch.desk.users import (
     set_password,
 )
 from stanch.store import open_database
-from stanch.store.user_models import User
+from stanch.store.user_models import ROLES, User
+
+if TYPE_CHECKING:
+    Role = str
+else:
+    Role = choice(ROLES)
 
 users_app = typer.Typer(help="Reviewer accounts for the desk.", no_args_is_help=True)
 totp_app = typer.Typer(help="Two-step sign-in with an authenticator app.", no_args_is_help=True)
@@ -35,7 +42,7 @@ users_app.add_typer(totp_app, name="totp")
 @users_app.command("create")
 def create_command(
     email: str = typer.Option(..., "--email", help="The reviewer's email address (their sign-in name)."),
-    role: str = typer.Option("reviewer", "--role", help="reviewer (works the queue) or admin (also manages "
+    role: Role = typer.Option("reviewer", "--role", help="reviewer (works the queue) or admin (also manages "
                              "accounts)."),
 ) -> None:
     """Create an account and print its password (shown only now)."""
