@@ -131,4 +131,4 @@ def test_for_bank_adds_the_bank_only_views_and_keeps_what_a_query_looks_up(media
 
 def test_for_takes_query_or_bank_only(media: Path) -> None:
     result = runner.invoke(app, ["hash", "--for", "banks", str(media / "a.png")])
-    assert result.exit_code == 2 and "query, bank" in result.output
+    assert result.exit_code == 2 and "'banks' is not one of" in result.output
