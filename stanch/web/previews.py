@@ -19,7 +19,10 @@ from sqlalchemy.orm import Session
 
 from stanch.desk.locate import CatalogResolver, LocateError
 from stanch.desk.spool import MAX_PREVIEW_PIXELS, PREVIEW_SIZE, Spool, SpoolError
+from stanch.signals.image import enable_heif
 from stanch.store.desk_models import RequestItem
+
+enable_heif()  # previews open HEIC photos with Pillow directly
 
 BLUR_RADIUS = 14
 
