@@ -59,8 +59,8 @@ def main() -> int:
         for label, command in commands.items():
             times[label].append(wall_seconds(command))
     base = statistics.median(times['python -c "import numpy, PIL"'])
-    print(f"{os.cpu_count()} cores, load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
-          f"median of {args.runs} runs")
+    print(f"{os.cpu_count()} cores, load average {load:.1f} at the start, "
+          f"{os.getloadavg()[0]:.1f} at the end; median of {args.runs} runs")
     met = True
     for label, spent in times.items():
         median = statistics.median(spent)

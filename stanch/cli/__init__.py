@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import typer
@@ -26,7 +25,9 @@ COMMANDS: dict[str, str] = {
     "report": "Print the transparency report: requests by outcome, time to decision, copies, appeals, "
               "per month.",
     "sweep": "Sweep a catalog against the banks: JSON lines of matches on stdout, a summary on stderr.",
-    "prune": "Withdraw expired bank entries and delete old sent outbox messages and change-feed rows.",
+    "prune": "Withdraw expired bank entries, delete sent outbox messages older than --outbox-days and all "
+             "but the newest --feed-keep change-feed rows; pending and failed messages, and the audit log, "
+             "are never touched.",
     "actions": "The outbox: webhooks to the platform, emails to requesters.",
     "audit": "The audit log: verify its hash chain, show its events.",
     "request": "Ask a Stanch server to remove content (as the /report page does).",
@@ -34,7 +35,7 @@ COMMANDS: dict[str, str] = {
     "desk": "The takedown desk's periodic work.",
     "bank": "Banks of hashes: create, fill, exchange, withdraw.",
     "keys": "API keys: create, list, revoke.",
-    "docs": "Serve this documentation site locally (needs the docs extra: mkdocs-material).",
+    "docs": "Serve the documentation site on this machine (from a checkout of Stanch, with mkdocs-material).",
 }
 """Command name -> its summary in ``stanch --help``, in the order listed there."""
 
@@ -107,6 +108,8 @@ class LazyCommands(TyperGroup):
 
 def stanch_version() -> str:
     """The installed version of Stanch (``unknown`` when run from a tree that was never installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("stanch")
     except PackageNotFoundError:

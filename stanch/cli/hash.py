@@ -12,20 +12,17 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import typer
-from rich.console import Console
-from rich.progress import Progress
-
-from stanch.cli.choices import choice
-from stanch.files import media_files, read_media_file
-from stanch.signals import PURPOSES, Limits, MediaError, Purpose, hash_media, signals_record
 
 if TYPE_CHECKING:
-    PurposeChoice = str
-else:
-    PurposeChoice = choice(PURPOSES)
+    from stanch.signals import Limits, Purpose
+
+PurposeChoice = Literal["query", "bank"]
+"""``stanch.signals.PURPOSES`` (tests/cli/test_startup.py checks they agree), written out so that
+``stanch hash --help`` need not load the hashing code, numpy and Pillow: the modules this command
+uses are imported by the functions that use them."""
 
 PROGRESS_MIN_FILES = 20
 """Fewer files than this finish too fast for a progress bar to help."""
@@ -34,6 +31,9 @@ PROGRESS_MIN_FILES = 20
 def hash_file(path: Path, *, purpose: Purpose = "query", seconds_per_hash: float = 0.0,
               limits: Limits) -> dict[str, Any]:
     """The ``stanch hash`` line of one file: ``{"path", ...signals}`` or ``{"path", "error"}``."""
+    from stanch.files import read_media_file
+    from stanch.signals import MediaError, hash_media, signals_record
+
     try:
         data = read_media_file(path, limits)
         signals = hash_media(data, purpose=purpose, seconds_per_hash=seconds_per_hash, limits=limits)
@@ -52,6 +52,8 @@ def hash_files(files: Sequence[Path], *, purpose: Purpose = "query", seconds_per
 
     ``purpose`` is ``hash_media``'s: ``"bank"`` for files that go into a bank, ``"query"`` otherwise.
     """
+    from stanch.signals import Limits
+
     one = partial(hash_file, purpose=purpose, seconds_per_hash=seconds_per_hash, limits=limits or Limits())
     if workers <= 1 or len(files) <= 1:
         yield from map(one, files)
@@ -79,6 +81,9 @@ def hash_command(
                                              help="Longest time spent decoding one video."),
 ) -> None:
     """Hash media: one JSON line per file on stdout; exit status 1 if any file could not be hashed."""
+    from stanch.files import media_files
+    from stanch.signals import Limits
+
     limits = Limits(
         max_bytes=int(max_file_mb * 1024 * 1024),
         max_pixels=int(max_megapixels * 1_000_000),
@@ -101,6 +106,9 @@ def _with_progress(lines: Iterator[dict[str, Any]], total: int) -> Iterator[dict
     if total < PROGRESS_MIN_FILES or not sys.stderr.isatty():
         yield from lines
         return
+    from rich.console import Console
+    from rich.progress import Progress
+
     # Rich would otherwise capture stdout while the bar is drawn, sending the JSON lines of
     # `stanch hash DIR > out.jsonl` to the terminal instead of the file.
     with Progress(console=Console(stderr=True), transient=True, redirect_stdout=False,

@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from stanch.cli import app
-from stanch.cli.hash import PROGRESS_MIN_FILES, _with_progress, read_media_file
+from stanch.cli.hash import PROGRESS_MIN_FILES, _with_progress
+from stanch.files import read_media_file
 from stanch.signals import ImageSignals, Limits, MediaError, signals_from_record
 from stanch.signals.robust import _BANK_ONLY, query_hashes
 from tests.signals.media_factory import encoded, picture, video
