@@ -91,7 +91,7 @@ def hash_command(
         max_decode_seconds=max_decode_seconds,
     )
     files = media_files(paths)
-    lines = hash_files(files, purpose=cast(Purpose, purpose), seconds_per_hash=seconds_per_hash,
+    lines = hash_files(files, purpose=cast("Purpose", purpose), seconds_per_hash=seconds_per_hash,
                        limits=limits, workers=workers)
     failed = False
     for line in _with_progress(lines, len(files)):
