@@ -7,9 +7,9 @@ alone, without being read); ``hash_files`` is reused by the other commands that 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -26,6 +26,11 @@ uses are imported by the functions that use them."""
 
 PROGRESS_MIN_FILES = 20
 """Fewer files than this finish too fast for a progress bar to help."""
+PARALLEL_MIN_BYTES = 16 * 2**20
+"""``--workers 0`` (the default) hashes in one process per core only when the files add up to this
+much: a pool costs its start (forked workers, results sent back), which 120 small JPEGs (7 MB) did not
+win back on a 2-core machine while twelve 12-megapixel photos (50 MB) nearly halved their time
+(benchmarks/hash_images.py --whole-process)."""
 
 
 def hash_file(path: Path, *, purpose: Purpose = "query", seconds_per_hash: float = 0.0,
@@ -58,13 +63,16 @@ def hash_files(files: Sequence[Path], *, purpose: Purpose = "query", seconds_per
     if workers <= 1 or len(files) <= 1:
         yield from map(one, files)
         return
+    from concurrent.futures import ProcessPoolExecutor
+
     with ProcessPoolExecutor(max_workers=workers) as pool:
         yield from pool.map(one, files, chunksize=max(1, min(16, len(files) // (4 * workers))))
 
 
 def hash_command(
     paths: list[Path] = typer.Argument(..., help="Files or folders (folders are recursed)."),
-    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Processes hashing in parallel."),
+    workers: int = typer.Option(0, "--workers", "-w", min=0, help="Processes hashing in parallel (0: one per "
+                                "core when the files add up to 16 MiB or more, else one)."),
     purpose: PurposeChoice = typer.Option(
         "query", "--for",
         help="query: the views an upload looks up; bank: also the spare windows and turned pictures a "
@@ -92,13 +100,29 @@ def hash_command(
     )
     files = media_files(paths)
     lines = hash_files(files, purpose=cast("Purpose", purpose), seconds_per_hash=seconds_per_hash,
-                       limits=limits, workers=workers)
+                       limits=limits, workers=workers or auto_workers(files))
     failed = False
     for line in _with_progress(lines, len(files)):
         failed = failed or "error" in line
         sys.stdout.write(json.dumps(line) + "\n")
         sys.stdout.flush()
     raise typer.Exit(1 if failed else 0)
+
+
+def auto_workers(files: Sequence[Path]) -> int:
+    """How many processes ``--workers 0`` uses for ``files``: see ``PARALLEL_MIN_BYTES``."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if cores < 2 or len(files) < 2:
+        return 1
+    total = 0
+    for path in files:
+        try:
+            total += path.stat().st_size
+        except OSError:
+            continue  # hash_file reports it
+        if total >= PARALLEL_MIN_BYTES:
+            return cores
+    return 1
 
 
 def _with_progress(lines: Iterator[dict[str, Any]], total: int) -> Iterator[dict[str, Any]]:

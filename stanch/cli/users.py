@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 else:
     Role = choice(ROLES)
 
+ACCOUNT_EMAIL = "The account's email address (its sign-in name)."
+
 users_app = typer.Typer(help="Reviewer accounts for the desk.", no_args_is_help=True)
 totp_app = typer.Typer(help="Two-step sign-in with an authenticator app.", no_args_is_help=True)
 users_app.add_typer(totp_app, name="totp")
@@ -66,7 +68,7 @@ def list_command() -> None:
 
 
 @users_app.command("password")
-def password_command(email: str = typer.Option(..., "--email")) -> None:
+def password_command(email: str = typer.Option(..., "--email", help=ACCOUNT_EMAIL)) -> None:
     """Give an account a new password (printed once) and sign it out everywhere."""
     password = new_password()
     with cli_write(UserError) as session:
@@ -75,7 +77,7 @@ def password_command(email: str = typer.Option(..., "--email")) -> None:
 
 
 @users_app.command("disable")
-def disable_command(email: str = typer.Option(..., "--email")) -> None:
+def disable_command(email: str = typer.Option(..., "--email", help=ACCOUNT_EMAIL)) -> None:
     """Stop an account from signing in; its sessions end at once (the account stays for the audit log)."""
     with cli_write(UserError) as session:
         disable_user(session, get_user(session, email), actor=cli_actor())
@@ -83,7 +85,7 @@ def disable_command(email: str = typer.Option(..., "--email")) -> None:
 
 
 @totp_app.command("on")
-def totp_on_command(email: str = typer.Option(..., "--email")) -> None:
+def totp_on_command(email: str = typer.Option(..., "--email", help=ACCOUNT_EMAIL)) -> None:
     """Turn on two-step sign-in; prints the otpauth:// link to add to an authenticator app, and its QR code
     in block characters (light on dark: scan it from a terminal with a dark background)."""
     with cli_write(UserError) as session:
@@ -96,7 +98,7 @@ def totp_on_command(email: str = typer.Option(..., "--email")) -> None:
 
 
 @totp_app.command("off")
-def totp_off_command(email: str = typer.Option(..., "--email")) -> None:
+def totp_off_command(email: str = typer.Option(..., "--email", help=ACCOUNT_EMAIL)) -> None:
     """Turn off two-step sign-in (for a lost phone)."""
     with cli_write(UserError) as session:
         disable_totp(session, get_user(session, email), actor=cli_actor())

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from stanch.cli import app
+from stanch.cli import hash as hash_module
 from stanch.cli.hash import PROGRESS_MIN_FILES, _with_progress
 from stanch.files import read_media_file
 from stanch.signals import ImageSignals, Limits, MediaError, signals_from_record
@@ -75,10 +76,24 @@ def test_missing_file_is_an_error_line(media: Path) -> None:
 def test_workers_give_the_same_lines_in_the_same_order(media: Path) -> None:
     for index in range(6):
         (media / f"c{index}.jpg").write_bytes(encoded(picture(seed=10 + index), "JPEG"))
-    single = runner.invoke(app, ["hash", str(media)])
+    single = runner.invoke(app, ["hash", "--workers", "1", str(media)])
     pooled = runner.invoke(app, ["hash", "--workers", "2", str(media)])
     assert pooled.stdout == single.stdout
     assert pooled.exit_code == single.exit_code == 1
+
+
+def test_default_uses_every_core_only_for_enough_bytes(media: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+    files = sorted(p for p in media.rglob("*") if p.is_file())
+    size = sum(p.stat().st_size for p in files)
+    monkeypatch.setattr(hash_module, "PARALLEL_MIN_BYTES", size + 1)
+    assert hash_module.auto_workers(files) == 1
+    monkeypatch.setattr(hash_module, "PARALLEL_MIN_BYTES", size)
+    assert hash_module.auto_workers(files) == 2
+    assert hash_module.auto_workers(files[:1]) == 1
+    pooled = runner.invoke(app, ["hash", str(media)])  # the default, now pooled: same lines, same order
+    single = runner.invoke(app, ["hash", "--workers", "1", str(media)])
+    assert pooled.stdout == single.stdout and pooled.exit_code == single.exit_code
 
 
 def test_limits_are_options(media: Path) -> None:
