@@ -141,5 +141,11 @@ def stanch(
 
 
 def main(args: Any = None) -> None:
-    """Entry point of the console script."""
-    app(args)
+    """Entry point of the console script: a setting that cannot work is one line and exit status 2."""
+    from stanch.config import ConfigError
+
+    try:
+        app(args)
+    except ConfigError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise SystemExit(2) from None
