@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command (README): installs what the tests need into .venv, then runs ruff, mypy and pytest.
+# The test command (README): installs what the tests need into .venv, then runs ruff, mypy, the docs
+# site's strict build and pytest.
 # Works on a fresh machine: everything comes from PyPI and Debian's packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,4 +23,8 @@ fi
 
 .venv/bin/ruff check stanch tests benchmarks
 .venv/bin/mypy
+# The documentation site must build with no warning (a broken link, a page missing, a bad nav entry).
+site=$(mktemp -d)
+NO_MKDOCS_2_WARNING=1 .venv/bin/python -m mkdocs build --strict --quiet --site-dir "$site"
+rm -rf "$site"
 exec .venv/bin/python -m pytest "$@"

@@ -20,7 +20,7 @@ BANK_TABLES = {
 
 
 def test_fresh_sqlite_file_is_migrated_at_open(tmp_path) -> None:
-    url = f"sqlite:///{tmp_path / 'sub' / 'fresh.db'}"
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
     db = open_database(url)
     tables = set(sqlalchemy.inspect(db.engine).get_table_names())
     assert {"banks", "entries", "entry_hashes", "video_frames", "bank_changes", "api_keys"} <= tables
