@@ -65,6 +65,8 @@ def unwrap_help(command: click.Command) -> None:
     """``unwrap`` the help of ``command``, its options and arguments, and its subcommands'."""
     command.help = unwrap(command.help)
     command.short_help = unwrap(command.short_help)
+    if isinstance(command, TyperCommand | TyperGroup):
+        command.rich_markup_mode = None  # Click's plain help, as the top level prints it (see ``app``)
     for param in command.params:
         if isinstance(param, TyperOption | TyperArgument):
             param.help = unwrap(param.help)
@@ -72,15 +74,6 @@ def unwrap_help(command: click.Command) -> None:
         unwrap_help(sub)
 
 
-_typed = TyperOption.display_type_rich
-
-
-def _display_type(self: TyperOption, ctx: click.Context) -> str | None:
-    """An option's type in help, except ``<bool>`` for a flag, which takes no value to describe."""
-    return None if self.is_flag else _typed(self, ctx)
-
-
-TyperOption.display_type_rich = _display_type  # type: ignore[method-assign]
 
 
 class LazyCommands(TyperGroup):
@@ -125,6 +118,9 @@ def _print_version(value: bool) -> None:
 app = typer.Typer(
     name="stanch",
     cls=LazyCommands,
+    # Click's plain help and error messages: Rich's renderer costs 0.1-0.3 s of start-up to load, and
+    # plain text is what scripts and `stanch ... 2>&1 | grep` read best.
+    rich_markup_mode=None,
     help="Stanch: hash media, keep banks of hashes, match uploads, run the takedown desk.",
     no_args_is_help=True,
     add_completion=False,
