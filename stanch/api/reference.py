@@ -55,7 +55,7 @@ def markdown(schema: dict[str, Any]) -> str:
             out += [operation["description"], ""]
         params = operation.get("parameters", [])
         if params:
-            out += ["| parameter | in | type | required | |", "|---|---|---|---|---|"]
+            out += ["| parameter | in | type | required | description |", "|---|---|---|---|---|"]
             out += [f"| `{p['name']}` | {p['in']} | {_cell(_schema_name(p.get('schema', {})))} | "
                     f"{'yes' if p.get('required') else 'no'} | {_cell(p.get('description'))} |"
                     for p in params]
@@ -67,7 +67,7 @@ def markdown(schema: dict[str, Any]) -> str:
             out += [f"Request body: {kinds}.", ""]
         responses = operation.get("responses", {})
         if responses:
-            out += ["| status | |", "|---|---|"]
+            out += ["| status | description |", "|---|---|"]
             out += [f"| {code} | {_cell(r.get('description'))} |" for code, r in responses.items()]
             out.append("")
     out += ["## Schemas", "", "The bodies above, as JSON Schema:", ""]

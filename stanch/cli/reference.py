@@ -72,12 +72,12 @@ def markdown() -> str:
         out += ["```", f"{entry.path} {usage}".rstrip(), "```", ""]
         out += [entry.command.help or "", ""]
         if entry.arguments():
-            out += ["| argument | type | |", "|---|---|---|"]
+            out += ["| argument | type | description |", "|---|---|---|"]
             out += [f"| `{a.name.upper() if a.name else ''}` | {_cell(_type_of(a, ctx))} | "
                     f"{_cell(a.help)}{' (required)' if a.required else ''} |" for a in entry.arguments()]
             out.append("")
         if entry.options():
-            out += ["| option | type | default | |", "|---|---|---|---|"]
+            out += ["| option | type | default | description |", "|---|---|---|---|"]
             for option in entry.options():
                 flags = ", ".join(f"`{flag}`" for flag in [*option.opts, *option.secondary_opts])
                 default = "" if option.is_flag or option.default in (None, ()) else f"`{option.default}`"
