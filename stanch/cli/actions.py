@@ -25,12 +25,13 @@ from stanch.actions import (
     list_messages,
     retry_message,
 )
+from stanch.actions.outbox import OUTBOX_STATES
 from stanch.cli.audit import cli_actor
 from stanch.cli.choices import choice
 from stanch.cli.transaction import cli_write
 from stanch.desk.audit import record
 from stanch.store import open_database
-from stanch.store.outbox_models import OUTBOX_STATES, OutboxMessage
+from stanch.store.outbox_models import OutboxMessage
 
 if TYPE_CHECKING:
     OutboxState = str

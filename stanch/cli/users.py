@@ -17,6 +17,7 @@ from stanch.cli.audit import cli_actor
 from stanch.cli.choices import choice
 from stanch.cli.transaction import cli_write
 from stanch.desk.users import (
+    ROLES,
     UserError,
     create_user,
     disable_totp,
@@ -27,7 +28,7 @@ from stanch.desk.users import (
     set_password,
 )
 from stanch.store import open_database
-from stanch.store.user_models import ROLES, User
+from stanch.store.user_models import User
 
 if TYPE_CHECKING:
     Role = str
