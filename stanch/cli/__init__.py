@@ -1,22 +1,18 @@
 """The ``stanch`` command: a thin layer over the library, one module per command group.
 
-Each module ``stanch.cli.<name>`` exposes ``register(app)``, which adds the command ``<name>``.
-The modules are imported only when their command runs or shows its own help: ``stanch --help``
-and ``stanch hash ...`` must not pay for FastAPI, SQLAlchemy and the web pages they never use
-(``benchmarks/cli_startup.py`` measures it). ``COMMANDS`` holds each command's one-line summary
-for ``stanch --help``; ``tests/cli/test_startup.py`` checks that it says what the command says.
+The Typer app lives in ``stanch.cli.root`` and is loaded only when needed: ``stanch hash FILES``, the
+command users run most and on the most files, is parsed by ``stanch.cli.hash.lean_hash`` without Typer,
+Click or pydantic (building Typer's parameter validators cost about 0.15 s of every run, against about
+1 ms of hashing per small JPEG). Whatever that parser is not sure of (``--help``, a value out of range,
+an unknown option) goes to the Typer app, so help, errors and exit statuses are Typer's, unchanged.
+``from stanch.cli import app`` (and ``load_command``, ``unwrap``, ...) still works: those names are
+loaded from ``stanch.cli.root`` on first use.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import re
+import sys
 from typing import Any
-
-import typer
-from typer import _click as click  # Typer 0.29 vendors Click: its classes, not the click package's
-from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 COMMANDS: dict[str, str] = {
     "hash": "Hash media: one JSON line per file on stdout; exit status 1 if any file could not be hashed.",
@@ -40,108 +36,32 @@ COMMANDS: dict[str, str] = {
 """Command name -> its summary in ``stanch --help``, in the order listed there."""
 
 
-def load_command(name: str) -> click.Command:
-    """The click command ``name``, importing its module (and whatever that module needs) now."""
-    module = importlib.import_module(f"stanch.cli.{name}")
-    holder = typer.Typer(add_completion=False)
-    holder.callback()(lambda: None)  # a callback makes typer build a group even for one command
-    module.register(holder)
-    command = typer.main.get_group(holder).commands[name]
-    unwrap_help(command)
-    return command
-
-
-def unwrap(text: str | None) -> str | None:
-    """Help text with the line breaks of source code joined, so the terminal wraps it at its width.
-
-    Paragraphs (blank lines) are kept; in Rich's markup mode Typer would print each source line break.
-    """
-    if not text:
-        return text
-    return re.sub(r"(?<!\n)\n(?!\n)", " ", inspect.cleandoc(text))
-
-
-def unwrap_help(command: click.Command) -> None:
-    """``unwrap`` the help of ``command``, its options and arguments, and its subcommands'."""
-    command.help = unwrap(command.help)
-    command.short_help = unwrap(command.short_help)
-    if isinstance(command, TyperCommand | TyperGroup):
-        command.rich_markup_mode = None  # Click's plain help, as the top level prints it (see ``app``)
-    for param in command.params:
-        if isinstance(param, TyperOption | TyperArgument):
-            param.help = unwrap(param.help)
-    for sub in getattr(command, "commands", {}).values():
-        unwrap_help(sub)
-
-
-
-
-class LazyCommands(TyperGroup):
-    """The top-level group: lists ``COMMANDS`` from their summaries and loads a command when used."""
-
-    _listing = False
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS:
-            return None
-        if self._listing:
-            return TyperCommand(cmd_name, short_help=COMMANDS[cmd_name], help=COMMANDS[cmd_name])
-        return load_command(cmd_name)
-
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        self._listing = True
-        try:
-            super().format_help(ctx, formatter)
-        finally:
-            self._listing = False
-
-
-def stanch_version() -> str:
-    """The installed version of Stanch (``unknown`` when run from a tree that was never installed)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("stanch")
-    except PackageNotFoundError:
-        return "unknown"
-
-
-def _print_version(value: bool) -> None:
-    if value:
-        typer.echo(f"stanch {stanch_version()}")
-        raise typer.Exit()
-
-
-app = typer.Typer(
-    name="stanch",
-    cls=LazyCommands,
-    # Click's plain help and error messages: Rich's renderer costs 0.1-0.3 s of start-up to load, and
-    # plain text is what scripts and `stanch ... 2>&1 | grep` read best.
-    rich_markup_mode=None,
-    help="Stanch: hash media, keep banks of hashes, match uploads, run the takedown desk.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
-@app.callback()
-def stanch(
-    show_version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
-                                      help="Print the installed version of Stanch and exit."),
-) -> None:
-    """Stanch: hash media, keep banks of hashes, match uploads, run the takedown desk."""
-
-
 def main(args: Any = None) -> None:
     """Entry point of the console script: a setting that cannot work is one line and exit status 2."""
+    if args is None:
+        from stanch.cli.hash import lean_hash
+
+        status = lean_hash(sys.argv[1:])
+        if status is not None:
+            raise SystemExit(status)
+    from stanch.cli.root import app
     from stanch.config import ConfigError
 
     try:
         app(args)
     except ConfigError as error:
-        typer.echo(f"error: {error}", err=True)
+        print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+ROOT_NAMES = frozenset({"app", "load_command", "unwrap", "unwrap_help", "stanch_version", "LazyCommands"})
+"""What ``stanch.cli`` lends from ``stanch.cli.root`` (which imports Typer) on first use."""
+
+
+def __getattr__(name: str) -> Any:
+    """``app``, ``load_command``, ... from ``stanch.cli.root``, imported on first use."""
+    if name not in ROOT_NAMES:
+        raise AttributeError(f"module 'stanch.cli' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module("stanch.cli.root"), name)

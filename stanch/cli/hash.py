@@ -2,21 +2,26 @@
 
 Files are found and read by ``stanch.files`` (a file over the size limit is refused from its size
 alone, without being read); ``hash_files`` is reused by the other commands that take media paths.
+
+This module does not import Typer: ``lean_hash`` runs the command from ``sys.argv`` when the arguments
+are plainly valid (see ``stanch.cli``), and the Typer command, built by ``register``, does the same
+work through ``run_hash`` for everything else (help, errors, tests' ``CliRunner``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-import typer
-
 if TYPE_CHECKING:
+    import typer
+
     from stanch.signals import Limits, Purpose
 
 PurposeChoice = Literal["query", "bank"]
@@ -69,46 +74,6 @@ def hash_files(files: Sequence[Path], *, purpose: Purpose = "query", seconds_per
         yield from pool.map(one, files, chunksize=max(1, min(16, len(files) // (4 * workers))))
 
 
-def hash_command(
-    paths: list[Path] = typer.Argument(..., help="Files or folders (folders are recursed)."),
-    workers: int = typer.Option(0, "--workers", "-w", min=0, help="Processes hashing in parallel (0: one per "
-                                "core when the files add up to 16 MiB or more, else one)."),
-    purpose: PurposeChoice = typer.Option(
-        "query", "--for",
-        help="query: the views an upload looks up; bank: also the spare windows and turned pictures a "
-             "bank indexes (for lists to import with 'stanch bank import')."),
-    seconds_per_hash: float = typer.Option(
-        0.0, "--seconds-per-hash", min=0.0,
-        help="Video sampling: 0 hashes every frame (for banks), 1 one frame a second (for queries)."),
-    max_file_mb: float = typer.Option(512, "--max-file-mb", min=0.001, help="Largest file read, in MiB."),
-    max_megapixels: float = typer.Option(89, "--max-megapixels", min=0.000001,
-                                         help="Largest still image, in megapixels."),
-    max_video_seconds: float = typer.Option(3 * 3600, "--max-video-seconds", min=0.001,
-                                            help="Longest video, in seconds of playing time."),
-    max_decode_seconds: float = typer.Option(600, "--max-decode-seconds", min=0.001,
-                                             help="Longest time spent decoding one video."),
-) -> None:
-    """Hash media: one JSON line per file on stdout; exit status 1 if any file could not be hashed."""
-    from stanch.files import media_files
-    from stanch.signals import Limits
-
-    limits = Limits(
-        max_bytes=int(max_file_mb * 1024 * 1024),
-        max_pixels=int(max_megapixels * 1_000_000),
-        max_video_seconds=max_video_seconds,
-        max_decode_seconds=max_decode_seconds,
-    )
-    files = media_files(paths)
-    lines = hash_files(files, purpose=cast("Purpose", purpose), seconds_per_hash=seconds_per_hash,
-                       limits=limits, workers=workers or auto_workers(files))
-    failed = False
-    for line in _with_progress(lines, len(files)):
-        failed = failed or "error" in line
-        sys.stdout.write(json.dumps(line) + "\n")
-        sys.stdout.flush()
-    raise typer.Exit(1 if failed else 0)
-
-
 def auto_workers(files: Sequence[Path]) -> int:
     """How many processes ``--workers 0`` uses for ``files``: see ``PARALLEL_MIN_BYTES``."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -143,6 +108,148 @@ def _with_progress(lines: Iterator[dict[str, Any]], total: int) -> Iterator[dict
             progress.advance(task)
 
 
+HASH_OPTIONS: dict[str, tuple[str, Any, float | None]] = {
+    "--workers": ("workers", int, 0), "-w": ("workers", int, 0),
+    "--for": ("purpose", ("query", "bank"), None),
+    "--seconds-per-hash": ("seconds_per_hash", float, 0.0),
+    "--max-file-mb": ("max_file_mb", float, 0.001),
+    "--max-megapixels": ("max_megapixels", float, 0.000001),
+    "--max-video-seconds": ("max_video_seconds", float, 0.001),
+    "--max-decode-seconds": ("max_decode_seconds", float, 0.001),
+}
+"""Flag -> (parameter, type or choices, least value) of ``stanch hash``, as the Typer command declares
+them in ``register`` (tests/cli/test_hash.py checks that the two agree)."""
+
+DEFAULTS: dict[str, Any] = {"workers": 0, "purpose": "query", "seconds_per_hash": 0.0, "max_file_mb": 512.0,
+                            "max_megapixels": 89.0, "max_video_seconds": 3 * 3600.0,
+                            "max_decode_seconds": 600.0}
+
+
+PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
+"""The spellings of a float ``lean_arguments`` reads itself."""
+
+
+def lean_arguments(argv: Sequence[str]) -> tuple[list[Path], dict[str, Any]] | None:
+    """Paths and options of ``stanch hash ...`` as Click would parse them, or None if not sure.
+
+    None (Typer then parses, and prints its help or its error) for anything but ``hash`` followed by
+    known options with valid values and at least one path: ``--help``, ``-w4``, an unknown flag, a
+    value out of range or not a number, a missing value, no path.
+    """
+    if not argv or argv[0] != "hash" or "_STANCH_COMPLETE" in os.environ:
+        return None
+    paths: list[Path] = []
+    options = dict(DEFAULTS)
+    tokens = list(argv[1:])
+    only_paths = False
+    while tokens:
+        token = tokens.pop(0)
+        if only_paths or token == "-" or not token.startswith("-"):
+            paths.append(Path(token))
+            continue
+        if token == "--":
+            only_paths = True
+            continue
+        flag, equals, value = token.partition("=")
+        if flag not in HASH_OPTIONS or (equals and not flag.startswith("--")):
+            return None
+        if not equals:
+            if not tokens:
+                return None
+            value = tokens.pop(0)
+        name, kind, least = HASH_OPTIONS[flag]
+        parsed = _lean_value(value, kind, least)
+        if parsed is None:
+            return None
+        options[name] = parsed
+    return (paths, options) if paths else None
+
+
+def _lean_value(value: str, kind: Any, least: float | None) -> Any:
+    """``value`` as ``kind`` (int, float or a tuple of choices), or None unless surely valid.
+
+    Only plain decimals are read (``3``, ``0.5``): Typer validates with pydantic, whose lax parsing of
+    other spellings (``1_0``, `` 3``, ``1e3``, ``nan``) is its business, so they go to Typer.
+    """
+    if isinstance(kind, tuple):
+        return value if value in kind else None
+    if not (value.isdecimal() if kind is int else PLAIN_DECIMAL.fullmatch(value)) or not value.isascii():
+        return None
+    number = kind(value)
+    return number if least is None or number >= least else None
+
+
+def lean_hash(argv: Sequence[str]) -> int | None:
+    """Run ``stanch hash`` from ``argv`` without Typer; its exit status, or None to leave it to Typer.
+
+    Mirrors what Click's standalone mode adds around a command: Ctrl-C prints ``Aborted!`` with status
+    1, and a closed pipe (``stanch hash DIR | head``) ends quietly with status 1.
+    """
+    parsed = lean_arguments(argv)
+    if parsed is None:
+        return None
+    paths, options = parsed
+    try:
+        return run_hash(paths, **options)
+    except (KeyboardInterrupt, EOFError):
+        sys.stderr.write("\nAborted!\n")
+        return 1
+    except BrokenPipeError:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
+        return 1
+
+
+def run_hash(paths: Sequence[Path], *, workers: int = 0, purpose: str = "query",
+             seconds_per_hash: float = 0.0,
+             max_file_mb: float = 512, max_megapixels: float = 89, max_video_seconds: float = 3 * 3600,
+             max_decode_seconds: float = 600) -> int:
+    """The work of ``stanch hash``: JSON lines on stdout; the exit status (1 if any file failed)."""
+    from stanch.files import media_files
+    from stanch.signals import Limits
+
+    limits = Limits(
+        max_bytes=int(max_file_mb * 1024 * 1024),
+        max_pixels=int(max_megapixels * 1_000_000),
+        max_video_seconds=max_video_seconds,
+        max_decode_seconds=max_decode_seconds,
+    )
+    files = media_files(paths)
+    lines = hash_files(files, purpose=cast("Purpose", purpose), seconds_per_hash=seconds_per_hash,
+                       limits=limits, workers=workers or auto_workers(files))
+    failed = False
+    for line in _with_progress(lines, len(files)):
+        failed = failed or "error" in line
+        sys.stdout.write(json.dumps(line) + "\n")
+        sys.stdout.flush()
+    return 1 if failed else 0
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``stanch hash`` to the ``stanch`` command."""
+    """Add ``stanch hash`` to the ``stanch`` command (Typer is imported here, not by the module)."""
+    import typer
+
+    def hash_command(
+        paths: list[Path] = typer.Argument(..., help="Files or folders (folders are recursed)."),
+        workers: int = typer.Option(0, "--workers", "-w", min=0, help="Processes hashing in parallel (0: "
+                                    "one per core when the files add up to 16 MiB or more, else one)."),
+        purpose: PurposeChoice = typer.Option(
+            "query", "--for",
+            help="query: the views an upload looks up; bank: also the spare windows and turned pictures a "
+                 "bank indexes (for lists to import with 'stanch bank import')."),
+        seconds_per_hash: float = typer.Option(
+            0.0, "--seconds-per-hash", min=0.0,
+            help="Video sampling: 0 hashes every frame (for banks), 1 one frame a second (for queries)."),
+        max_file_mb: float = typer.Option(512, "--max-file-mb", min=0.001, help="Largest file read, in MiB."),
+        max_megapixels: float = typer.Option(89, "--max-megapixels", min=0.000001,
+                                             help="Largest still image, in megapixels."),
+        max_video_seconds: float = typer.Option(3 * 3600, "--max-video-seconds", min=0.001,
+                                                help="Longest video, in seconds of playing time."),
+        max_decode_seconds: float = typer.Option(600, "--max-decode-seconds", min=0.001,
+                                                 help="Longest time spent decoding one video."),
+    ) -> None:
+        """Hash media: one JSON line per file on stdout; exit status 1 if any file could not be hashed."""
+        raise typer.Exit(run_hash(paths, workers=workers, purpose=purpose, seconds_per_hash=seconds_per_hash,
+                                  max_file_mb=max_file_mb, max_megapixels=max_megapixels,
+                                  max_video_seconds=max_video_seconds, max_decode_seconds=max_decode_seconds))
+
     app.command("hash")(hash_command)
