@@ -18,17 +18,6 @@ from pathlib import Path
 from typing import Literal
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from stanch.net import FetchLimits
 from stanch.signals import Limits
@@ -38,13 +27,6 @@ from stanch.sweep.executors import Executor
 
 PROGRESS_MIN_ITEMS = 20
 DEFAULT_BATCH = {"local": 64, "ray": 1024}
-
-
-class RateColumn(ProgressColumn):
-    """Items per second."""
-
-    def render(self, task: Task) -> Text:
-        return Text(f"{task.speed:.1f} items/s" if task.speed else "… items/s")
 
 
 def sweep_command(
@@ -112,6 +94,25 @@ def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
     if total < PROGRESS_MIN_ITEMS or not sys.stderr.isatty():
         yield None
         return
+    # Rich loads only for a bar on a terminal: a sweep piped or run from cron never pays for it.
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """Items per second."""
+
+        def render(self, task: Task) -> Text:
+            return Text(f"{task.speed:.1f} items/s" if task.speed else "… items/s")
+
     columns = (TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeRemainingColumn())
     # Rich would otherwise catch what is written to stdout and print it on the bar's console (stderr).
     with Progress(*columns, console=Console(stderr=True), transient=True, redirect_stdout=False,
