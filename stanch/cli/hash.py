@@ -57,14 +57,24 @@ def hash_file(path: Path, *, purpose: Purpose = "query", seconds_per_hash: float
 
 
 def hash_files(files: Sequence[Path], *, purpose: Purpose = "query", seconds_per_hash: float = 0.0,
-               limits: Limits | None = None, workers: int = 1) -> Iterator[dict[str, Any]]:
+               limits: Limits | None = None, workers: int = 1, threads: int = 1) -> Iterator[dict[str, Any]]:
     """``hash_file`` for each file, in order; with ``workers`` > 1 in a pool of that many processes.
+
+    ``threads`` > 1 (with one worker) hashes in that many threads of this process instead: the JPEG
+    decoder (simplejpeg), the digests and the C kernels release the GIL, so on 2 cores 120 small JPEGs
+    hashed about 1.4x faster with no pool to start and nothing pickled (same lines, same order).
 
     ``purpose`` is ``hash_media``'s: ``"bank"`` for files that go into a bank, ``"query"`` otherwise.
     """
     from stanch.signals import Limits
 
     one = partial(hash_file, purpose=purpose, seconds_per_hash=seconds_per_hash, limits=limits or Limits())
+    if threads > 1 and workers <= 1 and len(files) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=threads) as threaded:
+            yield from threaded.map(one, files)
+        return
     if workers <= 1 or len(files) <= 1:
         yield from map(one, files)
         return
@@ -76,7 +86,7 @@ def hash_files(files: Sequence[Path], *, purpose: Purpose = "query", seconds_per
 
 def auto_workers(files: Sequence[Path]) -> int:
     """How many processes ``--workers 0`` uses for ``files``: see ``PARALLEL_MIN_BYTES``."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = _cores()
     if cores < 2 or len(files) < 2:
         return 1
     total = 0
@@ -88,6 +98,10 @@ def auto_workers(files: Sequence[Path]) -> int:
         if total >= PARALLEL_MIN_BYTES:
             return cores
     return 1
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _with_progress(lines: Iterator[dict[str, Any]], total: int) -> Iterator[dict[str, Any]]:
@@ -214,8 +228,9 @@ def run_hash(paths: Sequence[Path], *, workers: int = 0, purpose: str = "query",
         max_decode_seconds=max_decode_seconds,
     )
     files = media_files(paths)
+    processes = workers or auto_workers(files)
     lines = hash_files(files, purpose=cast("Purpose", purpose), seconds_per_hash=seconds_per_hash,
-                       limits=limits, workers=workers or auto_workers(files))
+                       limits=limits, workers=processes, threads=_cores() if workers == 0 else 1)
     failed = False
     for line in _with_progress(lines, len(files)):
         failed = failed or "error" in line

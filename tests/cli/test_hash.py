@@ -214,3 +214,8 @@ def test_the_lean_parser_knows_every_option_of_the_typer_command() -> None:
     lean = {flag: (name, kind, hash_module.DEFAULTS[name], least) for flag, (name, kind, least)
             in hash_module.HASH_OPTIONS.items()}
     assert lean == declared
+
+
+def test_threads_give_the_same_lines_in_the_same_order(media: Path) -> None:
+    files = sorted(p for p in media.rglob("*") if p.is_file())
+    assert list(hash_module.hash_files(files, threads=2)) == list(hash_module.hash_files(files))
