@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 
 from stanch import __version__
@@ -55,7 +56,8 @@ def create_app(
         finally:
             stanch.stop()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with Swagger UI and ReDoc from the package, not a CDN
+        static_url=DOCS_ASSETS,
         title="Stanch",
         version=__version__,
         description="Match uploads against banks of hashes of non-consensual intimate imagery.",
@@ -71,6 +73,10 @@ def create_app(
     install_pages(app)
     describe_models(app, matching.BODY_MODELS + banks.BODY_MODELS)
     return app
+
+
+DOCS_ASSETS = "/docs-assets"
+"""Where Swagger UI's and ReDoc's scripts are served from (fastapi-offline bundles them)."""
 
 
 def _runtime(database_url: str | None, db: Database | None, settings: Settings) -> Stanch:

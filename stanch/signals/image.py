@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import io
 import warnings
+from functools import cache
 
 import numpy as np
-import pillow_heif
 import simplejpeg
 from PIL import ExifTags, Image, ImageOps
 
@@ -31,7 +31,15 @@ from stanch.signals.media import GIF, JPEG, PNG, WEBP, MediaFormat
 from stanch.signals.robust import robust_variants
 from stanch.signals.types import ImageSignals, MediaError, Purpose
 
-pillow_heif.register_heif_opener()  # adds the HEIF format to Pillow; AVIF is Pillow's own
+
+@cache
+def enable_heif() -> None:
+    """Add the HEIF format to Pillow (AVIF is Pillow's own) the first time a HEIF file comes: loading
+    pillow-heif costs about 80 ms that a folder of JPEGs should not pay in every ``stanch hash``.
+    Code that opens media with Pillow directly (the desk's previews) calls it first."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
 
 DRAFT_MIN_SIDE = 768
 """Smallest side a JPEG is decoded at. Measured against pdqhash on full decodes: at 384 the conformance
@@ -41,6 +49,8 @@ photos stayed within 8 bits, but smooth 12-megapixel pictures (upscaled photos) 
 
 def open_image(data: bytes, media: MediaFormat, limits: Limits = DEFAULT_LIMITS) -> Image.Image:
     """Open an image with its format's decoder only, reading just the header, and check its size."""
+    if media.decoder == "HEIF":
+        enable_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

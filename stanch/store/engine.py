@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session
 
 from stanch.bodies import unstorable
-from stanch.config import database_url
+from stanch.config import ConfigError, database_url
 
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 _IMMEDIATE = "stanch_immediate"
@@ -110,10 +110,19 @@ def create_store_engine(url: str | None = None) -> Engine:
     ``hide_parameters``: a failed statement's error (and SQLAlchemy's echo log) would otherwise carry
     its bound values, and an insert of a request carries the requester's name, email and statement.
     """
-    parsed = make_url(normalize_url(url or database_url()))
+    setting = "the database URL" if url else "STANCH_DATABASE_URL"
+    text = url or database_url()
+    try:
+        parsed = make_url(normalize_url(text))
+    except ArgumentError:
+        raise ConfigError(f"{setting}: {text!r} is not a database URL (use sqlite:///path/to/stanch.db "
+                          "or postgresql://user@host/db)") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).expanduser().parent
+            if not folder.is_dir():  # not created: a mistyped path would silently start an empty database
+                raise ConfigError(f"{setting}: the folder {str(folder)!r} of the SQLite file does not exist "
+                                  "(create it, or correct the path)")
         engine = create_engine(
             parsed, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True
         )
@@ -121,9 +130,8 @@ def create_store_engine(url: str | None = None) -> Engine:
         _guard_text(engine)
         return engine
     if parsed.get_backend_name() != "postgresql":
-        raise ValueError(
-            f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql://"
-        )
+        raise ConfigError(f"{setting}: unsupported database {parsed.get_backend_name()!r}: use sqlite:/// "
+                          "or postgresql://")
     engine = create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     _guard_text(engine)
     return engine
