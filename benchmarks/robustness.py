@@ -315,7 +315,8 @@ def corpus_main(part: str, limit: int) -> None:
             f"pairs of different contents; closest different-content distance {closest[rule]}"
         )
     print(
-        f"hashing seconds: { {k: round(v, 1) for k, v in SECONDS.items()} }; total {time.perf_counter() - started:.0f} s"
+        f"hashing seconds: { {k: round(v, 1) for k, v in SECONDS.items()} }; "
+        f"total {time.perf_counter() - started:.0f} s"
     )
 
 
