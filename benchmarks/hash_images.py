@@ -17,6 +17,15 @@ second of wall time and per second of CPU time (the decoder uses threads, so the
 
 Everything runs in this one process with BLAS limited to one thread, so image figures are per core.
 Each timing is the best of ``--rounds`` passes, which filters out other processes on the machine.
+
+``--whole-process`` measures instead what a user meets: ``stanch hash FOLDER`` run as a command (start-up,
+imports, listing, reading, hashing, printing JSON lines) against a reference script run the same way
+(Python starting, Pillow and pdqhash loading, pdqhash on a full Pillow decode of each file, one JSON
+line each), on the same folders: 120 JPEGs of 640x480 and 12 of 12 MP, made from the conformance photos
+(each file a different crop and quality, so no two are alike). Also ``stanch sweep --workers 2`` of a
+500-file folder against a one-process ``stanch hash`` of it. Each figure is the median of ``--rounds``
+runs, the contenders taking turns; the load average is printed. Goals (issue 12): 3x the reference at
+640x480, 10x at 12 MP, and the two-worker sweep 1.6x ``stanch hash``.
 """
 
 from __future__ import annotations
@@ -28,6 +37,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
 import io
+import json
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +54,7 @@ from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stanch.cli.hash import read_media_file
+from stanch.files import read_media_file
 from stanch.signals import DEFAULT_LIMITS, ImageSignals, VideoSignals, hash_media
 from stanch.signals.digests import md5_hex, sha256_hex
 from stanch.signals.fast_pdq import pdq_dihedral_of_luma
@@ -177,6 +190,87 @@ def video_benchmark(conformance: Path, rounds: int, seconds: int) -> None:
               f"{len(signals.frames)} frames hashed from {signals.duration:.0f} s)")
 
 
+REFERENCE_SCRIPT = """
+import json, sys
+from pathlib import Path
+import numpy as np
+import pdqhash
+from PIL import Image
+for path in sorted(p for p in Path(sys.argv[1]).rglob("*") if p.is_file()):
+    bits, quality = pdqhash.compute(np.asarray(Image.open(path).convert("RGB")))
+    print(json.dumps({"path": str(path), "pdq": "".join(str(int(b)) for b in bits), "quality": int(quality)}))
+"""
+"""The reference as a user would run it: python-threatexchange's hashing (pdqhash on a Pillow decode)."""
+
+
+def stanch_script() -> list[str]:
+    script = Path(sys.executable).with_name("stanch")
+    return [str(script)] if script.exists() else [shutil.which("stanch") or "stanch"]
+
+
+def make_folder(conformance: Path, size: tuple[int, int], count: int, folder: Path) -> Path:
+    """``count`` JPEGs of ``size``: the conformance photos under slightly different crops and qualities."""
+    folder.mkdir(parents=True)
+    photos = [ImageOps.exif_transpose(Image.open(conformance / name)).convert("RGB") for name in PHOTOS]
+    for index in range(count):
+        photo = photos[index % len(photos)]
+        trim = index // len(photos)
+        box = (trim, trim, photo.width - trim, photo.height - trim)
+        picture = ImageOps.fit(photo.crop(box), size, Image.Resampling.BILINEAR)
+        picture.save(folder / f"{index:04d}.jpg", "JPEG", quality=95 - (index % 3) * 10)
+    return folder
+
+
+def run_seconds(command: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    return time.perf_counter() - start, done.stdout
+
+
+def whole_process(conformance: Path, rounds: int, sweep_count: int) -> bool:
+    """The figures of ``--whole-process`` (module docstring); False if a hash is off the reference."""
+    stanch = stanch_script()
+    within = True
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        reference = Path(tmp) / "reference.py"
+        reference.write_text(REFERENCE_SCRIPT)
+        for label, size, count, goal in (("640x480", (640, 480), 120, 3.0),
+                                         ("12 MP (4000x3000)", (4000, 3000), 12, 10.0)):
+            folder = make_folder(conformance, size, count, Path(tmp) / label.split()[0])
+            theirs, ours = [], []
+            for _ in range(rounds):
+                spent, ref_out = run_seconds([sys.executable, str(reference), str(folder)])
+                theirs.append(spent)
+                spent, our_out = run_seconds([*stanch, "hash", str(folder)])
+                ours.append(spent)
+            ref_hashes = [bits_to_hex(np.array([int(c) for c in json.loads(line)["pdq"]])) for line in
+                          ref_out.splitlines()]
+            our_hashes = [json.loads(line)["pdq"] for line in our_out.splitlines()]
+            assert len(ref_hashes) == len(our_hashes) == count, (len(ref_hashes), len(our_hashes))
+            distance = max(hamming_hex(a, b) for a, b in zip(our_hashes, ref_hashes, strict=True))
+            within = within and distance <= TOLERANCE
+            ratio = statistics.median(theirs) / statistics.median(ours)
+            print(f"whole process, {count} files of {label}: reference {statistics.median(theirs):.2f} s, "
+                  f"stanch hash {statistics.median(ours):.2f} s: {ratio:.1f}x (goal {goal:g}x: "
+                  f"{'met' if ratio >= goal else 'NOT met'}); largest distance {distance} bits")
+        sweep_folder = make_folder(conformance, (1024, 768), sweep_count, Path(tmp) / "sweep")
+        env = {**os.environ, "STANCH_DATABASE_URL": f"sqlite:///{tmp}/sweep.db"}
+        subprocess.run([*stanch, "bank", "create", "bench"], env=env, check=True, capture_output=True)
+        hashes, sweeps = [], []
+        for _ in range(rounds):
+            hashes.append(run_seconds([*stanch, "hash", "--workers", "1", str(sweep_folder)])[0])
+            sweeps.append(run_seconds([*stanch, "sweep", "--workers", "2", str(sweep_folder)], env)[0])
+        ratio = statistics.median(hashes) / statistics.median(sweeps)
+        print(f"whole process, {sweep_count} files of 1024x768: "  # stanch hash in one process:
+              f"stanch hash {statistics.median(hashes):.2f} s, "
+              f"stanch sweep --workers 2 {statistics.median(sweeps):.2f} s: {ratio:.2f}x (goal 1.6x: "
+              f"{'met' if ratio >= 1.6 else 'NOT met'})")
+    print(f"{os.cpu_count()} cores; load average {load:.1f} at the start, "
+          f"{os.getloadavg()[0]:.1f} at the end; median of {rounds} runs each")
+    return within
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -185,7 +279,13 @@ def main() -> int:
                         default=Path(os.environ.get("STANCH_CONFORMANCE_DIR", default)))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--video-seconds", type=int, default=20)
+    parser.add_argument("--whole-process", action="store_true",
+                        help="stanch hash and stanch sweep as commands against the reference as a script")
+    parser.add_argument("--sweep-files", type=int, default=500)
     args = parser.parse_args()
+    if args.whole_process:
+        ok = whole_process(args.conformance, args.rounds, args.sweep_files)
+        return 0 if ok else 1
     within = image_benchmark(args.conformance, args.rounds)
     video_benchmark(args.conformance, args.rounds, args.video_seconds)
     if not within:

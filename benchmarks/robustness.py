@@ -265,5 +265,68 @@ def _print_margin(rule: str, distances: list[int]) -> None:
     )
 
 
+def _bits(hashes: tuple[str, ...]) -> np.ndarray:
+    return np.unpackbits(np.array([np.frombuffer(bytes.fromhex(h), np.uint8) for h in hashes]), axis=1)
+
+
+def corpus_main(part: str, limit: int) -> None:
+    """Recall and false matches on one half of benchmarks/corpus.py (``heldout`` to report, ``tune``
+    to tune): every tile of PDQ quality >= 50 is banked and edited; every edited copy is compared with
+    every banked tile of other content, tiles of the same wallpaper included."""
+    from benchmarks.corpus import half
+
+    started = time.perf_counter()
+    tiles = [(c, signals_of(c.path.read_bytes(), "bank")) for c in half(part)]
+    tiles = [(c, s) for c, s in tiles if s.quality >= MIN_QUALITY][:limit]
+    rules = {"plain PDQ": (plain_hashes, plain_hashes), "Stanch": (query_hashes, bank_hashes)}
+    owners = {
+        rule: np.repeat(np.arange(len(tiles)), [len(b(s)) for _, s in tiles])
+        for rule, (_, b) in rules.items()
+    }
+    banks = {rule: _bits(tuple(h for _, s in tiles for h in b(s))) for rule, (_, b) in rules.items()}
+    print(f"{part}: {len(tiles)} banked tiles of PDQ quality >= {MIN_QUALITY}; {len(EDITS)} edits")
+    found = {rule: dict.fromkeys(EDITS, 0) for rule in rules}
+    false = dict.fromkeys(rules, 0)
+    closest = dict.fromkeys(rules, 257)
+    pairs = 0
+    for edit in EDITS:
+        for index, (content, _) in enumerate(tiles):
+            upload = signals_of(edited_bytes(pixels(content.path.read_bytes()), edit, content.name), "query")
+            for rule, (query, _) in rules.items():
+                hashes = query(upload)
+                if not hashes:
+                    continue
+                d = (_bits(hashes)[:, None, :] != banks[rule][None, :, :]).sum(axis=2).min(axis=0)
+                per = np.full(len(tiles), 257)
+                np.minimum.at(per, owners[rule], d)
+                found[rule][edit] += bool(per[index] <= MATCH_DISTANCE)
+                per[index] = 257
+                false[rule] += int((per <= MATCH_DISTANCE).sum())
+                closest[rule] = min(closest[rule], int(per.min()))
+            pairs += len(tiles) - 1
+    print(f"\n{'edit':<14}" + "".join(f"{rule:>14}" for rule in rules))
+    for edit in EDITS:
+        print(f"{edit:<14}" + "".join(f"{found[rule][edit]:>10}/{len(tiles):<3}" for rule in rules))
+    total = len(tiles) * len(EDITS)
+    for rule in rules:
+        hits = sum(found[rule].values())
+        print(
+            f"{rule}: recall {hits}/{total} = {hits / total:.3f}; false matches {false[rule]} over {pairs} "
+            f"pairs of different contents; closest different-content distance {closest[rule]}"
+        )
+    print(
+        f"hashing seconds: { {k: round(v, 1) for k, v in SECONDS.items()} }; "
+        f"total {time.perf_counter() - started:.0f} s"
+    )
+
+
+if __name__ == "__main__" and "--corpus" in sys.argv:
+    position = sys.argv.index("--corpus")
+    corpus_main(
+        sys.argv[position + 1], int(sys.argv[position + 2]) if len(sys.argv) > position + 2 else 10**6
+    )
+    sys.exit()
+
+
 if __name__ == "__main__":
     main()

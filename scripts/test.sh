@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command (README): installs what the tests need into .venv, then runs ruff, mypy and pytest.
+# The test command (README): installs what the tests need into .venv, then runs ruff, mypy, the docs
+# site's strict build and pytest.
 # Works on a fresh machine: everything comes from PyPI and Debian's packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,5 +23,9 @@ fi
 
 .venv/bin/ruff check stanch tests benchmarks
 .venv/bin/mypy
+# The documentation site must build with no warning (a broken link, a page missing, a bad nav entry).
+site=$(mktemp -d)
+NO_MKDOCS_2_WARNING=1 .venv/bin/python -m mkdocs build --strict --quiet --site-dir "$site"
+rm -rf "$site"
 .venv/bin/lint-imports --no-cache  # the layers and contracts in pyproject.toml (docs/architecture.md)
 exec .venv/bin/python -m pytest "$@"

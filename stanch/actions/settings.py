@@ -25,12 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from stanch.config import ConfigError
+
 DEFAULT_EMAIL_FROM = "Stanch <no-reply@localhost>"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 DEFAULT_WEBHOOK_TIMEOUT = 10.0
 
 
-class SettingsError(ValueError):
+class SettingsError(ConfigError):
     """A setting is missing or malformed; the message names the variable and what to put in it."""
 
 

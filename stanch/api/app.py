@@ -19,11 +19,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 
 from stanch import __version__
 from stanch.api import appeals, banks, exchanges, hma, matching, report, requests
 from stanch.api.errors import install_error_handlers
+from stanch.api.guards import RefuseNulInAddress
 from stanch.matching.sync import POLL_INTERVAL
 from stanch.runtime import ApiLimits, Settings, Stanch
 from stanch.store import Database
@@ -54,13 +56,15 @@ def create_app(
         finally:
             stanch.stop()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with Swagger UI and ReDoc from the package, not a CDN
+        static_url=DOCS_ASSETS,
         title="Stanch",
         version=__version__,
         description="Match uploads against banks of hashes of non-consensual intimate imagery.",
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(RefuseNulInAddress)
     app.include_router(matching.router)
     app.include_router(banks.router)
     app.include_router(requests.router)
@@ -73,9 +77,28 @@ def create_app(
     return app
 
 
+DOCS_ASSETS = "/docs-assets"
+"""Where Swagger UI's and ReDoc's scripts are served from (fastapi-offline bundles them)."""
+
+
 def _runtime(database_url: str | None, db: Database | None, settings: Settings) -> Stanch:
     """A runtime on the given database (left open at the end) or on the URL's (disposed of)."""
     return Stanch(db, settings) if db is not None else Stanch.open(database_url, settings)
+
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "description": "Every error: one sentence saying what is wrong and what to do (stanch.api.errors).",
+    "properties": {
+        "detail": {"type": "string"},
+        "errors": {"type": "array", "description": "for programs: the validator's own list"},
+        "problems": {"type": "array", "items": {"type": "string"}, "description": "every problem found"},
+    },
+    "required": ["detail"],
+}
+"""What FastAPI documents as its validation error is answered in Stanch's one shape instead (the
+schema said ``detail`` was a list; a client generated from it would fail on every 422)."""
 
 
 def describe_models(app: FastAPI, models: tuple[type[BaseModel], ...]) -> None:
@@ -91,6 +114,7 @@ def describe_models(app: FastAPI, models: tuple[type[BaseModel], ...]) -> None:
                 described = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(described.pop("$defs", {}))
                 components[model.__name__] = described
+            components["HTTPValidationError"] = ERROR_SCHEMA
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -3,7 +3,8 @@
 - ``POST /v1/appeals`` (public): ``{"item_id" or "case_id", "appellant": {"name", "email"},
   "statement"}`` → 201 receipt like a request's (``APL-…`` number, secret code shown once); 422 listing
   problems; 404 when no standing removal matches; 429 over the rate limit.
-- ``GET /v1/appeals/{id}?token=T`` (the appellant) or with a ``desk`` key (audited).
+- ``GET /v1/appeals/{id}`` with the header ``X-Stanch-Token: T`` (the appellant) or with a ``desk``
+  key (audited).
 - ``GET /v1/appeals`` (desk): appeals waiting for a decision.
 - ``POST /v1/appeals/{id}/decision`` (desk): ``{"decision": "reinstate"|"uphold", "reason"}``; 403 when
   the key that decided the removal tries to decide its appeal; 409 when already decided.
@@ -19,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from stanch.api.auth import Caller, require
 from stanch.api.requests import (
     actor_of,
+    case_token,
     decision_body,
     json_body,
     json_schema,
@@ -29,10 +31,10 @@ from stanch.api.requests import (
 from stanch.desk.appeals import (
     appellant_view,
     decide_appeal,
-    file_appeal,
     find_appeal,
     open_appeals,
     reviewer_appeal_view,
+    submit_appeal,
 )
 from stanch.desk.safeguards import Safeguards
 from stanch.runtime import Runtime
@@ -59,10 +61,8 @@ async def appeals_file(app: Runtime, request: Request) -> Any:
     address = request.client.host if request.client else None
 
     def store() -> dict[str, str]:
-        with app.db.write() as session:
-            receipt, _ = file_appeal(session, body, now=app.now(), address=address,
-                                     safeguards=Safeguards.from_environment())
-            return receipt.to_dict()
+        return submit_appeal(app.db, body, now=app.now(), address=address,
+                             safeguards=Safeguards.from_environment()).to_dict()
 
     return await run_in_threadpool(store)  # InvalidRequest 422, UnknownRequest 404, RateLimited 429
 
@@ -75,9 +75,10 @@ def appeals_queue(app: Runtime, caller: Caller = Depends(require("desk"))) -> di
 
 
 @router.get("/{number}")
-def appeals_get(app: Runtime, number: str, request: Request, token: str | None = None,
+def appeals_get(app: Runtime, number: str, token: str | None = Depends(case_token),
                 caller: Caller | None = Depends(optional_desk)) -> dict[str, Any]:
-    """An appeal's status: the appellant's view with ``?token=``, the reviewer's with a desk key."""
+    """An appeal's status: the appellant's view with the ``X-Stanch-Token`` header, the reviewer's with a
+    desk key."""
     require_token_or_desk(token, caller)
     with app.db.write() as session:
         appeal = find_appeal(session, number, token, reviewer=caller is not None)

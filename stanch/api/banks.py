@@ -7,9 +7,9 @@ picks it up from the change feed within a second.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 
 from stanch.api.auth import Caller, require
@@ -36,6 +36,11 @@ from stanch.store import (
     withdraw_entry,
 )
 from stanch.store import NewEntry as StoredNewEntry
+
+MAX_ENTRY_ID = 2**31 - 1
+EntryId = Annotated[int, Path(ge=1, le=MAX_ENTRY_ID, description="the entry's number (1 to 2**31-1)")]
+"""Entry ids are a 32-bit INTEGER column on PostgreSQL: a larger number is a 422 here, not an
+out-of-range error from the query (a 500)."""
 
 router = APIRouter(prefix="/v1/banks", tags=["banks"])
 BODY_MODELS = (NewBank, NewEntry)
@@ -95,7 +100,7 @@ async def entries_add(
 @router.get("/{bank}/entries/{entry_id}")
 def entries_get(
     app: Runtime,
-    bank: str, entry_id: int, request: Request, _: Caller = Depends(require("bank"))
+    bank: str, entry_id: EntryId, request: Request, _: Caller = Depends(require("bank"))
 ) -> dict[str, Any]:
     """One entry's provenance and state (its hashes are in ``stanch bank export``)."""
     with app.db.read() as session:
@@ -106,7 +111,7 @@ def entries_get(
 def entries_withdraw(
     app: Runtime,
     bank: str,
-    entry_id: int,
+    entry_id: EntryId,
     request: Request,
     caller: Caller = Depends(require("bank")),
 ) -> dict[str, Any]:

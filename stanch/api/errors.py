@@ -26,13 +26,13 @@ from stanch.desk.locate import LocateError
 from stanch.desk.safeguards import RateLimited
 from stanch.exchange.live.sources import SourceExists, UnknownSource
 from stanch.signals.types import MediaError
-from stanch.store import BankExists, UnknownBank, UnknownEntry
+from stanch.store import BankExists, UnknownBank, UnknownEntry, UnstorableText
 
 STATUS_OF: dict[type[Exception], int] = {
     UnknownRequest: 404, UnknownAppeal: 404, UnknownBank: 404, UnknownEntry: 404,
     SameReviewer: 403,
     WrongState: 409, BankExists: 409, SourceExists: 409, UnknownSource: 404,
-    InvalidRequest: 422, LocateError: 422,
+    InvalidRequest: 422, LocateError: 422, UnstorableText: 422,
     RateLimited: 429,
 }
 """What each refusal of the library is in HTTP (404 not found, 403 not you, 409 not in this state,

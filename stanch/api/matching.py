@@ -57,11 +57,13 @@ async def hash_upload(
     _: Caller = Depends(require("match")),
 ) -> dict[str, Any]:
     """Hash an uploaded file (multipart field ``file``): the same object as ``stanch hash --for`` prints
-    (``?for=bank`` for a record to bank with every robustness view)."""
+    (``?for=bank`` for a record to bank with every robustness view and every video frame; a query
+    samples a video's frames as ``/v1/match`` does, so it costs no more than a match)."""
     if not is_multipart(request):
         raise HTTPException(415, "send the file as multipart/form-data in a field named 'file'")
     upload = await read_upload(request, "file", app.limits.max_upload_bytes)
-    signals = await run_in_threadpool(hash_media, upload.data, purpose=purpose)
+    every = 0.0 if purpose == "bank" else QUERY_SECONDS_PER_HASH
+    signals = await run_in_threadpool(hash_media, upload.data, purpose=purpose, seconds_per_hash=every)
     return {"path": upload.filename, **signals_record(signals)}
 
 

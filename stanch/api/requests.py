@@ -3,10 +3,13 @@
 - ``POST /v1/requests`` (public): file a request → 201 receipt ``{"id", "token", "received_at",
   "deadline"}``; 422 listing every missing or malformed element (nothing stored); 429 over the rate
   limit (with ``Retry-After``).
-- ``GET /v1/requests/{id}?token=T``: the requester's view. With a ``desk`` key instead: the reviewer's
-  view (audited). Neither: 401. A wrong code: 404, the same answer as an unknown number, so guessing
+- ``GET /v1/requests/{id}`` with the header ``X-Stanch-Token: T``: the requester's view. With a
+  ``desk`` key instead: the reviewer's view (audited). Neither: 401. A wrong code: 404, the same
+  answer as an unknown number, so guessing
   reveals nothing.
-- ``POST /v1/requests/{id}/info`` and ``/withdraw`` (the code as ``?token=`` or ``"token"`` in the body).
+- ``POST /v1/requests/{id}/info`` and ``/withdraw`` (the code in the
+  ``X-Stanch-Token`` header or as ``"token"`` in the body; ``?token=`` is refused with 400, since
+  addresses end up in access logs).
 - ``GET /v1/requests?status=open`` (desk): the queue, least time left first.
 - ``POST /v1/requests/{id}/items`` (desk): the platform attaches items (``copy``: true for copies).
 - ``POST /v1/requests/{id}/decision`` (desk): ``{"decision": "remove"|"reject"|"need_info", "reason"}``;
@@ -111,10 +114,28 @@ async def optional_desk(
     return await require("desk")(credentials, app)
 
 
+TOKEN_HEADER = "X-Stanch-Token"
+_TOKEN_IN_ADDRESS = (
+    "the secret code was sent in the address (?token=), where server and proxy logs keep it: send it in "
+    f"the {TOKEN_HEADER} header (or as \"token\" in a JSON body) instead"
+)
+
+
+def case_token(request: Request) -> str | None:
+    """The secret code from the ``X-Stanch-Token`` header; 400 when it came as ``?token=``.
+
+    Why not the query string: access logs (uvicorn's, a proxy's) record the address, and the code is
+    enough to read and withdraw the request.
+    """
+    if "token" in request.query_params:
+        raise HTTPException(400, _TOKEN_IN_ADDRESS)
+    return request.headers.get(TOKEN_HEADER)
+
+
 def require_token_or_desk(token: str | None, caller: Caller | None) -> None:
     """A request's or an appeal's status is shown for its secret code or to a desk key; 401 without."""
     if caller is None and token is None:
-        raise HTTPException(401, "give the secret code as ?token=, or a desk API key",
+        raise HTTPException(401, f"give the secret code in the {TOKEN_HEADER} header, or a desk API key",
                             headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -148,9 +169,10 @@ def requests_queue(app: Runtime, request: Request, status: str = "open",
 
 
 @router.get("/{number}")
-def requests_get(app: Runtime, number: str, request: Request, token: str | None = None,
+def requests_get(app: Runtime, number: str, token: str | None = Depends(case_token),
                  caller: Caller | None = Depends(optional_desk)) -> Any:
-    """A request's status: the requester's view with ``?token=``, the reviewer's with a desk key."""
+    """A request's status: the requester's view with the ``X-Stanch-Token`` header, the reviewer's with a
+    desk key."""
     now = app.now()
     require_token_or_desk(token, caller)
     with app.db.write() as session:
@@ -162,8 +184,8 @@ def requests_get(app: Runtime, number: str, request: Request, token: str | None 
 async def _token_and_body(request: Request) -> tuple[str | None, Any]:
     length = request.headers.get("content-length")
     empty = length == "0" or (length is None and "transfer-encoding" not in request.headers)
+    token = case_token(request)
     body = {} if empty else await json_body(request)
-    token = request.query_params.get("token")
     if isinstance(body, dict) and "token" in body:
         token = body.pop("token")
     return (token if isinstance(token, str) else None), body
@@ -205,7 +227,9 @@ async def requests_withdraw(app: Runtime, number: str, request: Request) -> dict
 
 def _own_request(session: Any, number: str, token: str | None) -> Any:
     if token is None:
-        raise HTTPException(401, "give the secret code as ?token= or \"token\" in the body")
+        raise HTTPException(
+            401, f"give the secret code in the {TOKEN_HEADER} header or as \"token\" in the body"
+        )
     return request_for_token(session, number, token)
 
 

@@ -9,13 +9,14 @@ the limit, so a hostile client cannot make the server buffer more than the limit
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, Request
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
+
+from stanch.bodies import BodyError, parse_json
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -144,6 +145,6 @@ async def read_json(request: Request, max_bytes: int) -> object:
         if len(body) > max_bytes:
             raise HTTPException(413, f"the JSON body is larger than the limit of {max_bytes / 2**20:g} MiB")
     try:
-        return json.loads(body)
-    except ValueError as error:
-        raise HTTPException(422, f"the body is not valid JSON: {error}") from error
+        return parse_json(body)
+    except BodyError as error:
+        raise HTTPException(422, str(error)) from None

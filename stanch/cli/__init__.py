@@ -1,70 +1,69 @@
 """The ``stanch`` command: a thin layer over the library, one module per command group.
 
-Each module exposes ``register(app)``; commands parse arguments, call the library and print.
+The Typer app lives in ``stanch.cli.root`` and is loaded only when needed: ``stanch hash FILES``, the
+command users run most and on the most files, is parsed by ``stanch.cli.hash.lean_hash`` without Typer,
+Click or pydantic (building Typer's parameter validators cost about 0.15 s of every run, against about
+1 ms of hashing per small JPEG). Whatever that parser is not sure of (``--help``, a value out of range,
+an unknown option) goes to the Typer app, so help, errors and exit statuses are Typer's, unchanged.
+``from stanch.cli import app`` (and ``load_command``, ``unwrap``, ...) still works: those names are
+loaded from ``stanch.cli.root`` on first use.
 """
 
 from __future__ import annotations
 
-import typer
+import sys
+from typing import Any
 
-app = typer.Typer(
-    name="stanch",
-    help="Stanch: hash media, keep banks of hashes, match uploads, run the takedown desk.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+COMMANDS: dict[str, str] = {
+    "hash": "Hash media: one JSON line per file on stdout; exit status 1 if any file could not be hashed.",
+    "match": "Match media against the banks: one JSON line per file; exit status 1 if any file failed.",
+    "serve": "Serve the HTTP API (and pages) on the database in STANCH_DATABASE_URL.",
+    "report": "Print the transparency report: requests by outcome, time to decision, copies, appeals, "
+              "per month.",
+    "sweep": "Sweep a catalog against the banks: JSON lines of matches on stdout, a summary on stderr.",
+    "prune": "Withdraw expired bank entries, delete sent outbox messages older than --outbox-days and all "
+             "but the newest --feed-keep change-feed rows; pending and failed messages, and the audit log, "
+             "are never touched.",
+    "actions": "The outbox: webhooks to the platform, emails to requesters.",
+    "audit": "The audit log: verify its hash chain, show its events.",
+    "request": "Ask a Stanch server to remove content (as the /report page does).",
+    "users": "Reviewer accounts for the desk.",
+    "desk": "The takedown desk's periodic work.",
+    "bank": "Banks of hashes: create, fill, exchange, withdraw.",
+    "keys": "API keys: create, list, revoke.",
+    "exchange": "Live exchange: sources (StopNCII, NCMEC) that feed banks.",
+    "dsa": "Statements of reasons for the EU DSA Transparency Database.",
+    "docs": "Serve the documentation site on this machine (from a checkout of Stanch, with mkdocs-material).",
+}
+"""Command name -> its summary in ``stanch --help``, in the order listed there."""
 
 
-@app.callback()
-def stanch() -> None:
-    """Stanch: hash media, keep banks of hashes, match uploads, run the takedown desk."""
+def main(args: Any = None) -> None:
+    """Entry point of the console script: a setting that cannot work is one line and exit status 2."""
+    if args is None:
+        from stanch.cli.hash import lean_hash
+
+        status = lean_hash(sys.argv[1:])
+        if status is not None:
+            raise SystemExit(status)
+    from stanch.cli.root import app
+    from stanch.config import ConfigError
+
+    try:
+        app(args)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
-def main() -> None:
-    """Entry point of the console script."""
-    app()
+ROOT_NAMES = frozenset({"app", "load_command", "unwrap", "unwrap_help", "stanch_version", "LazyCommands"})
+"""What ``stanch.cli`` lends from ``stanch.cli.root`` (which imports Typer) on first use."""
 
 
-# Command groups register themselves below, one module each: ``from stanch.cli import X`` then
-# ``X.register(app)``.
-from stanch.cli import hash as hash_command  # noqa: E402
+def __getattr__(name: str) -> Any:
+    """``app``, ``load_command``, ... from ``stanch.cli.root``, imported on first use."""
+    if name not in ROOT_NAMES:
+        raise AttributeError(f"module 'stanch.cli' has no attribute {name!r}")
+    import importlib
 
-hash_command.register(app)
-from stanch.cli import match as match_command  # noqa: E402
-from stanch.cli import serve as serve_command  # noqa: E402
-
-match_command.register(app)
-serve_command.register(app)
-from stanch.cli import actions as actions_command  # noqa: E402
-from stanch.cli import audit as audit_command  # noqa: E402
-
-actions_command.register(app)
-audit_command.register(app)
-from stanch.cli import request as request_command  # noqa: E402
-from stanch.cli import users as users_command  # noqa: E402
-
-request_command.register(app)
-users_command.register(app)
-from stanch.cli import desk as desk_command  # noqa: E402
-from stanch.cli import report as report_command  # noqa: E402
-
-desk_command.register(app)
-report_command.register(app)
-from stanch.cli import sweep as sweep_command  # noqa: E402
-
-sweep_command.register(app)
-from stanch.cli import bank as bank_command  # noqa: E402
-from stanch.cli import keys as keys_command  # noqa: E402
-
-bank_command.register(app)
-keys_command.register(app)
-from stanch.cli import prune as prune_command  # noqa: E402
-
-prune_command.register(app)
-from stanch.cli import exchange as exchange_command  # noqa: E402
-
-exchange_command.register(app)
-from stanch.cli import dsa as dsa_command  # noqa: E402
-
-dsa_command.register(app)
+    return getattr(importlib.import_module("stanch.cli.root"), name)

@@ -25,7 +25,9 @@ from stanch.actions import (
     list_messages,
     retry_message,
 )
+from stanch.actions.outbox import OUTBOX_STATES
 from stanch.cli.audit import cli_actor
+from stanch.cli.choices import choice
 from stanch.cli.transaction import cli_write
 from stanch.desk.audit import record
 from stanch.desk.exchange_feedback import exchange_senders
@@ -33,6 +35,11 @@ from stanch.store import open_database
 
 if TYPE_CHECKING:  # a type only: messages are read through stanch.actions
     from stanch.store.outbox_models import OutboxMessage
+
+if TYPE_CHECKING:
+    OutboxState = str
+else:
+    OutboxState = choice(OUTBOX_STATES)
 
 actions_app = typer.Typer(help="The outbox: webhooks to the platform, emails to requesters.",
                           no_args_is_help=True)
@@ -100,7 +107,7 @@ def _summary(message: OutboxMessage) -> dict[str, object]:
 
 @actions_app.command("list")
 def list_command(
-    status: str | None = typer.Option(None, "--status", help="pending, sent or failed."),
+    status: OutboxState | None = typer.Option(None, "--status", help="pending, sent or failed."),
     limit: int = typer.Option(100, "--limit", min=1, help="At most this many, newest first."),
 ) -> None:
     """Print outbox messages, newest first, one JSON object per line."""

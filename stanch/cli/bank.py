@@ -12,11 +12,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
 from stanch.cli.audit import cli_actor
+from stanch.cli.choices import choice
 from stanch.cli.hash import hash_files
 from stanch.cli.transaction import cli_write
 from stanch.desk.audit import record as audit
@@ -41,6 +42,15 @@ from stanch.store import (
     withdraw_entry,
 )
 
+if TYPE_CHECKING:
+    Trust = str
+    BankKind = str
+    ImportFormat = str
+    ExportFormat = str
+else:
+    Trust, BankKind = choice(TRUSTS), choice(BANK_KINDS)
+    ImportFormat, ExportFormat = choice(FORMATS), choice(EXPORT_FORMATS)
+
 bank_app = typer.Typer(help="Banks of hashes: create, fill, exchange, withdraw.", no_args_is_help=True)
 
 
@@ -62,21 +72,14 @@ def _counts(summary: dict[str, Any]) -> dict[str, int]:
     return {k: v for k, v in summary.items() if isinstance(v, int) and not isinstance(v, bool)}
 
 
-def _choice(value: str | None, allowed: tuple[str, ...], option: str) -> None:
-    if value is not None and value not in allowed:
-        _fail(f"{option} must be one of {', '.join(allowed)}, not {value!r}")
-
-
 @bank_app.command("create")
 def create(
     name: str = typer.Argument(..., help="Bank name: letters, digits, '_', '.', '-'."),
     threshold: int = typer.Option(31, "--threshold", help="Match distance in bits (PDQ: 31 is Meta's)."),
-    trust: str = typer.Option("block", "--trust", help="What a match leads to: block or review."),
-    kind: str = typer.Option("match", "--kind", help="match, or allow for content never to action."),
+    trust: Trust = typer.Option("block", "--trust", help="What a match leads to: block or review."),
+    kind: BankKind = typer.Option("match", "--kind", help="match, or allow for content never to action."),
 ) -> None:
     """Create a bank."""
-    _choice(trust, TRUSTS, "--trust")
-    _choice(kind, BANK_KINDS, "--kind")
     with cli_write(*_REFUSALS) as session:
         bank = create_bank(session, name, threshold=threshold, trust=trust, kind=kind)
         audit(session, cli_actor(), "bank.create", ("bank", bank.name),
@@ -101,14 +104,13 @@ def list_command() -> None:
 def add(
     name: str = typer.Argument(..., help="The bank."),
     paths: list[Path] = typer.Argument(..., help="Media files or folders (folders are recursed)."),
-    trust: str | None = typer.Option(None, "--trust", help="block or review (default: the bank's)."),
+    trust: Trust | None = typer.Option(None, "--trust", help="block or review (default: the bank's)."),
 ) -> None:
     """Hash media for a bank (every robustness view) and add one entry per file, its file name kept as
     the entry's source.
 
     All or nothing: if any file cannot be hashed, nothing is added and each problem is reported.
     """
-    _choice(trust, TRUSTS, "--trust")
     files = media_files(paths)
     records = list(hash_files(files, purpose="bank"))
     errors = [r for r in records if "error" in r]
@@ -130,14 +132,12 @@ def add(
 def import_command(
     name: str = typer.Argument(..., help="The bank."),
     file: Path = typer.Argument(..., help="The hash list ('-' reads standard input)."),
-    format: str = typer.Option("auto", "--format", help=f"One of {', '.join(FORMATS)}."),
+    format: ImportFormat = typer.Option("auto", "--format", help="The list's format (auto: recognise it)."),
     source: str | None = typer.Option(None, "--source", help="Name of the list (default: the file name)."),
-    trust: str | None = typer.Option(None, "--trust", help="block or review (default: the bank's)."),
+    trust: Trust | None = typer.Option(None, "--trust", help="block or review (default: the bank's)."),
 ) -> None:
     """Import a hash list in one transaction; bad lines are quarantined (listed, exit status 1), the
     good ones go in."""
-    _choice(format, FORMATS, "--format")
-    _choice(trust, TRUSTS, "--trust")
     list_name = source or ("stdin" if str(file) == "-" else file.name)
     with cli_write(*_REFUSALS) as session, _open_text(file) as lines:
         bank = get_bank(session, name)
@@ -171,10 +171,9 @@ def _open_text(file: Path) -> Iterator[Any]:
 @bank_app.command("export")
 def export(
     name: str = typer.Argument(..., help="The bank."),
-    format: str = typer.Option("jsonl", "--format", help=f"One of {', '.join(EXPORT_FORMATS)}."),
+    format: ExportFormat = typer.Option("jsonl", "--format", help="The format written."),
 ) -> None:
     """Write the bank's active entries to standard output (JSON lines: {"id", "source", ...signals})."""
-    _choice(format, EXPORT_FORMATS, "--format")
     db = open_database()
     try:
         with db.read() as session:

@@ -19,7 +19,8 @@ from typing import Any
 
 import typer
 
-from stanch.cli.hash import hash_files, media_files
+from stanch.cli.hash import hash_files
+from stanch.files import media_files
 from stanch.matching.engine import MatchEngine
 from stanch.runtime import Settings, Stanch
 from stanch.signals import QUERY_SECONDS_PER_HASH, signals_from_record

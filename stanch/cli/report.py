@@ -5,6 +5,8 @@ Each run is recorded in the audit log (``report.export``) with who ran it.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import typer
 
 from stanch.cli.audit import cli_actor
@@ -14,11 +16,10 @@ from stanch.store import open_database
 
 
 def report_command(
-    format: str = typer.Option("md", "--format", "-f", help="md (a Markdown table) or json."),
+    format: Literal["md", "json"] = typer.Option("md", "--format", "-f",
+                                                help="md (a Markdown table) or json."),
 ) -> None:
     """Print the transparency report: requests by outcome, time to decision, copies, appeals, per month."""
-    if format not in ("md", "json"):
-        raise typer.BadParameter("choose md or json", param_hint="--format")
     db = open_database()
     try:
         with db.write() as session:

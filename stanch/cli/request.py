@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import typer
 
-from stanch.desk.intake import InvalidRequest
+from stanch.cli.choices import choice
+from stanch.desk.intake import RELATIONSHIPS, InvalidRequest
 from stanch.desk.request_forms import GOOD_FAITH_STATEMENT, pasted_hashes
+
+if TYPE_CHECKING:
+    Relationship = str
+else:
+    Relationship = choice(RELATIONSHIPS)
 
 request_app = typer.Typer(help="Ask a Stanch server to remove content (as the /report page does).",
                           no_args_is_help=True)
@@ -41,8 +47,8 @@ def file_command(
     location: list[str] = typer.Option(..., "--location", help="Web address (URL) or item id of the "
                                        "content; repeat for several."),
     signature: str = typer.Option(..., "--signature", help="Your full name, typed, as your signature."),
-    relationship: str = typer.Option("self", "--relationship", help="self (you are shown) or authorised "
-                                     "(you act for the person shown)."),
+    relationship: Relationship = typer.Option(
+        "self", "--relationship", help="self (you are shown) or authorised (you act for the person shown)."),
     good_faith: bool = typer.Option(False, "--good-faith", help="State in good faith that the content was "
                                     "published without consent (required)."),
     hashes: Path | None = typer.Option(None, "--hashes", help="Output of 'stanch hash' for your own copies "

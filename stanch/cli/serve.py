@@ -51,6 +51,16 @@ def first_admin_user(url: str | None = None) -> tuple[str, str] | None:
         db.dispose()
 
 
+def check_settings() -> None:
+    """Read the server's settings now, so a mistake is one line here (``ConfigError``, exit status 2)
+    rather than a traceback from inside the server's start-up."""
+    from stanch.actions import ActionSettings
+    from stanch.actions.background import dispatch_in_server
+
+    if dispatch_in_server():
+        ActionSettings.from_env()
+
+
 def serve_command(
     host: str = typer.Option(
         "127.0.0.1", "--host", help="Address to listen on (0.0.0.0 for every interface)."
@@ -59,6 +69,7 @@ def serve_command(
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Server processes (each holds the banks)."),
 ) -> None:
     """Serve the HTTP API (and pages) on the database in STANCH_DATABASE_URL."""
+    check_settings()
     key = first_admin_key()
     if key is not None:
         typer.echo(

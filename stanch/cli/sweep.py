@@ -15,19 +15,9 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from stanch.net import FetchLimits
 from stanch.signals import Limits
@@ -39,16 +29,10 @@ PROGRESS_MIN_ITEMS = 20
 DEFAULT_BATCH = {"local": 64, "ray": 1024}
 
 
-class RateColumn(ProgressColumn):
-    """Items per second."""
-
-    def render(self, task: Task) -> Text:
-        return Text(f"{task.speed:.1f} items/s" if task.speed else "… items/s")
-
-
 def sweep_command(
     source: Path = typer.Argument(..., help="A folder, or a text file listing paths or URLs (one per line)."),
-    engine: str = typer.Option("local", "--engine", help="local (a process pool) or ray (Ray Data)."),
+    engine: Literal["local", "ray"] = typer.Option("local", "--engine",
+                                                 help="local (a process pool) or ray (Ray Data)."),
     workers: int = typer.Option(0, "--workers", "-w", min=0,
                                 help="Local processes hashing in parallel (0: one per core)."),
     since: int | None = typer.Option(None, "--since", help="Id of an earlier finished sweep: read only "
@@ -110,6 +94,25 @@ def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
     if total < PROGRESS_MIN_ITEMS or not sys.stderr.isatty():
         yield None
         return
+    # Rich loads only for a bar on a terminal: a sweep piped or run from cron never pays for it.
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """Items per second."""
+
+        def render(self, task: Task) -> Text:
+            return Text(f"{task.speed:.1f} items/s" if task.speed else "… items/s")
+
     columns = (TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeRemainingColumn())
     # Rich would otherwise catch what is written to stdout and print it on the bar's console (stderr).
     with Progress(*columns, console=Console(stderr=True), transient=True, redirect_stdout=False,

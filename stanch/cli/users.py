@@ -7,13 +7,16 @@ the audit log with the operating-system user who ran the command (``cli:<user>``
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import segno
 import typer
 
 from stanch.cli.audit import cli_actor
+from stanch.cli.choices import choice
 from stanch.cli.transaction import cli_write
 from stanch.desk.users import (
+    ROLES,
     UserError,
     create_user,
     disable_totp,
@@ -26,6 +29,13 @@ from stanch.desk.users import (
 )
 from stanch.store import open_database
 
+if TYPE_CHECKING:
+    Role = str
+else:
+    Role = choice(ROLES)
+
+ACCOUNT_EMAIL = "The account's email address (its sign-in name)."
+
 users_app = typer.Typer(help="Reviewer accounts for the desk.", no_args_is_help=True)
 totp_app = typer.Typer(help="Two-step sign-in with an authenticator app.", no_args_is_help=True)
 users_app.add_typer(totp_app, name="totp")
@@ -34,7 +44,7 @@ users_app.add_typer(totp_app, name="totp")
 @users_app.command("create")
 def create_command(
     email: str = typer.Option(..., "--email", help="The reviewer's email address (their sign-in name)."),
-    role: str = typer.Option("reviewer", "--role", help="reviewer (works the queue) or admin (also manages "
+    role: Role = typer.Option("reviewer", "--role", help="reviewer (works the queue) or admin (also manages "
                              "accounts)."),
 ) -> None:
     """Create an account and print its password (shown only now)."""
@@ -58,7 +68,7 @@ def list_command() -> None:
 
 
 @users_app.command("password")
-def password_command(email: str = typer.Option(..., "--email")) -> None:
+def password_command(email: str = typer.Option(..., "--email", help=ACCOUNT_EMAIL)) -> None:
     """Give an account a new password (printed once) and sign it out everywhere."""
     password = new_password()
     with cli_write(UserError) as session:
@@ -67,7 +77,7 @@ def password_command(email: str = typer.Option(..., "--email")) -> None:
 
 
 @users_app.command("disable")
-def disable_command(email: str = typer.Option(..., "--email")) -> None:
+def disable_command(email: str = typer.Option(..., "--email", help=ACCOUNT_EMAIL)) -> None:
     """Stop an account from signing in; its sessions end at once (the account stays for the audit log)."""
     with cli_write(UserError) as session:
         disable_user(session, get_user(session, email), actor=cli_actor())
@@ -75,7 +85,7 @@ def disable_command(email: str = typer.Option(..., "--email")) -> None:
 
 
 @totp_app.command("on")
-def totp_on_command(email: str = typer.Option(..., "--email")) -> None:
+def totp_on_command(email: str = typer.Option(..., "--email", help=ACCOUNT_EMAIL)) -> None:
     """Turn on two-step sign-in; prints the otpauth:// link to add to an authenticator app, and its QR code
     in block characters (light on dark: scan it from a terminal with a dark background)."""
     with cli_write(UserError) as session:
@@ -88,7 +98,7 @@ def totp_on_command(email: str = typer.Option(..., "--email")) -> None:
 
 
 @totp_app.command("off")
-def totp_off_command(email: str = typer.Option(..., "--email")) -> None:
+def totp_off_command(email: str = typer.Option(..., "--email", help=ACCOUNT_EMAIL)) -> None:
     """Turn off two-step sign-in (for a lost phone)."""
     with cli_write(UserError) as session:
         disable_totp(session, get_user(session, email), actor=cli_actor())

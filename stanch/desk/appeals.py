@@ -34,6 +34,7 @@ from stanch.desk.intake import (
 from stanch.desk.safeguards import Safeguards, check_rate, note_submission
 from stanch.desk.statements import appealed_statement
 from stanch.desk.tokens import keyed_hash, new_token, normalise_case_number, token_digest, token_matches
+from stanch.store import Database
 from stanch.store.desk_models import Appeal, RequestItem, TakedownRequest
 
 APPEAL_DECISIONS = ("reinstate", "uphold")
@@ -64,13 +65,14 @@ def file_appeal(
     if problems:
         raise InvalidRequest(problems)
     assert name and email and statement
-    keys = {"contact": keyed_hash(session, email)}
-    if address:
-        keys["address"] = keyed_hash(session, address)
+    keys = _rate_keys(session, email, address)
     check_rate(session, keys, now, safeguards or Safeguards())
     # A statement number (SOR-…) from a statement of reasons names the case and the item.
     case_id, item_id = appealed_statement(session, case_id) or (case_id, item_id)
-    request = _removed_request(session, item_id, case_id)
+    try:
+        request = _removed_request(session, item_id, case_id)
+    except UnknownRequest:
+        raise NoStandingRemoval(email, address) from None
     token = new_token()
     appeal = Appeal(public_id=unused_number(session, Appeal, "APL"), token_hash=token_digest(token),
                     request_id=request.id, item_id=item_id, status="received", received_at=now,
@@ -87,6 +89,7 @@ def file_appeal(
 
 
 def _removed_request(session: Session, item_id: str | None, case_id: str | None) -> TakedownRequest:
+    """The removed request behind the item or case; ``UnknownRequest`` (of any wording) otherwise."""
     if case_id:
         request = find_request(session, case_id)
         if request.status == "removed":
@@ -101,6 +104,43 @@ def _removed_request(session: Session, item_id: str | None, case_id: str | None)
         if found is not None:
             return found
     raise UnknownRequest("no removal standing for this item or case number: check it and try again")
+
+
+NO_REMOVAL = "no removal standing for this item or case number: check it and try again"
+
+
+class NoStandingRemoval(UnknownRequest):
+    """An appeal names nothing removed. One message whether the number is unknown, the case was not
+    removed, or the item never was, so the form cannot be used to learn which case numbers exist.
+    It carries who sent it (never in its message) so that ``submit_appeal`` can count the attempt."""
+
+    def __init__(self, email: str, address: str | None) -> None:
+        super().__init__(NO_REMOVAL)
+        self.sender = (email, address)
+
+
+def _rate_keys(session: Session, email: str, address: str | None) -> dict[str, str]:
+    keys = {"contact": keyed_hash(session, email)}
+    if address:
+        keys["address"] = keyed_hash(session, address)
+    return keys
+
+
+def submit_appeal(
+    db: Database, body: Any, *, now: datetime, address: str | None = None,
+    safeguards: Safeguards | None = None,
+) -> Receipt:
+    """``file_appeal`` in a transaction of its own; an attempt that names no removal is still counted
+    toward the sender's rate limits (in a second transaction, since the first is rolled back), so
+    failed probes are limited like accepted appeals."""
+    try:
+        with db.write() as session:
+            receipt, _ = file_appeal(session, body, now=now, address=address, safeguards=safeguards)
+            return receipt
+    except NoStandingRemoval as refused:
+        with db.write() as session:  # the keys are computed anew: the first transaction's are gone
+            note_submission(session, _rate_keys(session, *refused.sender), now)
+        raise
 
 
 def find_appeal(session: Session, number: str, token: str | None = None, *, reviewer: bool = False) -> Appeal:

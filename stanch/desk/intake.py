@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from stanch.actions import enqueue_email
 from stanch.actions.mailers import check_address
+from stanch.bodies import unstorable
 from stanch.desk.audit import SYSTEM, record
 from stanch.desk.clock import deadline_for
 from stanch.desk.hashes import parse_hashes
@@ -108,6 +109,10 @@ def text_field(body: dict[str, Any], name: str, problems: list[str], *, required
         return None
     if len(value) > limit:
         problems.append(f"{label} is longer than {limit} characters")
+        return None
+    problem = unstorable(value)
+    if problem:
+        problems.append(f"{label} {problem}; remove it and send the text again")
         return None
     return value.strip()
 

@@ -36,6 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stanch.actions.signing import sign
+from stanch.bodies import BodyError, parse_json
 from stanch.desk.audit import record
 from stanch.desk.case_engine import case_engine, copy_match
 from stanch.desk.decisions import remove_item
@@ -44,6 +45,7 @@ from stanch.desk.safeguards import OPEN_STATES
 from stanch.desk.spool import preview_source, spool_preview
 from stanch.matching.engine import MatchEngine
 from stanch.net import FetchError, SafeFetcher
+from stanch.net.fetch import post_bounded
 from stanch.signals import hash_media, signals_record
 from stanch.store import Database
 from stanch.store.desk_models import RequestItem, RequestLocation, TakedownRequest
@@ -124,17 +126,17 @@ class WebhookResolver:
         headers = {"Content-Type": "application/json", "X-Stanch-Timestamp": str(stamp),
                    "X-Stanch-Signature": sign(self.secret, stamp, body)}
         try:
-            response = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout)
-        except httpx.HTTPError as error:
+            status, reply = post_bounded(self.url, body, headers, timeout=self.timeout)
+        except (httpx.HTTPError, FetchError) as error:
             raise LocateError(f"the resolver at {self.url} could not be reached: {error}") from None
-        if response.status_code == 404:
+        if status == 404:
             raise LocateError(f"{location}: the platform does not know this location")
-        if response.status_code != 200:
-            raise LocateError(f"the resolver answered {response.status_code}")
+        if status != 200:
+            raise LocateError(f"the resolver answered {status}")
         try:
-            answer = response.json()
-        except ValueError:
-            raise LocateError("the resolver's answer is not JSON") from None
+            answer = parse_json(reply, what="the resolver's answer")
+        except BodyError as error:
+            raise LocateError(str(error)) from None
         return items_from_answer(answer, self.fetcher)
 
 

@@ -7,9 +7,9 @@ import each other for it.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from stanch.bodies import BodyError, NotJson, parse_json
 from stanch.desk.intake import InvalidRequest
 
 GOOD_FAITH_STATEMENT = (
@@ -27,10 +27,12 @@ def pasted_hashes(text: str) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
-        except json.JSONDecodeError:
+            value = parse_json(line, what=f"line {number}")
+        except NotJson:
             raise InvalidRequest([f"hashes: line {number} of the pasted text is not a line of 'stanch hash' "
                                   "output (one JSON object per line)"]) from None
+        except BodyError as error:  # JSON, but too deep or holding unstorable text
+            raise InvalidRequest([f"hashes: {error}"]) from None
         if isinstance(value, dict) and "error" in value:
             continue
         if isinstance(value, dict):
@@ -49,8 +51,10 @@ def browser_hashes(text: str) -> list[Any]:
     if not text.strip():
         return []
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
+        value = parse_json(text, what="the fingerprints")
+    except NotJson:
         raise InvalidRequest(["hashes: the fingerprints of your files did not arrive whole; "
                               "choose the files again"]) from None
+    except BodyError as error:
+        raise InvalidRequest([f"hashes: {error}"]) from None
     return value if isinstance(value, list) else [value]

@@ -69,7 +69,7 @@ def check_rate(session: Session, keys: Mapping[str, str], now: datetime, limits:
     allowed = {"address": limits.per_address, "contact": limits.per_contact}
     since = now - limits.window
     for kind, key in sorted(keys.items()):
-        _lock_key(session, key)
+        lock_key(session, key)
         count, oldest = session.execute(
             select(func.count(), func.min(IntakeEvent.at)).where(
                 IntakeEvent.kind == kind, IntakeEvent.key_hash == key, IntakeEvent.at > since
@@ -84,7 +84,7 @@ def check_rate(session: Session, keys: Mapping[str, str], now: datetime, limits:
             )
 
 
-def _lock_key(session: Session, key: str) -> None:
+def lock_key(session: Session, key: str) -> None:
     """On PostgreSQL, hold a lock on this key until the transaction ends, so that two submissions at
     once cannot both pass the count (SQLite's write lock already serialises them)."""
     if is_postgresql(session):

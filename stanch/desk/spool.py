@@ -46,7 +46,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stanch.desk.desk_secrets import stored_or_new_secret, stored_secret
+from stanch.signals.image import enable_heif
 from stanch.store.desk_models import RequestItem, TakedownRequest
+
+enable_heif()  # the previews open HEIC photos with Pillow directly
 
 PREVIEW_SIZE = 480
 """Pixels a side of the previews reviewers see."""

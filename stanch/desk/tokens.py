@@ -18,6 +18,7 @@ import secrets
 
 from sqlalchemy.orm import Session
 
+from stanch.bodies import unstorable
 from stanch.desk.desk_secrets import stored_or_new_secret
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -32,7 +33,10 @@ def new_case_number(prefix: str = "STN") -> str:
 
 def normalise_case_number(text: str) -> str:
     """Accept the number as people type it: any case, spaces, and (after the prefix) O for 0, I and L
-    for 1."""
+    for 1. Text that no column could hold (a NUL, a lone surrogate) is no case number: it becomes the
+    empty string, which matches nothing, so the caller answers "unknown" instead of failing the query."""
+    if unstorable(text):
+        return ""
     prefix, dash, rest = text.strip().upper().replace(" ", "").partition("-")
     return prefix + dash + rest.translate(str.maketrans("OIL", "011"))
 

@@ -15,18 +15,21 @@ from __future__ import annotations
 import binascii
 import functools
 import hashlib
+import hmac
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from stanch.clock import utcnow
 from stanch.desk.audit import record
+from stanch.desk.safeguards import lock_key
 from stanch.desk.tokens import keyed_hash
 from stanch.store.user_models import ROLES, LoginFailure, User, WebSession
 
@@ -44,8 +47,12 @@ class UserError(ValueError):
     """A request about accounts that cannot be done; the message says why and what to do."""
 
 
+SIGN_IN_REASONS = ("credentials", "rate_limited")
+"""Every reason a sign-in is refused for: nothing that tells which credential was wrong."""
+
+
 class SignInRefused(Exception):
-    """Sign-in failed; ``reason`` is ``credentials``, ``totp`` or ``rate_limited`` (say no more)."""
+    """Sign-in failed; ``reason`` is ``credentials`` or ``rate_limited`` (say no more)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -71,8 +78,20 @@ class Reviewer:
         return self.role == "admin"
 
 
+def account_name(email: str) -> str:
+    """The one form of a typed email that accounts are looked up by AND failures are counted on.
+
+    Why one: counting on the raw text while looking up the cleaned one let ``" admin@x"`` and
+    ``"\tadmin@x"`` each get fresh guesses at the same account. Unicode is folded (NFKC), white space
+    trimmed, case lowered; characters no column can hold (NUL, lone surrogates) are dropped, so such an
+    attempt is counted against the same name it would sign in as.
+    """
+    folded = unicodedata.normalize("NFKC", email.replace("\x00", ""))
+    return folded.encode("utf-8", "ignore").decode("utf-8").strip().lower()
+
+
 def _normal_email(email: str) -> str:
-    cleaned = email.strip().lower()
+    cleaned = account_name(email)
     if "@" not in cleaned or len(cleaned) > 320 or any(c.isspace() for c in cleaned):
         raise UserError(f"{email!r} is not an email address")
     return cleaned
@@ -106,7 +125,7 @@ def user_count(session: Session) -> int:
 
 def get_user(session: Session, email: str) -> User:
     """The account for ``email``; UserError when there is none."""
-    user = session.scalar(select(User).where(User.email == _normal_email(email)))
+    user = session.scalar(select(User).where(User.email == account_name(email)))
     if user is None:
         raise UserError(f"no account for {email}: create it with 'stanch users create'")
     return user
@@ -146,6 +165,7 @@ def change_own_password(
 def enable_totp(session: Session, user: User, *, actor: str) -> str:
     """Turn on two-step sign-in; returns the provisioning URI to show as text or a QR code once."""
     user.totp_secret = pyotp.random_base32()
+    user.totp_last_step = None
     record(session, actor, "user.totp_on", ("user", user.id))
     return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name="Stanch")
 
@@ -178,19 +198,23 @@ def confirm_totp(session: Session, user: User, secret: str, code: str, *, actor:
     if not valid:
         raise UserError("that code does not match: check the app shows Stanch and enter its newest code")
     user.totp_secret = secret
+    user.totp_last_step = None
     record(session, actor, "user.totp_on", ("user", user.id))
 
 
 def disable_totp(session: Session, user: User, *, actor: str) -> None:
     """Turn two-step sign-in off (for a lost phone; an admin does it)."""
     user.totp_secret = None
+    user.totp_last_step = None
     record(session, actor, "user.totp_off", ("user", user.id))
 
 
 def _unlocked_keys(session: Session, email: str, address: str, now: datetime) -> list[str]:
     """What failed sign-ins are counted against (the email and the address, as keyed hashes); raises
     SignInRefused ``rate_limited`` while either has ``MAX_FAILURES`` in the window."""
-    keys = [keyed_hash(session, "email:" + email), keyed_hash(session, "addr:" + address)]
+    keys = [keyed_hash(session, "email:" + account_name(email)), keyed_hash(session, "addr:" + address)]
+    for key in sorted(keys):  # held until the transaction ends: parallel guesses are counted in turn
+        lock_key(session, key)
     if _too_many_failures(session, keys, now):
         raise SignInRefused("rate_limited")
     return keys
@@ -233,8 +257,8 @@ def sign_in(
     """
     now = now or utcnow()
     keys = _unlocked_keys(session, email, address, now)
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    reason = _check(user, password, totp_code)
+    user = session.scalar(select(User).where(User.email == account_name(email)))
+    reason = _check(session, user, password, totp_code, now)
     if reason is not None or user is None:
         raise _failure(session, keys, now, reason or "credentials")
     if HASHER.check_needs_rehash(user.password_hash):
@@ -244,17 +268,39 @@ def sign_in(
     return user, cookie
 
 
-def _check(user: User | None, password: str, totp_code: str | None) -> str | None:
-    """None when the credentials are right, else the reason (checked in the same time either way)."""
+def _check(session: Session, user: User | None, password: str, totp_code: str | None,
+           now: datetime) -> str | None:
+    """None when the credentials are right, else ``credentials`` (checked in the same time either way).
+
+    A wrong authenticator code gives the same answer as a wrong password: a different one would tell a
+    guesser that the password was right.
+    """
     if not _password_matches(user.password_hash if user else _dummy_hash(), password):
         return "credentials"
     if user is None or user.disabled_at is not None:
         return "credentials"
-    if user.totp_secret is not None:
-        code = (totp_code or "").strip().replace(" ", "")
-        if not pyotp.TOTP(user.totp_secret).verify(code, valid_window=1):
-            return "totp"
+    if user.totp_secret is not None and not use_totp_code(session, user, totp_code or "", now):
+        return "credentials"
     return None
+
+
+def use_totp_code(session: Session, user: User, code: str, now: datetime) -> bool:
+    """Whether ``code`` is the user's current authenticator code (one step either side for clock
+    drift) AND its time step is later than the last one used, recorded atomically, so a code seen
+    over someone's shoulder or replayed by a proxy cannot sign in a second time."""
+    assert user.totp_secret is not None
+    totp = pyotp.TOTP(user.totp_secret)
+    typed = code.strip().replace(" ", "")
+    step = totp.timecode(now)
+    for candidate in (step - 1, step, step + 1):
+        if hmac.compare_digest(totp.generate_otp(candidate), typed):
+            claimed = session.execute(
+                update(User).where(User.id == user.id)
+                .where(or_(User.totp_last_step.is_(None), User.totp_last_step < candidate))
+                .values(totp_last_step=candidate).execution_options(synchronize_session=False)
+            )  # fmt: skip
+            return claimed.rowcount == 1  # type: ignore[attr-defined]
+    return False
 
 
 @functools.cache

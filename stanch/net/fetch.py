@@ -22,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -73,10 +74,39 @@ def lookup(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+"""The well-known NAT64 prefix (RFC 6052): the last 32 bits are the IPv4 address reached."""
+LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+"""Local-use NAT64 (RFC 8215): translates into the operator's own network, never public."""
+SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address leads to: IPv4-mapped, 6to4, NAT64 or IPv4-compatible."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in NAT64 or (address in IPV4_COMPATIBLE and int(address) > 1):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def is_public(address: Address) -> bool:
-    """Whether a connection to ``address`` leaves the local network: a global unicast address."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return is_public(address.ipv4_mapped)
+    """Whether a connection to ``address`` leaves the local network: a global unicast address.
+
+    IPv6 forms that lead to an IPv4 address (mapped ``::ffff:a.b.c.d``, 6to4 ``2002:aabb:ccdd::``,
+    NAT64 ``64:ff9b::a.b.c.d``, the old IPv4-compatible ``::a.b.c.d``) are judged by that address, so
+    ``2002:7f00:1::`` is loopback; Teredo tunnels, site-local ``fec0::/10`` and local-use NAT64 are never
+    public.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = embedded_ipv4(address)
+        if inner is not None:
+            return is_public(inner)
+        if address.teredo is not None or address in SITE_LOCAL or address in LOCAL_NAT64:
+            return False
     return address.is_global and not (
         address.is_multicast or address.is_reserved or address.is_loopback or address.is_link_local
         or address.is_private or address.is_unspecified
@@ -148,7 +178,7 @@ class SafeFetcher:
         target = httpx.URL(url)
         request = client.build_request(
             "GET", target.copy_with(host=address),
-            headers={"Host": target.netloc.decode("ascii"), **conditions},
+            headers={"Host": target.netloc.decode("ascii"), "Accept-Encoding": "identity", **conditions},
             extensions={"sni_hostname": target.host, "timeout": _timeout(deadline)},
         )
         return client.send(request, stream=True)
@@ -163,15 +193,73 @@ class SafeFetcher:
         if declared.isdigit() and int(declared) > self.limits.max_bytes:
             raise FetchError(f"larger than the limit of {self.limits.max_bytes:,} bytes "
                              f"({int(declared):,} declared): {url[:200]}")
-        chunks, size = [], 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > self.limits.max_bytes:
-                raise FetchError(f"larger than the limit of {self.limits.max_bytes:,} bytes: {url[:200]}")
+        body = BoundedBody(response.headers.get("content-encoding", ""), self.limits.max_bytes, url)
+        for chunk in response.iter_raw():
+            body.feed(chunk)
             if time.monotonic() > deadline:
                 raise httpx.ReadTimeout("deadline passed while reading")
-            chunks.append(chunk)
-        return Fetched(url, b"".join(chunks), etag, modified)
+        return Fetched(url, body.finish(), etag, modified)
+
+
+def post_bounded(url: str, body: bytes, headers: dict[str, str], *, timeout: float,
+                 max_bytes: int = 2**20) -> tuple[int, bytes]:
+    """POST ``body`` to a configured endpoint (the platform's resolver) and read at most ``max_bytes``
+    of its answer, decoded by ``BoundedBody``: (status, body). Raises httpx errors and FetchError."""
+    with httpx.Client(trust_env=False, timeout=timeout) as client, client.stream(
+        "POST", url, content=body, headers={**headers, "Accept-Encoding": "identity"}
+    ) as response:
+        reader = BoundedBody(response.headers.get("content-encoding", ""), max_bytes, url)
+        for chunk in response.iter_raw():
+            reader.feed(chunk)
+        return response.status_code, reader.finish()
+
+
+class BoundedBody:
+    """A response body decoded by hand, never past ``max_bytes`` of output.
+
+    Why by hand: httpx inflates each chunk before the caller sees it, so a 1,830-byte reply with
+    ``Content-Encoding: gzip, gzip`` grew to gigabytes before any size check could run. Stanch asks for
+    ``identity``; a server that compresses anyway may use one layer of gzip or deflate, inflated here
+    with zlib's ``max_length`` so no step produces more than what is left of the limit. Stacked or other
+    encodings (br, zstd) are refused.
+    """
+
+    def __init__(self, encoding: str, max_bytes: int, url: str) -> None:
+        layers = [e.strip().lower() for e in encoding.split(",") if e.strip() and e.strip() != "identity"]
+        if len(layers) > 1 or (layers and layers[0] not in ("gzip", "x-gzip", "deflate")):
+            raise FetchError(f"the server sent an encoding Stanch does not decode ({encoding[:80]}): "
+                             f"{url[:200]}")
+        self._inflate = None
+        if layers:
+            wbits = 31 if layers[0] in ("gzip", "x-gzip") else 15
+            self._inflate = zlib.decompressobj(wbits)
+        self._max, self._url = max_bytes, url
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    def feed(self, chunk: bytes) -> None:
+        if self._inflate is None:
+            self._keep(chunk)
+            return
+        data = chunk
+        while data:
+            try:
+                out = self._inflate.decompress(data, self._max - self._size + 1)
+            except zlib.error as error:
+                raise FetchError(f"the compressed body is corrupt ({error}): {self._url[:200]}") from None
+            self._keep(out)
+            data = self._inflate.unconsumed_tail
+
+    def finish(self) -> bytes:
+        if self._inflate is not None:
+            self._keep(self._inflate.flush(self._max - self._size + 1))
+        return b"".join(self._parts)
+
+    def _keep(self, data: bytes) -> None:
+        self._size += len(data)
+        if self._size > self._max:
+            raise FetchError(f"larger than the limit of {self._max:,} bytes: {self._url[:200]}")
+        self._parts.append(data)
 
 
 def _timeout(deadline: float) -> dict[str, float]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from stanch.signals.animation import animation_signals
 from stanch.signals.image import image_signals, is_animated, open_image
-from stanch.signals.limits import DEFAULT_LIMITS, Limits
+from stanch.signals.limits import DEFAULT_LIMITS, Limits, decode_slot
 from stanch.signals.media import SUPPORTED, MediaFormat, sniff_format
 from stanch.signals.records import signals_from_record, signals_record
 from stanch.signals.types import (
@@ -69,10 +69,12 @@ def hash_media(data: bytes, *, purpose: Purpose = "query", seconds_per_hash: flo
     if len(data) > limits.max_bytes:
         raise MediaError(f"file of {len(data):,} bytes is over the size limit of {limits.max_bytes:,} bytes")
     media = sniff_format(data)
-    if media.container == "video":
-        return video_signals(data, media, seconds_per_hash=seconds_per_hash, limits=limits)
-    image = open_image(data, media, limits)
-    with image:
-        if is_animated(image, media):
-            return animation_signals(data, image, media, seconds_per_hash=seconds_per_hash, limits=limits)
-        return image_signals(data, image, media, purpose)
+    with decode_slot():
+        if media.container == "video":
+            return video_signals(data, media, seconds_per_hash=seconds_per_hash, limits=limits)
+        image = open_image(data, media, limits)
+        with image:
+            if is_animated(image, media):
+                return animation_signals(data, image, media, seconds_per_hash=seconds_per_hash,
+                                         limits=limits)
+            return image_signals(data, image, media, purpose)

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import io
 import warnings
+from functools import cache
 
 import numpy as np
-import pillow_heif
 import simplejpeg
 from PIL import ExifTags, Image, ImageOps
 
@@ -31,7 +31,15 @@ from stanch.signals.media import GIF, JPEG, PNG, WEBP, MediaFormat
 from stanch.signals.robust import robust_variants
 from stanch.signals.types import ImageSignals, MediaError, Purpose
 
-pillow_heif.register_heif_opener()  # adds the HEIF format to Pillow; AVIF is Pillow's own
+
+@cache
+def enable_heif() -> None:
+    """Add the HEIF format to Pillow (AVIF is Pillow's own) the first time a HEIF file comes: loading
+    pillow-heif costs about 80 ms that a folder of JPEGs should not pay in every ``stanch hash``.
+    Code that opens media with Pillow directly (the desk's previews) calls it first."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
 
 DRAFT_MIN_SIDE = 768
 """Smallest side a JPEG is decoded at. Measured against pdqhash on full decodes: at 384 the conformance
@@ -41,6 +49,8 @@ photos stayed within 8 bits, but smooth 12-megapixel pictures (upscaled photos) 
 
 def open_image(data: bytes, media: MediaFormat, limits: Limits = DEFAULT_LIMITS) -> Image.Image:
     """Open an image with its format's decoder only, reading just the header, and check its size."""
+    if media.decoder == "HEIF":
+        enable_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -50,7 +60,35 @@ def open_image(data: bytes, media: MediaFormat, limits: Limits = DEFAULT_LIMITS)
     except Exception as error:  # Pillow raises many types for broken headers
         raise MediaError(f"not a readable {media.name} file: {error}") from error
     check_pixels(image.size, limits.max_pixels, "picture")
+    if media is not JPEG:  # a JPEG is decoded reduced and as luma: far below its full size
+        check_decode_bytes(image, limits.max_decode_bytes)
     return image
+
+
+BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2}
+"""Bytes Pillow stores a decoded pixel in for each mode: every mode of three or four bands (RGB, RGBA,
+YCbCr, LA, CMYK ...) and the 32-bit ones (I, F) take 4; these take less."""
+SINGLE_BAND_MODES = ("1", "L", "P", "I", "F", "I;16", "I;16B", "I;16L")
+
+
+def decode_cost(image: Image.Image) -> int:
+    """Bytes of pixels decoding an opened picture takes at its peak: its own; a converted RGB copy (4
+    bytes a pixel) when its mode is neither grey nor RGB-like; and one band (1 byte) at a time while a
+    large one is reduced (``reduced``)."""
+    width, height = image.size
+    own = BYTES_PER_PIXEL.get(image.mode, 4)
+    converted = 0 if image.mode in ("L", "RGB", "RGBA", "RGBa", "RGBX", "LA", "La") else 4
+    return width * height * (own + converted + 1)
+
+
+def check_decode_bytes(image: Image.Image, budget: int) -> None:
+    """MediaError when decoding the picture would take more than ``budget`` bytes of pixels."""
+    cost = decode_cost(image)
+    if cost > budget:
+        width, height = image.size
+        raise MediaError(f"decoding this {width}x{height} {image.mode} picture takes {cost / 2**20:,.0f} "
+                         f"MiB, over the limit of {budget / 2**20:,.0f} MiB (raise max_decode_bytes if it "
+                         "is genuine)")
 
 
 def check_pixels(size: tuple[int, int], max_pixels: int, what: str) -> None:
@@ -71,7 +109,13 @@ their first (primary) picture is hashed."""
 
 def is_animated(image: Image.Image, media: MediaFormat) -> bool:
     """Whether an opened image holds an animation (hashed as a video) rather than one picture."""
-    return media in ANIMATED_FORMATS and getattr(image, "n_frames", 1) > 1
+    if media not in ANIMATED_FORMATS:
+        return False
+    try:  # counting frames reads the whole file: a truncated one fails here (found by scripts/fuzz.py)
+        return int(getattr(image, "n_frames", 1)) > 1
+    except Exception as error:  # Pillow raises IndexError, EOFError, struct.error ... for broken frames
+        raise MediaError(f"not a readable {media.name} file: its frames cannot be counted ({error})"
+                         ) from None
 
 
 def image_signals(data: bytes, image: Image.Image, media: MediaFormat,
@@ -156,12 +200,44 @@ def decode_picture(image: Image.Image, media: MediaFormat) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image.load()
+            image = reduced(image)
             ImageOps.exif_transpose(image, in_place=True)  # in place: no copy of an upright picture
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
         raise MediaError(f"picture too large to decode safely: {error}") from error
     except Exception as error:  # truncated or corrupt data surfaces here, in many exception types
         raise MediaError(f"could not decode this {media.name} file: {error}") from error
     return image if image.mode in ("L", "RGB") else image.convert("RGB")
+
+
+REDUCE_ABOVE_PIXELS = 16_000_000
+"""Pictures (other than JPEGs, reduced while decoding) larger than this are reduced right after decoding,
+before any copy: the float planes of hashing and the views would otherwise take several times the
+picture's own memory (a 9400x9400 PNG cost ~2 GB). Smaller ones are hashed at full size, bit for bit
+pdqhash's."""
+
+
+def reduced(image: Image.Image) -> Image.Image:
+    """A large decoded picture shrunk by a whole factor (box average, as JPEG's reduced decoding does),
+    keeping ``DRAFT_MIN_SIDE`` pixels a side; smaller pictures unchanged.
+
+    Reduced one band at a time: Pillow's own ``reduce`` of an RGBA picture first makes a premultiplied
+    copy of the whole of it (an 89 MP RGBA PNG peaked at 741 MB). Alpha is dropped, as the RGB
+    conversion before hashing drops it.
+    """
+    width, height = image.size
+    ratio = min(width // DRAFT_MIN_SIDE, height // DRAFT_MIN_SIDE)
+    if width * height <= REDUCE_ABOVE_PIXELS or ratio < 2:
+        return image
+    scale = next(s for s in (8, 4, 2) if ratio >= s)
+    if image.mode in ("L", "I", "F"):
+        small = image.reduce(scale)
+    elif image.mode in ("LA", "La"):
+        small = image.getchannel("L").reduce(scale)
+    else:
+        rgb = image if image.mode in ("RGB", "RGBA", "RGBa", "RGBX") else image.convert("RGB")
+        small = Image.merge("RGB", [rgb.getchannel(band).reduce(scale) for band in "RGB"])
+    small.info = image.info  # EXIF orientation, for exif_transpose
+    return small
 
 
 def luma_of_picture(picture: Image.Image) -> np.ndarray:

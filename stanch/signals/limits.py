@@ -8,6 +8,10 @@ genuine.
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -30,12 +34,47 @@ class Limits:
     """Longest wall-clock time spent decoding one video or animation."""
     max_frames: int = 500_000
     """Most frames decoded from one video or animation."""
+    max_decode_bytes: int = 448 * 2**20
+    """Most memory one still picture's decoded pixels may take (448 MiB), judged from its header before
+    anything is decoded: width x height x (the bytes Pillow stores a pixel in, 4 for RGB and RGBA; 4
+    more for a converted copy when its mode needs one; 1 for the band being reduced). Every RGB or RGBA
+    picture under ``max_pixels`` passes (89 MP: 424 MiB) and is reduced at once; an 89-megapixel
+    palette picture (1 + 4 + 1 bytes: 509 MiB) is refused."""
 
     def __post_init__(self) -> None:
         for name in ("max_bytes", "max_pixels", "max_frame_pixels", "max_video_seconds",
-                     "max_decode_seconds", "max_frames"):
+                     "max_decode_seconds", "max_frames", "max_decode_bytes"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"limit {name} must be positive, got {getattr(self, name)}")
 
 
 DEFAULT_LIMITS = Limits()
+
+
+DEFAULT_CONCURRENT_DECODES = 2
+"""Files decoded at once in one process when ``STANCH_MAX_DECODES`` is unset (the machine's two cores)."""
+_slots: threading.BoundedSemaphore | None = None
+_slots_lock = threading.Lock()
+
+
+def concurrent_decodes() -> int:
+    """How many files one process decodes at once: ``STANCH_MAX_DECODES`` (a positive whole number)."""
+    text = os.environ.get("STANCH_MAX_DECODES", "").strip()
+    if not text:
+        return DEFAULT_CONCURRENT_DECODES
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"STANCH_MAX_DECODES must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
+@contextmanager
+def decode_slot() -> Iterator[None]:
+    """Hold one of the process's decode slots while decoding: the memory budget above is per decode,
+    so without a cap N uploads at once would cost N budgets; with it, at most
+    ``concurrent_decodes()`` budgets, whatever the number of requests (the rest wait their turn)."""
+    global _slots
+    with _slots_lock:
+        if _slots is None:
+            _slots = threading.BoundedSemaphore(concurrent_decodes())
+    with _slots:
+        yield

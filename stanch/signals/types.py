@@ -6,6 +6,7 @@ into the JSON lines of ``stanch hash`` without surprises.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,7 +20,18 @@ PURPOSES: tuple[Purpose, ...] = ("query", "bank")
 
 
 class MediaError(ValueError):
-    """A file that cannot be hashed, with a reason a person can act on (too large, not media, ...)."""
+    """A file that cannot be hashed, with a reason a person can act on (too large, not media, ...).
+
+    Decoders' own messages are often passed on, and some name Python objects
+    (``cannot identify image file <_io.BytesIO object at 0x7f...>``): such names say nothing to the
+    person and leak memory addresses, so they are replaced by "the file".
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(_OBJECT_NAME.sub("the file", message))
+
+
+_OBJECT_NAME = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
 
 
 @dataclass(frozen=True)

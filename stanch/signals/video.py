@@ -18,8 +18,8 @@ import math
 import time
 from collections.abc import Iterator
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-import av
 import numpy as np
 
 from stanch.signals.digests import md5_hex, sha256_hex
@@ -28,6 +28,9 @@ from stanch.signals.frame_views import frame_views
 from stanch.signals.limits import DEFAULT_LIMITS, Limits
 from stanch.signals.media import MediaFormat
 from stanch.signals.types import FrameHash, MediaError, VideoSignals
+
+if TYPE_CHECKING:
+    import av
 
 
 class FrameSampler:
@@ -106,6 +109,8 @@ def video_signals(data: bytes, media: MediaFormat, *, seconds_per_hash: float = 
     budget = DecodeBudget(limits)
     frames: list[FrameHash] = []
     last_ts = 0.0
+    import av  # here, not above: PyAV costs about 130 ms to load, which hashing pictures need not pay
+
     try:
         with av.open(io.BytesIO(data), mode="r", format=media.decoder) as container:
             stream = _video_stream(container, limits)
@@ -174,7 +179,7 @@ def _declared_seconds(container: av.container.InputContainer, stream: av.VideoSt
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * Fraction(stream.time_base))
     if container.duration is not None:
-        return container.duration / av.time_base
+        return container.duration / 1_000_000  # FFmpeg's AV_TIME_BASE (av.time_base)
     return None
 
 

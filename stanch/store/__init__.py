@@ -39,7 +39,7 @@ from stanch.store.changes import (
     prune_feed,
 )
 from stanch.store.db import Database, open_database
-from stanch.store.engine import create_store_engine, normalize_url
+from stanch.store.engine import UnstorableText, create_store_engine, normalize_url
 from stanch.store.entries import (
     FrameRow,
     NewEntry,
@@ -95,6 +95,7 @@ __all__ = [
     "StoredEntry",
     "UnknownBank",
     "UnknownEntry",
+    "UnstorableText",
     "VideoFrame",
     "WriteResult",
     "active_entry_counts",

@@ -7,8 +7,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from stanch.config import ConfigError
 from stanch.store.engine import create_store_engine, write_engine
 from stanch.store.migrate import upgrade
 
@@ -52,6 +54,16 @@ def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
     server processes start at once (see ``stanch.store.migrate.upgrade``).
     """
     engine = create_store_engine(url)
+    if engine.dialect.name == "postgresql":
+        try:
+            with engine.connect():
+                pass
+        except OperationalError as error:
+            engine.dispose()
+            reason = str(error.orig or error).strip().splitlines()[0]
+            setting = "the database URL" if url else "STANCH_DATABASE_URL"
+            raise ConfigError(f"{setting}: cannot connect to PostgreSQL at "
+                              f"{engine.url.render_as_string(hide_password=True)} ({reason})") from None
     if migrate:
         upgrade(engine)
     return Database(engine)

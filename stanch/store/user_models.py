@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from stanch.clock import utcnow
@@ -30,6 +30,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(10))
     totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    """The time step of the last authenticator code accepted: a code is refused a second time."""
     """Base32 secret of the authenticator app, when two-step sign-in is on."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -14,6 +14,8 @@ WIDTH = 640
 BAR_AREA = 200
 TOP = 20
 BOTTOM = 40
+MAX_SLOT = 80
+"""Widest room a bar gets: one month alone is a bar of normal width, not one filling the chart."""
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ def bar_chart(title: str, bars: list[Bar], *, maximum: float | None = None) -> M
     """A vertical bar chart of ``bars`` scaled to ``maximum`` (default: the largest value)."""
     top = maximum if maximum is not None else max((bar.value for bar in bars), default=0.0)
     height = TOP + BAR_AREA + BOTTOM
-    slot = WIDTH / max(len(bars), 1)
+    slot = min(WIDTH / max(len(bars), 1), MAX_SLOT)
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}">',
              f"<title>{escape(title)}</title>",
              f'<line x1="0" y1="{TOP + BAR_AREA}" x2="{WIDTH}" y2="{TOP + BAR_AREA}" stroke="#8a979f"/>']

@@ -17,6 +17,9 @@ from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from stanch.desk.locate import CatalogResolver, LocateError
 from stanch.desk.spool import MAX_PREVIEW_PIXELS, PREVIEW_SIZE, Spool, SpoolError
+from stanch.signals.image import enable_heif
+
+enable_heif()  # previews open HEIC photos with Pillow directly
 
 BLUR_RADIUS = 14
 

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from stanch.desk.appeals import UnknownAppeal, appellant_view, file_appeal, find_appeal
+from stanch.desk.appeals import UnknownAppeal, appellant_view, find_appeal, submit_appeal
 from stanch.desk.cases import (
     UnknownRequest,
     WrongState,
@@ -60,8 +60,10 @@ APPEAL_FIELDS = {"item_id": "item_id", "case_id": "item_id", "appellant.name": "
 def field_errors(problems: list[str], fields: dict[str, str] = FIELD_OF_PROBLEM) -> dict[str, list[str]]:
     """Problems from the desk library, grouped under the form field each one is about."""
     errors: dict[str, list[str]] = {}
-    for problem in problems:
-        head = problem.split(" ", 1)[0].split(":", 1)[0].split("[", 1)[0]
+    heads = [problem.split(" ", 1)[0].split(":", 1)[0].split("[", 1)[0] for problem in problems]
+    for head, problem in zip(heads, problems, strict=True):
+        if head == "statement" and "good_faith" in heads:
+            continue  # the form fills the statement from the good-faith box: one box, one message
         field = fields.get(head) or fields.get(head.split(".", 1)[0], "form")
         errors.setdefault(field, []).append(plain_words(problem))
     return errors
@@ -76,11 +78,24 @@ PLAIN_NAMES = {
 }
 
 
+PLURAL_NAMES = frozenset({"locations", "hashes"})
+"""Fields the page names in the plural ("The web addresses are missing", not "is")."""
+PAGE_MESSAGES = {
+    "relationship": "Who is asking: choose whether you are the person shown, or are acting for them.",
+    "good_faith": "The statement: tick the box to confirm it in good faith (we cannot act without it).",
+}
+"""Problems the API words with its raw values (``'self'``, ``true``), as the form says them instead."""
+
+
 def plain_words(problem: str) -> str:
     """The library names fields as the API spells them; the page says them in words."""
     head, _, rest = problem.partition(" ")
+    if head in PAGE_MESSAGES:
+        return PAGE_MESSAGES[head]
     for name, words in PLAIN_NAMES.items():
         if head == name or head.startswith((name + ".", name + "[", name + ":")):
+            if name in PLURAL_NAMES and rest.startswith("is "):
+                rest = "are " + rest.removeprefix("is ")
             return f"{words}{':' if head.endswith(':') else ''} {rest}".strip()
     return problem
 
@@ -267,9 +282,8 @@ def appeal_submit(
     body = {"item_id": item_id or None, "case_id": case_id or None,
             "appellant": {"name": name, "email": email}, "statement": statement}
     try:
-        with app.db.write() as session:
-            receipt, _ = file_appeal(session, body, now=app.now(), address=client_address(request),
-                                     safeguards=Safeguards.from_environment())
+        receipt = submit_appeal(app.db, body, now=app.now(), address=client_address(request),
+                                safeguards=Safeguards.from_environment())
     except InvalidRequest as problems:
         errors = field_errors(problems.problems, APPEAL_FIELDS)
         return _page(request, "appeal.html", {**context, "errors": errors}, 422)

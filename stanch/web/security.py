@@ -44,7 +44,7 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 _API_DOCS = ("/docs", "/redoc", "/openapi.json")
-"""FastAPI's interactive docs load Swagger UI from a CDN; they keep FastAPI's defaults."""
+"""The interactive API docs (Swagger UI, ReDoc; their assets under /docs-assets) keep their own headers."""
 SESSION_COOKIE = "stanch_session"
 FORM_COOKIE = "stanch_form"
 

@@ -47,10 +47,11 @@ def test_appeal_receipt_and_validation(api: Api) -> None:
                            ).status_code == 404
     receipt = _appeal(api, item_id="post/1")
     assert receipt["id"].startswith("APL-") and set(receipt) >= {"token", "received_at", "deadline"}
-    own = api.client.get(f"/v1/appeals/{receipt['id']}", params={"token": receipt["token"]}).json()
+    own = api.client.get(f"/v1/appeals/{receipt['id']}", headers={"X-Stanch-Token": receipt["token"]}).json()
     assert own["status"] == "received" and "appellant" not in own
     assert api.client.get(f"/v1/appeals/{receipt['id']}").status_code == 401
-    assert api.client.get(f"/v1/appeals/{receipt['id']}", params={"token": "nope"}).status_code == 404
+    wrong = api.client.get(f"/v1/appeals/{receipt['id']}", headers={"X-Stanch-Token": "nope"})
+    assert wrong.status_code == 404
     desk = api.client.get(f"/v1/appeals/{receipt['id']}", headers=api.headers("desk")).json()
     assert desk["request"] == case and desk["appellant"]["email"] == "up@example.org"
     assert [a["id"] for a in api.client.get("/v1/appeals", headers=api.headers("desk")).json()["appeals"]] \
@@ -70,7 +71,7 @@ def test_the_reviewer_who_removed_cannot_decide_the_appeal(api: Api) -> None:
     assert upheld.status_code == 200 and upheld.json()["status"] == "upheld"
     again = api.client.post(path, headers=other, json={"decision": "reinstate", "reason": "x"})
     assert again.status_code == 409
-    view = api.client.get(f"/v1/appeals/{receipt['id']}", params={"token": receipt["token"]}).json()
+    view = api.client.get(f"/v1/appeals/{receipt['id']}", headers={"X-Stanch-Token": receipt["token"]}).json()
     assert view["outcome"]["decision"] == "uphold" and view["outcome"]["reason"] == "It is the requester."
 
 

@@ -111,14 +111,14 @@ def test_receipt_and_what_is_stored(api: Api) -> None:
 def test_status_with_token_desk_key_nothing_and_wrong_token(api: Api) -> None:
     receipt = _file(api)
     path = f"/v1/requests/{receipt['id']}"
-    own = api.client.get(path, params={"token": receipt["token"]})
+    own = api.client.get(path, headers={"X-Stanch-Token": receipt["token"]})
     assert own.status_code == 200
     view = own.json()
     assert view["status"] == "received" and view["deadline"] == receipt["deadline"]
     assert "next" in view and "requester" not in view and "token" not in view
     assert api.client.get(path).status_code == 401
-    wrong = api.client.get(path, params={"token": "x" * 22})
-    unknown = api.client.get("/v1/requests/STN-0000-0000", params={"token": receipt["token"]})
+    wrong = api.client.get(path, headers={"X-Stanch-Token": "x" * 22})
+    unknown = api.client.get("/v1/requests/STN-0000-0000", headers={"X-Stanch-Token": receipt["token"]})
     assert wrong.status_code == unknown.status_code == 404
     assert wrong.json() == unknown.json()
     assert api.client.get(path, headers=api.headers("match")).status_code == 403
@@ -134,7 +134,7 @@ def test_status_with_token_desk_key_nothing_and_wrong_token(api: Api) -> None:
 def test_the_requester_never_sees_other_peoples_data(api: Api) -> None:
     mine = _file(api)
     _file(api, requester={"name": "Someone Else", "email": "else@example.org"})
-    view = api.client.get(f"/v1/requests/{mine['id']}", params={"token": mine["token"]}).text
+    view = api.client.get(f"/v1/requests/{mine['id']}", headers={"X-Stanch-Token": mine["token"]}).text
     assert "else@example.org" not in view and "Someone Else" not in view
 
 
@@ -142,7 +142,7 @@ def test_add_information_and_withdraw(api: Api) -> None:
     receipt = _file(api)
     path = f"/v1/requests/{receipt['id']}"
     api.post(f"{path}/decision", "desk", json={"decision": "need_info", "reason": "Which post exactly?"})
-    status = api.client.get(path, params={"token": receipt["token"]}).json()
+    status = api.client.get(path, headers={"X-Stanch-Token": receipt["token"]}).json()
     assert status["status"] == "need_info" and status["outcome"]["reason"] == "Which post exactly?"
     assert api.client.post(f"{path}/info", json={"text": "x"}).status_code == 401
     assert api.client.post(f"{path}/info", json={"token": "wrong", "text": "x"}).status_code == 404
@@ -153,9 +153,10 @@ def test_add_information_and_withdraw(api: Api) -> None:
     assert added.status_code == 200, added.text
     assert added.json()["status"] == "in_review"
     assert [loc["location"] for loc in added.json()["locations"]][-1] == "https://platform.example/p/2"
-    withdrawn = api.client.post(f"{path}/withdraw", params={"token": receipt["token"]})
+    withdrawn = api.client.post(f"{path}/withdraw", headers={"X-Stanch-Token": receipt["token"]})
     assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
-    assert api.client.post(f"{path}/withdraw", params={"token": receipt["token"]}).status_code == 409
+    again = api.client.post(f"{path}/withdraw", headers={"X-Stanch-Token": receipt["token"]})
+    assert again.status_code == 409
     assert api.post(f"{path}/decision", "desk", json={"decision": "remove"}).status_code == 409
 
 
@@ -197,7 +198,7 @@ def test_repeated_and_bulk_requesters_are_flagged(api: Api) -> None:
 
 def test_queue_is_ordered_by_time_left_and_needs_a_desk_key(api: Api) -> None:
     first, second = _file(api, locations=["a"]), _file(api, locations=["b"])
-    api.client.post(f"/v1/requests/{second['id']}/withdraw", params={"token": second["token"]})
+    api.client.post(f"/v1/requests/{second['id']}/withdraw", headers={"X-Stanch-Token": second["token"]})
     third = _file(api, locations=["c"])
     assert api.client.get("/v1/requests").status_code == 401
     rows = api.client.get("/v1/requests", headers=api.headers("desk")).json()["requests"]

@@ -62,7 +62,7 @@ def test_remove_banks_every_hash_and_queues_removal_for_every_item_and_copy(api:
         assert len(decisions) == 1 and json.loads(decisions[0].details)["decision"] == "remove"
     with api.db.read() as session:
         assert verify(session).ok
-    own = api.client.get(path, params={"token": receipt["token"]}).json()
+    own = api.client.get(path, headers={"X-Stanch-Token": receipt["token"]}).json()
     assert own["copies_found"] == 1 and "post/77" not in str(own)
     outcome = own["outcome"]
     assert outcome["decision"] == "remove" and "automated" in outcome["automated_means"].lower()
@@ -92,7 +92,8 @@ def test_reject_and_need_info_need_a_reason(api: Api) -> None:
     assert api.post(path, "match", json={"decision": "reject", "reason": "x"}).status_code == 403
     rejected = api.post(path, "desk", json={"decision": "reject", "reason": "This is not intimate imagery."})
     assert rejected.status_code == 200 and rejected.json()["entries"] == []
-    view = api.client.get(f"/v1/requests/{receipt['id']}", params={"token": receipt["token"]}).json()
+    own = {"X-Stanch-Token": receipt["token"]}
+    view = api.client.get(f"/v1/requests/{receipt['id']}", headers=own).json()
     assert view["status"] == "rejected" and view["outcome"]["reason"] == "This is not intimate imagery."
     with api.db.read() as session:
         assert list(session.scalars(select(Entry))) == []

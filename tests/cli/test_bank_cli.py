@@ -74,7 +74,8 @@ def test_errors_are_clear(db_url, tmp_path) -> None:
     assert "no entry 99" in _run(db_url, "bank", "remove", "ncii", "99").stderr
     unreadable = _run(db_url, "bank", "import", "ncii", str(tmp_path / "absent.txt"))
     assert unreadable.exit_code == 1 and "cannot read" in unreadable.stderr
-    assert _run(db_url, "bank", "import", "ncii", "x", "--format", "csv").exit_code == 1
+    wrong_format = _run(db_url, "bank", "import", "ncii", "x", "--format", "csv")
+    assert wrong_format.exit_code == 2 and "--format" in wrong_format.stderr  # a usage error, as Click's
 
 
 def test_add_hashes_media_with_file_names_as_sources(db_url, tmp_path) -> None:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from typer.testing import CliRunner
 
-from stanch.cli import app
-from stanch.cli.hash import PROGRESS_MIN_FILES, _with_progress, read_media_file
+from stanch.cli import app, load_command
+from stanch.cli import hash as hash_module
+from stanch.cli.hash import PROGRESS_MIN_FILES, _with_progress
+from stanch.files import read_media_file
 from stanch.signals import ImageSignals, Limits, MediaError, signals_from_record
 from stanch.signals.robust import _BANK_ONLY, query_hashes
 from tests.signals.media_factory import encoded, picture, video
@@ -74,10 +78,24 @@ def test_missing_file_is_an_error_line(media: Path) -> None:
 def test_workers_give_the_same_lines_in_the_same_order(media: Path) -> None:
     for index in range(6):
         (media / f"c{index}.jpg").write_bytes(encoded(picture(seed=10 + index), "JPEG"))
-    single = runner.invoke(app, ["hash", str(media)])
+    single = runner.invoke(app, ["hash", "--workers", "1", str(media)])
     pooled = runner.invoke(app, ["hash", "--workers", "2", str(media)])
     assert pooled.stdout == single.stdout
     assert pooled.exit_code == single.exit_code == 1
+
+
+def test_default_uses_every_core_only_for_enough_bytes(media: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+    files = sorted(p for p in media.rglob("*") if p.is_file())
+    size = sum(p.stat().st_size for p in files)
+    monkeypatch.setattr(hash_module, "PARALLEL_MIN_BYTES", size + 1)
+    assert hash_module.auto_workers(files) == 1
+    monkeypatch.setattr(hash_module, "PARALLEL_MIN_BYTES", size)
+    assert hash_module.auto_workers(files) == 2
+    assert hash_module.auto_workers(files[:1]) == 1
+    pooled = runner.invoke(app, ["hash", str(media)])  # the default, now pooled: same lines, same order
+    single = runner.invoke(app, ["hash", "--workers", "1", str(media)])
+    assert pooled.stdout == single.stdout and pooled.exit_code == single.exit_code
 
 
 def test_limits_are_options(media: Path) -> None:
@@ -131,4 +149,73 @@ def test_for_bank_adds_the_bank_only_views_and_keeps_what_a_query_looks_up(media
 
 def test_for_takes_query_or_bank_only(media: Path) -> None:
     result = runner.invoke(app, ["hash", "--for", "banks", str(media / "a.png")])
-    assert result.exit_code == 2 and "query, bank" in result.output
+    assert result.exit_code == 2 and "'banks' is not one of" in result.output
+
+
+def _console(args: list[str], *, lean: bool) -> subprocess.CompletedProcess[str]:
+    """``stanch ARGS`` in a fresh Python: through ``main`` (lean parser first) or straight to Typer."""
+    entry = "main()" if lean else "root.app()"
+    code = f"import sys\nsys.argv = ['stanch', *{args!r}]\nfrom stanch.cli import main, root\n{entry}"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize("args", [
+    ["--workers", "2", "--for", "bank", "{media}"],
+    ["--seconds-per-hash=1", "--max-megapixels", "0.01", "{media}/b", "--", "{media}/a.png"],
+    ["-w", "1", "--max-video-seconds", "0.5", "{media}/b/clip.mp4", "{media}/missing.jpg"],
+])
+def test_the_lean_parser_prints_what_typer_prints(media: Path, args: list[str]) -> None:
+    args = ["hash", *(a.format(media=media) for a in args)]
+    lean, typer_run = _console(args, lean=True), _console(args, lean=False)
+    assert (lean.stdout, lean.stderr, lean.returncode) == (typer_run.stdout, typer_run.stderr,
+                                                          typer_run.returncode)
+    assert lean.stdout.count("\n") >= 2
+
+
+def test_stanch_hash_loads_neither_typer_nor_click_nor_pydantic(media: Path) -> None:
+    probe = (f"import sys\nsys.argv = ['stanch', 'hash', {str(media)!r}]\nfrom stanch.cli import main\n"
+             "try:\n    main()\nexcept SystemExit:\n    pass\n"
+             "print('loaded:', *sorted({m.split('.')[0] for m in sys.modules} "
+             "& {'typer', 'click', 'pydantic', 'rich', 'sqlalchemy'}))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.rpartition("loaded:")[2].split() == []
+
+
+NOT_SURE = [
+    ["hash"], ["hash", "--help"], ["hash", "-w4", "x"], ["hash", "--workers", "-1", "x"],
+    ["hash", "--workers", "1.5", "x"], ["hash", "--for", "banks", "x"], ["hash", "--max-file-mb", "0", "x"],
+    ["hash", "--seconds-per-hash", "nan", "x"], ["hash", "-w", " 1", "x"], ["hash", "-w", "1_0", "x"],
+    ["hash", "--max-file-mb", "1e3", "x"], ["hash", "x", "--workers"], ["hash", "--unknown", "x"],
+    ["hash", "-w=2", "x"], ["--version"], ["match", "x"],
+]
+
+
+@pytest.mark.parametrize("args", NOT_SURE)
+def test_what_the_lean_parser_is_not_sure_of_goes_to_typer(args: list[str]) -> None:
+    assert hash_module.lean_arguments(args) is None
+
+
+def test_the_lean_parser_reads_options_as_click_does() -> None:
+    paths, options = hash_module.lean_arguments(
+        ["hash", "a", "--workers=3", "-", "--for", "bank", "-w", "2", "--", "--max-file-mb", "b"]) or ([], {})
+    assert paths == [Path("a"), Path("-"), Path("--max-file-mb"), Path("b")]
+    assert options == {**hash_module.DEFAULTS, "workers": 2, "purpose": "bank"}
+
+
+def test_the_lean_parser_knows_every_option_of_the_typer_command() -> None:
+    command = load_command("hash")
+    declared = {}
+    for param in command.params:
+        if param.param_type_name == "option":
+            kind = param.type_descriptor.annotation  # type: ignore[attr-defined]
+            kind = get_args(kind) if get_args(kind) else kind
+            for flag in param.opts:
+                declared[flag] = (param.name, kind, param.default, param.min)  # type: ignore[attr-defined]
+    lean = {flag: (name, kind, hash_module.DEFAULTS[name], least) for flag, (name, kind, least)
+            in hash_module.HASH_OPTIONS.items()}
+    assert lean == declared
+
+
+def test_threads_give_the_same_lines_in_the_same_order(media: Path) -> None:
+    files = sorted(p for p in media.rglob("*") if p.is_file())
+    assert list(hash_module.hash_files(files, threads=2)) == list(hash_module.hash_files(files))

@@ -4,6 +4,7 @@ and ``stanch users``."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pyotp
@@ -130,7 +131,7 @@ def test_stanch_users_create_list_password_and_totp(stanch: CliRunner, database:
     secret = re.search(r"secret=([A-Z2-7]+)", totp.output)
     assert totp.exit_code == 0 and secret
     assert "\u2588\u2588\u2588\u2588 \u2584\u2584\u2584\u2584\u2584 \u2588" in totp.output  # QR finder
-    with database.write() as session, pytest.raises(SignInRefused, match="totp"):
+    with database.write() as session, pytest.raises(SignInRefused, match="credentials"):
         sign_in(session, "erin@example.org", password, None, "127.0.0.1")
     with database.write() as session:
         sign_in(session, "erin@example.org", password, pyotp.TOTP(secret.group(1)).now(), "127.0.0.1")
@@ -140,8 +141,9 @@ def test_stanch_users_create_list_password_and_totp(stanch: CliRunner, database:
     with database.write() as session, pytest.raises(SignInRefused):
         sign_in(session, "erin@example.org", password, pyotp.TOTP(secret.group(1)).now(), "127.0.0.2")
     with database.write() as session:
+        next_code = pyotp.TOTP(secret.group(1)).at(time.time() + 30)  # the code used above works once
         _, cookie = sign_in(session, "erin@example.org", renewed.output.strip().split()[-1],
-                            pyotp.TOTP(secret.group(1)).now(), "127.0.0.3")
+                            next_code, "127.0.0.3")
     assert stanch.invoke(app, ["users", "disable", "--email", "erin@example.org"]).exit_code == 0
     assert stanch.invoke(app, ["users", "list"]).output == "erin@example.org\tadmin\ttotp\tdisabled\n"
     with database.write() as session:

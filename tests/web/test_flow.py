@@ -27,6 +27,7 @@ from stanch.desk.users import create_user
 from stanch.store import Database, open_database
 from stanch.store.desk_models import RequestEntry
 from stanch.store.models import EntryHash
+from tests.web.test_pages import file_case
 
 pytestmark = pytest.mark.browser
 
@@ -109,6 +110,8 @@ def test_request_hashed_in_browser_reviewed_and_followed(
     case = page.locator("#case-id").inner_text()
     token = page.locator("#case-token").inner_text()
     screenshot(page, "receipt")
+    number_box, code_box = (page.locator(box).bounding_box() for box in ("#case-id", "#case-token"))
+    assert number_box["y"] + number_box["height"] <= code_box["y"], "the number's box overlaps the code's"
     context.close()
 
     bodies = [(url, body) for url, _, body in sent if body]
@@ -265,3 +268,22 @@ def test_video_is_hashed_on_the_page_and_accepted_with_the_request(
     with server.db.read() as session:
         (record,) = json.loads(find_request(session, case).hashes)
     assert record["kind"] == "video" and record["duration"] > 0 and len(record["vpdq"]) >= 1
+
+
+def test_transparency_page_fits_1280_pixels_and_draws_bars_of_normal_width(
+    browser: BrowserSession, server: Server
+) -> None:
+    file_case(server.db)  # at least one month of figures, whichever test ran before
+    context = browser.browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server.url}/transparency")
+    screenshot(page, "transparency")
+    table = page.locator(".table-scroll")
+    fits = table.evaluate("region => region.scrollWidth <= region.clientWidth")
+    assert fits, "the figures table is cut off (it scrolls) at 1280 px"
+    assert page.locator("th", has_text="Reinstated").count() == 1
+    widths = page.locator("svg.chart rect").evaluate_all(
+        "bars => bars.map(bar => bar.getBoundingClientRect().width)")
+    assert widths and max(widths) <= 80, widths
+    context.close()
+

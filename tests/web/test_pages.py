@@ -362,6 +362,19 @@ def test_missing_elements_are_named_next_to_their_fields_and_nothing_is_stored(s
         assert session.scalar(select(TakedownRequest.id)) is None
 
 
+def test_report_errors_are_plain_words_listed_in_the_summary_once_each(site: Site) -> None:
+    response = site.client.post("/report", data={"form_token": site.token("/report"), "name": "Sam"})
+    page = response.text
+    assert "The web addresses are missing" in page and "addresses is" not in page
+    assert "'self'" not in page and "'authorised'" not in page and "must be true" not in page
+    summary = page.split('id="form-problems"', 1)[1].split("</div>", 1)[0]
+    for field in ("email", "locations", "signature", "good_faith", "relationship-self"):
+        assert f'<a href="#{field}">' in summary, field
+        assert f'id="{field}"' in page, field  # the link has somewhere to go
+    good_faith = page.split('id="good_faith-error"', 1)[1].split("</div>", 1)[0]
+    assert good_faith.count("<p>") == 1  # one box, one message (not also "the statement is missing")
+
+
 PAGES = ["/report", "/status", "/appeal", "/transparency", "/desk/sign-in"]
 DESK_PAGES = ["/desk", "/desk/appeals", "/desk/users", "/desk/account", "/desk/account/password"]
 

@@ -25,8 +25,8 @@ from stanch.web.templating import render
 router = APIRouter(prefix="/desk", include_in_schema=False)
 
 SIGN_IN_MESSAGES = {
-    "credentials": "The email address or password is not right.",
-    "totp": "The code from your authenticator app is not right (or has expired). Try the newest code.",
+    "credentials": "The email address, password or authenticator code is not right (a code works once: "
+                   "use the newest one).",
     "rate_limited": "Too many failed attempts. Wait 15 minutes and try again, or ask an admin.",
 }
 
