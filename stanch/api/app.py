@@ -1,8 +1,9 @@
 """The FastAPI application: ``create_app()`` builds it, ``uvicorn`` serves it (``stanch serve``).
 
-At start-up the app opens the database (migrating it if needed), loads every bank into a
-``MatchEngine`` and starts following the change feed, the desk's ticker and (unless
-``STANCH_DISPATCH=0``) the outbox dispatcher; at shutdown it stops them. Everything is
+At start-up the app builds the process's runtime object (``stanch.runtime.Stanch``: the database,
+migrated if needed, every bank in a ``MatchEngine``, the feed's follower, the desk's ticker and, unless
+``STANCH_DISPATCH=0``, the outbox dispatcher) and starts it; at shutdown it stops it. Routes and pages
+receive it through the dependency ``stanch.runtime.stanch_of``. Everything is
 under ``/v1``; the OpenAPI description is at ``/openapi.json`` and browsable at ``/docs``.
 
 Several server processes (``stanch serve --workers N``) each hold their own engine and converge
@@ -21,16 +22,11 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from stanch import __version__
-from stanch.actions.background import DispatcherThread, dispatch_in_server
 from stanch.api import appeals, banks, matching, report, requests
-from stanch.api.auth import KeyChecker
 from stanch.api.errors import install_error_handlers
-from stanch.api.services import ApiLimits, Services
-from stanch.desk.locate import resolvers_from_environment
-from stanch.desk.ticker import DeskTicker
-from stanch.matching.engine import MatchEngine
-from stanch.matching.sync import POLL_INTERVAL, BankFollower
-from stanch.store import Database, open_database
+from stanch.matching.sync import POLL_INTERVAL
+from stanch.runtime import ApiLimits, Settings, Stanch
+from stanch.store import Database
 from stanch.web import install as install_pages
 
 
@@ -41,34 +37,22 @@ def create_app(
     poll_interval: float = POLL_INTERVAL,
     key_cache_seconds: float = 1.0,
     limits: ApiLimits | None = None,
+    runtime: Stanch | None = None,
 ) -> FastAPI:
-    """The Stanch API for ``database_url`` (default ``STANCH_DATABASE_URL``) or an opened ``db``."""
+    """The Stanch API for ``database_url`` (default ``STANCH_DATABASE_URL``), an opened ``db``, or a
+    built ``runtime`` (which the app starts and stops)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = db or open_database(database_url)
-        dispatcher = DispatcherThread(database.engine) if dispatch_in_server() else None  # checks settings
-        engine = MatchEngine()
-        follower = BankFollower(database, engine, interval=poll_interval)
-        follower.load()
-        follower.start()
-        ticker = DeskTicker(database, resolvers_from_environment())
-        ticker.start()
-        if dispatcher is not None:
-            dispatcher.start()
+        stanch = runtime or _runtime(database_url, db, Settings.from_environment(
+            poll_interval=poll_interval, key_cache_seconds=key_cache_seconds, limits=limits))
+        stanch.start()
         settle_memory()
-        keys = KeyChecker(database, key_cache_seconds)
-        app.state.stanch = Services(database, engine, follower, keys, limits or ApiLimits.from_environment())
+        app.state.stanch = stanch  # read only by stanch.runtime.stanch_of
         try:
             yield
         finally:
-            if dispatcher is not None:
-                dispatcher.stop()
-            ticker.stop()
-            follower.stop()
-            keys.close()
-            if db is None:
-                database.dispose()
+            stanch.stop()
 
     app = FastAPI(
         title="Stanch",
@@ -85,6 +69,11 @@ def create_app(
     install_pages(app)
     describe_models(app, matching.BODY_MODELS + banks.BODY_MODELS)
     return app
+
+
+def _runtime(database_url: str | None, db: Database | None, settings: Settings) -> Stanch:
+    """A runtime on the given database (left open at the end) or on the URL's (disposed of)."""
+    return Stanch(db, settings) if db is not None else Stanch.open(database_url, settings)
 
 
 def describe_models(app: FastAPI, models: tuple[type[BaseModel], ...]) -> None:

@@ -13,24 +13,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from stanch.api.auth import Caller, require
 from stanch.api.requests import (
     actor_of,
     decision_body,
-    invalid_response,
     json_body,
     json_schema,
     optional_desk,
-    rate_limited_response,
     require_token_or_desk,
     run_decision,
 )
-from stanch.api.services import services
 from stanch.desk.appeals import (
-    UnknownAppeal,
     appellant_view,
     decide_appeal,
     file_appeal,
@@ -38,10 +34,8 @@ from stanch.desk.appeals import (
     open_appeals,
     reviewer_appeal_view,
 )
-from stanch.desk.cases import UnknownRequest
-from stanch.desk.intake import InvalidRequest
-from stanch.desk.safeguards import RateLimited, Safeguards
-from stanch.store import utcnow
+from stanch.desk.safeguards import Safeguards
+from stanch.runtime import Runtime
 
 router = APIRouter(prefix="/v1/appeals", tags=["appeals"])
 _TEXT = {"type": "string"}
@@ -59,62 +53,50 @@ DECISION_BODY = json_schema(["decision", "reason"], {"decision": {"enum": ["rein
 
 
 @router.post("", status_code=201, openapi_extra=APPEAL_BODY)
-async def appeals_file(request: Request) -> Any:
+async def appeals_file(app: Runtime, request: Request) -> Any:
     """Appeal a removal (public; no key)."""
     body = await json_body(request)
     address = request.client.host if request.client else None
-    app = services(request)
 
     def store() -> dict[str, str]:
         with app.db.write() as session:
-            receipt, _ = file_appeal(session, body, now=utcnow(), address=address,
+            receipt, _ = file_appeal(session, body, now=app.now(), address=address,
                                      safeguards=Safeguards.from_environment())
             return receipt.to_dict()
 
-    try:
-        return await run_in_threadpool(store)
-    except InvalidRequest as error:
-        return invalid_response(error)
-    except UnknownRequest as error:
-        raise HTTPException(404, str(error)) from None
-    except RateLimited as error:
-        return rate_limited_response(error)
+    return await run_in_threadpool(store)  # InvalidRequest 422, UnknownRequest 404, RateLimited 429
 
 
 @router.get("")
-def appeals_queue(request: Request, caller: Caller = Depends(require("desk"))) -> dict[str, Any]:
+def appeals_queue(app: Runtime, caller: Caller = Depends(require("desk"))) -> dict[str, Any]:
     """Appeals waiting for a decision, oldest first (no contact details)."""
-    with services(request).db.read() as session:
+    with app.db.read() as session:
         return {"appeals": [appellant_view(a) for a in open_appeals(session)]}
 
 
 @router.get("/{number}")
-def appeals_get(number: str, request: Request, token: str | None = None,
+def appeals_get(app: Runtime, number: str, request: Request, token: str | None = None,
                 caller: Caller | None = Depends(optional_desk)) -> dict[str, Any]:
     """An appeal's status: the appellant's view with ``?token=``, the reviewer's with a desk key."""
     require_token_or_desk(token, caller)
-    with services(request).db.write() as session:
-        try:
-            appeal = find_appeal(session, number, token, reviewer=caller is not None)
-        except UnknownAppeal as error:
-            raise HTTPException(404, str(error)) from None
+    with app.db.write() as session:
+        appeal = find_appeal(session, number, token, reviewer=caller is not None)
         if caller is not None:
-            return reviewer_appeal_view(session, appeal, actor_of(caller), utcnow())
+            return reviewer_appeal_view(session, appeal, actor_of(caller), app.now())
         return appellant_view(appeal)
 
 
 @router.post("/{number}/decision", openapi_extra=DECISION_BODY)
-async def appeals_decide(number: str, request: Request,
+async def appeals_decide(app: Runtime, number: str, request: Request,
                          caller: Caller = Depends(require("desk"))) -> dict[str, Any]:
     """Reinstate or uphold; reinstating withdraws the bank entries that came only from that request."""
     body = await decision_body(request)
-    app = services(request)
 
     def store() -> dict[str, Any]:
         with app.db.write() as session:
             appeal = find_appeal(session, number, reviewer=True)
             withdrawn = decide_appeal(session, appeal, body.get("decision"), body.get("reason"),
-                                      actor=actor_of(caller), now=utcnow())
+                                      actor=actor_of(caller), now=app.now())
             return {**appellant_view(appeal), "entries_withdrawn": withdrawn}
 
     return await run_decision(app, store)

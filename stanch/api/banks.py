@@ -9,21 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from stanch.api.auth import Caller, require
+from stanch.api.errors import unprocessable
 from stanch.api.schemas import NewBank, NewEntry, json_body, validated
-from stanch.api.services import Services, services
 from stanch.api.uploads import read_json
+from stanch.runtime import Runtime, Stanch
 from stanch.signals import signals_from_record
 from stanch.store import (
     Bank,
     BankExists,
     Entry,
     Provenance,
-    UnknownBank,
-    UnknownEntry,
     active_entry_counts,
     add_entry,
     bank_record,
@@ -43,65 +42,66 @@ BODY_MODELS = (NewBank, NewEntry)
 
 
 @router.get("")
-def banks_list(request: Request, _: Caller = Depends(require("bank"))) -> dict[str, Any]:
+def banks_list(app: Runtime, request: Request, _: Caller = Depends(require("bank"))) -> dict[str, Any]:
     """Every bank with its settings and how many entries still count in it."""
-    app = services(request)
     with app.db.read() as session:
         counts = active_entry_counts(session)
         return {"banks": [bank_record(b, counts.get(b.id, 0)) for b in list_banks(session)]}
 
 
 @router.post("", status_code=201, openapi_extra=json_body(NewBank))
-async def banks_create(request: Request, _: Caller = Depends(require("bank"))) -> dict[str, Any]:
+async def banks_create(
+    app: Runtime, request: Request, _: Caller = Depends(require("bank"))
+) -> dict[str, Any]:
     """Create a bank: ``{"name", "threshold": 31, "trust": "block"|"review", "kind": "match"|"allow"}``."""
-    app = services(request)
     body = validated(NewBank, await read_json(request, app.limits.max_json_bytes))
     return await run_in_threadpool(_create, app, body)
 
 
-def _create(app: Services, body: NewBank) -> dict[str, Any]:
+def _create(app: Stanch, body: NewBank) -> dict[str, Any]:
     try:
         with app.db.write() as session:
             bank = create_bank(session, body.name, threshold=body.threshold, trust=body.trust, kind=body.kind)
             created = bank_record(bank, 0)
-    except BankExists as error:
-        raise HTTPException(409, str(error)) from None
-    except ValueError as error:
-        raise HTTPException(422, str(error)) from None
+    except BankExists:
+        raise
+    except ValueError as error:  # a threshold, trust or kind out of range
+        raise unprocessable(error) from None
     app.follower.poll_after_commit()
     return created
 
 
 @router.get("/{bank}")
-def banks_get(bank: str, request: Request, _: Caller = Depends(require("bank"))) -> dict[str, Any]:
+def banks_get(app: Runtime, bank: str, _: Caller = Depends(require("bank"))) -> dict[str, Any]:
     """One bank's settings and its count of entries that still count."""
-    app = services(request)
     with app.db.read() as session:
         found = _get_bank(session, bank)
         return bank_record(found, active_entry_counts(session).get(found.id, 0))
 
 
 @router.post("/{bank}/entries", status_code=201, openapi_extra=json_body(NewEntry))
-async def entries_add(bank: str, request: Request, _: Caller = Depends(require("bank"))) -> dict[str, Any]:
+async def entries_add(
+    app: Runtime, bank: str, request: Request, _: Caller = Depends(require("bank"))
+) -> dict[str, Any]:
     """Bank a hash (``{"pdq": hex}``, with ``md5``/``sha256``/``quality`` if known) or full signals
     (``{"signals": {...}}``), with an optional ``source``. Matchable as soon as this answers."""
-    app = services(request)
     entry = _new_entry(validated(NewEntry, await read_json(request, app.limits.max_json_bytes)))
     return await run_in_threadpool(_add, app, bank, entry)
 
 
 @router.get("/{bank}/entries/{entry_id}")
 def entries_get(
+    app: Runtime,
     bank: str, entry_id: int, request: Request, _: Caller = Depends(require("bank"))
 ) -> dict[str, Any]:
     """One entry's provenance and state (its hashes are in ``stanch bank export``)."""
-    app = services(request)
     with app.db.read() as session:
         return _entry(_get_entry(session, _get_bank(session, bank), entry_id), bank)
 
 
 @router.delete("/{bank}/entries/{entry_id}")
 def entries_withdraw(
+    app: Runtime,
     bank: str,
     entry_id: int,
     request: Request,
@@ -109,19 +109,15 @@ def entries_withdraw(
 ) -> dict[str, Any]:
     """Withdraw an entry: it stops matching at once here, within a second everywhere. Idempotent; the
     entry stays on record with when and why (``?reason=`` sets why)."""
-    app = services(request)
     reason = request.query_params.get("reason", "withdrawn through the API")[:200]
-    try:
-        with app.db.write() as session:
-            entry = withdraw_entry(session, _get_bank(session, bank), entry_id, reason=reason)
-            answer = _entry(entry, bank)
-    except UnknownEntry as error:
-        raise HTTPException(404, str(error)) from None
+    with app.db.write() as session:
+        entry = withdraw_entry(session, _get_bank(session, bank), entry_id, reason=reason)
+        answer = _entry(entry, bank)
     app.follower.poll_after_commit()
     return answer
 
 
-def _add(app: Services, bank: str, entry: StoredNewEntry) -> dict[str, Any]:
+def _add(app: Stanch, bank: str, entry: StoredNewEntry) -> dict[str, Any]:
     with app.db.write() as session:
         found = _get_bank(session, bank)
         entry_id = add_entry(session, found, entry)
@@ -138,21 +134,15 @@ def _new_entry(body: NewEntry) -> StoredNewEntry:
     try:
         return entry_from_signals(signals_from_record(body.signals), provenance)
     except ValueError as error:
-        raise HTTPException(422, f"body.signals: {error}") from None
+        raise unprocessable(error, "body.signals: ") from None
 
 
 def _get_bank(session: Any, name: str) -> Bank:
-    try:
-        return get_bank(session, name)
-    except UnknownBank as error:
-        raise HTTPException(404, str(error)) from None
+    return get_bank(session, name)  # UnknownBank: 404
 
 
 def _get_entry(session: Any, bank: Bank, entry_id: int) -> Entry:
-    try:
-        return get_entry(session, bank, entry_id)
-    except UnknownEntry as error:
-        raise HTTPException(404, str(error)) from None
+    return get_entry(session, bank, entry_id)  # UnknownEntry: 404
 
 
 def _entry(entry: Entry, bank: str) -> dict[str, Any]:

@@ -13,11 +13,11 @@ from fastapi.concurrency import run_in_threadpool
 
 from stanch.api.auth import Caller, require
 from stanch.api.schemas import MAX_BATCH, BatchQuery, HashQuery, json_body, validated
-from stanch.api.services import services
 from stanch.api.uploads import is_multipart, read_json, read_upload
 from stanch.matching.engine import MatchEngine
 from stanch.matching.query import ImageQuery, hash_query, image_query
 from stanch.matching.verdict import Verdict
+from stanch.runtime import Runtime
 from stanch.signals import (
     ImageSignals,
     Purpose,
@@ -53,13 +53,13 @@ _MATCH_BODY = {
 
 @router.post("/hash", openapi_extra={"requestBody": {"required": True, "content": _FILE_BODY}})
 async def hash_upload(
+    app: Runtime,
     request: Request,
     purpose: Purpose = Query("query", alias="for", description="query, or bank for every robustness view"),
     _: Caller = Depends(require("match")),
 ) -> dict[str, Any]:
     """Hash an uploaded file (multipart field ``file``): the same object as ``stanch hash --for`` prints
     (``?for=bank`` for a record to bank with every robustness view)."""
-    app = services(request)
     if not is_multipart(request):
         raise HTTPException(415, "send the file as multipart/form-data in a field named 'file'")
     upload = await read_upload(request, "file", app.limits.max_upload_bytes)
@@ -68,14 +68,13 @@ async def hash_upload(
 
 
 @router.post("/match", openapi_extra=_MATCH_BODY)
-async def match(request: Request, _: Caller = Depends(require("match"))) -> dict[str, Any]:
+async def match(app: Runtime, request: Request, _: Caller = Depends(require("match"))) -> dict[str, Any]:
     """Match a hash (``{"pdq": hex}``, optionally ``quality``, ``md5``, ``sha256``), full signals
     (``{"signals": {...}}`` as ``stanch hash`` prints them) or an uploaded file (multipart ``file``).
 
     Answers ``{"matched", "action", "matches": [{"bank", "entry", "distance", "signal", ...}]}``;
     ``action`` is ``block``, ``review``, ``allow`` (an allow-list matched: do not act) or ``none``.
     """
-    app = services(request)
     if is_multipart(request):
         upload = await read_upload(request, "file", app.limits.max_upload_bytes)
         signals = await run_in_threadpool(hash_media, upload.data, seconds_per_hash=QUERY_SECONDS_PER_HASH)
@@ -86,10 +85,11 @@ async def match(request: Request, _: Caller = Depends(require("match"))) -> dict
 
 
 @router.post("/match/batch", openapi_extra=json_body(BatchQuery))
-async def match_batch(request: Request, _: Caller = Depends(require("match"))) -> dict[str, Any]:
+async def match_batch(
+    app: Runtime, request: Request, _: Caller = Depends(require("match"))
+) -> dict[str, Any]:
     """Match up to 1,000 hashes or signals in one request: ``{"items": [...]}`` → ``{"results": [...]}``
     in the same order, each result as ``/v1/match`` answers."""
-    app = services(request)
     body = await read_json(request, app.limits.max_json_bytes)
     items = body.get("items") if isinstance(body, dict) else None
     if not isinstance(items, list) or (isinstance(body, dict) and set(body) - {"items"}):

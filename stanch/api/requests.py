@@ -25,16 +25,13 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from stanch.api.auth import Caller, require
-from stanch.api.services import Services, services
+from stanch.api.errors import unprocessable
 from stanch.api.uploads import read_json
-from stanch.desk.appeals import SameReviewer, UnknownAppeal
 from stanch.desk.audit import record
 from stanch.desk.cases import (
-    UnknownRequest,
     WrongState,
     add_info,
     find_request,
@@ -46,17 +43,15 @@ from stanch.desk.cases import (
     withdraw,
 )
 from stanch.desk.decisions import decide
-from stanch.desk.intake import InvalidRequest, file_request, validate
+from stanch.desk.intake import file_request, validate
 from stanch.desk.locate import (
-    LocateError,
     attach_item,
     items_from_answer,
     locate_request,
-    resolvers_from_environment,
 )
-from stanch.desk.safeguards import RateLimited, Safeguards
+from stanch.desk.safeguards import Safeguards
 from stanch.net import SafeFetcher
-from stanch.store import utcnow
+from stanch.runtime import Runtime, Stanch
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
 log = logging.getLogger(__name__)
@@ -109,12 +104,12 @@ async def json_body(request: Request, max_bytes: int = PUBLIC_JSON_BYTES) -> Any
 
 
 async def optional_desk(
-    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+    app: Runtime, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> Caller | None:
     """The desk caller when a key is sent (401/403 if it is not a valid desk key), else None."""
     if credentials is None:
         return None
-    return await require("desk")(request, credentials)
+    return await require("desk")(credentials, app)
 
 
 def require_token_or_desk(token: str | None, caller: Caller | None) -> None:
@@ -124,58 +119,38 @@ def require_token_or_desk(token: str | None, caller: Caller | None) -> None:
                             headers={"WWW-Authenticate": "Bearer"})
 
 
-def invalid_response(error: InvalidRequest) -> JSONResponse:
-    """422 naming every problem: ``detail`` in one line, ``problems`` one by one."""
-    return JSONResponse({"detail": str(error), "problems": error.problems}, status_code=422)
-
-
-def rate_limited_response(error: RateLimited) -> JSONResponse:
-    """429, with ``Retry-After`` in seconds."""
-    return JSONResponse({"detail": str(error)}, status_code=429,
-                        headers={"Retry-After": str(error.retry_after)})
-
-
 @router.post("", status_code=201, openapi_extra=REQUEST_BODY)
-async def requests_file(request: Request, background: BackgroundTasks) -> Any:
+async def requests_file(app: Runtime, request: Request, background: BackgroundTasks) -> Any:
     """File a removal request (public; no key). Stored, and acknowledged by email, before answering."""
-    body = await json_body(request)
-    try:
-        valid = validate(body)
-    except InvalidRequest as error:
-        return invalid_response(error)
+    valid = validate(await json_body(request))  # InvalidRequest: 422 listing every problem
     address = request.client.host if request.client else None
-    app = services(request)
 
     def store() -> tuple[dict[str, str], int]:
         with app.db.write() as session:
-            receipt, stored = file_request(session, valid, now=utcnow(), address=address,
+            receipt, stored = file_request(session, valid, now=app.now(), address=address,
                                            safeguards=Safeguards.from_environment())
             return receipt.to_dict(), stored.id
 
-    try:
-        receipt, request_id = await run_in_threadpool(store)
-    except RateLimited as error:
-        return rate_limited_response(error)
+    receipt, request_id = await run_in_threadpool(store)  # RateLimited: 429
     background.add_task(_locate_soon, app, request_id)
     return {**receipt, "next": "Keep your case number and secret code: the code is shown only now and "
                                "cannot be recovered. A person will review your request by the deadline."}
 
 
-def _locate_soon(app: Services, request_id: int) -> None:
+def _locate_soon(app: Stanch, request_id: int) -> None:
     """Resolve the new request's locations after answering (the ticker retries what fails here)."""
     try:
-        resolver = resolvers_from_environment()
-        if resolver is not None:
-            locate_request(app.db, request_id, resolver, utcnow())
+        if app.resolvers is not None:
+            locate_request(app.db, request_id, app.resolvers, app.now())
     except Exception:
         log.exception("locating request %s failed; the desk ticker will try again", request_id)
 
 
 @router.get("")
-def requests_queue(request: Request, status: str = "open",
+def requests_queue(app: Runtime, request: Request, status: str = "open",
                    caller: Caller = Depends(require("desk"))) -> dict[str, Any]:
     """The reviewers' queue: ``status`` = open (default), all, or one state; least time left first."""
-    app, now = services(request), utcnow()
+    now = app.now()
     with app.db.write() as session:
         rows = [queue_row(r, now) for r in queue(session, now, status)]
         record(session, actor_of(caller), "request.queue_view", None, {"status": status, "rows": len(rows)})
@@ -183,18 +158,15 @@ def requests_queue(request: Request, status: str = "open",
 
 
 @router.get("/{number}")
-def requests_get(number: str, request: Request, token: str | None = None,
+def requests_get(app: Runtime, number: str, request: Request, token: str | None = None,
                  caller: Caller | None = Depends(optional_desk)) -> Any:
     """A request's status: the requester's view with ``?token=``, the reviewer's with a desk key."""
-    app, now = services(request), utcnow()
+    now = app.now()
     require_token_or_desk(token, caller)
     with app.db.write() as session:
-        try:
-            if caller is not None:
-                return reviewer_view(session, find_request(session, number), actor_of(caller), now)
-            return requester_view(session, request_for_token(session, number, token), now)
-        except UnknownRequest as error:
-            raise HTTPException(404, str(error)) from None
+        if caller is not None:
+            return reviewer_view(session, find_request(session, number), actor_of(caller), now)
+        return requester_view(session, request_for_token(session, number, token), now)
 
 
 async def _token_and_body(request: Request) -> tuple[str | None, Any]:
@@ -208,75 +180,58 @@ async def _token_and_body(request: Request) -> tuple[str | None, Any]:
 
 
 @router.post("/{number}/info", openapi_extra=INFO_BODY)
-async def requests_add_info(number: str, request: Request, background: BackgroundTasks) -> Any:
+async def requests_add_info(app: Runtime, number: str, request: Request, background: BackgroundTasks) -> Any:
     """The requester adds ``{"text", "locations", "hashes"}``; a request waiting for information goes back
     to review."""
     token, body = await _token_and_body(request)
-    app = services(request)
 
     def store() -> tuple[dict[str, Any], int]:
-        now = utcnow()
+        now = app.now()
         with app.db.write() as session:
             found = _own_request(session, number, token)
             add_info(session, found, body, now)
             session.flush()
             return requester_view(session, found, now), found.id
 
-    try:
-        view, request_id = await run_in_threadpool(store)
-    except InvalidRequest as error:
-        return invalid_response(error)
-    except WrongState as error:
-        raise HTTPException(409, str(error)) from None
+    view, request_id = await run_in_threadpool(store)
     background.add_task(_locate_soon, app, request_id)
     return view
 
 
 @router.post("/{number}/withdraw")
-async def requests_withdraw(number: str, request: Request) -> dict[str, Any]:
+async def requests_withdraw(app: Runtime, number: str, request: Request) -> dict[str, Any]:
     """The requester withdraws an open request."""
     token, _ = await _token_and_body(request)
-    app = services(request)
 
     def store() -> dict[str, Any]:
-        now = utcnow()
+        now = app.now()
         with app.db.write() as session:
             found = _own_request(session, number, token)
             withdraw(session, found, now)
             return requester_view(session, found, now)
 
-    try:
-        return await run_in_threadpool(store)
-    except WrongState as error:
-        raise HTTPException(409, str(error)) from None
+    return await run_in_threadpool(store)
 
 
 def _own_request(session: Any, number: str, token: str | None) -> Any:
     if token is None:
         raise HTTPException(401, "give the secret code as ?token= or \"token\" in the body")
-    try:
-        return request_for_token(session, number, token)
-    except UnknownRequest as error:
-        raise HTTPException(404, str(error)) from None
+    return request_for_token(session, number, token)
 
 
 @router.post("/{number}/items", status_code=201, openapi_extra=ITEMS_BODY)
-async def requests_attach_items(number: str, request: Request,
+async def requests_attach_items(app: Runtime, number: str, request: Request,
                                 caller: Caller = Depends(require("desk"))) -> dict[str, Any]:
     """The platform attaches items: ``{"items": [{"item_id", "hashes"|"media_url", "location",
     "copy": false}]}``. A copy must match the request's hashes; it is stored with how it matched."""
-    body = await json_body(request, services(request).limits.max_json_bytes)
-    try:
-        fetcher = SafeFetcher(allow_private=_allow_private())
-        located = await run_in_threadpool(items_from_answer, body, fetcher)
-    except LocateError as error:
-        raise HTTPException(422, str(error)) from None
+    body = await json_body(request, app.limits.max_json_bytes)
+    fetcher = SafeFetcher(allow_private=_allow_private())
+    located = await run_in_threadpool(items_from_answer, body, fetcher)  # LocateError: 422
     flags = [bool(i.get("copy")) for i in body["items"]]
     places = [i.get("location") if isinstance(i.get("location"), str) else None for i in body["items"]]
-    app = services(request)
 
     def store() -> list[dict[str, Any]]:
-        now = utcnow()
+        now = app.now()
         with app.db.write() as session:
             found = find_request(session, number)
             rows = [attach_item(session, found, item, origin="copy" if copy else "located",
@@ -287,10 +242,8 @@ async def requests_attach_items(number: str, request: Request,
 
     try:
         attached = await run_in_threadpool(store)
-    except UnknownRequest as error:
-        raise HTTPException(404, str(error)) from None
-    except ValueError as error:
-        raise HTTPException(422, str(error)) from None
+    except ValueError as error:  # an item that is not a copy of the request, or malformed
+        raise unprocessable(error) from None
     app.follower.poll_after_commit()
     return {"items": attached}
 
@@ -300,15 +253,14 @@ def _allow_private() -> bool:
 
 
 @router.post("/{number}/decision", openapi_extra=DECISION_BODY)
-async def requests_decide(number: str, request: Request,
+async def requests_decide(app: Runtime, number: str, request: Request,
                           caller: Caller = Depends(require("desk"))) -> dict[str, Any]:
     """Decide: ``remove`` banks the hashes and queues removals for every item and copy; ``reject`` and
     ``need_info`` need a ``reason``. 409 if the request is already decided."""
     body = await decision_body(request)
-    app = services(request)
 
     def store() -> dict[str, Any]:
-        now = utcnow()
+        now = app.now()
         with app.db.write() as session:
             found = find_request(session, number)
             result = decide(session, found, body.get("decision"), body.get("reason"),
@@ -328,19 +280,15 @@ async def decision_body(request: Request) -> dict[str, Any]:
     return body
 
 
-async def run_decision(app: Services, store: Callable[[], T]) -> T:
-    """Run a decision's write (``store``) off the event loop, answer the desk's refusals in HTTP (404 no
-    such request or appeal, 403 the same reviewer, 409 already decided, 422 a bad decision or reason),
-    and make what it banked matchable before answering."""
+async def run_decision(app: Stanch, store: Callable[[], T]) -> T:
+    """Run a decision's write (``store``) off the event loop and make what it banked matchable before
+    answering. The desk's refusals are answered by ``stanch.api.errors``; a ``ValueError`` of its own
+    (an unknown decision, a missing reason) is a 422."""
     try:
         answer = await run_in_threadpool(store)
-    except (UnknownRequest, UnknownAppeal) as error:
-        raise HTTPException(404, str(error)) from None
-    except SameReviewer as error:
-        raise HTTPException(403, str(error)) from None
-    except WrongState as error:
-        raise HTTPException(409, str(error)) from None
+    except WrongState:
+        raise
     except ValueError as error:
-        raise HTTPException(422, str(error)) from None
+        raise unprocessable(error) from None
     app.follower.poll_after_commit()
     return answer

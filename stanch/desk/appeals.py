@@ -183,3 +183,16 @@ def reviewer_appeal_view(session: Session, appeal: Appeal, actor: str, now: date
 def open_appeals(session: Session) -> list[Appeal]:
     """Appeals waiting for a decision, the oldest first."""
     return list(session.scalars(select(Appeal).where(Appeal.status == "received").order_by(Appeal.deadline)))
+
+
+def appeal_queue_rows(session: Session, actor: str, now: datetime) -> list[dict[str, Any]]:
+    """The open appeals as the desk lists them: time left, the case appealed, and whether ``actor``
+    decided that case (who may then not decide the appeal)."""
+    rows = []
+    for appeal in open_appeals(session):
+        removal = session.get(TakedownRequest, appeal.request_id)
+        rows.append({"id": appeal.public_id, "received_at": appeal.received_at, "deadline": appeal.deadline,
+                     "seconds_left": int((appeal.deadline - now).total_seconds()),
+                     "request": removal.public_id if removal else "",
+                     "mine": bool(removal and removal.decided_by == actor)})
+    return rows

@@ -270,3 +270,20 @@ def _reinstating_appeal(session: Session, request: TakedownRequest) -> Appeal | 
     return session.scalar(
         select(Appeal).where(Appeal.request_id == request.id, Appeal.status == "reinstated")
     )
+
+
+def find_item(session: Session, request: TakedownRequest, item_id: str) -> RequestItem:
+    """One item (or copy) of a case; ``UnknownRequest`` when the case has no such item."""
+    item = session.scalar(select(RequestItem).where(RequestItem.request_id == request.id,
+                                                    RequestItem.item_id == item_id))
+    if item is None:
+        raise UnknownRequest(f"case {request.public_id} has no item {item_id!r}")
+    return item
+
+
+def decided_by(session: Session, actor: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The cases ``actor`` decided, newest first: number, outcome, when, and whether in time."""
+    rows = session.scalars(select(TakedownRequest).where(TakedownRequest.decided_by == actor)
+                           .order_by(TakedownRequest.decided_at.desc()).limit(limit))
+    return [{"id": r.public_id, "status": r.status, "decided_at": r.decided_at, "kept": deadline_kept(r)}
+            for r in rows]

@@ -314,3 +314,16 @@ def ensure_first_admin(session: Session, email: str | None = None) -> tuple[str,
     password = new_password()
     user = create_user(session, email or FIRST_ADMIN_EMAIL, "admin", password, actor="system")
     return user.email, password
+
+
+def list_users(session: Session) -> list[User]:
+    """Every desk account, by email."""
+    return list(session.scalars(select(User).order_by(User.email)))
+
+
+def account_of(session: Session, reviewer: Reviewer) -> User:
+    """The account of a signed-in reviewer (``UserError`` if it was deleted meanwhile)."""
+    user = session.get(User, reviewer.id)
+    if user is None:
+        raise UserError("this account no longer exists")
+    return user

@@ -21,4 +21,4 @@ def install(app: FastAPI) -> None:
     install_security_headers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(public.router)
-    app.include_router(desk.router)
+    desk.install(app)

@@ -26,8 +26,7 @@ from stanch.desk.intake import InvalidRequest, file_request, validate
 from stanch.desk.report import monthly
 from stanch.desk.safeguards import RateLimited, Safeguards
 from stanch.desk.tokens import normalise_case_number
-from stanch.store import Database
-from stanch.store.models import utcnow
+from stanch.runtime import Runtime, Stanch
 from stanch.web.charts import Bar, bar_chart
 from stanch.web.security import client_address, form_token, form_token_ok, set_form_cookie
 from stanch.web.templating import render
@@ -45,12 +44,6 @@ FIELD_OF_PROBLEM = {
 }
 _STALE_FORM = ("This form was open too long or came from another page. Nothing was sent. Please check your "
                "answers below and send it again.")
-
-
-def database(request: Request) -> Database:
-    """The server's database (opened by the app at start-up)."""
-    db: Database = request.app.state.stanch.db
-    return db
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
@@ -143,6 +136,7 @@ def report_form(request: Request) -> Response:
 @router.post("/report", response_class=HTMLResponse)
 def report_submit(
     request: Request,
+    app: Runtime,
     form_token_value: str = Form("", alias="form_token"),
     relationship: str = Form(""),
     name: str = Form(""),
@@ -169,12 +163,11 @@ def report_submit(
         "locations": _typed_lines(locations),
         "explanation": explanation or None, "phone": phone or None,
     }
-    db = database(request)
     try:
         body["hashes"] = _browser_hashes(hashes) + pasted_hashes(pasted)
         valid = validate(body)
-        with db.write() as session:
-            receipt, _ = file_request(session, valid, now=utcnow(), address=client_address(request),
+        with app.db.write() as session:
+            receipt, _ = file_request(session, valid, now=app.now(), address=client_address(request),
                                       safeguards=Safeguards.from_environment())
     except InvalidRequest as problems:
         return _page(request, "report.html", {**context, "errors": field_errors(problems.problems)}, 422)
@@ -195,6 +188,7 @@ def status_form(request: Request) -> Response:
 @router.post("/status", response_class=HTMLResponse)
 def status_show(
     request: Request,
+    app: Runtime,
     form_token_value: str = Form("", alias="form_token"),
     case: str = Form(""),
     token: str = Form(""),
@@ -210,15 +204,14 @@ def status_show(
     values = {"case": case, "token": token}
     if not form_token_ok(request, form_token_value):
         return _status_form(request, values, {"form": [_STALE_FORM]}, 403)
-    db = database(request)
     if normalise_case_number(case).startswith("APL"):
-        return _appeal_status(request, case, token.strip(), values)
+        return _appeal_status(request, app, case, token.strip(), values)
     notice = None
     errors: dict[str, list[str]] = {}
     try:
-        with db.write() as session:
+        with app.db.write() as session:
             found = request_for_token(session, case, token.strip())
-            now = utcnow()
+            now = app.now()
             if action == "add_info":
                 locations = _typed_lines(more_locations)
                 try:
@@ -246,10 +239,11 @@ def _status_form(request: Request, values: dict[str, str], errors: dict[str, lis
                  status_code)
 
 
-def _appeal_status(request: Request, number: str, token: str, values: dict[str, str]) -> Response:
+def _appeal_status(request: Request, app: Stanch, number: str, token: str,
+                   values: dict[str, str]) -> Response:
     """An appeal's state for the person who appealed (appeal numbers start with APL)."""
     try:
-        with database(request).read() as session:
+        with app.db.read() as session:
             view = appellant_view(find_appeal(session, number, token))
     except UnknownAppeal as unknown:
         return _status_form(request, values, {"case": [str(unknown)]}, 404)
@@ -257,9 +251,9 @@ def _appeal_status(request: Request, number: str, token: str, values: dict[str, 
 
 
 @router.get("/transparency", response_class=HTMLResponse)
-def transparency(request: Request) -> Response:
+def transparency(request: Request, app: Runtime) -> Response:
     """The transparency report, per month, with charts."""
-    with database(request).read() as session:
+    with app.db.read() as session:
         figures = monthly(session)
     received = bar_chart("Requests received per month",
                          [Bar(f.month, f.received, str(f.received)) for f in figures])
@@ -279,6 +273,7 @@ def appeal_form(request: Request) -> Response:
 @router.post("/appeal", response_class=HTMLResponse)
 def appeal_submit(
     request: Request,
+    app: Runtime,
     form_token_value: str = Form("", alias="form_token"),
     item_id: str = Form(""),
     case_id: str = Form(""),
@@ -293,8 +288,8 @@ def appeal_submit(
     body = {"item_id": item_id or None, "case_id": case_id or None,
             "appellant": {"name": name, "email": email}, "statement": statement}
     try:
-        with database(request).write() as session:
-            receipt, _ = file_appeal(session, body, now=utcnow(), address=client_address(request),
+        with app.db.write() as session:
+            receipt, _ = file_appeal(session, body, now=app.now(), address=client_address(request),
                                      safeguards=Safeguards.from_environment())
     except InvalidRequest as problems:
         errors = field_errors(problems.problems, APPEAL_FIELDS)

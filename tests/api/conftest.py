@@ -14,7 +14,7 @@ from httpx import Response
 from PIL import Image
 
 from stanch.api.app import create_app
-from stanch.api.services import ApiLimits
+from stanch.runtime import ApiLimits
 from stanch.store import Database, create_key
 
 MIRROR_VIEWS = {"flipy", "mirrored"}
