@@ -6,10 +6,11 @@ A new TCP connection is opened for every request. Printed:
 
 - start-up: seconds from launching the server until it answers (it loads the whole bank first);
 - single lookups, ``POST /v1/match {"pdq"}``: p50/p99 over planted near-duplicates (1-31 bits from a
-  banked hash; each must be found) and over random misses, in random order; the baseline is a numpy
-  brute-force scan (XOR + popcount of every banked hash) of the same bank in this process, timed on
-  each query right after its API lookup, so both see the same machine load; target: the API's p99
-  at least 3x faster than the brute force's;
+  banked hash; each must be found) and over random misses, in random order, with p99/p50 (the tail);
+  the baseline is a numpy brute-force scan (XOR + popcount of every banked hash) of the same bank and
+  queries in this process, timed after the server has stopped: run between the API calls, on the same
+  two cores, its memory traffic and CPU would land in the server's tail and measure itself, not the
+  server; target: the API's p99 at least 3x faster than the brute force's;
 - adds through ``POST /v1/banks/{bank}/entries``, one after another, per second;
 - time from POSTing an entry to it being matchable, in the server that took the POST, and in the
   server when another process commits the entry to the database (the change feed);
@@ -62,19 +63,21 @@ def main() -> None:
         try:
             print(f"server start-up with {args.hashes:,} hashes: {server.started:.1f} s")
             rss_loaded = server.rss_mb()
-            api, matched, brute = interleaved(server, bank, queries, rng.permutation(len(queries)))
+            api, matched = lookups(server, queries, rng.permutation(len(queries)))
             adds_per_second = server.adds(rng, args.adds)
             local, remote = server.time_to_matchable(rng, url, 20)
             rss_after = server.rss_mb()
         finally:
             server.stop()
+    brute = brute_force_times(bank, queries)
 
     print(f"\nlookups over HTTP (new connection each), {args.hashes:,} hashes:")
     found, false = int(matched[planted_rows].sum()), int(matched[~planted_rows].sum())
     report("planted near-duplicates", api[planted_rows], f"{found}/{args.lookups} found")
     report("random misses", api[~planted_rows], f"{false} false matches")
-    report("numpy brute force, in-process", brute, "same bank, same queries, interleaved")
+    report("numpy brute force, in-process", brute, "same bank, same queries, after the server stopped")
     p99 = np.percentile(api, 99)
+    print(f"  API tail: p99/p50 = {p99 / np.percentile(api, 50):.1f}")
     print(
         f"  API p99 {p99 * 1e3:.2f} ms vs brute force p99 {np.percentile(brute, 99) * 1e3:.2f} ms: "
         f"{np.percentile(brute, 99) / p99:.1f}x faster (target >= 3x)"
@@ -116,16 +119,18 @@ def planted(rng: np.random.Generator, bank: np.ndarray, count: int) -> np.ndarra
     return np.packbits(bits, axis=1)
 
 
-def interleaved(
-    server: Server, bank: np.ndarray, queries: np.ndarray, order: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per query: seconds of the API lookup, whether it matched, seconds of the brute-force scan."""
-    words = bank.view(np.uint64)
-    api, matched, brute = np.zeros(len(queries)), np.zeros(len(queries), bool), np.zeros(len(queries))
+def lookups(server: Server, queries: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per query, in the given order: seconds of the API lookup, and whether it matched."""
+    api, matched = np.zeros(len(queries)), np.zeros(len(queries), bool)
     for i in order:
         api[i], matched[i] = server.lookup(queries[i])
-        brute[i] = brute_force_seconds(words, queries[i])
-    return api, matched, brute
+    return api, matched
+
+
+def brute_force_times(bank: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Seconds of the brute-force scan of each query (run with no server beside it)."""
+    words = bank.view(np.uint64)
+    return np.array([brute_force_seconds(words, query) for query in queries])
 
 
 def brute_force_seconds(words: np.ndarray, query: np.ndarray) -> float:

@@ -230,12 +230,53 @@ def run_big(size: int) -> None:
     report_searches("big", bank, index, queries, brute_count=10)
 
 
+def run_widths(size: int, query_count: int) -> None:
+    """The chunk width chosen for ``size`` rows against the 16-bit chunks every segment used before,
+    on the same bank and queries in the same process: build, bytes, candidates, single-lookup latency."""
+    from stanch.index.multi_index import MultiIndex, chunk_bits_for
+    from stanch.index.segment import Segment
+
+    print(f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    rng = np.random.default_rng(16)
+    bank = random_hashes(rng, size)
+    words = bank.view(np.uint64)
+    queries, _, _ = queries_for(rng, bank, query_count)
+    query_words = queries.view(np.uint64)
+    ids = np.arange(size, dtype=np.int64)
+    figures = {}
+    for label, bits in (("16-bit chunks", 16), ("chosen width", chunk_bits_for(size))):
+        seconds, table = timed(lambda bits=bits: MultiIndex.build(words, bits=bits))
+        segment = Segment(ids, words, None, table)  # type: ignore[arg-type]
+        single = latencies(
+            lambda q, segment=segment: segment.matches(q.view(np.uint64)[None, :], THRESHOLD), queries
+        )
+        counts = segment.candidate_counts(query_words, THRESHOLD)
+        found = segment.matches(query_words[:50], THRESHOLD)
+        figures[label] = statistics.median(single)
+        print(
+            f"[widths] {label} ({bits} bits, {256 // bits} tables) at {size:,} hashes: "
+            f"build {seconds:.1f} s, "
+            f"tables {table.nbytes / size:.0f} bytes a hash; hashes compared a query median "
+            f"{np.median(counts):,.0f}; single lookup median {ms(statistics.median(single))}, "
+            f"p99 {ms(float(np.percentile(single, 99)))}; {len(found.row)} matches for 50 queries"
+        )
+        del segment, table
+    ratio = figures["16-bit chunks"] / figures["chosen width"]
+    print(f"[widths] chosen width is {ratio:.1f}x the 16-bit chunks' median lookup, same bank, same run")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--big", action="store_true", help="also build and search 10M hashes (~2.5 GB RAM)")
+    parser.add_argument(
+        "--widths", type=int, metavar="N", help="only compare chunk widths on N hashes (10M: ~2 GB RAM)"
+    )
     options = parser.parse_args()
+    if options.widths:
+        run_widths(options.widths, options.queries)
+        return
     run(options.size, options.queries)
     if options.big:
         run_big(10_000_000)

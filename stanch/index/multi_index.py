@@ -1,38 +1,114 @@
-"""Multi-index hashing: sixteen bucket tables, one per 16-bit chunk of the 256-bit hash.
+"""Multi-index hashing: one bucket table per chunk of the 256-bit hash, chunks as wide as the bank needs.
 
-Why it is exact: split a hash into 16 chunks of 16 bits. If two hashes differ in ``d`` bits, by the
-pigeonhole principle some chunk differs in at most ``d // 16`` bits. So probing, in every chunk table,
-the query's chunk value and every value within ``d // 16`` bits of it finds every hash within ``d``
-(for the PDQ threshold 31: the exact value and its 16 one-bit neighbours, 17 probes a chunk); each
-candidate is then checked with a full 256-bit distance, so nothing farther than ``d`` is returned.
+Why it is exact: split a hash into ``m`` chunks of ``b`` bits (the ``256 - m*b`` bits left over belong
+to no chunk). If two hashes differ in ``d`` bits, they differ in at most ``d`` bits over the chunks, so
+by the pigeonhole principle some chunk differs in at most ``d // m`` bits. So probing, in every chunk
+table, the query's chunk value and every value within ``d // m`` bits of it finds every hash within
+``d``; each candidate is then checked with a full 256-bit distance, so nothing farther is returned.
+
+Why the width depends on the bank: a probe costs about the same whatever the width, but a bucket holds
+``n / 2**b`` rows, so narrow chunks make every probe gather many candidates at large ``n`` (16 chunks
+of 16 bits at 10M hashes: 272 probes, ~41,000 full comparisons a lookup), while wide chunks need more
+probes each (11 chunks of 23 bits: 3,047 probes, ~3,700 comparisons). ``chunk_bits_for`` picks, for a
+segment's size, the width with the least expected work at PDQ's threshold of 31, within a memory cap
+for the bucket offsets.
 
 Memory: each chunk table is a compressed-sparse-row layout, the row numbers sorted by chunk value
-(4 bytes a row) plus 65,537 bucket offsets, so 64 bytes a hash for the 16 tables together.
+(4 bytes a row) plus ``2**b + 1`` bucket offsets (4 bytes each), so ``4 * m`` bytes a hash plus the
+offsets.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from itertools import combinations
+from math import comb
 
 import numpy as np
 
 from stanch.index.distance import popcount_rows
 
-CHUNKS = 16
-CHUNK_VALUES = 1 << 16
-MAX_PROBE_RADIUS = 3
-"""Beyond 3 bits a chunk (thresholds of 64 and more) probing costs more than scanning every row."""
-
-_ALL_VALUES = np.arange(CHUNK_VALUES, dtype=np.uint16)
-_FLIP_MASKS = _ALL_VALUES[np.argsort(np.bitwise_count(_ALL_VALUES), kind="stable")]
-"""Every 16-bit mask, fewest bits first: the masks within r bits are a prefix of this array."""
-_MASKS_WITHIN = np.cumsum(np.bincount(np.bitwise_count(_ALL_VALUES), minlength=17))
-"""_MASKS_WITHIN[r] is how many 16-bit masks have at most r bits set (1, 17, 137, 697, ...)."""
-_FLIP_MASKS.flags.writeable = False
-_MASKS_WITHIN.flags.writeable = False
+HASH_BITS = 256
+MIN_CHUNK_BITS = 16
+MAX_CHUNK_BITS = 24
+TYPICAL_THRESHOLD = 31
+"""The threshold a bank's index is shaped for (PDQ's); any other threshold stays exact, only slower."""
+MAX_PROBES = 65_536
+"""Beyond this many probes a query (a large threshold) costs more than scanning a large segment."""
+OFFSET_BYTES_PER_ROW = 24
+"""The bucket offsets of all chunk tables together may take at most this many bytes a row."""
+PROBE_COST = 1.0
+CANDIDATE_COST = 1.5
+"""Relative costs of one probe (two offset reads) and one candidate (a row gather and a popcount)."""
 
 CANDIDATE_BLOCK = 1 << 17
 """Candidates verified at once: bounds the temporary memory of a batch (32 bytes each, 4 MB)."""
+
+
+def chunk_count(bits: int) -> int:
+    return HASH_BITS // bits
+
+
+def probes_per_query(bits: int, threshold: int) -> int:
+    """Buckets one query probes over all chunk tables: every value within the pigeonhole radius."""
+    radius = threshold // chunk_count(bits)
+    return chunk_count(bits) * sum(comb(bits, k) for k in range(min(radius, bits) + 1))
+
+
+def chunk_bits_for(rows: int, threshold: int = TYPICAL_THRESHOLD) -> int:
+    """The chunk width with the least expected work per lookup for a segment of ``rows`` hashes."""
+
+    def cost(bits: int) -> float:
+        probes = probes_per_query(bits, threshold)
+        return probes * PROBE_COST + probes * rows / (1 << bits) * CANDIDATE_COST
+
+    def fits(bits: int) -> bool:
+        return bits == MIN_CHUNK_BITS or chunk_count(bits) * (1 << bits) * 4 <= OFFSET_BYTES_PER_ROW * rows
+
+    widths = [b for b in range(MIN_CHUNK_BITS, MAX_CHUNK_BITS + 1) if fits(b)]
+    return min(widths, key=lambda b: (cost(b), b))
+
+
+@cache
+def flip_masks(bits: int, radius: int) -> np.ndarray:
+    """Every ``bits``-wide mask with at most ``radius`` bits set, fewest first (uint32, read-only)."""
+    masks = [0]
+    for count in range(1, radius + 1):
+        masks.extend(sum(1 << p for p in chosen) for chosen in combinations(range(bits), count))
+    out = np.array(masks, dtype=np.uint32)
+    out.flags.writeable = False
+    return out
+
+
+def stable_order(keys: np.ndarray, bits: int) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` for keys of up to 32 bits, as two radix passes.
+
+    numpy sorts 16-bit keys stably with a radix sort but wider ones with a merge sort, about five times
+    slower at 10M rows; sorting by the low 16 bits and then, stably, by the high bits is the same order.
+    """
+    low = np.argsort(keys.astype(np.uint16), kind="stable")
+    if bits <= 16:
+        return low
+    high = (keys[low] >> np.uint32(16)).astype(np.uint16)
+    return low[np.argsort(high, kind="stable")]
+
+
+def chunk_values(words: np.ndarray, bits: int) -> np.ndarray:
+    """``(n, 4)`` uint64 hashes as ``(n, m)`` uint32 chunk values (chunk ``c`` is bits ``c*b..c*b+b-1``
+    of the four words read as one little-endian 256-bit number)."""
+    if bits == 16:
+        return words.view(np.uint16).astype(np.uint32)
+    m = chunk_count(bits)
+    mask = np.uint64((1 << bits) - 1)
+    out = np.empty((len(words), m), dtype=np.uint32)
+    for chunk in range(m):
+        word, shift = divmod(chunk * bits, 64)
+        value = words[:, word] >> np.uint64(shift)
+        if shift + bits > 64:
+            value |= words[:, word + 1] << np.uint64(64 - shift)
+        out[:, chunk] = value & mask
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,31 +132,37 @@ class Matches:
 
 @dataclass(frozen=True, slots=True)
 class MultiIndex:
-    """The 16 chunk tables of one immutable set of rows.
+    """The chunk tables of one immutable set of rows.
 
-    ``rows`` holds, for chunk ``c``, the row numbers sorted by that chunk's value; ``offsets[c, v]`` is
-    where the rows with value ``v`` start in ``rows.ravel()`` (so offsets already include ``c * n``).
+    ``rows[c]`` holds the row numbers sorted by chunk ``c``'s value; ``offsets[c, v]`` is where the rows
+    with value ``v`` start in ``rows[c]``. ``bits`` is the chunk width (``rows`` has ``256 // bits``
+    chunks).
     """
 
     offsets: np.ndarray
     rows: np.ndarray
+    bits: int
 
     @classmethod
-    def build(cls, words: np.ndarray) -> MultiIndex:
-        """Index ``(n, 4)`` uint64 rows; numpy's stable argsort of uint16 keys is a radix sort."""
+    def build(cls, words: np.ndarray, bits: int | None = None) -> MultiIndex:
+        """Index ``(n, 4)`` uint64 rows, with chunks of ``bits`` (default: the best for ``n``)."""
         n = len(words)
         if n >= 1 << 32:
             raise ValueError("one index segment holds fewer than 2**32 hashes; split the bank")
-        keys = words.view(np.uint16)
-        rows = np.empty((CHUNKS, n), dtype=np.uint32)
-        offsets = np.empty((CHUNKS, CHUNK_VALUES + 1), dtype=np.int64)
-        for chunk in range(CHUNKS):
+        bits = chunk_bits_for(n) if bits is None else bits
+        if not MIN_CHUNK_BITS <= bits <= MAX_CHUNK_BITS:
+            raise ValueError(f"chunk width must be {MIN_CHUNK_BITS} to {MAX_CHUNK_BITS} bits, not {bits}")
+        values = 1 << bits
+        chunks = chunk_count(bits)
+        keys = chunk_values(words, bits)
+        rows = np.empty((chunks, n), dtype=np.uint32)
+        offsets = np.empty((chunks, values + 1), dtype=np.uint32)
+        for chunk in range(chunks):
             column = np.ascontiguousarray(keys[:, chunk])
-            rows[chunk] = np.argsort(column, kind="stable")
-            offsets[chunk, 0] = chunk * n
-            np.cumsum(np.bincount(column, minlength=CHUNK_VALUES), out=offsets[chunk, 1:])
-            offsets[chunk, 1:] += chunk * n
-        return cls(offsets, rows)
+            rows[chunk] = stable_order(column, bits)
+            offsets[chunk, 0] = 0
+            np.cumsum(np.bincount(column, minlength=values), out=offsets[chunk, 1:])
+        return cls(offsets, rows, bits)
 
     @property
     def nbytes(self) -> int:
@@ -94,34 +176,66 @@ class MultiIndex:
         Queries whose probes would gather more than ``scan_above`` candidates (a very crowded bucket,
         or a large threshold) are not handled here: their numbers are returned for a full scan.
         """
-        radius = threshold // CHUNKS
-        if radius > MAX_PROBE_RADIUS:
+        if probes_per_query(self.bits, threshold) > MAX_PROBES:
             return Matches.concat([]), np.arange(len(queries))
-        starts, lengths = self._spans(queries, radius)
+        starts, lengths = self._spans(queries, threshold)
         totals = lengths.sum(axis=1)
         crowded = totals > scan_above
         probed = np.flatnonzero(~crowded)
+        radius = threshold // chunk_count(self.bits)
         parts = [
-            _verify(words, queries, threshold, block, starts[block], lengths[block], self.rows)
+            self._verify(words, queries, threshold, radius, block, starts[block], lengths[block])
             for block in _blocks(probed, totals[probed])
         ]
         return Matches.concat(parts), np.flatnonzero(crowded)
 
     def candidate_counts(self, queries: np.ndarray, threshold: int) -> np.ndarray:
         """How many rows the probes of each query gather before the full distance check."""
-        if threshold // CHUNKS > MAX_PROBE_RADIUS:
-            return np.full(len(queries), len(self.rows[0]))
-        return self._spans(queries, threshold // CHUNKS)[1].sum(axis=1)
+        if probes_per_query(self.bits, threshold) > MAX_PROBES:
+            return np.full(len(queries), self.rows.shape[1])
+        return self._spans(queries, threshold)[1].sum(axis=1)
 
-    def _spans(self, queries: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
+    def _spans(self, queries: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray]:
         """Start (in ``rows.ravel()``) and length of every bucket probed, one row of spans per query."""
-        masks = _FLIP_MASKS[: _MASKS_WITHIN[radius]]
-        keys = queries.view(np.uint16)[:, :, None] ^ masks
-        flat = keys + (np.arange(CHUNKS) * (CHUNK_VALUES + 1))[:, None]
-        flat = flat.reshape(len(queries), -1)
+        chunks = chunk_count(self.bits)
+        masks = flip_masks(self.bits, threshold // chunks)
+        keys = chunk_values(queries, self.bits)[:, :, None] ^ masks
+        width = self.offsets.shape[1]
+        flat = (keys + (np.arange(chunks, dtype=np.int64) * width)[:, None]).reshape(len(queries), -1)
         offsets = self.offsets.ravel()
-        starts = offsets[flat]
-        return starts, offsets[flat + 1] - starts
+        starts = offsets[flat].astype(np.int64)
+        lengths = offsets[flat + 1] - starts
+        # Positions in rows.ravel(): a chunk's rows start at chunk * n.
+        base = np.repeat(np.arange(chunks, dtype=np.int64) * self.rows.shape[1], len(masks))
+        return starts + base, lengths
+
+    def _verify(
+        self,
+        words: np.ndarray,
+        queries: np.ndarray,
+        threshold: int,
+        radius: int,
+        block: np.ndarray,
+        starts: np.ndarray,
+        lengths: np.ndarray,
+    ) -> Matches:
+        """Gather the candidates of the spans, keep those whose full distance is within the threshold.
+
+        A close hash is found through several chunks; only the first chunk within the probe radius
+        reports it, so each (query, row) comes out once. ``np.take(..., axis=0)`` gathers rows about
+        five times faster than ``words[rows]``.
+        """
+        positions = expand_ranges(starts.ravel(), lengths.ravel())
+        rows = self.rows.ravel()[positions]
+        owner = np.repeat(block, lengths.sum(axis=1))
+        candidates = np.take(words, rows, axis=0)
+        candidates ^= np.take(queries, owner, axis=0)
+        distance = popcount_rows(candidates)
+        keep = np.flatnonzero(distance <= threshold)
+        chunk_distances = np.bitwise_count(chunk_values(candidates[keep], self.bits))
+        first_close_chunk = np.argmax(chunk_distances <= radius, axis=1)
+        keep = keep[first_close_chunk == positions[keep] // self.rows.shape[1]]
+        return Matches(owner[keep], rows[keep].astype(np.intp), distance[keep])
 
 
 def _blocks(queries: np.ndarray, totals: np.ndarray) -> list[np.ndarray]:
@@ -133,34 +247,6 @@ def _blocks(queries: np.ndarray, totals: np.ndarray) -> list[np.ndarray]:
         return [queries]
     cuts = np.searchsorted(ends, np.arange(CANDIDATE_BLOCK, int(ends[-1]), CANDIDATE_BLOCK), side="right")
     return [block for block in np.split(queries, np.unique(cuts)) if len(block)]
-
-
-def _verify(
-    words: np.ndarray,
-    queries: np.ndarray,
-    threshold: int,
-    block: np.ndarray,
-    starts: np.ndarray,
-    lengths: np.ndarray,
-    table: np.ndarray,
-) -> Matches:
-    """Gather the candidates of the spans, keep those whose full distance is within the threshold.
-
-    A close hash is found through several chunks; only the first chunk within the probe radius
-    reports it, so each (query, row) comes out once. ``np.take(..., axis=0)`` gathers rows about
-    five times faster than ``words[rows]``.
-    """
-    positions = expand_ranges(starts.ravel(), lengths.ravel())
-    rows = table.ravel()[positions]
-    owner = np.repeat(block, lengths.sum(axis=1))
-    candidates = np.take(words, rows, axis=0)
-    candidates ^= np.take(queries, owner, axis=0)
-    distance = popcount_rows(candidates)
-    keep = np.flatnonzero(distance <= threshold)
-    chunk_distances = np.bitwise_count(candidates[keep].view(np.uint16))
-    first_close_chunk = np.argmax(chunk_distances <= threshold // CHUNKS, axis=1)
-    keep = keep[first_close_chunk == positions[keep] // table.shape[1]]
-    return Matches(owner[keep], rows[keep].astype(np.intp), distance[keep])
 
 
 def scan(words: np.ndarray, queries: np.ndarray, threshold: int, which: np.ndarray | None = None) -> Matches:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from index_reference import as_tuples, expected, near, random_hashes, spread
+from index_reference import as_tuples, expected, flip_bits, near, random_hashes, spread
 
 from stanch.index import HammingIndex
 from stanch.index.distance import hash_words
@@ -105,3 +105,81 @@ def test_candidate_counts_show_how_much_each_query_compares() -> None:
     assert crowded == 5000 + 1  # more than 1/8 of the rows: scanned in full, plus the delta row
     assert 16 <= lonely < 200  # its own row in each of the 16 tables, a few neighbours, the delta
     assert index.candidate_counts(bank[:1], threshold=64).tolist() == [5001]
+
+
+def spread_over(hash_row: np.ndarray, distance: int, bits: int) -> np.ndarray:
+    """A hash ``distance`` bits away, the flips dealt round-robin over the chunks of ``bits`` bits
+    (the bits of the 256-bit little-endian number the chunk tables read), so every chunk differs by
+    ``distance // chunks`` bits or more: only probes at exactly the pigeonhole radius find it."""
+    chunks = 256 // bits
+    number_bits = [bits * (k % chunks) + k // chunks for k in range(distance)]
+    # Bit i of the little-endian number is bit i % 8 (from the least significant) of byte i // 8;
+    # np.unpackbits numbers bits most significant first.
+    positions = np.array([8 * (i // 8) + 7 - i % 8 for i in number_bits], dtype=np.intp)
+    return flip_bits(hash_row, positions)
+
+
+@pytest.mark.parametrize(
+    ("bits", "threshold"),
+    [(b, t) for b in (17, 20, 21, 22, 23, 24) for t in (0, 10, 31, 32, 40) if (b, t) != (24, 40)],
+)
+def test_wide_chunk_tables_find_everything_within_the_threshold(bits: int, threshold: int) -> None:
+    """Chunks wider than 16 bits (large segments use them) keep the pigeonhole guarantee, including
+    the bits left over when the width does not divide 256, and report each (query, row) once."""
+    rng = np.random.default_rng(bits * 100 + threshold)
+    bank = random_hashes(rng, 1500)
+    queries = np.stack(
+        [spread_over(bank[k], threshold, bits) for k in range(20)]
+        + [near(rng, bank[20 + k], int(rng.integers(0, threshold + 1))) for k in range(20)]
+    )
+    words, query_words = hash_words(bank), hash_words(queries)
+    table = MultiIndex.build(words, bits=bits)
+    assert table.bits == bits and table.rows.shape[0] == 256 // bits
+    found, crowded = table.matches(words, query_words, threshold, scan_above=10**9)
+    assert len(crowded) == 0
+    reference = scan(words, query_words, threshold)
+    pairs = sorted(zip(found.query.tolist(), found.row.tolist(), strict=True))
+    assert pairs == sorted(zip(reference.query.tolist(), reference.row.tolist(), strict=True))
+    planted = {(k, k) for k in range(20)} | {(20 + k, 20 + k) for k in range(20)}
+    assert planted <= set(pairs)
+
+
+def test_the_spread_helper_really_reaches_every_chunk() -> None:
+    """The hardest case is only hard if each chunk differs by the pigeonhole radius: check it."""
+    from stanch.index.multi_index import chunk_values
+
+    rng = np.random.default_rng(5)
+    row = random_hashes(rng, 1)
+    for bits in (16, 21, 23):
+        moved = spread_over(row[0], 31, bits)[None, :]
+        before, after = chunk_values(hash_words(row), bits), chunk_values(hash_words(moved), bits)
+        differing = np.bitwise_count(before ^ after)
+        assert differing.min() == 31 // (256 // bits)
+
+
+def test_chunk_width_grows_with_the_segment() -> None:
+    from stanch.index.multi_index import chunk_bits_for
+
+    assert chunk_bits_for(16_384) == 16
+    widths = [chunk_bits_for(n) for n in (10**5, 10**6, 10**7, 10**8)]
+    assert widths == sorted(widths) and widths[-1] > 16
+
+
+def test_a_large_threshold_on_wide_chunks_is_left_for_a_full_scan() -> None:
+    rng = np.random.default_rng(9)
+    bank = random_hashes(rng, 300)
+    words = hash_words(bank)
+    table = MultiIndex.build(words, bits=23)
+    found, crowded = table.matches(words, words[:5], 100, scan_above=10**9)
+    assert len(found.row) == 0 and crowded.tolist() == [0, 1, 2, 3, 4]
+    assert table.candidate_counts(words[:2], 100).tolist() == [300, 300]
+
+
+def test_the_radix_order_is_numpys_stable_argsort() -> None:
+    from stanch.index.multi_index import stable_order
+
+    rng = np.random.default_rng(3)
+    for bits in (16, 20, 24):
+        keys = rng.integers(0, 1 << bits, 5000).astype(np.uint32)
+        keys[:300] = keys[0]  # ties, whose order must stay by row
+        assert np.array_equal(stable_order(keys, bits), np.argsort(keys, kind="stable"))
