@@ -22,7 +22,12 @@ class BodyError(ValueError):
 
 
 class NotJson(BodyError):
-    """The text does not parse as JSON at all (as opposed to JSON that Stanch refuses)."""
+    """The text does not parse as JSON at all (as opposed to JSON that Stanch refuses); ``msg`` and
+    ``lineno`` are the decoder's, for callers that point at the line."""
+
+    def __init__(self, message: str, msg: str = "", lineno: int = 1) -> None:
+        super().__init__(message)
+        self.msg, self.lineno = msg or message, lineno
 
 
 def unstorable(text: str) -> str | None:
@@ -43,7 +48,9 @@ def parse_json(data: bytes | bytearray | str, *, what: str = "the body", max_dep
         value = json.loads(data, parse_constant=_refuse_constant)
     except RecursionError:
         raise BodyError(f"{what} is nested more than {max_depth} levels deep") from None
-    except (ValueError, TypeError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except json.JSONDecodeError as error:
+        raise NotJson(f"{what} is not valid JSON: {error}", error.msg, error.lineno) from None
+    except (ValueError, TypeError) as error:  # UnicodeDecodeError, NaN and Infinity
         raise NotJson(f"{what} is not valid JSON: {error}") from None
     check_tree(value, what=what, max_depth=max_depth)
     return value

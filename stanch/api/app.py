@@ -94,8 +94,9 @@ ERROR_SCHEMA: dict[str, Any] = {
         "detail": {"type": "string"},
         "errors": {"type": "array", "description": "for programs: the validator's own list"},
         "problems": {"type": "array", "items": {"type": "string"}, "description": "every problem found"},
+        "message": {"type": "string", "description": "the same sentence, in HMA's shape (routes under /hma)"},
     },
-    "required": ["detail"],
+    "anyOf": [{"required": ["detail"]}, {"required": ["message"]}],
 }
 """What FastAPI documents as its validation error is answered in Stanch's one shape instead (the
 schema said ``detail`` was a list; a client generated from it would fail on every 422)."""

@@ -9,7 +9,6 @@ records the list's source, format and trust; every entry points at it.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from itertools import chain
 
 from sqlalchemy.orm import Session
 
+from stanch.bodies import BodyError, parse_json
 from stanch.exchange import hma, jsonl, pdq_lines, pytx_lines, stopncii
 from stanch.exchange.records import FormatError, Item, Quarantined, Skip, Withdrawal
 from stanch.store import Bank, EntryWriter, NewEntry, start_import
@@ -129,8 +129,8 @@ def detect_format(head: list[str]) -> str:
         raise FormatError("line 1", "the file is empty")
     if first.startswith(("{", "[")):
         try:
-            value = json.loads(first)
-        except json.JSONDecodeError:
+            value = parse_json(first)
+        except BodyError:
             return "stopncii"  # a multi-line JSON document: only StopNCII files come that way
         if isinstance(value, list) or (isinstance(value, dict) and _is_stopncii(value)):
             return "stopncii"

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any, TextIO
 
+from stanch.bodies import BodyError, parse_json
 from stanch.exchange.records import FormatError, Item, Quarantined, guard
 from stanch.signals import ImageSignals, PdqVariant, VideoSignals, signals_from_record, signals_record
 from stanch.signals.pdq import DIHEDRAL_NAMES
@@ -32,9 +33,9 @@ def parse(lines: Iterable[str], list_name: str, trust: str | None) -> Iterator[t
             continue
         where = f"line {number}"
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            yield where, Quarantined(where, f"not JSON ({error.msg})")
+            record = parse_json(line)
+        except BodyError as error:
+            yield where, Quarantined(where, f"not JSON ({getattr(error, 'msg', error)})")
             continue
         yield where, guard(_entry, record, where, list_name, trust)
 

@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
+from stanch.bodies import BodyError, parse_json
 from stanch.exchange.records import FormatError, Item, Skip, content_lines, guard
 from stanch.signals.pdq import parse_pdq_hex
 from stanch.store import FrameRow, NewEntry, Provenance, StoredEntry, entry_from_hashes
@@ -59,8 +60,8 @@ def _item(text: str, where: str, list_name: str, trust: str | None) -> Item:
 
 def _vpdq_entry(signal: str, provenance: Provenance) -> NewEntry:
     try:
-        features = json.loads(signal)
-    except json.JSONDecodeError:
+        features = parse_json(signal)
+    except BodyError:
         raise ValueError("a vpdq signal is a JSON list of \"pdq_hex,quality,seconds\" strings") from None
     if not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features):
         raise ValueError("a vpdq signal is a non-empty JSON list of \"pdq_hex,quality,seconds\" strings")

@@ -14,10 +14,10 @@ compute), ``Text`` and ``URL`` records are counted as skipped.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from stanch.bodies import BodyError, parse_json
 from stanch.exchange.records import FormatError, Item, Quarantined, Skip, Withdrawal, guard
 from stanch.store import Provenance, entry_from_hashes
 
@@ -34,8 +34,8 @@ def parse(lines: Iterable[str], list_name: str, trust: str | None) -> Iterator[t
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
-        except json.JSONDecodeError:
+            value = parse_json(line)
+        except BodyError:
             if first:  # not JSON lines: the whole file is one (pretty-printed) JSON document
                 yield from _document(line + "".join(lines), number, list_name, trust)
                 return
@@ -47,9 +47,10 @@ def parse(lines: Iterable[str], list_name: str, trust: str | None) -> Iterator[t
 
 def _document(text: str, start: int, list_name: str, trust: str | None) -> Iterator[tuple[str, Item]]:
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise FormatError(f"line {start + error.lineno - 1}", f"not JSON ({error.msg})") from None
+        value = parse_json(text)
+    except BodyError as error:
+        lineno, msg = getattr(error, "lineno", 1), getattr(error, "msg", str(error))
+        raise FormatError(f"line {start + lineno - 1}", f"not JSON ({msg})") from None
     yield from _records(value, "record", list_name, trust)
 
 

@@ -30,6 +30,6 @@ def test_routes_get_the_runtime_and_its_clock(database: Database) -> None:
         assert receipt.status_code == 201, receipt.text
         assert receipt.json()["received_at"].startswith("2026-03-02T12:00")
         assert client.app.state.stanch is runtime  # type: ignore[attr-defined]
-        missing = client.get("/v1/requests/R-NONE?token=x")
+        missing = client.get("/v1/requests/R-NONE", headers={"X-Stanch-Token": "x"})
         assert missing.status_code == 404 and "detail" in missing.json()  # the one exception map
     assert runtime.engine.clock() == NOON
