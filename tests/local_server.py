@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
 
 
 class QuietHandler(BaseHTTPRequestHandler):
@@ -18,6 +19,12 @@ class QuietHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def query(self) -> tuple[str, dict[str, str]]:
+        """The request's path and its query parameters (the last value of each), as the exchange
+        stand-ins read them."""
+        parsed = urlparse(self.path)
+        return parsed.path, {k: v[-1] for k, v in parse_qs(parsed.query).items()}
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet."""

@@ -38,7 +38,7 @@ class NewSource(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(max_length=200)
-    type: Literal["stopncii", "ncmec"]
+    type: Literal["stopncii", "ncmec", "threatexchange"]
     bank: str = Field(max_length=200)
     credentials_env: str | None = Field(None, max_length=200)
     credentials_file: str | None = Field(None, max_length=4096)
@@ -48,6 +48,7 @@ class NewSource(BaseModel):
     schedule_seconds: int = Field(3600, ge=60, le=30 * 86400)
     feedback: bool = False
     push: bool = False
+    privacy_group: int | None = Field(None, ge=1, le=2**63 - 1)
 
 
 BODY_MODELS = (NewSource,)
@@ -69,7 +70,7 @@ async def exchanges_add(
     app: Runtime, request: Request, caller: Caller = Depends(require("admin"))
 ) -> dict[str, Any]:
     """Configure a source: ``{"name", "type": "stopncii", "bank", "credentials_env"|"credentials_file",
-    "base_url", "trust", "threshold", "schedule_seconds", "feedback", "push"}``."""
+    "base_url", "trust", "threshold", "schedule_seconds", "feedback", "push", "privacy_group"}``."""
     body = validated(NewSource, await read_json(request, app.limits.max_json_bytes))
     return await run_in_threadpool(_add, app, body, _actor(caller))
 

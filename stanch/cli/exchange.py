@@ -1,5 +1,5 @@
-"""``stanch exchange add|list|show|remove|fetch|status``: live exchange sources (StopNCII, NCMEC)
-feeding banks.
+"""``stanch exchange add|list|show|remove|fetch|status``: live exchange sources (StopNCII, NCMEC,
+ThreatExchange) feeding banks.
 
 Settings and status are JSON lines on standard output; problems go to standard error with exit status
 1. Credentials are never given on the command line (where ``ps`` and shell history would see them):
@@ -32,7 +32,7 @@ from stanch.exchange.live.sources import (
 )
 from stanch.store import UnknownBank, open_database
 
-exchange_app = typer.Typer(help="Live exchange: sources (StopNCII, NCMEC) that feed banks.",
+exchange_app = typer.Typer(help="Live exchange: sources (StopNCII, NCMEC, ThreatExchange) that feed banks.",
                            no_args_is_help=True)
 _REFUSED = (UnknownSource, UnknownBank, SourceExists, ValueError)
 
@@ -64,13 +64,16 @@ def add_command(
     push: bool = typer.Option(
         False, "--push/--no-push", help="Submit hashes of removed cases (requester consented) to the source."
     ),
+    privacy_group: int | None = typer.Option(
+        None, "--privacy-group", min=1, help="ThreatExchange: the privacy group's id (threatexchange only)."
+    ),
 ) -> None:
     """Configure a source feeding a bank (credentials from a variable or a file, never stored)."""
     with cli_write(*_REFUSED) as session:
         source = add_source(
             session, name, type=type, bank=bank, credentials_env=credentials_env,
             credentials_file=credentials_file, base_url=base_url, trust=trust, threshold=threshold,
-            schedule_seconds=schedule, feedback=feedback, push=push,
+            schedule_seconds=schedule, feedback=feedback, push=push, privacy_group=privacy_group,
         )  # fmt: skip
         shown = source_record(session, source)
         details = {k: shown[k] for k in ("type", "bank", "credentials", "trust", "schedule_seconds")}

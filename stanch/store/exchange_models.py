@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from stanch.store.models import Base, BigId, UtcDateTime, utcnow
 
-SOURCE_TYPES = ("stopncii", "ncmec")
+SOURCE_TYPES = ("stopncii", "ncmec", "threatexchange")
 """Source types Stanch can fetch (see docs/exchange.md for the ones left out, and why)."""
 
 
@@ -40,6 +40,8 @@ class ExchangeSource(Base):
     credentials_file: Mapped[str | None] = mapped_column(Text)
     """The path of a file holding the credentials (never the credentials)."""
     base_url: Mapped[str | None] = mapped_column(Text)
+    privacy_group: Mapped[int | None] = mapped_column(BigInteger)
+    """The ThreatExchange privacy group a ``threatexchange`` source reads (empty for other types)."""
     trust: Mapped[str] = mapped_column(String(10))
     schedule_seconds: Mapped[int] = mapped_column(Integer, default=3600)
     enabled: Mapped[bool] = mapped_column(default=True)

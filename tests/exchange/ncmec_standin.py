@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 from xml.sax.saxutils import escape
 
 from tests.local_server import QuietHandler, local_server
@@ -88,15 +87,14 @@ def ncmec_standin(standin: NcmecStandIn | None = None) -> Iterator[NcmecStandIn]
         def do_GET(self) -> None:
             import base64
 
-            parsed = urlparse(self.path)
-            params = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+            path, params = self.query()
             with standin.lock:
-                standin.requests.append({**params, "path": parsed.path})
+                standin.requests.append({**params, "path": path})
             expected = "Basic " + base64.b64encode(CREDENTIALS.encode()).decode()
             if self.headers.get("Authorization") != expected:
                 self.send_body(401, b"<error>unauthorized</error>", "application/xml")
                 return
-            if parsed.path != "/v2/entries":
+            if path != "/v2/entries":
                 self.send_body(404, b"<error/>", "application/xml")
                 return
             status, body = standin.answer(params)

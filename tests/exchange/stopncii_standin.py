@@ -27,7 +27,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 from tests.local_server import QuietHandler, local_server
 
@@ -122,16 +121,15 @@ def stopncii_standin(standin: StandIn | None = None) -> Iterator[StandIn]:
 
     class Handler(QuietHandler):
         def do_GET(self) -> None:
-            parsed = urlparse(self.path)
-            params = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+            path, params = self.query()
             with standin.lock:
-                standin.requests.append({**params, "path": parsed.path})
+                standin.requests.append({**params, "path": path})
             if (self.headers.get("x-functions-key"), self.headers.get("Ocp-Apim-Subscription-Key")) != (
                 FUNCTION_KEY, SUBSCRIPTION_KEY,
             ):
                 self.send_body(401, b'{"error": "unauthorized"}', "application/json")
                 return
-            if parsed.path != "/v1/FetchHashes":
+            if path != "/v1/FetchHashes":
                 self.send_body(404, b"{}", "application/json")
                 return
             status, headers, body = standin.page(params)

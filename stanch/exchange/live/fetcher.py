@@ -37,6 +37,7 @@ from stanch.exchange.live.ncmec import NCMECClient
 from stanch.exchange.live.pages import Page, bounded
 from stanch.exchange.live.sources import get_source, read_credentials
 from stanch.exchange.live.stopncii import START_TIMESTAMP, StopNCIIClient
+from stanch.exchange.live.threatexchange import ThreatExchangeClient
 from stanch.exchange.records import FormatError, Item, Skip, Withdrawal
 from stanch.store import Bank, Database, EntryWriter, NewEntry
 from stanch.store.exchange_models import ExchangeSource, QuarantinedItem
@@ -68,6 +69,8 @@ def default_client(source: ExchangeSource, credentials: str) -> PageClient:
     """The client for a source's type."""
     if source.type == "ncmec":
         return NCMECClient(credentials, source.base_url)
+    if source.type == "threatexchange":
+        return ThreatExchangeClient(credentials, source.base_url, source.privacy_group)
     return StopNCIIClient(credentials, source.base_url)
 
 
@@ -234,11 +237,7 @@ def _store_page(
             elif isinstance(item, Skip):
                 result.skipped[item.reason] = result.skipped.get(item.reason, 0) + 1
         written = writer.finish()
-        if page.has_more:
-            following = Checkpoint(checkpoint.start, page.token, page.next_set or checkpoint.after)
-        else:
-            assert page.next_set is not None
-            following = Checkpoint(page.next_set, None, page.next_set)
+        following = _following(checkpoint, page)
         source.checkpoint = following.dump()
         source.added += len(written.added_ids)
         source.withdrawn += len(written.withdrawn_ids)
@@ -250,6 +249,17 @@ def _store_page(
     result.unchanged += written.unchanged
     result.quarantined += quarantined
     return following
+
+
+def _following(checkpoint: Checkpoint, page: Page) -> Checkpoint:
+    """The checkpoint after ``page``: the next page's token, or (after the last page) the newest
+    resume point seen in the run as the next start. Newest, because a source need not page in time
+    order (ThreatExchange's next start is the newest ``last_updated`` of the whole run, as in pytx)."""
+    newest = max((t for t in (page.next_set, checkpoint.after) if t is not None), default=None)
+    if page.has_more:
+        return Checkpoint(checkpoint.start, page.token, newest)
+    assert newest is not None
+    return Checkpoint(newest, None, newest)
 
 
 def _unreadable(

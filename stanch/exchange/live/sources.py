@@ -50,11 +50,13 @@ def add_source(
     schedule_seconds: int = 3600,
     feedback: bool = False,
     push: bool = False,
+    privacy_group: int | None = None,
 ) -> ExchangeSource:
     """Configure a source feeding ``bank``. ``threshold``, when given, becomes the bank's threshold
     (matching has one threshold per bank); ``trust`` (default the bank's) is given to every entry the
     source brings. ``feedback`` sends reviewers' verdicts on its entries back to it; ``push`` submits
-    the hashes of removed cases whose requesters consented."""
+    the hashes of removed cases whose requesters consented. ``privacy_group`` is the ThreatExchange
+    privacy group a ``threatexchange`` source reads (required for that type, refused for others)."""
     if not _NAME.fullmatch(name):
         raise ValueError(f"source name {name!r} is not allowed: use letters, digits, '_', '.', '-'")
     if type not in SOURCE_TYPES:
@@ -63,6 +65,12 @@ def add_source(
         raise ValueError("give exactly one of credentials_env (a variable's name) or credentials_file")
     if credentials_env is not None and not _ENV_NAME.fullmatch(credentials_env):
         raise ValueError(f"{credentials_env!r} is not an environment variable's name")
+    if (type == "threatexchange") != (privacy_group is not None):
+        raise ValueError("a threatexchange source needs a privacy group (its id), and only it takes one")
+    if privacy_group is not None and privacy_group <= 0:
+        raise ValueError("a ThreatExchange privacy group id is a positive number")
+    if push and type != "stopncii":
+        raise ValueError("only StopNCII sources accept submitted hashes (push)")
     if trust is not None and trust not in TRUSTS:
         raise ValueError(f"trust must be one of {', '.join(TRUSTS)}, not {trust!r}")
     if schedule_seconds < MIN_SCHEDULE_SECONDS:
@@ -77,7 +85,8 @@ def add_source(
     source = ExchangeSource(
         name=name, type=type, bank_id=target.id, credentials_env=credentials_env,
         credentials_file=str(Path(credentials_file).expanduser().absolute()) if credentials_file else None,
-        base_url=base_url.rstrip("/") if base_url else None, trust=trust or target.trust,
+        base_url=base_url.rstrip("/") if base_url else None, privacy_group=privacy_group,
+        trust=trust or target.trust,
         schedule_seconds=schedule_seconds, enabled=True, feedback=feedback, push=push, added=0, withdrawn=0,
         quarantined=0, failures=0, created=utcnow(),
     )  # fmt: skip
@@ -142,6 +151,7 @@ def source_record(session: Session, source: ExchangeSource, bank: Bank | None = 
         "credentials": {"env": source.credentials_env} if source.credentials_env
         else {"file": source.credentials_file},
         "base_url": source.base_url,
+        "privacy_group": source.privacy_group,
         "trust": source.trust,
         "threshold": bank.threshold if bank else None,
         "schedule_seconds": source.schedule_seconds,
