@@ -13,6 +13,7 @@ they know.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,15 +28,19 @@ from threatexchange.exchanges.clients.stopncii.api import (
 )
 
 from stanch.actions.delivery import DeliveryError, Message, Sender
-from stanch.exchange.live.errors import CredentialsError
+from stanch.exchange.live.errors import CredentialsError, RateLimited, Refused, SourceError
 from stanch.exchange.live.feedback import (
     LIST_PREFIX,
+    REACTION_TYPE,
     SUBMIT_TYPE,
+    VOTE_TYPE,
     queue_hash_submission,
     queue_source_feedback,
 )
+from stanch.exchange.live.ncmec import vote
 from stanch.exchange.live.sources import UnknownSource, get_source, read_credentials
 from stanch.exchange.live.stopncii import StopNCIIClient
+from stanch.exchange.live.threatexchange import react
 from stanch.store.desk_models import RequestItem, TakedownRequest
 from stanch.store.models import Entry
 
@@ -103,28 +108,53 @@ class ExchangeFeedbackSender:
             except CredentialsError as error:
                 raise DeliveryError(str(error)) from None  # retried: the admin may set it meanwhile
             base_url = source.base_url
-        submit = message.type == SUBMIT_TYPE
-        try:
-            client = StopNCIIClient(credentials, base_url,
-                                    needs="submit_function_key" if submit else "feedback_function_key")
-            signal_type = StopNCIISignalType(payload["signalType"])
-            if not submit:
-                feedback = StopNCIICSPFeedbackValue(payload["feedbackValue"])
-        except (CredentialsError, ValueError) as error:
-            raise DeliveryError(str(error), permanent=True) from None
-        try:
-            if submit:
-                body = _submission(payload, message.created_at)
-                client.api._post(StopNCIIEndpoint.SubmitHashes, json=body)
-            else:
-                client.api.submit_feedback(signal_type, payload["hashValue"], feedback)
-        except requests.HTTPError as error:
-            raise _delivery_error(error) from None
-        except requests.RequestException as error:
-            raise DeliveryError(f"StopNCII could not be reached: {type(error).__name__}") from None
+        if message.type == REACTION_TYPE:
+            _deliver(lambda: react(credentials, base_url, payload["indicator"], payload["reaction"]))
+        elif message.type == VOTE_TYPE:
+            _deliver(lambda: vote(credentials, base_url, payload["esp"], payload["entry"],
+                                  payload["fingerprints"], payload["vote"]))
+        else:
+            _send_stopncii(message, credentials, base_url)
 
     def close(self) -> None:
         """Nothing held between messages."""
+
+
+def _deliver(send: Callable[[], object]) -> None:
+    """Run a client's send, its errors as the dispatcher's: a rate limit waits for ``Retry-After``, a
+    refusal (4xx, bad credentials, a payload the client cannot send) fails for good, others retry."""
+    try:
+        send()
+    except RateLimited as error:
+        wait = timedelta(seconds=error.retry_after) if error.retry_after is not None else None
+        raise DeliveryError(str(error), retry_after=wait) from None
+    except (Refused, CredentialsError, ValueError, KeyError) as error:
+        raise DeliveryError(str(error), permanent=True) from None
+    except SourceError as error:
+        raise DeliveryError(str(error)) from None
+
+
+def _send_stopncii(message: Message, credentials: str, base_url: str | None) -> None:
+    payload = message.payload
+    submit = message.type == SUBMIT_TYPE
+    try:
+        client = StopNCIIClient(credentials, base_url,
+                                needs="submit_function_key" if submit else "feedback_function_key")
+        signal_type = StopNCIISignalType(payload["signalType"])
+        if not submit:
+            feedback = StopNCIICSPFeedbackValue(payload["feedbackValue"])
+    except (CredentialsError, ValueError) as error:
+        raise DeliveryError(str(error), permanent=True) from None
+    try:
+        if submit:
+            body = _submission(payload, message.created_at)
+            client.api._post(StopNCIIEndpoint.SubmitHashes, json=body)
+        else:
+            client.api.submit_feedback(signal_type, payload["hashValue"], feedback)
+    except requests.HTTPError as error:
+        raise _delivery_error(error) from None
+    except requests.RequestException as error:
+        raise DeliveryError(f"StopNCII could not be reached: {type(error).__name__}") from None
 
 
 def _submission(payload: dict[str, Any], created: datetime) -> dict[str, Any]:

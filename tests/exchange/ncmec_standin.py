@@ -8,11 +8,20 @@ which pytx strips) ``<queryResult><images maxTimestamp=""><image><id/><member id
 </paging></queryResult>``. Entries come in id order, not time order (as NCMEC's do); ``next`` keeps
 the range. ``faults`` maps a page number (1 for the first) to ``"not-xml"``, ``"bad-entry"`` or
 ``"500"``.
+
+Feedback, as pytx's ``submit_feedback`` and ``feedback_reasons`` send it: ``PUT
+{base}/v2/entries/{esp}/{entry}/{FINGERPRINT}/feedback`` with ``<feedbackSubmission><affirmative/>``
+or ``<negative><reasonIds><guid/></reasonIds></negative>`` (recorded in ``votes``), and ``GET
+{base}/v2/feedback/{FINGERPRINT}/reasons`` answering ``<availableFeedbackReasons><reason guid=""
+name=""/>...`` inside a root element whose name NCMEC's public material does not give (pytx reads
+only the child). ``vote_faults`` answers the next PUTs with a status (``"429"``, ``"500"``, ``"400"``).
 """
 
 from __future__ import annotations
 
+import base64
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +46,10 @@ class NcmecStandIn:
     entries: list[dict[str, Any]] = field(default_factory=list)
     faults: dict[int, list[str]] = field(default_factory=dict)
     requests: list[dict[str, str]] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=lambda: {"guid-1": "Not CSAM"})
+    votes: list[tuple[str, str, str, str, str | None]] = field(default_factory=list)
+    """(esp, entry, fingerprint, affirmative|negative, reason guid) of each vote received."""
+    vote_faults: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
@@ -85,20 +98,56 @@ def ncmec_standin(standin: NcmecStandIn | None = None) -> Iterator[NcmecStandIn]
 
     class Handler(QuietHandler):
         def do_GET(self) -> None:
-            import base64
-
             path, params = self.query()
             with standin.lock:
                 standin.requests.append({**params, "path": path})
-            expected = "Basic " + base64.b64encode(CREDENTIALS.encode()).decode()
-            if self.headers.get("Authorization") != expected:
-                self.send_body(401, b"<error>unauthorized</error>", "application/xml")
+            if not self._authorised():
+                return
+            if path.startswith("/v2/feedback/") and path.endswith("/reasons"):
+                reasons = "".join(f'<reason guid="{g}" name="{escape(n)}"/>'
+                                  for g, n in standin.reasons.items())
+                body = (f'<?xml version="1.0"?><feedbackReasons xmlns="{NS}"><availableFeedbackReasons>'
+                        f"{reasons}</availableFeedbackReasons></feedbackReasons>")
+                self.send_body(200, body.encode(), "application/xml")
                 return
             if path != "/v2/entries":
                 self.send_body(404, b"<error/>", "application/xml")
                 return
             status, body = standin.answer(params)
             self.send_body(status, body, "application/xml")
+
+        def _authorised(self) -> bool:
+            expected = "Basic " + base64.b64encode(CREDENTIALS.encode()).decode()
+            if self.headers.get("Authorization") == expected:
+                return True
+            self.send_body(401, b"<error>unauthorized</error>", "application/xml")
+            return False
+
+        def do_PUT(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if not self._authorised():
+                return
+            path, _ = self.query()
+            parts = path.strip("/").split("/")
+            if len(parts) != 6 or parts[:2] != ["v2", "entries"] or parts[5] != "feedback":
+                self.send_body(404, b"<error/>", "application/xml")
+                return
+            with standin.lock:
+                fault = standin.vote_faults.pop(0) if standin.vote_faults else None
+            if fault:
+                self.send_body(int(fault), b"<error/>", "application/xml")
+                return
+            root = ET.fromstring(body)
+            for element in root.iter():
+                element.tag = element.tag.partition("}")[2] or element.tag
+            vote = root[0].tag
+            guid = root.findtext("negative/reasonIds/guid")
+            if vote not in ("affirmative", "negative") or (vote == "negative") != (guid in standin.reasons):
+                self.send_body(400, b"<error>bad feedback</error>", "application/xml")
+                return
+            with standin.lock:
+                standin.votes.append((parts[2], parts[3], parts[4], vote, guid))
+            self.send_body(200, b"<ok/>", "application/xml")
 
     with local_server(Handler) as base:
         standin.url = base

@@ -25,3 +25,7 @@ class UnreadablePage(ValueError):
     def __init__(self, reason: str, body: str) -> None:
         super().__init__(reason)
         self.body = body
+
+
+class Refused(SourceError):
+    """The source refused the request for good (a 4xx that retrying will not change)."""

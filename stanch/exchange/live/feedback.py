@@ -10,12 +10,16 @@ Entries from anywhere else are ignored. Queuing the same verdict on the same has
 ``queue_hash_submission`` queues the PDQ hashes of a removed case (whose requester consented) for
 every StopNCII source with ``push`` on (``SubmitHashes``, function key ``submit_function_key``).
 
-``stanch.desk.exchange_feedback.ExchangeFeedbackSender`` delivers both (it sits above this layer
-because it is one of the dispatcher's senders): StopNCII ``SubmitFeedback`` through python-threatexchange's
-client (``Blocked`` for a confirmed match, ``NotBlocked`` for a rejected one), with the credentials
-read from the source's variable or file at sending time. StopNCII needs a function key for that
-endpoint: the credentials are then a JSON object ``{"fetch_function_key", "subscription_key",
-"feedback_function_key"}``.
+``stanch.desk.exchange_feedback.ExchangeFeedbackSender`` delivers them (it sits above this layer
+because it is one of the dispatcher's senders), with the credentials read from the source's variable
+or file at sending time, through python-threatexchange's clients:
+
+* StopNCII: ``SubmitFeedback``, ``Blocked`` for a confirmed match, ``NotBlocked`` for a rejected one
+  (the credentials are then a JSON object with a ``feedback_function_key``);
+* ThreatExchange: a reaction on each descriptor of the indicator that another app owns,
+  ``SAW_THIS_TOO`` for a confirmed match and ``DISAGREE_WITH_TAGS`` for a rejected one (what HMA 0.x
+  wrote back);
+* NCMEC: an upvote or a downvote on each fingerprint of the entry that Stanch holds (PDQ, MD5).
 """
 
 from __future__ import annotations
@@ -24,20 +28,25 @@ import json
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from threatexchange.exchanges.clients.stopncii.api import (
-    StopNCIICSPFeedbackValue,
-)
+from threatexchange.exchanges.clients.ncmec.hash_api import FeedbackType
+from threatexchange.exchanges.clients.stopncii.api import StopNCIICSPFeedbackValue
 
 from stanch.store.exchange_models import ExchangeSource
 from stanch.store.models import Entry
 from stanch.store.outbox_models import OutboxMessage
 
 VERDICTS = {"confirmed": StopNCIICSPFeedbackValue.Blocked, "rejected": StopNCIICSPFeedbackValue.NotBlocked}
+REACTIONS = {"confirmed": "SAW_THIS_TOO", "rejected": "DISAGREE_WITH_TAGS"}
+"""ThreatExchange reactions, as HMA 0.x wrote them back (its SawThisToo and FalsePositive writebacks)."""
+VOTES = {"confirmed": FeedbackType.upvote.value, "rejected": FeedbackType.downvote.value}
 FEEDBACK_TYPE = "stopncii.feedback"
 SUBMIT_TYPE = "stopncii.submit"
+REACTION_TYPE = "threatexchange.reaction"
+VOTE_TYPE = "ncmec.feedback"
 LIST_PREFIX = "exchange:"
 
 
@@ -50,32 +59,47 @@ def queue_source_feedback(session: Session, entry_ids: Iterable[int], verdict: s
     if not ids:
         return 0
     rows = session.execute(
-        select(Entry.external_list, Entry.external_id)
+        select(Entry.external_list, Entry.external_id, Entry.pdq, Entry.md5)
         .where(Entry.id.in_(ids), Entry.external_list.like(f"{LIST_PREFIX}%"), Entry.external_id.is_not(None))
     ).all()
-    names = {str(external_list)[len(LIST_PREFIX):] for external_list, _ in rows}
+    names = {str(row.external_list)[len(LIST_PREFIX):] for row in rows}
     sources = {
-        s.name: s
-        for s in session.scalars(select(ExchangeSource).where(ExchangeSource.name.in_(names)))
-        if s.feedback and s.type == "stopncii"
+        s.name: s for s in session.scalars(select(ExchangeSource).where(ExchangeSource.name.in_(names)))
+        if s.feedback
     }
     added = 0
-    for external_list, external_id in sorted(set(rows)):
-        name = str(external_list)[len(LIST_PREFIX):]
-        if name not in sources:
+    for row in sorted(set(rows), key=lambda r: (str(r.external_list), str(r.external_id))):
+        source = sources.get(str(row.external_list)[len(LIST_PREFIX):])
+        message = _feedback(source, str(row.external_id), row.pdq, row.md5, verdict) if source else None
+        if source is None or message is None:
             continue
-        signal_type, _, value = str(external_id).partition(":")
-        data = {"source": name, "signalType": signal_type, "hashValue": value,
-                "feedbackValue": VERDICTS[verdict].value}
-        payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        if _already_queued(session, name, payload):
+        kind, data = message
+        payload = json.dumps({"source": source.name, **data}, sort_keys=True, separators=(",", ":"))
+        if _already_queued(session, source.name, payload):
             continue
-        session.add(OutboxMessage(uuid=str(uuid.uuid4()), kind="exchange", type=FEEDBACK_TYPE, recipient=name,
+        session.add(OutboxMessage(uuid=str(uuid.uuid4()), kind="exchange", type=kind, recipient=source.name,
                                   payload=payload, status="pending", attempts=0, created_at=now,
                                   next_attempt_at=now))
         added += 1
     session.flush()
     return added
+
+
+def _feedback(source: ExchangeSource, external_id: str, pdq: bytes | None, md5: str | None,
+              verdict: str) -> tuple[str, dict[str, Any]] | None:
+    """The message type and body telling ``source`` the verdict on one of its entries (None when
+    there is nothing to say: an NCMEC entry with no fingerprint Stanch holds)."""
+    if source.type == "threatexchange":
+        return REACTION_TYPE, {"indicator": external_id, "reaction": REACTIONS[verdict]}
+    if source.type == "ncmec":
+        esp, _, entry = external_id.partition(":")
+        prints = [name for name, value in (("PDQ", pdq), ("MD5", md5)) if value is not None]
+        if not prints:
+            return None
+        return VOTE_TYPE, {"esp": esp, "entry": entry, "fingerprints": prints, "vote": VOTES[verdict]}
+    signal_type, _, value = external_id.partition(":")
+    return FEEDBACK_TYPE, {"signalType": signal_type, "hashValue": value,
+                           "feedbackValue": VERDICTS[verdict].value}
 
 
 def queue_hash_submission(session: Session, pdqs: Iterable[str], case: str, now: datetime) -> int:

@@ -9,6 +9,8 @@ fetch pages the same range (pytx's warning, facebook/ThreatExchange #1744), and 
 the next start. What is wrapped: pytx's session sleeps through retries (turned off, as for StopNCII),
 and its ``get_entries`` fails a whole page when one entry is malformed (each entry is read separately
 here, and a bad one quarantined).
+
+``vote`` sends feedback (pytx's ``submit_feedback``: upvotes and downvotes on an entry's fingerprints).
 """
 
 from __future__ import annotations
@@ -20,10 +22,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
-from threatexchange.exchanges.clients.ncmec.hash_api import NCMECEntryType, NCMECEntryUpdate, _XMLWrapper
+from threatexchange.exchanges.clients.ncmec.hash_api import (
+    FeedbackType,
+    FingerprintType,
+    NCMECEntryType,
+    NCMECEntryUpdate,
+    NCMECEnvironment,
+    NCMECHashAPI,
+    _XMLWrapper,
+)
+from threatexchange.exchanges.clients.utils.common import TimeoutHTTPAdapter
 from threatexchange.exchanges.impl.ncmec_api import NCMECCredentials
 
-from stanch.exchange.live.errors import CredentialsError, RateLimited, SourceError, UnreadablePage
+from stanch.exchange.live.errors import CredentialsError, RateLimited, Refused, SourceError, UnreadablePage
 from stanch.exchange.live.pages import Page, read_bounded
 from stanch.exchange.records import FormatError, Item, Skip, Withdrawal
 from stanch.store import Provenance, entry_from_hashes
@@ -122,3 +133,57 @@ class NCMECClient:
         except ValueError as error:
             raise FormatError(where, str(error)) from None
         return Skip(f"NCMEC {entry.entry_type.value} entries without a PDQ or MD5")
+
+
+class _NoRetryHashAPI(NCMECHashAPI):
+    """pytx's NCMEC client at a given base URL, one attempt per request (its session sleeps through
+    retries on the real clock; the outbox retries instead)."""
+
+    def __init__(self, credentials_text: str, base_url: str | None) -> None:
+        credentials = NCMECCredentials._from_str(credentials_text)
+        if not credentials._are_valid():
+            raise CredentialsError("NCMEC credentials are 'user:password' (pytx's TX_NCMEC_CREDENTIALS)")
+        if not base_url:
+            raise CredentialsError("an NCMEC source needs --base-url to send feedback to")
+        super().__init__(credentials.user, credentials.password, NCMECEnvironment.Industry)
+        self._base_url = base_url.rstrip("/")
+
+    def _get_session(self) -> requests.Session:
+        session = requests.Session()
+        session.auth = (self.username, self.password)
+        session.mount(self._base_url, TimeoutHTTPAdapter(timeout=TIMEOUT_SECONDS, max_retries=0))
+        return session
+
+
+def vote(credentials_text: str, base_url: str | None, esp: str, entry: str, fingerprints: list[str],
+         feedback: str) -> None:
+    """An upvote or a downvote (``feedback``) on each of an entry's ``fingerprints`` (``PDQ``, ``MD5``),
+    through pytx's ``submit_feedback`` (``PUT {base}/v2/entries/{esp}/{entry}/{type}/feedback``). A
+    downvote needs a reason: pytx takes NCMEC's only one (``GET {base}/v2/feedback/{type}/reasons``);
+    when NCMEC offers several, nothing is sent (the message fails with the reasons' names). A PUT
+    sent again (a retried message) sets the same vote."""
+    api = _NoRetryHashAPI(credentials_text, base_url)
+    kind, member = FeedbackType(feedback), int(esp)
+    for name in fingerprints:
+        fingerprint = FingerprintType(name)
+        try:
+            if kind == FeedbackType.downvote:
+                reasons = api.feedback_reasons(fingerprint)
+                if len(reasons) != 1:
+                    names = ", ".join(sorted(reasons.values())) or "none"
+                    raise Refused(f"NCMEC offers {len(reasons)} downvote reasons for {name} ({names});"
+                                  " Stanch sends a downvote only when there is exactly one")
+            api.submit_feedback(member, entry, fingerprint, kind)
+        except requests.HTTPError as error:
+            status = error.response.status_code if error.response is not None else 0
+            if status == 429:
+                retry = error.response.headers.get("Retry-After", "") if error.response is not None else ""
+                raise RateLimited("NCMEC answered 429 (rate limited)",
+                                  float(retry) if retry.isdigit() else None) from None
+            failure = Refused if 400 <= status < 500 else SourceError
+            raise failure(f"NCMEC refused the feedback (HTTP {status})" if failure is Refused
+                          else f"NCMEC answered HTTP {status}") from None
+        except requests.RequestException as error:
+            raise SourceError(f"NCMEC could not be reached: {type(error).__name__}") from None
+        except (IndexError, ValueError, AttributeError, ET.ParseError):
+            raise SourceError(f"NCMEC's downvote reasons for {name} could not be read") from None

@@ -46,7 +46,7 @@ from threatexchange.exchanges.impl.fb_threatexchange_api import (
 from threatexchange.signal_type.md5 import VideoMD5Signal
 from threatexchange.signal_type.pdq.signal import PdqSignal
 
-from stanch.exchange.live.errors import CredentialsError, RateLimited, SourceError, UnreadablePage
+from stanch.exchange.live.errors import CredentialsError, RateLimited, Refused, SourceError, UnreadablePage
 from stanch.exchange.live.pages import Page, bounded, read_bounded
 from stanch.exchange.live.stopncii import START_TIMESTAMP
 from stanch.exchange.records import FormatError, Item, Skip, Withdrawal
@@ -80,6 +80,11 @@ class NoRetryThreatExchangeAPI(ThreatExchangeAPI):
         session.mount(self._base_url, TimeoutHTTPAdapter(timeout=TIMEOUT_SECONDS, max_retries=0))
         session.hooks["response"].append(lambda response, *args, **kwargs: response.raise_for_status())
         return session
+
+    def get_json_from_url(self, url: str, params: Any = None, *, json_obj_hook: Any = None) -> Any:
+        """pytx's, through the session (pytx calls ``requests.get``: no timeout)."""
+        with self._get_session() as session:
+            return session.get(url, params=params or {}).json(object_hook=json_obj_hook)
 
 
 class ThreatExchangeClient:
@@ -191,8 +196,9 @@ class ThreatExchangeClient:
         return Skip(f"ThreatExchange {threat_type} indicators (Stanch cannot match them)")
 
 
-def graph_error(status: int, retry_after: str | None, body: bytes) -> SourceError:
-    """A Graph API error: 429, or an error whose code is a rate limit's, is ``RateLimited``."""
+def graph_error(status: int, retry_after: str | None, body: bytes, *, sending: bool = False) -> SourceError:
+    """A Graph API error: 429, or an error whose code is a rate limit's, is ``RateLimited``; when
+    ``sending``, another 4xx is ``Refused`` (the same request would be refused again)."""
     code = None
     try:
         error = json.loads(body.decode("utf-8", "replace")).get("error", {})
@@ -202,6 +208,35 @@ def graph_error(status: int, retry_after: str | None, body: bytes) -> SourceErro
     if status == 429 or code in GRAPH_RATE_LIMIT_CODES:
         wait = float(retry_after) if retry_after and retry_after.isdigit() else None
         return RateLimited(f"ThreatExchange answered {status} (rate limited)", wait)
+    failure = Refused if sending and 400 <= status < 500 else SourceError
     if status in (401, 403) or code == 190:
-        return SourceError(f"ThreatExchange refused the access token (HTTP {status}): check it")
-    return SourceError(f"ThreatExchange answered HTTP {status}")
+        return failure(f"ThreatExchange refused the access token (HTTP {status}): check it")
+    return failure(f"ThreatExchange answered HTTP {status}")
+
+
+def react(credentials_text: str, base_url: str | None, indicator_id: str, reaction: str) -> int:
+    """Put ``reaction`` on every descriptor of the indicator that another app owns (as HMA 0.x's
+    reaction writebacks do: ``get_threat_descriptors_from_indicator`` then
+    ``react_to_threat_descriptor``); returns how many. A reaction is a set member on ThreatExchange's
+    side, so sending it again (a retried message) changes nothing."""
+    api = NoRetryThreatExchangeAPI(api_token(credentials_text),
+                                   endpoint_override=(base_url or DEFAULT_BASE_URL).rstrip("/"))
+    try:
+        descriptors = api.get_threat_descriptors_from_indicator(int(indicator_id))
+        others = [d for d in descriptors if str((d.get("owner") or {}).get("id")) != str(api.app_id)]
+        for descriptor in others:
+            _, _, answer = api.react_to_threat_descriptor(descriptor["id"], reaction)
+            if isinstance(answer, dict) and answer.get("success") is False:
+                raise SourceError(f"ThreatExchange did not take the reaction on {descriptor['id']}")
+    except requests.HTTPError as error:
+        response = error.response
+        status = response.status_code if response is not None else 0
+        retry_after = response.headers.get("Retry-After") if response is not None else None
+        body = response.content[:65536] if response is not None else b""
+        raise graph_error(status, retry_after, body, sending=True) from None
+    except requests.RequestException as error:  # its text holds the URL, token included
+        raise SourceError(f"ThreatExchange could not be reached: {type(error).__name__}") from None
+    except (KeyError, TypeError, ValueError):
+        raise Refused(f"ThreatExchange's descriptors of indicator {indicator_id} could not be read") from None
+    return len(others)
+
