@@ -38,7 +38,7 @@ class NewSource(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(max_length=200)
-    type: Literal["stopncii", "ncmec", "threatexchange"]
+    type: Literal["stopncii", "ncmec", "threatexchange", "tcap"]
     bank: str = Field(max_length=200)
     credentials_env: str | None = Field(None, max_length=200)
     credentials_file: str | None = Field(None, max_length=4096)

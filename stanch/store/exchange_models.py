@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from stanch.store.models import Base, BigId, UtcDateTime, utcnow
 
-SOURCE_TYPES = ("stopncii", "ncmec", "threatexchange")
+SOURCE_TYPES = ("stopncii", "ncmec", "threatexchange", "tcap")
 """Source types Stanch can fetch (see docs/exchange.md for the ones left out, and why)."""
 
 

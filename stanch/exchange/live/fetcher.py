@@ -37,6 +37,7 @@ from stanch.exchange.live.ncmec import NCMECClient
 from stanch.exchange.live.pages import Page, bounded
 from stanch.exchange.live.sources import get_source, read_credentials
 from stanch.exchange.live.stopncii import START_TIMESTAMP, StopNCIIClient
+from stanch.exchange.live.tcap import TCAPClient
 from stanch.exchange.live.threatexchange import ThreatExchangeClient
 from stanch.exchange.records import FormatError, Item, Skip, Withdrawal
 from stanch.store import Bank, Database, EntryWriter, NewEntry
@@ -71,6 +72,8 @@ def default_client(source: ExchangeSource, credentials: str) -> PageClient:
         return NCMECClient(credentials, source.base_url)
     if source.type == "threatexchange":
         return ThreatExchangeClient(credentials, source.base_url, source.privacy_group)
+    if source.type == "tcap":
+        return TCAPClient(credentials, source.base_url)
     return StopNCIIClient(credentials, source.base_url)
 
 
@@ -259,7 +262,7 @@ def _following(checkpoint: Checkpoint, page: Page) -> Checkpoint:
     if page.has_more:
         return Checkpoint(checkpoint.start, page.token, newest)
     assert newest is not None
-    return Checkpoint(newest, None, newest)
+    return Checkpoint(newest, page.resume, newest)
 
 
 def _unreadable(

@@ -25,6 +25,9 @@ class Page:
     next_set: int | None
     problem: str | None = None
     """Set when the record list itself was unusable (the page is quarantined, the cursor still used)."""
+    resume: str | None = None
+    """On a last page, the token the next fetch starts from (TCAP's checkpoint); None for sources that
+    resume from a time alone."""
 
 
 def bounded(value: Any) -> str:
