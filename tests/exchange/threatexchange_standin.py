@@ -16,7 +16,8 @@ records a reaction (pytx's ``react_to_threat_descriptor``), answering ``{"succes
 A wrong token answers 400 ``{"error": {"code": 190, "type": "OAuthException"}}``. ``faults`` makes the
 answer to a cursor (``""`` for a first page) a fault, once per entry: ``"not-json"``, ``"bad-data"``,
 ``"foreign-next"``, ``"500"``, ``"429:<seconds>"``, ``"rate-code"`` (400 with Graph's code 4).
-``reaction_faults`` does the same for the next reactions (``"500"``, ``"429:<s>"``, ``"400"``).
+``reaction_faults`` does the same for the next reactions (``"500"``, ``"429:<s>"``, ``"400"``);
+``gates`` holds the answer to a cursor until the test lets it go.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class TEStandIn:
     faults: dict[str, list[str]] = field(default_factory=dict)
     reaction_faults: list[str] = field(default_factory=list)
     requests: list[dict[str, str]] = field(default_factory=list)
+    gates: dict[str, threading.Event] = field(default_factory=dict)
+    """Holds the answer to a cursor until the test sets the event (deterministic kills)."""
     reactions: list[tuple[str, str]] = field(default_factory=list)
     """(descriptor id, reaction) of each reaction received."""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -69,6 +72,9 @@ class TEStandIn:
         start = int(params.get("start_time", "0"))
         size = min(int(params.get("limit", "25")), self.page_size)
         cursor = params.get("after", "")
+        gate = self.gates.get(cursor)
+        if gate is not None:
+            gate.wait(60)
         with self.lock:
             queue = self.faults.get(cursor)
             fault = queue.pop(0) if queue else None
