@@ -135,3 +135,20 @@ def test_the_scheduler_thread_fetches_due_sources(database: Database, monkeypatc
 
         source = get_source(session, "a")
         assert (source.added, source.last_success_at) == (1, T0)
+
+
+def test_a_threatexchange_source_over_http_needs_its_privacy_group(client: TestClient, monkeypatch) -> None:
+    from tests.exchange.threatexchange_standin import GROUP, TOKEN, threatexchange_standin
+
+    base = {"name": "te", "type": "threatexchange", "bank": "ncii", "credentials_env": "TEST_TX"}
+    without = client.post("/v1/exchanges", json=base)
+    assert without.status_code == 422 and "privacy group" in without.text
+    with threatexchange_standin() as standin:
+        standin.put(1, "HASH_PDQ", pdq(1))
+        created = client.post("/v1/exchanges", json={**base, "privacy_group": GROUP, "base_url": standin.url})
+        assert created.status_code == 201, created.text
+        assert created.json()["privacy_group"] == GROUP
+        monkeypatch.setenv("TEST_TX", TOKEN)
+        fetched = client.post("/v1/exchanges/te/fetch").json()
+    assert (fetched["added"], fetched["complete"]) == (1, True)
+    assert TOKEN.partition("|")[2] not in json.dumps(client.get("/v1/exchanges/te").json())
