@@ -119,3 +119,24 @@ def test_refused_credentials_and_a_page_without_checkpoint(database: Database) -
     assert cursorless.error is not None and 'no "checkpoint"' in cursorless.error
     with database.read() as session:
         assert "nope" not in repr(source_record(session, get_source(session, "tcap")))
+
+
+def test_pytx_tcap_client_pastes_next_after_the_question_mark(monkeypatch) -> None:
+    """Why Stanch pages by checkpoint: pytx's ``fetch_hashes`` builds ``{base}{endpoint}?{next}``, so
+    the first page is asked for at ``...all?None`` and a later one at ``...all?<a whole URL>``. This
+    fails the day pytx changes it, so the paging can be reconsidered."""
+    from threatexchange.exchanges.clients.techagainstterrorism.api import TATHashListAPI
+
+    asked: list[str] = []
+    page = {"count": 0, "next": "https://app.terrorismanalytics.org/api/hash-list/v2/all?limit=2&offset=2",
+            "previous": None, "checkpoint": "1704085200,1", "results": []}
+    monkeypatch.setattr(TATHashListAPI, "get_auth_token", lambda self, user, password: "jwt")
+    monkeypatch.setattr(TATHashListAPI, "_get", lambda self, full_url=None, auth_token=None, **params:
+                        asked.append(str(full_url)) or page)
+    client = TATHashListAPI("user", "password")
+    pages = client.fetch_hashes_iter("")
+    next(pages)
+    next(pages)
+    assert asked[0].endswith("api/hash-list/v2/all?None")
+    assert asked[1].endswith("api/hash-list/v2/all?https://app.terrorismanalytics.org/api/hash-list/v2/all?"
+                             "limit=2&offset=2")
