@@ -83,8 +83,11 @@ class LeaseLost(RuntimeError):
 
 @dataclass
 class Checkpoint:
-    """Where the next page starts: StopNCII's ``startTimestamp`` and ``nextPageToken``; ``after`` is
-    the last good page's ``nextSetTimestamp``; ``attempts`` counts fetches that failed on this page."""
+    """Where the next page starts: a time (StopNCII's ``startTimestamp``, NCMEC's ``from``,
+    ThreatExchange's ``start_time``) and the source's page token (``nextPageToken``, NCMEC's next
+    path, ThreatExchange's ``paging.next`` without the access token, TCAP's checkpoint); ``after`` is
+    the newest resume time of the good pages so far; ``attempts`` counts fetches that failed on
+    this page."""
 
     start: int = START_TIMESTAMP
     token: str | None = None
