@@ -19,12 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from starlette.requests import Request
 
 from stanch.actions.background import DispatcherThread, dispatch_in_server
 from stanch.clock import utcnow
+from stanch.config import ConfigError
 from stanch.desk.exchange_feedback import exchange_senders
 from stanch.desk.locate import Resolvers, locate_request, resolvers_from_environment
 from stanch.desk.ticker import DeskTicker
@@ -73,15 +75,30 @@ class Settings:
     exchange_fetch: bool = True
     """Run scheduled exchange fetches in this process (``STANCH_EXCHANGE_FETCH``)."""
     resolvers: Resolvers | None = None
+    index_snapshots: Path | None = None
+    """Where index snapshots are kept (``STANCH_INDEX_SNAPSHOT_DIR``); None: a start reads the database."""
 
     @classmethod
     def from_environment(cls, **overrides: object) -> Settings:
         """The environment's settings; ``overrides`` (e.g. ``poll_interval`` in tests) win over it.
         An override of None keeps the environment's value."""
         settings = cls(limits=ApiLimits.from_environment(), dispatch=dispatch_in_server(),
-                       resolvers=resolvers_from_environment(), exchange_fetch=exchange_in_server())
+                       resolvers=resolvers_from_environment(), exchange_fetch=exchange_in_server(),
+                       index_snapshots=_snapshot_dir())
         given = {name: value for name, value in overrides.items() if value is not None}
         return replace(settings, **given)  # type: ignore[arg-type]
+
+
+def _snapshot_dir() -> Path | None:
+    """``STANCH_INDEX_SNAPSHOT_DIR`` (unset or empty: no snapshots); it must be a folder if it exists."""
+    value = os.environ.get("STANCH_INDEX_SNAPSHOT_DIR", "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"STANCH_INDEX_SNAPSHOT_DIR must be a folder for index snapshots, "
+                         f"but {value!r} is a file")
+    return path
 
 
 class Stanch:
@@ -104,7 +121,8 @@ class Stanch:
 
     @cached_property
     def follower(self) -> BankFollower:
-        return BankFollower(self.db, self.engine, interval=self.settings.poll_interval)
+        return BankFollower(self.db, self.engine, interval=self.settings.poll_interval,
+                            snapshots=self.settings.index_snapshots)
 
     @cached_property
     def ticker(self) -> DeskTicker:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from stanch.clock import Clock, utcnow
-from stanch.index import HammingIndex, Hits
+from stanch.index import HammingIndex, Hits, Segment
 from stanch.matching.query import ImageQuery, Query, image_query, query_from_record
 from stanch.matching.verdict import BankRule, Match, Signal, Trust, Verdict, decide
 from stanch.matching.video import FrameMatch, match_video
@@ -127,6 +127,16 @@ class MatchEngine:
         ``ids[i]``, each entry's rows in stored order. Replaces whatever the bank's image index held."""
         with self._lock:
             self._banks[bank_id].images = HammingIndex.from_arrays(ids, hashes)
+
+    def load_image_base(self, bank_id: int, base: Segment) -> None:
+        """Bulk-load a bank's image hashes from a ready base segment (an index snapshot's, mapped
+        read-only); replaces whatever the bank's image index held."""
+        with self._lock:
+            self._banks[bank_id].images = HammingIndex.from_segment(base)
+
+    def image_bases(self) -> dict[int, Segment]:
+        """Each bank's image base segment (right after a bulk load: all its image hashes), by bank id."""
+        return {bank_id: bank.images.base for bank_id, bank in self._banks.items()}
 
     def load_videos(self, bank_id: int, entries: Sequence[BankedEntry]) -> None:
         """Bulk-load a bank's videos at start; replaces whatever the bank's frame index held."""

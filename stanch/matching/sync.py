@@ -24,18 +24,22 @@ from dataclasses import replace
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from stanch.clock import utcnow
 from stanch.matching.engine import BankedEntry, MatchEngine
+from stanch.matching.snapshot import FeedRow, SnapshotDir, SnapshotKey, usable
 from stanch.matching.verdict import BankRule
 from stanch.store import (
     Bank,
     Change,
     Database,
     FrameRow,
+    database_identity,
+    feed_row,
     feed_since,
     frames_from_rows,
     iter_index_batches,
@@ -67,10 +71,13 @@ FEED_BATCH = 10_000
 class BankFollower:
     """Loads ``engine`` from ``db`` and keeps it current (see the module docstring)."""
 
-    def __init__(self, db: Database, engine: MatchEngine, *, interval: float = POLL_INTERVAL) -> None:
+    def __init__(self, db: Database, engine: MatchEngine, *, interval: float = POLL_INTERVAL,
+                 snapshots: Path | None = None) -> None:
         self.db = db
         self.engine = engine
         self.interval = interval
+        self.snapshots = snapshots
+        """Where index snapshots are kept (``STANCH_INDEX_SNAPSHOT_DIR``); None loads from the database."""
         self.seq = 0
         self._poll_lock = threading.Lock()
         self._stop = threading.Event()
@@ -83,18 +90,74 @@ class BankFollower:
         """Read every bank and live hash into the engine; later changes come from ``poll``."""
         with self._poll_lock:
             self.seq = self._load_into(self.engine)
+        self.poll()  # a snapshot is current with an older position: catch up before answering
 
     def _load_into(self, engine: MatchEngine) -> int:
-        """Fill ``engine`` from the database; returns the feed position it is current with."""
+        """Fill ``engine`` from a usable index snapshot or else the database (writing a snapshot when
+        they are kept); returns the feed position it is current with."""
+        if self.snapshots is None:
+            return self._load_from_database(engine)[0]
+        with self.db.write() as session:
+            snapshots = SnapshotDir(self.snapshots, database_identity(session))
+        seq = self._load_from_snapshot(engine, snapshots)
+        if seq is not None:
+            return seq
+        with snapshots.writer_lock():  # one process loads and writes; the others then map its files
+            seq = self._load_from_snapshot(engine, snapshots)
+            if seq is not None:
+                return seq
+            seq, row = self._load_from_database(engine)
+            if seq == 0:
+                return seq
+            snapshots.write(SnapshotKey(snapshots.database, seq, row),
+                            {bank: base for bank, base in engine.image_bases().items() if len(base)})
+            written = snapshots.read()
+            for bank_id, base in ({} if written is None else written.bases).items():
+                engine.load_image_base(bank_id, base)  # share the mapped files instead of private copies
+        return seq
+
+    def _load_from_database(self, engine: MatchEngine) -> tuple[int, FeedRow | None]:
         with self.db.read() as session:
             seq = latest_seq(session)
-            for bank in all_banks(session):
-                engine.set_bank(bank_rule(bank))
+            row = feed_row(session, seq)
+            self._load_banks(engine, session)
             _load_images(engine, session)
-            _load_frames(engine, session)
-            for entry in _entry_notes(session, engine.clock(), noted=True):
-                engine.note(entry)
-        return seq
+            self._load_rest(engine, session)
+        return seq, row
+
+    def _load_from_snapshot(self, engine: MatchEngine, snapshots: SnapshotDir) -> int | None:
+        """Load from the published snapshot if it can be trusted for this database now (see
+        ``stanch.matching.snapshot``); None, having loaded nothing, if not."""
+        snapshot = snapshots.read()
+        if snapshot is None:
+            return None
+        with self.db.read() as session:
+            latest = latest_seq(session)
+            now = SnapshotKey(snapshots.database, snapshot.key.seq, feed_row(session, snapshot.key.seq))
+            reason = usable(snapshot, now, latest)
+            if reason is not None:
+                log.info("not using the index snapshot at seq %d: %s", snapshot.key.seq, reason)
+                return None
+            banks = self._load_banks(engine, session)
+            for bank_id, base in snapshot.bases.items():
+                if bank_id in banks:
+                    engine.load_image_base(bank_id, base)
+            self._load_rest(engine, session)
+        return snapshot.key.seq
+
+    @staticmethod
+    def _load_banks(engine: MatchEngine, session: Session) -> set[int]:
+        banks = all_banks(session)
+        for bank in banks:
+            engine.set_bank(bank_rule(bank))
+        return {bank.id for bank in banks}
+
+    @staticmethod
+    def _load_rest(engine: MatchEngine, session: Session) -> None:
+        """What a snapshot does not hold: video frames and the entries' notes (digests, trust, expiry)."""
+        _load_frames(engine, session)
+        for entry in _entry_notes(session, engine.clock(), noted=True):
+            engine.note(entry)
 
     def _reload(self, pruned_through: int) -> None:
         """Load afresh and swap the result in: changes after our cursor were pruned from the feed."""
