@@ -31,6 +31,7 @@ import numpy as np
 
 from stanch.clock import utcnow
 from stanch.matching.engine import BankedEntry, MatchEngine
+from stanch.matching.partition import Shard
 from stanch.matching.snapshot import FeedRow, SnapshotDir, SnapshotKey, usable
 from stanch.matching.verdict import BankRule
 from stanch.store import (
@@ -72,12 +73,14 @@ class BankFollower:
     """Loads ``engine`` from ``db`` and keeps it current (see the module docstring)."""
 
     def __init__(self, db: Database, engine: MatchEngine, *, interval: float = POLL_INTERVAL,
-                 snapshots: Path | None = None) -> None:
+                 snapshots: Path | None = None, shard: Shard | None = None) -> None:
         self.db = db
         self.engine = engine
         self.interval = interval
         self.snapshots = snapshots
         """Where index snapshots are kept (``STANCH_INDEX_SNAPSHOT_DIR``); None loads from the database."""
+        self.shard = shard
+        """The part of the entries this engine holds (an index shard); None: all of them."""
         self.seq = 0
         self._poll_lock = threading.Lock()
         self._stop = threading.Event()
@@ -98,7 +101,9 @@ class BankFollower:
         if self.snapshots is None:
             return self._load_from_database(engine)[0]
         with self.db.write() as session:
-            snapshots = SnapshotDir(self.snapshots, database_identity(session))
+            identity = database_identity(session)
+        name = identity if self.shard is None else f"{identity}-{self.shard.name}"
+        snapshots = SnapshotDir(self.snapshots, name)
         seq = self._load_from_snapshot(engine, snapshots)
         if seq is not None:
             return seq
@@ -121,7 +126,7 @@ class BankFollower:
             seq = latest_seq(session)
             row = feed_row(session, seq)
             self._load_banks(engine, session)
-            _load_images(engine, session)
+            _load_images(engine, session, self.shard)
             self._load_rest(engine, session)
         return seq, row
 
@@ -152,12 +157,12 @@ class BankFollower:
             engine.set_bank(bank_rule(bank))
         return {bank.id for bank in banks}
 
-    @staticmethod
-    def _load_rest(engine: MatchEngine, session: Session) -> None:
+    def _load_rest(self, engine: MatchEngine, session: Session) -> None:
         """What a snapshot does not hold: video frames and the entries' notes (digests, trust, expiry)."""
-        _load_frames(engine, session)
+        _load_frames(engine, session, self.shard)
         for entry in _entry_notes(session, engine.clock(), noted=True):
-            engine.note(entry)
+            if self.shard is None or self.shard.owns(entry.id):
+                engine.note(entry)
 
     def _reload(self, pruned_through: int) -> None:
         """Load afresh and swap the result in: changes after our cursor were pruned from the feed."""
@@ -230,10 +235,16 @@ class BankFollower:
                     self._refresh_bank(session, bank_id)
                 continue
             ids = list(dict.fromkeys(c.entry_id for c in batch if c.entry_id is not None))
+            ids = [entry_id for entry_id in ids if self._owns(entry_id)]
+            if not ids:
+                continue
             if op == "add":
                 self.engine.add(read_entries(session, ids, self.engine.clock()))
             elif op == "withdraw":
                 self.engine.remove(_entry_notes(session, self.engine.clock(), ids=ids, live_only=False))
+
+    def _owns(self, entry_id: int) -> bool:
+        return self.shard is None or self.shard.owns(entry_id)
 
     def _refresh_bank(self, session: Session, bank_id: int) -> None:
         bank = bank_by_id(session, bank_id)
@@ -271,18 +282,23 @@ class BankFollower:
                 log.exception("following the bank change feed failed; retrying")
 
 
-def _load_images(engine: MatchEngine, session: Session) -> None:
+def _load_images(engine: MatchEngine, session: Session, shard: Shard | None) -> None:
     entries, banks, hashes = _columns(iter_index_batches(session, batch_size=100_000))
+    if shard is not None:
+        mine = shard.mask(entries)
+        entries, banks, hashes = entries[mine], banks[mine], hashes[mine]
     for bank_id in np.unique(banks).tolist():
         mine = banks == bank_id
         engine.load_images(bank_id, entries[mine], hashes[mine])
 
 
-def _load_frames(engine: MatchEngine, session: Session) -> None:
+def _load_frames(engine: MatchEngine, session: Session, shard: Shard | None) -> None:
     """Video frames, with the quality the video rule needs (``iter_frame_batches`` leaves it out)."""
     rows: dict[int, list[tuple[str, bytes, int, float]]] = {}
     banks: dict[int, int] = {}
     for entry, bank, view, pdq, quality, ts in live_frames(session, engine.clock()):
+        if shard is not None and not shard.owns(entry):
+            continue
         rows.setdefault(entry, []).append((view, pdq, quality, ts))
         banks[entry] = bank
     for bank_id in set(banks.values()):
