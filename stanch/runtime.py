@@ -19,17 +19,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from starlette.requests import Request
 
 from stanch.actions.background import DispatcherThread, dispatch_in_server
 from stanch.clock import utcnow
+from stanch.config import ConfigError
 from stanch.desk.exchange_feedback import exchange_senders
 from stanch.desk.locate import Resolvers, locate_request, resolvers_from_environment
 from stanch.desk.ticker import DeskTicker
 from stanch.exchange.live.scheduler import ExchangeScheduler, exchange_in_server
-from stanch.matching.engine import MatchEngine
+from stanch.matching.engine import MatchEngine, Matcher
+from stanch.matching.shards import ShardedEngine, ShardFollower
 from stanch.matching.sync import POLL_INTERVAL, BankFollower
 from stanch.store import Database, open_database
 from stanch.store.key_checker import KeyChecker
@@ -73,15 +76,44 @@ class Settings:
     exchange_fetch: bool = True
     """Run scheduled exchange fetches in this process (``STANCH_EXCHANGE_FETCH``)."""
     resolvers: Resolvers | None = None
+    index_snapshots: Path | None = None
+    index_shards: int = 0
+    """Index shards on Ray (``STANCH_INDEX_SHARDS``); 0: the whole index in this process."""
+    ray_address: str | None = None
+    """The Ray cluster the shards run on (``STANCH_RAY_ADDRESS``); None starts one on this machine."""
+    """Where index snapshots are kept (``STANCH_INDEX_SNAPSHOT_DIR``); None: a start reads the database."""
 
     @classmethod
     def from_environment(cls, **overrides: object) -> Settings:
         """The environment's settings; ``overrides`` (e.g. ``poll_interval`` in tests) win over it.
         An override of None keeps the environment's value."""
         settings = cls(limits=ApiLimits.from_environment(), dispatch=dispatch_in_server(),
-                       resolvers=resolvers_from_environment(), exchange_fetch=exchange_in_server())
+                       resolvers=resolvers_from_environment(), exchange_fetch=exchange_in_server(),
+                       index_snapshots=_snapshot_dir(), index_shards=_shard_count(),
+                       ray_address=os.environ.get("STANCH_RAY_ADDRESS") or None)
         given = {name: value for name, value in overrides.items() if value is not None}
         return replace(settings, **given)  # type: ignore[arg-type]
+
+
+def _snapshot_dir() -> Path | None:
+    """``STANCH_INDEX_SNAPSHOT_DIR`` (unset or empty: no snapshots); it must be a folder if it exists."""
+    value = os.environ.get("STANCH_INDEX_SNAPSHOT_DIR", "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"STANCH_INDEX_SNAPSHOT_DIR must be a folder for index snapshots, "
+                         f"but {value!r} is a file")
+    return path
+
+
+def _shard_count() -> int:
+    """``STANCH_INDEX_SHARDS``: a whole number, 0 (or unset) for no shards."""
+    value = os.environ.get("STANCH_INDEX_SHARDS", "").strip() or "0"
+    if not value.isdigit() or int(value) > 1024:
+        raise ConfigError(f"STANCH_INDEX_SHARDS must be a number of index shards from 0 to 1024, "
+                          f"got {value!r}")
+    return int(value)
 
 
 class Stanch:
@@ -103,8 +135,33 @@ class Stanch:
         return MatchEngine(self.clock)
 
     @cached_property
-    def follower(self) -> BankFollower:
-        return BankFollower(self.db, self.engine, interval=self.settings.poll_interval)
+    def sharded(self) -> ShardedEngine | None:
+        """The front end of the index shards on Ray (``STANCH_INDEX_SHARDS``), started on first use."""
+        if not self.settings.index_shards:
+            return None
+        import ray
+
+        if not ray.is_initialized():
+            ray.init(address=self.settings.ray_address, include_dashboard=False, log_to_driver=False)
+        url = self.db.engine.url.render_as_string(hide_password=False)
+        return ShardedEngine.start(url, self.settings.index_shards, snapshots=self.settings.index_snapshots,
+                                   poll_interval=self.settings.poll_interval)
+
+    @property
+    def matcher(self) -> Matcher:
+        """What lookups call: the shards' front end when the index is sharded, else ``engine``."""
+        return self.sharded or self.engine
+
+    @cached_property
+    def follower(self) -> BankFollower | ShardFollower:
+        if self.sharded is not None:
+            return ShardFollower(self.sharded)
+        return self._local_follower
+
+    @cached_property
+    def _local_follower(self) -> BankFollower:
+        return BankFollower(self.db, self.engine, interval=self.settings.poll_interval,
+                            snapshots=self.settings.index_snapshots)
 
     @cached_property
     def ticker(self) -> DeskTicker:
@@ -128,8 +185,9 @@ class Stanch:
         return KeyChecker(self.db, self.settings.key_cache_seconds)
 
     def load_banks(self) -> MatchEngine:
-        """Every bank of the database in ``engine`` (without following the feed), for a one-off command."""
-        self.follower.load()
+        """Every bank of the database in ``engine`` (without following the feed), for a one-off command
+        (in this process, also when the server's index is sharded)."""
+        self._local_follower.load()
         return self.engine
 
     @classmethod

@@ -6,7 +6,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -142,3 +142,16 @@ def session(database: Database) -> Iterator[Session]:
     """One write transaction on ``database``, committed when the test ends."""
     with database.write() as write_session:
         yield write_session
+
+
+@pytest.fixture(scope="session")
+def ray_runtime(require: Any) -> Iterator[None]:
+    """One local Ray runtime for the whole test session (starting Ray takes seconds): sweeps and
+    index shards share it."""
+    try:
+        import ray
+    except ImportError:
+        require(False, "Ray is not installed: pip install -e '.[ray]'")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()

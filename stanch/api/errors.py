@@ -25,6 +25,7 @@ from stanch.desk.intake import InvalidRequest
 from stanch.desk.locate import LocateError
 from stanch.desk.safeguards import RateLimited
 from stanch.exchange.live.sources import SourceExists, UnknownSource
+from stanch.matching.shards import ShardUnavailable
 from stanch.signals.types import MediaError
 from stanch.store import BankExists, UnknownBank, UnknownEntry, UnstorableText
 
@@ -34,9 +35,11 @@ STATUS_OF: dict[type[Exception], int] = {
     WrongState: 409, BankExists: 409, SourceExists: 409, UnknownSource: 404,
     InvalidRequest: 422, LocateError: 422, UnstorableText: 422,
     RateLimited: 429,
+    ShardUnavailable: 503,
 }
 """What each refusal of the library is in HTTP (404 not found, 403 not you, 409 not in this state,
-422 bad input, 429 too often). ``InvalidRequest`` also lists its ``problems``; ``RateLimited`` says
+422 bad input, 429 too often, 503 an index shard is not answering: retry). ``InvalidRequest`` also
+lists its ``problems``; ``RateLimited`` says
 when to retry; ``MediaError`` (a file that cannot be hashed) is 422 with its own wording."""
 
 

@@ -134,11 +134,11 @@ async def lookup_get(
     wanted = _bank_filter(banks)
     if url:
         signals = await _hash_url(app, url)
-        by_type = _by_signal_type(signals, await run_in_threadpool(app.engine.match, signals), wanted)
+        by_type = _by_signal_type(signals, await run_in_threadpool(app.matcher.match, signals), wanted)
         return by_type.get(signal_type, {}) if signal_type else by_type
     if not signal or not signal_type:
         raise HmaError(400, "Either url or both signal and signal_type are required")
-    verdict = await run_in_threadpool(app.engine.match_record, _hash_record(signal_type, signal))
+    verdict = await run_in_threadpool(app.matcher.match_record, _hash_record(signal_type, signal))
     return _by_bank(verdict, wanted, exact=signal_type == "video_md5")
 
 
@@ -147,7 +147,7 @@ async def lookup_post(app: Runtime, request: Request, banks: str | None = None,
                       _: Caller = _match) -> dict[str, Any]:
     """Hash the upload (multipart ``photo`` or ``video``) and answer ``{signal_type: {BANK: [...]}}``."""
     signals = await _hash_upload(app, request)
-    verdict = await run_in_threadpool(app.engine.match, signals)
+    verdict = await run_in_threadpool(app.matcher.match, signals)
     return _by_signal_type(signals, verdict, _bank_filter(banks))
 
 
@@ -176,7 +176,7 @@ async def compare(app: Runtime, request: Request, _: Caller = _match) -> dict[st
 def index_status(app: Runtime, signal_type: str | None = None, _: Caller = _match) -> dict[str, Any]:
     """``{signal_type: {"present", "built_to", "size"}}``. Stanch's index is live (a write is matchable
     when it commits), so ``built_to`` is the time of the answer."""
-    stats = app.engine.stats()
+    stats = app.matcher.stats()
     sizes = {"pdq": stats["image_hashes"], "video_md5": stats["frame_hashes"]}
     if signal_type is not None and signal_type not in sizes:
         raise HmaError(400, f"No such signal type '{signal_type}'")

@@ -78,10 +78,10 @@ async def match(app: Runtime, request: Request, _: Caller = Depends(require("mat
     if is_multipart(request):
         upload = await read_upload(request, "file", app.limits.max_upload_bytes)
         signals = await run_in_threadpool(hash_media, upload.data, seconds_per_hash=QUERY_SECONDS_PER_HASH)
-        verdict = await run_in_threadpool(app.engine.match, signals)
+        verdict = await run_in_threadpool(app.matcher.match, signals)
         return {"kind": signals.kind, **verdict.to_dict()}
     query = _validated(await read_json(request, app.limits.max_json_bytes))
-    return app.engine.match_queries([query])[0].to_dict()
+    return app.matcher.match_queries([query])[0].to_dict()
 
 
 @router.post("/match/batch", openapi_extra=json_body(BatchQuery))
@@ -97,7 +97,7 @@ async def match_batch(
     if len(items) > MAX_BATCH:
         raise HTTPException(413, f"a batch holds at most {MAX_BATCH:,} items; this one has {len(items):,}")
     queries = [_validated(item, f"items.{i}") for i, item in enumerate(items)]
-    verdicts = await run_in_threadpool(app.engine.match_queries, queries)
+    verdicts = await run_in_threadpool(app.matcher.match_queries, queries)
     return {"results": [v.to_dict() for v in verdicts]}
 
 

@@ -167,6 +167,22 @@ class HammingIndex:
         index._snapshot = index._with_base(_sorted_segment(entry_ids, words, min_indexed_rows))
         return index
 
+    @classmethod
+    def from_segment(
+        cls, base: Segment, *, min_indexed_rows: int = MIN_INDEXED_ROWS, compact_after: int = COMPACT_AFTER
+    ) -> HammingIndex:
+        """An index whose base is ``base`` exactly as given: its arrays may be read-only (mapped from an
+        index snapshot file and shared with other processes). Adds and removals go on top of it, and
+        compaction writes new arrays, never into these."""
+        index = cls(min_indexed_rows=min_indexed_rows, compact_after=compact_after)
+        index._snapshot = index._with_base(base)
+        return index
+
+    @property
+    def base(self) -> Segment:
+        """The base segment (right after a bulk load: every row), for writing a snapshot of it."""
+        return self._snapshot.base
+
     def add(self, ids: np.ndarray | list[int], hashes: np.ndarray) -> None:
         """Set the hashes of every entry in ``ids``: its rows here replace all it had before.
 
@@ -329,6 +345,11 @@ class HammingIndex:
             base_dead = current.dead[current.dead < len(current.base)]
             dead = np.concatenate([base_dead, merged.rows_of(touched) + len(current.base)])
             self._snapshot = _Snapshot(current.base, merged, self._delta.segment(), dead)
+
+
+def index_segment(ids: np.ndarray, hashes: np.ndarray, min_indexed_rows: int = MIN_INDEXED_ROWS) -> Segment:
+    """The base segment ``HammingIndex.from_arrays(ids, hashes)`` would hold, on its own."""
+    return _sorted_segment(*_rows(ids, hashes), min_indexed_rows)
 
 
 def _sorted_segment(ids: np.ndarray, words: np.ndarray, min_indexed_rows: int) -> Segment:

@@ -17,12 +17,12 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from stanch.clock import Clock, utcnow
-from stanch.index import HammingIndex, Hits
+from stanch.index import HammingIndex, Hits, Segment
 from stanch.matching.query import ImageQuery, Query, image_query, query_from_record
 from stanch.matching.verdict import BankRule, Match, Signal, Trust, Verdict, decide
 from stanch.matching.video import FrameMatch, match_video
@@ -127,6 +127,16 @@ class MatchEngine:
         ``ids[i]``, each entry's rows in stored order. Replaces whatever the bank's image index held."""
         with self._lock:
             self._banks[bank_id].images = HammingIndex.from_arrays(ids, hashes)
+
+    def load_image_base(self, bank_id: int, base: Segment) -> None:
+        """Bulk-load a bank's image hashes from a ready base segment (an index snapshot's, mapped
+        read-only); replaces whatever the bank's image index held."""
+        with self._lock:
+            self._banks[bank_id].images = HammingIndex.from_segment(base)
+
+    def image_bases(self) -> dict[int, Segment]:
+        """Each bank's image base segment (right after a bulk load: all its image hashes), by bank id."""
+        return {bank_id: bank.images.base for bank_id, bank in self._banks.items()}
 
     def load_videos(self, bank_id: int, entries: Sequence[BankedEntry]) -> None:
         """Bulk-load a bank's videos at start; replaces whatever the bank's frame index held."""
@@ -245,14 +255,20 @@ class MatchEngine:
 
     def match_queries(self, queries: Sequence[Query]) -> list[Verdict]:
         """Verdicts in order; the images (and loose hashes) among them are searched together."""
+        return verdicts_of(queries, self.hits_of(queries))
+
+    def hits_of(self, queries: Sequence[Query]) -> list[list[Match]]:
+        """Every live match of each query, before the rule turns them into a verdict: what an index
+        shard answers (``stanch.matching.shards``), so that the union of all shards' hits, decided once,
+        is exactly the verdict of one engine holding every bank."""
         images = [(i, q) for i, q in enumerate(queries) if isinstance(q, ImageQuery)]
-        verdicts: dict[int, Verdict] = dict(
-            zip((i for i, _ in images), self.match_images([q for _, q in images]), strict=True)
+        hits: dict[int, list[Match]] = dict(
+            zip((i for i, _ in images), self.image_hits([q for _, q in images]), strict=True)
         )
         for i, q in enumerate(queries):
             if isinstance(q, VideoSignals):
-                verdicts[i] = self.match_video(q)
-        return [verdicts[i] for i in range(len(queries))]
+                hits[i] = self.video_hits(q)
+        return [hits[i] for i in range(len(queries))]
 
     def match_image(self, query: ImageQuery) -> Verdict:
         """The verdict for one image (or loose hashes)."""
@@ -260,6 +276,10 @@ class MatchEngine:
 
     def match_images(self, queries: Sequence[ImageQuery]) -> list[Verdict]:
         """Verdicts for many images, searched together: one index search per bank for the whole batch."""
+        return verdicts_of(queries, self.image_hits(queries))
+
+    def image_hits(self, queries: Sequence[ImageQuery]) -> list[list[Match]]:
+        """The live matches of each image query (``match_images`` before the rule)."""
         hits: list[list[Match]] = [[] for _ in queries]
         rows = [(q, view, bytes.fromhex(h)) for q, query in enumerate(queries) for view, h in query.hashes]
         if rows:
@@ -271,11 +291,8 @@ class MatchEngine:
                     match = self._match(bank.rule, entry, distance, "pdq", self._view(entry, ordinal))
                     hits[owners[row]].append(replace(match, query=rows[row][1]))
         now = self.clock()
-        verdicts = []
-        for q, query in enumerate(queries):
-            mine = hits[q] + self._digest_hits(query.md5, query.sha256)
-            verdicts.append(decide(self._live(mine, now), query.quality))
-        return verdicts
+        return [self._live(hits[q] + self._digest_hits(query.md5, query.sha256), now)
+                for q, query in enumerate(queries)]
 
     def match_video(self, signals: VideoSignals) -> Verdict:
         """The verdict for a video: each banked video near enough in frames is judged by the video
@@ -284,6 +301,10 @@ class MatchEngine:
         Each usable query frame looks up its plain hash and its views (``VpdqSignal.query_views``); a
         (query frame, banked frame) pair counts once, at the least distance between any of their hashes.
         """
+        return decide(self.video_hits(signals))
+
+    def video_hits(self, signals: VideoSignals) -> list[Match]:
+        """The live matches of a video (``match_video`` before the rule)."""
         rows = [(i, bytes.fromhex(h))
                 for i, f in enumerate(signals.frames) for h in VpdqSignal.query_views(f)]
         hits = self._digest_hits(signals.md5, signals.sha256)
@@ -292,7 +313,7 @@ class MatchEngine:
             packed = _packed(h for _, h in rows)
             for bank in list(self._banks.values()):
                 hits += self._video_hits(bank, signals, owners, packed)
-        return decide(self._live(hits, self.clock()))
+        return self._live(hits, self.clock())
 
     def _video_hits(
         self, bank: _Bank, signals: VideoSignals, owners: np.ndarray, packed: np.ndarray
@@ -350,6 +371,22 @@ class MatchEngine:
     def _live(self, hits: list[Match], now: datetime) -> list[Match]:
         expires = self._expires
         return [h for h in hits if h.entry not in expires or expires[h.entry] > now]
+
+
+def verdicts_of(queries: Sequence[Query], hits: Sequence[list[Match]]) -> list[Verdict]:
+    """The rule applied to each query's hits (an image's PDQ quality goes into its verdict)."""
+    return [decide(mine, query.quality if isinstance(query, ImageQuery) else None)
+            for query, mine in zip(queries, hits, strict=True)]
+
+
+class Matcher(Protocol):
+    """What serving lookups needs of an engine: one in this process (``MatchEngine``) or the front end
+    of index shards (``stanch.matching.shards.ShardedEngine``)."""
+
+    def match(self, signals: MediaSignals) -> Verdict: ...
+    def match_record(self, record: dict[str, Any]) -> Verdict: ...
+    def match_queries(self, queries: Sequence[Query]) -> list[Verdict]: ...
+    def stats(self) -> dict[str, int]: ...
 
 
 def _hit_rows(hits: Hits) -> Iterable[tuple[int, int, int, int]]:

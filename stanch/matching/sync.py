@@ -24,18 +24,23 @@ from dataclasses import replace
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from stanch.clock import utcnow
 from stanch.matching.engine import BankedEntry, MatchEngine
+from stanch.matching.partition import Shard
+from stanch.matching.snapshot import FeedRow, SnapshotDir, SnapshotKey, usable
 from stanch.matching.verdict import BankRule
 from stanch.store import (
     Bank,
     Change,
     Database,
     FrameRow,
+    database_identity,
+    feed_row,
     feed_since,
     frames_from_rows,
     iter_index_batches,
@@ -67,10 +72,15 @@ FEED_BATCH = 10_000
 class BankFollower:
     """Loads ``engine`` from ``db`` and keeps it current (see the module docstring)."""
 
-    def __init__(self, db: Database, engine: MatchEngine, *, interval: float = POLL_INTERVAL) -> None:
+    def __init__(self, db: Database, engine: MatchEngine, *, interval: float = POLL_INTERVAL,
+                 snapshots: Path | None = None, shard: Shard | None = None) -> None:
         self.db = db
         self.engine = engine
         self.interval = interval
+        self.snapshots = snapshots
+        """Where index snapshots are kept (``STANCH_INDEX_SNAPSHOT_DIR``); None loads from the database."""
+        self.shard = shard
+        """The part of the entries this engine holds (an index shard); None: all of them."""
         self.seq = 0
         self._poll_lock = threading.Lock()
         self._stop = threading.Event()
@@ -83,18 +93,76 @@ class BankFollower:
         """Read every bank and live hash into the engine; later changes come from ``poll``."""
         with self._poll_lock:
             self.seq = self._load_into(self.engine)
+        self.poll()  # a snapshot is current with an older position: catch up before answering
 
     def _load_into(self, engine: MatchEngine) -> int:
-        """Fill ``engine`` from the database; returns the feed position it is current with."""
+        """Fill ``engine`` from a usable index snapshot or else the database (writing a snapshot when
+        they are kept); returns the feed position it is current with."""
+        if self.snapshots is None:
+            return self._load_from_database(engine)[0]
+        with self.db.write() as session:
+            identity = database_identity(session)
+        name = identity if self.shard is None else f"{identity}-{self.shard.name}"
+        snapshots = SnapshotDir(self.snapshots, name)
+        seq = self._load_from_snapshot(engine, snapshots)
+        if seq is not None:
+            return seq
+        with snapshots.writer_lock():  # one process loads and writes; the others then map its files
+            seq = self._load_from_snapshot(engine, snapshots)
+            if seq is not None:
+                return seq
+            seq, row = self._load_from_database(engine)
+            if seq == 0:
+                return seq
+            snapshots.write(SnapshotKey(snapshots.database, seq, row),
+                            {bank: base for bank, base in engine.image_bases().items() if len(base)})
+            written = snapshots.read()
+            for bank_id, base in ({} if written is None else written.bases).items():
+                engine.load_image_base(bank_id, base)  # share the mapped files instead of private copies
+        return seq
+
+    def _load_from_database(self, engine: MatchEngine) -> tuple[int, FeedRow | None]:
         with self.db.read() as session:
             seq = latest_seq(session)
-            for bank in all_banks(session):
-                engine.set_bank(bank_rule(bank))
-            _load_images(engine, session)
-            _load_frames(engine, session)
-            for entry in _entry_notes(session, engine.clock(), noted=True):
+            row = feed_row(session, seq)
+            self._load_banks(engine, session)
+            _load_images(engine, session, self.shard)
+            self._load_rest(engine, session)
+        return seq, row
+
+    def _load_from_snapshot(self, engine: MatchEngine, snapshots: SnapshotDir) -> int | None:
+        """Load from the published snapshot if it can be trusted for this database now (see
+        ``stanch.matching.snapshot``); None, having loaded nothing, if not."""
+        snapshot = snapshots.read()
+        if snapshot is None:
+            return None
+        with self.db.read() as session:
+            latest = latest_seq(session)
+            now = SnapshotKey(snapshots.database, snapshot.key.seq, feed_row(session, snapshot.key.seq))
+            reason = usable(snapshot, now, latest)
+            if reason is not None:
+                log.info("not using the index snapshot at seq %d: %s", snapshot.key.seq, reason)
+                return None
+            banks = self._load_banks(engine, session)
+            for bank_id, base in snapshot.bases.items():
+                if bank_id in banks:
+                    engine.load_image_base(bank_id, base)
+            self._load_rest(engine, session)
+        return snapshot.key.seq
+
+    @staticmethod
+    def _load_banks(engine: MatchEngine, session: Session) -> set[int]:
+        banks = all_banks(session)
+        for bank in banks:
+            engine.set_bank(bank_rule(bank))
+        return {bank.id for bank in banks}
+
+    def _load_rest(self, engine: MatchEngine, session: Session) -> None:
+        """What a snapshot does not hold: video frames and the entries' notes (digests, trust, expiry)."""
+        _load_frames(engine, session, self.shard)
+        for entry in _entry_notes(session, engine.clock(), noted=True):
+            if self.shard is None or self.shard.owns(entry.id):
                 engine.note(entry)
-        return seq
 
     def _reload(self, pruned_through: int) -> None:
         """Load afresh and swap the result in: changes after our cursor were pruned from the feed."""
@@ -167,10 +235,16 @@ class BankFollower:
                     self._refresh_bank(session, bank_id)
                 continue
             ids = list(dict.fromkeys(c.entry_id for c in batch if c.entry_id is not None))
+            ids = [entry_id for entry_id in ids if self._owns(entry_id)]
+            if not ids:
+                continue
             if op == "add":
                 self.engine.add(read_entries(session, ids, self.engine.clock()))
             elif op == "withdraw":
                 self.engine.remove(_entry_notes(session, self.engine.clock(), ids=ids, live_only=False))
+
+    def _owns(self, entry_id: int) -> bool:
+        return self.shard is None or self.shard.owns(entry_id)
 
     def _refresh_bank(self, session: Session, bank_id: int) -> None:
         bank = bank_by_id(session, bank_id)
@@ -208,18 +282,23 @@ class BankFollower:
                 log.exception("following the bank change feed failed; retrying")
 
 
-def _load_images(engine: MatchEngine, session: Session) -> None:
+def _load_images(engine: MatchEngine, session: Session, shard: Shard | None) -> None:
     entries, banks, hashes = _columns(iter_index_batches(session, batch_size=100_000))
+    if shard is not None:
+        mine = shard.mask(entries)
+        entries, banks, hashes = entries[mine], banks[mine], hashes[mine]
     for bank_id in np.unique(banks).tolist():
         mine = banks == bank_id
         engine.load_images(bank_id, entries[mine], hashes[mine])
 
 
-def _load_frames(engine: MatchEngine, session: Session) -> None:
+def _load_frames(engine: MatchEngine, session: Session, shard: Shard | None) -> None:
     """Video frames, with the quality the video rule needs (``iter_frame_batches`` leaves it out)."""
     rows: dict[int, list[tuple[str, bytes, int, float]]] = {}
     banks: dict[int, int] = {}
     for entry, bank, view, pdq, quality, ts in live_frames(session, engine.clock()):
+        if shard is not None and not shard.owns(entry):
+            continue
         rows.setdefault(entry, []).append((view, pdq, quality, ts))
         banks[entry] = bank
     for bank_id in set(banks.values()):

@@ -49,6 +49,7 @@ from stanch.store.entries import (
     entry_from_signals,
     frames_from_rows,
 )
+from stanch.store.identity import database_identity, feed_row
 from stanch.store.index_rows import (
     frame_rows_for_entries,
     index_rows_for_entries,
@@ -105,8 +106,10 @@ __all__ = [
     "create_bank",
     "create_key",
     "create_store_engine",
+    "database_identity",
     "entry_from_hashes",
     "entry_from_signals",
+    "feed_row",
     "feed_since",
     "find_by_digest",
     "frame_rows_for_entries",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,15 +105,3 @@ def picture_jpeg(seed: int) -> bytes:
     buffer = io.BytesIO()
     out.save(buffer, "JPEG", quality=85)
     return buffer.getvalue()
-
-
-@pytest.fixture(scope="session")
-def ray_runtime(require: Any) -> Iterator[None]:
-    """One local Ray runtime for the whole test session (starting Ray takes seconds)."""
-    try:
-        import ray
-    except ImportError:
-        require(False, "Ray is not installed: pip install -e '.[ray]'")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
