@@ -19,6 +19,7 @@ missing the matches it holds.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,8 @@ class ShardServer:
         return self.follower.poll()
 
     def stats(self) -> dict[str, int]:
-        return {**self.engine.stats(), "seq": self.follower.seq}
+        """The engine's sizes, the feed position and the process id (a restart shows as a new one)."""
+        return {**self.engine.stats(), "seq": self.follower.seq, "process": os.getpid()}
 
 
 class ShardedEngine:

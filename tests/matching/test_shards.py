@@ -5,6 +5,7 @@ silently left out (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -105,17 +106,12 @@ def test_a_restarted_shard_reloads_and_a_dead_one_is_reported(database: Database
     engine = ShardedEngine.start(_url(database), 2, snapshots=tmp_path / "snapshots", poll_interval=0.05)
     try:
         expected = [v.to_dict() for v in engine.match_queries(queries)]
+        before = ray.get(engine.actors[0].stats.remote())["process"]
         ray.kill(engine.actors[0], no_restart=False)  # Ray restarts it: it reloads from its snapshot
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                answer = [v.to_dict() for v in engine.match_queries(queries)]
-                break
-            except ShardUnavailable:
-                assert time.monotonic() < deadline, "the shard did not come back within 2 minutes"
-                time.sleep(0.2)
-        assert answer == expected
+        _until(lambda: _process(engine.actors[0]) not in (None, before), "the shard did not come back")
+        assert [v.to_dict() for v in engine.match_queries(queries)] == expected
         ray.kill(engine.actors[1], no_restart=True)  # gone for good: refused, not answered without it
+        _until(lambda: _process(engine.actors[1]) is None, "the killed shard still answers")
         with pytest.raises(ShardUnavailable, match="index shard 1 of 2 is unavailable"):
             engine.match_queries(queries)
     finally:
@@ -148,3 +144,23 @@ def test_the_api_serves_from_shards_and_answers_503_without_one(
         ray.kill(runtime.matcher.actors[0], no_restart=True)
         refused = client.post("/v1/match", json={"pdq": pdq}, headers=match)
         assert refused.status_code == 503 and "index shard 0 of 2" in refused.json()["detail"]
+
+
+def _process(actor: object) -> int | None:
+    """The process id a shard actor answers with, or None while it does not answer."""
+    import ray
+    from ray.exceptions import GetTimeoutError, RayActorError
+
+    try:
+        return int(ray.get(actor.stats.remote(), timeout=5)["process"])  # type: ignore[attr-defined]
+    except (RayActorError, GetTimeoutError):
+        return None
+
+
+def _until(condition: Callable[[], bool], failure: str) -> None:
+    """Wait for ``condition`` (Ray kills and restarts actors asynchronously), at most two minutes."""
+    deadline = time.monotonic() + 120
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.2)
+
