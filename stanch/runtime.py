@@ -26,11 +26,16 @@ from starlette.requests import Request
 from stanch.actions.background import DispatcherThread, dispatch_in_server
 from stanch.clock import utcnow
 from stanch.desk.exchange_feedback import exchange_senders
+from stanch.desk.flood import FloodFlusher, FloodGuard, FloodSettings
 from stanch.desk.locate import Resolvers, locate_request, resolvers_from_environment
 from stanch.desk.ticker import DeskTicker
 from stanch.exchange.live.scheduler import ExchangeScheduler, exchange_in_server
+from stanch.matching.counter import MatchCounter
 from stanch.matching.engine import MatchEngine
+from stanch.matching.query import Query, image_query
 from stanch.matching.sync import POLL_INTERVAL, BankFollower
+from stanch.matching.verdict import Verdict
+from stanch.signals.types import ImageSignals, MediaSignals
 from stanch.store import Database, open_database
 from stanch.store.key_checker import KeyChecker
 
@@ -73,15 +78,42 @@ class Settings:
     exchange_fetch: bool = True
     """Run scheduled exchange fetches in this process (``STANCH_EXCHANGE_FETCH``)."""
     resolvers: Resolvers | None = None
+    flood: FloodSettings = field(default_factory=FloodSettings)
+    """The flood guard's limits (``STANCH_FLOOD_*``: ``stanch.desk.flood``)."""
+    upload_log_days: float | None = None
+    """Days the upload log keeps what ``/v1/match`` logs (``STANCH_UPLOAD_LOG_DAYS``, default 30);
+    None when the log is off (``STANCH_UPLOAD_LOG`` unset or 0)."""
 
     @classmethod
     def from_environment(cls, **overrides: object) -> Settings:
         """The environment's settings; ``overrides`` (e.g. ``poll_interval`` in tests) win over it.
         An override of None keeps the environment's value."""
         settings = cls(limits=ApiLimits.from_environment(), dispatch=dispatch_in_server(),
-                       resolvers=resolvers_from_environment(), exchange_fetch=exchange_in_server())
+                       resolvers=resolvers_from_environment(), exchange_fetch=exchange_in_server(),
+                       flood=FloodSettings.from_environment(), upload_log_days=upload_log_days())
         given = {name: value for name, value in overrides.items() if value is not None}
         return replace(settings, **given)  # type: ignore[arg-type]
+
+
+UPLOAD_LOG_DAYS = 30.0
+"""How long the upload log keeps an upload's hash and item id by default (``STANCH_UPLOAD_LOG_DAYS``)."""
+
+
+def upload_log_days(environ: dict[str, str] | None = None) -> float | None:
+    """The upload log's retention in days, or None when ``STANCH_UPLOAD_LOG`` does not turn it on."""
+    env = os.environ if environ is None else environ
+    if env.get("STANCH_UPLOAD_LOG", "0").strip().lower() in ("", "0", "false", "no", "off"):
+        return None
+    text = env.get("STANCH_UPLOAD_LOG_DAYS", "").strip()
+    if not text:
+        return UPLOAD_LOG_DAYS
+    try:
+        days = float(text)
+    except ValueError:
+        raise ValueError(f"STANCH_UPLOAD_LOG_DAYS must be a number of days, got {text!r}") from None
+    if days <= 0:
+        raise ValueError(f"STANCH_UPLOAD_LOG_DAYS must be more than 0 days, got {text!r}")
+    return days
 
 
 class Stanch:
@@ -105,6 +137,32 @@ class Stanch:
     @cached_property
     def follower(self) -> BankFollower:
         return BankFollower(self.db, self.engine, interval=self.settings.poll_interval)
+
+    @cached_property
+    def counter(self) -> MatchCounter:
+        """This process's match counts, flushed by ``flood`` (and the upload log's rows when it is on)."""
+        return MatchCounter(log_uploads=self.settings.upload_log_days is not None)
+
+    @cached_property
+    def flood(self) -> FloodGuard:
+        return FloodGuard(self.db, self.counter, self.settings.flood,
+                          after_commit=self.follower.poll_after_commit)
+
+    @cached_property
+    def flusher(self) -> FloodFlusher:
+        return FloodFlusher(self.flood, self.clock)
+
+    def lookup(self, queries: list[Query], item_ids: list[str | None] | None = None) -> list[Verdict]:
+        """Verdicts for lookups an upload path made (the API's, HMA's), counted for the flood guard and,
+        when an item id is given and the upload log is on, logged. The one place lookups are counted."""
+        verdicts = self.engine.match_queries(queries)
+        self.counter.note(queries, verdicts, self.now(), item_ids)
+        return verdicts
+
+    def lookup_signals(self, signals: MediaSignals, item_id: str | None = None) -> Verdict:
+        """``lookup`` of one hashed file."""
+        query: Query = image_query(signals) if isinstance(signals, ImageSignals) else signals
+        return self.lookup([query], [item_id])[0]
 
     @cached_property
     def ticker(self) -> DeskTicker:
@@ -168,6 +226,7 @@ class Stanch:
         self.keys  # noqa: B018 (built now, not on the first request)
         self.follower.load()
         self.follower.start()
+        self.flusher.start()
         self.ticker.start()
         if self.exchange is not None:
             self.exchange.start()
@@ -183,6 +242,7 @@ class Stanch:
             if self.exchange is not None:
                 self.exchange.stop()
             self.ticker.stop()
+            self.flusher.stop()
             self.follower.stop()
         if "keys" in self.__dict__:
             self.keys.close()
