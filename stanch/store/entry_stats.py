@@ -121,8 +121,10 @@ class WindowCounts:
 
 def add_window(session: Session, window: datetime, uploads: Mapping[int, int], lookups: int) -> None:
     """Add distinct-upload counts per entry (and ``lookups``, every lookup) to the hour ``window``."""
-    banks = dict(session.execute(select(Entry.id, Entry.bank_id).where(Entry.id.in_(list(uploads))))) \
-        if uploads else {}
+    banks: dict[int, int] = {}
+    if uploads:
+        rows = session.execute(select(Entry.id, Entry.bank_id).where(Entry.id.in_(list(uploads))))
+        banks = {int(entry): int(bank) for entry, bank in rows}
     rows = [{"window_start": window, "entry_id": e, "bank_id": banks[e], "uploads": n}
             for e, n in sorted(uploads.items()) if e in banks and n]
     if lookups:
