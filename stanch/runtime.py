@@ -30,6 +30,7 @@ from stanch.desk.flood import FloodFlusher, FloodGuard, FloodSettings
 from stanch.desk.locate import Resolvers, locate_request, resolvers_from_environment
 from stanch.desk.ticker import DeskTicker
 from stanch.exchange.live.scheduler import ExchangeScheduler, exchange_in_server
+from stanch.housekeeping import upload_log_retention
 from stanch.matching.counter import MatchCounter
 from stanch.matching.engine import MatchEngine
 from stanch.matching.query import Query, image_query
@@ -38,6 +39,7 @@ from stanch.matching.verdict import Verdict
 from stanch.signals.types import ImageSignals, MediaSignals
 from stanch.store import Database, open_database
 from stanch.store.key_checker import KeyChecker
+from stanch.sweep.retro import RetroMatcher, UploadLog
 
 log = logging.getLogger("stanch.desk")
 MAX_UPLOAD_BYTES = 64 * 2**20
@@ -95,25 +97,13 @@ class Settings:
         return replace(settings, **given)  # type: ignore[arg-type]
 
 
-UPLOAD_LOG_DAYS = 30.0
-"""How long the upload log keeps an upload's hash and item id by default (``STANCH_UPLOAD_LOG_DAYS``)."""
-
-
 def upload_log_days(environ: dict[str, str] | None = None) -> float | None:
-    """The upload log's retention in days, or None when ``STANCH_UPLOAD_LOG`` does not turn it on."""
+    """The upload log's retention in days (``STANCH_UPLOAD_LOG_DAYS``), or None when
+    ``STANCH_UPLOAD_LOG`` does not turn the log on."""
     env = os.environ if environ is None else environ
     if env.get("STANCH_UPLOAD_LOG", "0").strip().lower() in ("", "0", "false", "no", "off"):
         return None
-    text = env.get("STANCH_UPLOAD_LOG_DAYS", "").strip()
-    if not text:
-        return UPLOAD_LOG_DAYS
-    try:
-        days = float(text)
-    except ValueError:
-        raise ValueError(f"STANCH_UPLOAD_LOG_DAYS must be a number of days, got {text!r}") from None
-    if days <= 0:
-        raise ValueError(f"STANCH_UPLOAD_LOG_DAYS must be more than 0 days, got {text!r}")
-    return days
+    return upload_log_retention(env)
 
 
 class Stanch:
@@ -151,6 +141,18 @@ class Stanch:
     @cached_property
     def flusher(self) -> FloodFlusher:
         return FloodFlusher(self.flood, self.clock)
+
+    @cached_property
+    def upload_log(self) -> UploadLog:
+        """The upload log in memory, for retroactive matching (``stanch.sweep.retro``)."""
+        return UploadLog(self.db, self.clock)
+
+    @cached_property
+    def retro(self) -> RetroMatcher | None:
+        """Checks new bank entries against the upload log; None when the log is off."""
+        if self.settings.upload_log_days is None:
+            return None
+        return RetroMatcher(self.db, self.upload_log, clock=self.clock)
 
     def lookup(self, queries: list[Query], item_ids: list[str | None] | None = None) -> list[Verdict]:
         """Verdicts for lookups an upload path made (the API's, HMA's), counted for the flood guard and,
@@ -227,6 +229,9 @@ class Stanch:
         self.follower.load()
         self.follower.start()
         self.flusher.start()
+        if self.retro is not None:
+            self.upload_log.load()
+            self.retro.start()
         self.ticker.start()
         if self.exchange is not None:
             self.exchange.start()
@@ -242,6 +247,8 @@ class Stanch:
             if self.exchange is not None:
                 self.exchange.stop()
             self.ticker.stop()
+            if self.retro is not None:
+                self.retro.stop()
             self.flusher.stop()
             self.follower.stop()
         if "keys" in self.__dict__:

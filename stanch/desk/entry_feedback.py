@@ -17,8 +17,9 @@ look at; it keeps matching as before (an admin decides: ``stanch bank disable``,
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -55,3 +56,9 @@ def record_entry_verdicts(session: Session, entry_ids: Iterable[int], verdict: s
         record(session, actor, "entry.flagged", ("entry", entry_id),
                {"rejected": rejected[entry_id], "threshold": limit}, clock=lambda: now)
     return flagged
+
+
+def note_retro_match(session: Session, entry_id: int, details: Mapping[str, Any], now: datetime) -> None:
+    """Audit what retroactive matching found for a new entry (``stanch.sweep.retro``): uploads logged
+    before it that match it, and the copies and webhooks they became."""
+    record(session, "system", "entry.retro_matched", ("entry", entry_id), details, clock=lambda: now)

@@ -79,8 +79,9 @@ def entry_stats(session: Session, entry_ids: Sequence[int]) -> list[EntryStat]:
 
 
 def mark_stats(session: Session, entry_ids: Iterable[int], column: str, now: datetime) -> list[int]:
-    """Set ``flagged_at`` or ``flooded_at`` on entries that do not have it yet; returns those."""
-    if column not in ("flagged_at", "flooded_at"):
+    """Set ``flagged_at``, ``flooded_at`` or ``retro_at`` on entries that do not have it yet; returns
+    those (so two processes marking the same entry at once mark it once)."""
+    if column not in ("flagged_at", "flooded_at", "retro_at"):
         raise ValueError(f"cannot mark {column!r}")
     ids = sorted(set(entry_ids))
     if not ids:
@@ -123,8 +124,8 @@ def add_window(session: Session, window: datetime, uploads: Mapping[int, int], l
     """Add distinct-upload counts per entry (and ``lookups``, every lookup) to the hour ``window``."""
     banks: dict[int, int] = {}
     if uploads:
-        rows = session.execute(select(Entry.id, Entry.bank_id).where(Entry.id.in_(list(uploads))))
-        banks = {int(entry): int(bank) for entry, bank in rows}
+        found = session.execute(select(Entry.id, Entry.bank_id).where(Entry.id.in_(list(uploads))))
+        banks = {int(entry): int(bank) for entry, bank in found}
     rows = [{"window_start": window, "entry_id": e, "bank_id": banks[e], "uploads": n}
             for e, n in sorted(uploads.items()) if e in banks and n]
     if lookups:
@@ -248,6 +249,18 @@ def prune_upload_log(session: Session, before: datetime) -> int:
     """Delete uploads logged before ``before``; returns how many."""
     result = session.execute(delete(UploadLogRow).where(UploadLogRow.logged_at < before))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def retro_subject(session: Session, entry_id: int) -> tuple[Entry, Bank] | None:
+    """The entry and its bank, when retroactive matching applies to it: a live image entry (not
+    withdrawn, not disabled) of a ``match`` bank."""
+    entry = session.get(Entry, entry_id)
+    bank = session.get(Bank, entry.bank_id) if entry is not None else None
+    if entry is None or bank is None or bank.kind != "match" or entry.kind != "image":
+        return None
+    if entry.withdrawn_at is not None or entry.disabled_at is not None:
+        return None
+    return entry, bank
 
 
 # -- the retroactive matcher's cursor ----------------------------------------------------------------

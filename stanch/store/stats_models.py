@@ -30,6 +30,8 @@ class EntryStat(Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     flagged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     flooded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    retro_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """When retroactive matching checked the entry against the upload log (once per entry)."""
 
 
 class MatchWindow(Base):

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("rejected", sa.Integer(), nullable=False),
         sa.Column("flagged_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("flooded_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("retro_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["entry_id"], ["entries.id"], name=op.f("fk_entry_stats_entry_id_entries")),
         sa.PrimaryKeyConstraint("entry_id", name=op.f("pk_entry_stats")),
     )
