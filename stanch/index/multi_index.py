@@ -28,6 +28,7 @@ from math import comb
 import numpy as np
 
 from stanch.index.distance import popcount_rows
+from stanch.signals._kernels import hamming_scan
 
 HASH_BITS = 256
 MIN_CHUNK_BITS = 16
@@ -268,29 +269,19 @@ def scan(words: np.ndarray, queries: np.ndarray, threshold: int, which: np.ndarr
 
 
 SCAN_ROWS = 65_536
-"""Above this many rows a scan walks the rows in blocks whose temporaries stay in the CPU's cache
-(about 8 times faster than one pass over every row per query: 2M rows, one query, 53 ms instead of
-420 ms); the upload log of retroactive matching (``stanch.sweep.retro``) is scanned this way."""
-_SCAN_QUERIES = 16
+"""Above this many rows a scan runs in C (``stanch.signals._kernels.hamming_scan``): it walks the
+rows in cache-sized blocks, comparing every query with each block, so the rows are read from memory
+once however many queries there are (10 million rows and 33 query hashes, the upload log of
+retroactive matching: ``benchmarks/retro_match.py``). Below it numpy's temporaries are small anyway."""
 
 
 def _scan_in_row_blocks(words: np.ndarray, queries: np.ndarray, threshold: int, which: np.ndarray) -> Matches:
-    """``scan`` over many rows: at most 16 queries at a time, over blocks of rows, results in the same
-    order as the one-pass scan (by query, then row)."""
-    parts = []
-    for first in range(0, len(which), _SCAN_QUERIES):
-        block = which[first : first + _SCAN_QUERIES]
-        mine = queries[block][:, None, :]
-        step = max(4096, SCAN_ROWS // len(block))
-        found = []
-        for start in range(0, len(words), step):
-            distance = popcount_rows(words[None, start : start + step, :] ^ mine)
-            owner, rows = np.nonzero(distance <= threshold)
-            found.append(Matches(block[owner], rows + start, distance[owner, rows]))
-        merged = Matches.concat(found)
-        order = np.lexsort((merged.row, merged.query))
-        parts.append(Matches(merged.query[order], merged.row[order], merged.distance[order]))
-    return Matches.concat(parts)
+    """``scan`` over many rows, in C: the same matches in the same order (by query, then row)."""
+    chosen = np.ascontiguousarray(queries[which])
+    found = np.frombuffer(hamming_scan(np.ascontiguousarray(words), chosen, threshold), np.int64)
+    triples = found.reshape(-1, 3)
+    return Matches(which[triples[:, 0]].astype(np.intp), triples[:, 1].astype(np.intp),
+                   triples[:, 2].astype(np.uint16))
 
 
 def expand_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
