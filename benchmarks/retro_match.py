@@ -5,7 +5,7 @@ index) holding N random PDQ hashes (default 10 million) plus a few near copies o
 (a Debian wallpaper), then times ``UploadLog.search`` with the new entry's indexed hashes (its
 dihedral views and robustness views, as a bank entry holds them) at the default threshold 31, and
 prints bytes of index memory per logged upload. Baseline, same run: the same search with the index's
-one-pass numpy scan (``SCAN_ROWS`` raised past N), as large scans ran before.
+numpy scan (``SCAN_ROWS`` raised past N), as large scans ran before.
 
 The log is filled in memory, not from the database: loading it from the table at start is a separate
 cost (streamed in batches of 1,000,000 rows), not what the target is about.
@@ -72,7 +72,7 @@ def main() -> None:
           f"({args.picture.name})")
     print(f"  memory: {stats['index_bytes'] / args.uploads:.1f} bytes per logged upload "
           f"({stats['index_bytes'] / 2**20:,.0f} MiB); loaded in {built:.2f} s")
-    print(f"  search (C scan in cache blocks): best {min(timings):.3f} s, median {sorted(timings)[1]:.3f} s")
+    print(f"  search (C scan): best {min(timings):.3f} s, median {sorted(timings)[1]:.3f} s")
     print(f"  baseline (one-pass scan): {one_pass:.3f} s; ratio {one_pass / min(timings):.1f}x")
     print(f"  found: {sorted((m.entry - 1, m.distance) for m in found)} "
           f"(planted at rows {sorted(planted.items())})")

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from stanch.desk.audit import record
-from stanch.store.entry_stats import add_verdicts, mark_stats
+from stanch.store.entry_stats import add_verdicts, flagged_entries, mark_stats
 
 FLAG_REJECTED = 5
 """Rejected matches from which an entry is flagged (``STANCH_FLAG_REJECTED``)."""
@@ -62,3 +62,15 @@ def note_retro_match(session: Session, entry_id: int, details: Mapping[str, Any]
     """Audit what retroactive matching found for a new entry (``stanch.sweep.retro``): uploads logged
     before it that match it, and the copies and webhooks they became."""
     record(session, "system", "entry.retro_matched", ("entry", entry_id), details, clock=lambda: now)
+
+
+def entry_notices(session: Session, limit: int = 20) -> list[dict[str, Any]]:
+    """The entries the desk's queue page points admins at: switched to review by the flood guard, or
+    flagged for rejected matches, newest first, with their counts."""
+    return [
+        {"entry": entry.id, "bank": bank.name, "trust": entry.trust, "served": stats.served,
+         "confirmed": stats.confirmed, "rejected": stats.rejected, "flooded_at": stats.flooded_at,
+         "flagged_at": stats.flagged_at, "disabled": entry.disabled_at is not None,
+         "withdrawn": entry.withdrawn_at is not None}
+        for stats, entry, bank in flagged_entries(session, limit)
+    ]

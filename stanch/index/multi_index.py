@@ -257,7 +257,7 @@ def scan(words: np.ndarray, queries: np.ndarray, threshold: int, which: np.ndarr
     if n == 0 or len(which) == 0:
         return Matches.concat([])
     if n > SCAN_ROWS:
-        return _scan_in_row_blocks(words, queries, threshold, which)
+        return _scan_in_c(words, queries, threshold, which)
     per_block = max(1, CANDIDATE_BLOCK // n)
     parts = []
     for first in range(0, len(which), per_block):
@@ -269,13 +269,13 @@ def scan(words: np.ndarray, queries: np.ndarray, threshold: int, which: np.ndarr
 
 
 SCAN_ROWS = 65_536
-"""Above this many rows a scan runs in C (``stanch.signals._kernels.hamming_scan``): it walks the
-rows in cache-sized blocks, comparing every query with each block, so the rows are read from memory
-once however many queries there are (10 million rows and 33 query hashes, the upload log of
-retroactive matching: ``benchmarks/retro_match.py``). Below it numpy's temporaries are small anyway."""
+"""Above this many rows a scan runs in C (``stanch.signals._kernels.hamming_scan``): it reads each
+row from memory once and compares it with every query, however many queries there are (10 million
+rows and 33 query hashes: the upload log of retroactive matching, ``benchmarks/retro_match.py``).
+Below it numpy's temporaries are small anyway."""
 
 
-def _scan_in_row_blocks(words: np.ndarray, queries: np.ndarray, threshold: int, which: np.ndarray) -> Matches:
+def _scan_in_c(words: np.ndarray, queries: np.ndarray, threshold: int, which: np.ndarray) -> Matches:
     """``scan`` over many rows, in C: the same matches in the same order (by query, then row)."""
     chosen = np.ascontiguousarray(queries[which])
     found = np.frombuffer(hamming_scan(np.ascontiguousarray(words), chosen, threshold), np.int64)

@@ -559,15 +559,14 @@ static PyObject *peaks(PyObject *self, PyObject *args) {
 
 /* The Hamming scan of retroactive matching's upload log (stanch.index.multi_index.scan over a large
  * segment): every (query, row) pair within threshold bits, for rows and queries of 4 uint64 words.
- * Rows are walked in blocks that stay in the CPU's cache while every query is compared with them, so
- * the rows are read from memory once, whatever the number of queries; the GIL is released meanwhile.
+ * Each row is read from memory once and compared with every query (the queries stay in the CPU's
+ * first-level cache), however many queries there are; the GIL is released meanwhile.
  * Exact integer arithmetic: the same pairs and distances as numpy's xor and popcount. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define POPCNT_CLONES __attribute__((target_clones("popcnt", "default")))
 #else
 #define POPCNT_CLONES
 #endif
-#define SCAN_BLOCK 2048
 
 typedef struct { int64_t *pairs; size_t count, capacity; } Found;
 
@@ -586,16 +585,13 @@ static int found_add(Found *found, int64_t row, int64_t distance) {
 POPCNT_CLONES
 static int scan_rows(const uint64_t *rows, size_t n, const uint64_t *queries, size_t q, int threshold,
                      Found *found) {
-    for (size_t start = 0; start < n; start += SCAN_BLOCK) {
-        size_t end = start + SCAN_BLOCK < n ? start + SCAN_BLOCK : n;
+    for (size_t r = 0; r < n; r++) {
+        const uint64_t a0 = rows[4 * r], a1 = rows[4 * r + 1], a2 = rows[4 * r + 2], a3 = rows[4 * r + 3];
         for (size_t j = 0; j < q; j++) {
             const uint64_t *b = queries + 4 * j;
-            for (size_t r = start; r < end; r++) {
-                const uint64_t *a = rows + 4 * r;
-                int d = __builtin_popcountll(a[0] ^ b[0]) + __builtin_popcountll(a[1] ^ b[1]) +
-                        __builtin_popcountll(a[2] ^ b[2]) + __builtin_popcountll(a[3] ^ b[3]);
-                if (d <= threshold && found_add(&found[j], (int64_t)r, d) < 0) return -1;
-            }
+            int d = __builtin_popcountll(a0 ^ b[0]) + __builtin_popcountll(a1 ^ b[1]) +
+                    __builtin_popcountll(a2 ^ b[2]) + __builtin_popcountll(a3 ^ b[3]);
+            if (d <= threshold && found_add(&found[j], (int64_t)r, d) < 0) return -1;
         }
     }
     return 0;

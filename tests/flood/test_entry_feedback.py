@@ -109,3 +109,32 @@ def test_the_cli_disables_and_enables_an_entry(db_url: str, monkeypatch) -> None
     missing = runner.invoke(cli, ["bank", "disable", "ncii", "12345"])
     assert missing.exit_code == 1 and "no entry 12345" in missing.stderr
     db.dispose()
+
+
+def test_the_desk_queue_shows_flagged_and_flooded_entries(database, monkeypatch) -> None:
+    from argon2 import PasswordHasher, profiles
+    from fastapi.testclient import TestClient
+
+    from stanch.api.app import create_app
+    from stanch.desk import users
+    from stanch.desk.users import create_user
+    from stanch.store.entry_stats import mark_stats
+    from tests.web.test_pages import PASSWORD, Site
+
+    monkeypatch.setattr(users, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+    with database.write() as session:
+        bank = create_bank(session, "partner")
+        noisy = add_entry(session, bank, entry_from_hashes(pdq="d" * 64))
+        quiet = add_entry(session, bank, entry_from_hashes(pdq="e" * 64))
+        record_entry_verdicts(session, [noisy], "rejected", NOW, flag_after=1)
+        record_entry_verdicts(session, [quiet], "confirmed", NOW)
+        mark_stats(session, [noisy], "flooded_at", NOW)
+        create_user(session, "reviewer@example.org", "reviewer", PASSWORD)
+    with TestClient(create_app(db=database, poll_interval=0.05)) as client:
+        site = Site(client, database)
+        site.sign_in("reviewer@example.org")
+        page = client.get("/desk").text
+    notice = page.split('id="entry-notices"')[1].split("</section>")[0]
+    assert f"partner #{noisy}" in notice and f"partner #{quiet}" not in notice
+    assert "flood: switched" in notice and "flagged" in notice

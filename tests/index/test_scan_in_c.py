@@ -1,4 +1,4 @@
-"""A scan over many rows walks them in blocks: the same matches, in the same order, as one pass."""
+"""A scan over many rows runs in C: the same matches, in the same order, as numpy's scan."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from stanch.index import multi_index
 from stanch.index.distance import hash_words, popcount_rows
 
 
-def test_scanning_in_row_blocks_finds_exactly_what_one_pass_finds(monkeypatch) -> None:
+def test_the_c_scan_finds_exactly_what_the_numpy_scan_finds(monkeypatch) -> None:
     rng = np.random.default_rng(3)
     words = hash_words(rng.integers(0, 256, (20_000, 32), dtype=np.uint8))
     queries = words[rng.choice(len(words), 20)].copy()
