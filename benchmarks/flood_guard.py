@@ -59,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     pdqs = rng.integers(0, 256, (args.entries, 32), dtype=np.uint8)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         db = open_database(f"sqlite:///{Path(tmp) / 'flood.db'}")
         with db.write() as session:
             bank = create_bank(session, "ncii")
