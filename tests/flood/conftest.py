@@ -1,3 +1,4 @@
-"""The API client fixture of tests/api, for the flood guard's API tests."""
+"""The API client fixture of tests/api and the sweep catalog of tests/sweep, for the flood guard's tests."""
 
 from tests.api.conftest import api  # noqa: F401
+from tests.sweep.conftest import catalog  # noqa: F401

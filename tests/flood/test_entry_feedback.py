@@ -138,3 +138,13 @@ def test_the_desk_queue_shows_flagged_and_flooded_entries(database, monkeypatch)
     notice = page.split('id="entry-notices"')[1].split("</section>")[0]
     assert f"partner #{noisy}" in notice and f"partner #{quiet}" not in notice
     assert "flood: switched" in notice and "flagged" in notice
+
+
+def test_a_bank_sweep_counts_its_matches_as_served(database, catalog) -> None:
+    from tests.sweep.conftest import bank_seed, sweep
+
+    bank_seed(database, 3)
+    assert sweep(database, catalog).matched == {"item-3.jpg"}
+    with database.read() as session:
+        entries = session.scalars(select(Entry.id)).all()
+        assert [s.served for s in entry_stats(session, entries)] == [1]
