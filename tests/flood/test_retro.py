@@ -113,3 +113,27 @@ def test_the_upload_log_settings() -> None:
     assert upload_log_days({"STANCH_UPLOAD_LOG": "1", "STANCH_UPLOAD_LOG_DAYS": "7"}) == 7
     with pytest.raises(ValueError, match="STANCH_UPLOAD_LOG_DAYS"):
         upload_log_days({"STANCH_UPLOAD_LOG": "1", "STANCH_UPLOAD_LOG_DAYS": "-1"})
+
+
+def test_the_match_api_takes_an_item_id_and_logs_it_when_the_log_is_on(database, monkeypatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from stanch.api.app import create_app
+    from stanch.store import create_key
+
+    monkeypatch.setenv("STANCH_UPLOAD_LOG", "1")
+    with database.write() as session:
+        key = create_key(session, "match", ["match"])[1]
+    headers = {"Authorization": f"Bearer {key}"}
+    app = create_app(db=database, poll_interval=0.05, key_cache_seconds=0)
+    with TestClient(app) as client:
+        one = client.post("/v1/match", headers=headers, json={"pdq": "ab" * 32, "item_id": "post/1"})
+        assert one.status_code == 200 and one.json()["action"] == "none"
+        batch = client.post("/v1/match/batch", headers=headers,
+                            json={"items": [{"pdq": "cd" * 32, "item_id": "post/2"}, {"pdq": "ef" * 32}]})
+        assert batch.status_code == 200 and len(batch.json()["results"]) == 2
+        long = client.post("/v1/match", headers=headers, json={"pdq": "ab" * 32, "item_id": "x" * 501})
+        assert long.status_code == 422 and "item_id" in long.text
+        client.app.state.stanch.flood.flush(datetime.now(UTC))
+    with database.read() as session:
+        assert [pdq.hex() for _, pdq in uploads_since(session, 0)] == ["ab" * 32, "cd" * 32]
