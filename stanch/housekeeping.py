@@ -1,5 +1,5 @@
-"""Pruning what only grows: expired bank entries, delivered outbox messages and old change-feed rows
-(``stanch prune``).
+"""Pruning what only grows: expired bank entries, delivered outbox messages, old change-feed rows, the
+flood guard's hour windows and the upload log past its retention (``stanch prune``).
 
 Each part is its own short transaction: the feed's holds the feed writers' lock (bank changes wait
 for it), so it should not also wait on the outbox delete. Run it from cron or a systemd timer.
@@ -7,16 +7,38 @@ for it), so it should not also wait on the outbox delete. Run it from cron or a 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from stanch.actions.outbox import prune_sent
 from stanch.clock import utcnow
 from stanch.store import Database, prune_feed, withdraw_expired
+from stanch.store.entry_stats import prune_upload_log, prune_windows
 
 OUTBOX_DAYS = 30
 """Sent messages kept this many days after delivery (to answer "was it sent?" from the outbox)."""
+WINDOW_DAYS = 2
+"""The flood guard's hour windows are kept this many days (only the current hour is read)."""
+UPLOAD_LOG_DAYS = 30.0
+"""Days an upload's hash and item id stay in the upload log (``STANCH_UPLOAD_LOG_DAYS``)."""
+
+
+def upload_log_retention(environ: Mapping[str, str] | None = None) -> float:
+    """``STANCH_UPLOAD_LOG_DAYS`` (default 30): a positive number of days, ValueError naming it otherwise."""
+    text = (os.environ if environ is None else environ).get("STANCH_UPLOAD_LOG_DAYS", "").strip()
+    if not text:
+        return UPLOAD_LOG_DAYS
+    try:
+        days = float(text)
+    except ValueError:
+        raise ValueError(f"STANCH_UPLOAD_LOG_DAYS must be a number of days, got {text!r}") from None
+    if not days > 0:
+        raise ValueError(f"STANCH_UPLOAD_LOG_DAYS must be more than 0 days, got {text!r}")
+    return days
+
+
 FEED_KEEP = 1_000_000
 """Newest feed rows kept: a follower that far behind still catches up without reloading."""
 
@@ -29,6 +51,8 @@ class Pruned:
     outbox_rows: int
     feed_rows: int
     feed_pruned_through: int
+    upload_log_rows: int = 0
+    window_rows: int = 0
 
 
 def prune(
@@ -36,14 +60,19 @@ def prune(
     *,
     outbox_days: float = OUTBOX_DAYS,
     feed_keep: int = FEED_KEEP,
+    upload_log_days: float | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> Pruned:
     """Withdraw bank entries past their expiry (they stopped matching then; now the database says so
     and every index drops them through the feed), delete outbox messages sent more than
-    ``outbox_days`` ago and all but the newest ``feed_keep`` change-feed rows. Bad arguments raise
-    ``ValueError`` before anything is changed."""
+    ``outbox_days`` ago, all but the newest ``feed_keep`` change-feed rows, uploads logged more than
+    ``upload_log_days`` ago (default ``STANCH_UPLOAD_LOG_DAYS``) and the flood guard's windows of past
+    days. Bad arguments raise ``ValueError`` before anything is changed."""
     if outbox_days < 0:
         raise ValueError(f"outbox days cannot be negative, not {outbox_days}")
+    upload_log_days = upload_log_retention() if upload_log_days is None else upload_log_days
+    if upload_log_days <= 0:
+        raise ValueError(f"the upload log keeps uploads more than 0 days, not {upload_log_days}")
     if feed_keep < 1:
         raise ValueError(f"the feed must keep at least 1 row (the newest keeps seq growing), not {feed_keep}")
     with db.write() as session:
@@ -52,4 +81,7 @@ def prune(
         outbox_rows = prune_sent(session, timedelta(days=outbox_days), clock=clock)
     with db.write() as session:
         feed = prune_feed(session, feed_keep)
-    return Pruned(expired, outbox_rows, feed.rows, feed.through)
+    with db.write() as session:
+        logged = prune_upload_log(session, clock() - timedelta(days=upload_log_days))
+        windows = prune_windows(session, clock() - timedelta(days=WINDOW_DAYS))
+    return Pruned(expired, outbox_rows, feed.rows, feed.through, logged, windows)

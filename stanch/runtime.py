@@ -28,14 +28,21 @@ from stanch.actions.background import DispatcherThread, dispatch_in_server
 from stanch.clock import utcnow
 from stanch.config import ConfigError
 from stanch.desk.exchange_feedback import exchange_senders
+from stanch.desk.flood import FloodFlusher, FloodGuard, FloodSettings
 from stanch.desk.locate import Resolvers, locate_request, resolvers_from_environment
 from stanch.desk.ticker import DeskTicker
 from stanch.exchange.live.scheduler import ExchangeScheduler, exchange_in_server
+from stanch.housekeeping import upload_log_retention
+from stanch.matching.counter import MatchCounter
 from stanch.matching.engine import MatchEngine, Matcher
+from stanch.matching.query import Query, image_query
 from stanch.matching.shards import ShardedEngine, ShardFollower
 from stanch.matching.sync import POLL_INTERVAL, BankFollower
+from stanch.matching.verdict import Verdict
+from stanch.signals.types import ImageSignals, MediaSignals
 from stanch.store import Database, open_database
 from stanch.store.key_checker import KeyChecker
+from stanch.sweep.retro import RetroMatcher, UploadLog
 
 log = logging.getLogger("stanch.desk")
 MAX_UPLOAD_BYTES = 64 * 2**20
@@ -77,11 +84,16 @@ class Settings:
     """Run scheduled exchange fetches in this process (``STANCH_EXCHANGE_FETCH``)."""
     resolvers: Resolvers | None = None
     index_snapshots: Path | None = None
+    """Where index snapshots are kept (``STANCH_INDEX_SNAPSHOT_DIR``); None: a start reads the database."""
     index_shards: int = 0
     """Index shards on Ray (``STANCH_INDEX_SHARDS``); 0: the whole index in this process."""
     ray_address: str | None = None
     """The Ray cluster the shards run on (``STANCH_RAY_ADDRESS``); None starts one on this machine."""
-    """Where index snapshots are kept (``STANCH_INDEX_SNAPSHOT_DIR``); None: a start reads the database."""
+    flood: FloodSettings = field(default_factory=FloodSettings)
+    """The flood guard's limits (``STANCH_FLOOD_*``: ``stanch.desk.flood``)."""
+    upload_log_days: float | None = None
+    """Days the upload log keeps what ``/v1/match`` logs (``STANCH_UPLOAD_LOG_DAYS``, default 30);
+    None when the log is off (``STANCH_UPLOAD_LOG`` unset or 0)."""
 
     @classmethod
     def from_environment(cls, **overrides: object) -> Settings:
@@ -90,7 +102,8 @@ class Settings:
         settings = cls(limits=ApiLimits.from_environment(), dispatch=dispatch_in_server(),
                        resolvers=resolvers_from_environment(), exchange_fetch=exchange_in_server(),
                        index_snapshots=_snapshot_dir(), index_shards=_shard_count(),
-                       ray_address=os.environ.get("STANCH_RAY_ADDRESS") or None)
+                       ray_address=os.environ.get("STANCH_RAY_ADDRESS") or None,
+                       flood=FloodSettings.from_environment(), upload_log_days=upload_log_days())
         given = {name: value for name, value in overrides.items() if value is not None}
         return replace(settings, **given)  # type: ignore[arg-type]
 
@@ -114,6 +127,13 @@ def _shard_count() -> int:
         raise ConfigError(f"STANCH_INDEX_SHARDS must be a number of index shards from 0 to 1024, "
                           f"got {value!r}")
     return int(value)
+def upload_log_days(environ: dict[str, str] | None = None) -> float | None:
+    """The upload log's retention in days (``STANCH_UPLOAD_LOG_DAYS``), or None when
+    ``STANCH_UPLOAD_LOG`` does not turn the log on."""
+    env = os.environ if environ is None else environ
+    if env.get("STANCH_UPLOAD_LOG", "0").strip().lower() in ("", "0", "false", "no", "off"):
+        return None
+    return upload_log_retention(env)
 
 
 class Stanch:
@@ -162,6 +182,44 @@ class Stanch:
     def _local_follower(self) -> BankFollower:
         return BankFollower(self.db, self.engine, interval=self.settings.poll_interval,
                             snapshots=self.settings.index_snapshots)
+
+    @cached_property
+    def counter(self) -> MatchCounter:
+        """This process's match counts, flushed by ``flood`` (and the upload log's rows when it is on)."""
+        return MatchCounter(log_uploads=self.settings.upload_log_days is not None)
+
+    @cached_property
+    def flood(self) -> FloodGuard:
+        return FloodGuard(self.db, self.counter, self.settings.flood,
+                          after_commit=self.follower.poll_after_commit)
+
+    @cached_property
+    def flusher(self) -> FloodFlusher:
+        return FloodFlusher(self.flood, self.clock)
+
+    @cached_property
+    def upload_log(self) -> UploadLog:
+        """The upload log in memory, for retroactive matching (``stanch.sweep.retro``)."""
+        return UploadLog(self.db, self.clock)
+
+    @cached_property
+    def retro(self) -> RetroMatcher | None:
+        """Checks new bank entries against the upload log; None when the log is off."""
+        if self.settings.upload_log_days is None:
+            return None
+        return RetroMatcher(self.db, self.upload_log, clock=self.clock)
+
+    def lookup(self, queries: list[Query], item_ids: list[str | None] | None = None) -> list[Verdict]:
+        """Verdicts for lookups an upload path made (the API's, HMA's), counted for the flood guard and,
+        when an item id is given and the upload log is on, logged. The one place lookups are counted."""
+        verdicts = self.matcher.match_queries(queries)
+        self.counter.note(queries, verdicts, self.now(), item_ids)
+        return verdicts
+
+    def lookup_signals(self, signals: MediaSignals, item_id: str | None = None) -> Verdict:
+        """``lookup`` of one hashed file."""
+        query: Query = image_query(signals) if isinstance(signals, ImageSignals) else signals
+        return self.lookup([query], [item_id])[0]
 
     @cached_property
     def ticker(self) -> DeskTicker:
@@ -226,6 +284,10 @@ class Stanch:
         self.keys  # noqa: B018 (built now, not on the first request)
         self.follower.load()
         self.follower.start()
+        self.flusher.start()
+        if self.retro is not None:
+            self.upload_log.load()
+            self.retro.start()
         self.ticker.start()
         if self.exchange is not None:
             self.exchange.start()
@@ -241,6 +303,9 @@ class Stanch:
             if self.exchange is not None:
                 self.exchange.stop()
             self.ticker.stop()
+            if self.retro is not None:
+                self.retro.stop()
+            self.flusher.stop()
             self.follower.stop()
         if "keys" in self.__dict__:
             self.keys.close()

@@ -23,11 +23,15 @@ from stanch.actions.delivery import DeliveryError, Message
 from stanch.actions.signing import sign
 from stanch.clock import utcnow
 
-WEBHOOK_TYPES = ("remove_item", "block_upload", "reinstate_item", "hold_for_review", "statement.created")
+WEBHOOK_TYPES = ("remove_item", "block_upload", "reinstate_item", "hold_for_review", "statement.created",
+                 "entry.flood_review", "bank.flood_review", "upload.matched")
 """``remove_item``: take the item down; ``block_upload``: refuse an upload that matched;
 ``reinstate_item``: put back an item whose removal was reversed on appeal; ``hold_for_review``:
 keep an item out of sight until a reviewer decides; ``statement.created``: a statement of reasons
-for a removed item, for the platform to pass on to its uploader (``stanch.desk.statements``)."""
+for a removed item, for the platform to pass on to its uploader (``stanch.desk.statements``);
+``entry.flood_review`` / ``bank.flood_review``: the flood guard switched an entry or a bank to review
+(``stanch.desk.flood``), for the platform's admins; ``upload.matched``: an upload logged earlier matches
+a new bank entry that has no case (``stanch.sweep.retro``)."""
 _RETRYABLE_4XX = (408, 429)
 _ERROR_BODY_CHARS = 200
 

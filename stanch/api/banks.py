@@ -36,6 +36,7 @@ from stanch.store import (
     withdraw_entry,
 )
 from stanch.store import NewEntry as StoredNewEntry
+from stanch.store.entry_stats import disable_entry, enable_entry
 
 MAX_ENTRY_ID = 2**31 - 1
 EntryId = Annotated[int, Path(ge=1, le=MAX_ENTRY_ID, description="the entry's number (1 to 2**31-1)")]
@@ -126,6 +127,34 @@ def entries_withdraw(
     return answer
 
 
+@router.post("/{bank}/entries/{entry_id}/disable")
+def entries_disable(
+    app: Runtime, bank: str, entry_id: EntryId, request: Request, caller: Caller = Depends(require("bank")),
+) -> dict[str, Any]:
+    """Stop an entry matching without withdrawing it (``?reason=`` says why); ``/enable`` undoes it.
+    At once here, within a second everywhere. Idempotent; audited."""
+    reason = request.query_params.get("reason", "disabled through the API")[:200]
+    with app.db.write() as session:
+        entry = disable_entry(session, _get_bank(session, bank), entry_id, reason=reason, now=app.now())
+        record(session, caller.actor, "entry.disable", ("entry", entry.id), {"bank": bank, "reason": reason})
+        answer = _entry(entry, bank)
+    app.follower.poll_after_commit()
+    return answer
+
+
+@router.post("/{bank}/entries/{entry_id}/enable")
+def entries_enable(
+    app: Runtime, bank: str, entry_id: EntryId, caller: Caller = Depends(require("bank")),
+) -> dict[str, Any]:
+    """Let a disabled entry match again. Idempotent; audited."""
+    with app.db.write() as session:
+        entry = enable_entry(session, _get_bank(session, bank), entry_id)
+        record(session, caller.actor, "entry.enable", ("entry", entry.id), {"bank": bank})
+        answer = _entry(entry, bank)
+    app.follower.poll_after_commit()
+    return answer
+
+
 def _add(app: Stanch, bank: str, entry: StoredNewEntry) -> dict[str, Any]:
     with app.db.write() as session:
         found = _get_bank(session, bank)
@@ -166,4 +195,6 @@ def _entry(entry: Entry, bank: str) -> dict[str, Any]:
         "withdrawn": entry.withdrawn_at is not None,
         "withdrawn_at": entry.withdrawn_at.isoformat() if entry.withdrawn_at else None,
         "withdrawn_reason": entry.withdrawn_reason,
+        "disabled_at": entry.disabled_at.isoformat() if entry.disabled_at else None,
+        "disabled_reason": entry.disabled_reason,
     }

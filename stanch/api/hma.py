@@ -24,6 +24,7 @@ from stanch.api.auth import Caller, require
 from stanch.api.requests import allow_private
 from stanch.api.uploads import is_multipart, read_json, read_upload
 from stanch.desk.audit import record
+from stanch.matching.query import query_from_record
 from stanch.matching.verdict import Match, Verdict
 from stanch.net.fetch import FetchError, FetchLimits, SafeFetcher
 from stanch.runtime import Runtime, Stanch
@@ -134,11 +135,12 @@ async def lookup_get(
     wanted = _bank_filter(banks)
     if url:
         signals = await _hash_url(app, url)
-        by_type = _by_signal_type(signals, await run_in_threadpool(app.matcher.match, signals), wanted)
+        by_type = _by_signal_type(signals, await run_in_threadpool(app.lookup_signals, signals), wanted)
         return by_type.get(signal_type, {}) if signal_type else by_type
     if not signal or not signal_type:
         raise HmaError(400, "Either url or both signal and signal_type are required")
-    verdict = await run_in_threadpool(app.matcher.match_record, _hash_record(signal_type, signal))
+    query = query_from_record(_hash_record(signal_type, signal))
+    verdict = (await run_in_threadpool(app.lookup, [query]))[0]
     return _by_bank(verdict, wanted, exact=signal_type == "video_md5")
 
 
@@ -147,7 +149,7 @@ async def lookup_post(app: Runtime, request: Request, banks: str | None = None,
                       _: Caller = _match) -> dict[str, Any]:
     """Hash the upload (multipart ``photo`` or ``video``) and answer ``{signal_type: {BANK: [...]}}``."""
     signals = await _hash_upload(app, request)
-    verdict = await run_in_threadpool(app.matcher.match, signals)
+    verdict = await run_in_threadpool(app.lookup_signals, signals)
     return _by_signal_type(signals, verdict, _bank_filter(banks))
 
 

@@ -68,9 +68,15 @@ async def hash_upload(
 
 
 @router.post("/match", openapi_extra=_MATCH_BODY)
-async def match(app: Runtime, request: Request, _: Caller = Depends(require("match"))) -> dict[str, Any]:
+async def match(
+    app: Runtime, request: Request, _: Caller = Depends(require("match")),
+    item_id: str | None = Query(None, min_length=1, max_length=500,
+                                description="the platform's id of an uploaded file (see the body's item_id)"),
+) -> dict[str, Any]:
     """Match a hash (``{"pdq": hex}``, optionally ``quality``, ``md5``, ``sha256``), full signals
     (``{"signals": {...}}`` as ``stanch hash`` prints them) or an uploaded file (multipart ``file``).
+    ``item_id`` (in the body, or ``?item_id=`` with a file) is the platform's id of the upload: with
+    the upload log on it is kept with the PDQ hash, so a hash banked later finds this upload.
 
     Answers ``{"matched", "action", "matches": [{"bank", "entry", "distance", "signal", ...}]}``;
     ``action`` is ``block``, ``review``, ``allow`` (an allow-list matched: do not act) or ``none``.
@@ -78,10 +84,10 @@ async def match(app: Runtime, request: Request, _: Caller = Depends(require("mat
     if is_multipart(request):
         upload = await read_upload(request, "file", app.limits.max_upload_bytes)
         signals = await run_in_threadpool(hash_media, upload.data, seconds_per_hash=QUERY_SECONDS_PER_HASH)
-        verdict = await run_in_threadpool(app.matcher.match, signals)
+        verdict = await run_in_threadpool(app.lookup_signals, signals, item_id)
         return {"kind": signals.kind, **verdict.to_dict()}
-    query = _validated(await read_json(request, app.limits.max_json_bytes))
-    return app.matcher.match_queries([query])[0].to_dict()
+    query, item = _validated(await read_json(request, app.limits.max_json_bytes))
+    return app.lookup([query], [item or item_id])[0].to_dict()
 
 
 @router.post("/match/batch", openapi_extra=json_body(BatchQuery))
@@ -96,18 +102,19 @@ async def match_batch(
         raise HTTPException(422, 'send {"items": [...]}: a list of lookups as /v1/match takes them')
     if len(items) > MAX_BATCH:
         raise HTTPException(413, f"a batch holds at most {MAX_BATCH:,} items; this one has {len(items):,}")
-    queries = [_validated(item, f"items.{i}") for i, item in enumerate(items)]
-    verdicts = await run_in_threadpool(app.matcher.match_queries, queries)
+    lookups = [_validated(item, f"items.{i}") for i, item in enumerate(items)]
+    verdicts = await run_in_threadpool(app.lookup, [q for q, _ in lookups], [i for _, i in lookups])
     return {"results": [v.to_dict() for v in verdicts]}
 
 
-def _validated(data: object, where: str = "body") -> ImageQuery | VideoSignals:
-    """A lookup from JSON: loose hashes or image signals as an ``ImageQuery``, or video signals."""
+def _validated(data: object, where: str = "body") -> tuple[ImageQuery | VideoSignals, str | None]:
+    """A lookup from JSON: loose hashes or image signals as an ``ImageQuery``, or video signals; and
+    the platform's item id, if given."""
     query = validated(HashQuery, data, where)
     if query.signals is None:
-        return hash_query(query.pdq, query.quality, query.md5, query.sha256)
+        return hash_query(query.pdq, query.quality, query.md5, query.sha256), query.item_id
     try:
         signals = signals_from_record(query.signals)
     except ValueError as error:
         raise HTTPException(422, f"{where}.signals: {error}") from None
-    return image_query(signals) if isinstance(signals, ImageSignals) else signals
+    return (image_query(signals) if isinstance(signals, ImageSignals) else signals), query.item_id

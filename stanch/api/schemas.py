@@ -59,6 +59,10 @@ class HashQuery(BaseModel):
     md5: str | None = Field(None, description="MD5 of the file's bytes, 32 hex digits")
     sha256: str | None = Field(None, description="SHA-256 of the file's bytes, 64 hex digits")
     signals: dict[str, Any] | None = Field(None, description="signals as `stanch hash` prints them")
+    item_id: str | None = Field(None, min_length=1, max_length=500,
+                                description="the platform's id of the upload: with the upload log on "
+                                "(STANCH_UPLOAD_LOG), its PDQ hash and this id are kept for retroactive "
+                                "matching")
 
     @field_validator("pdq")
     @classmethod

@@ -201,5 +201,37 @@ def remove(
         _print({"id": entry.id, "bank": name, "withdrawn_at": entry.withdrawn_at.isoformat()})
 
 
+@bank_app.command("disable")
+def disable(
+    name: str = typer.Argument(..., help="The bank."),
+    entry_id: int = typer.Argument(..., help="The entry's id."),
+    reason: str = typer.Option("disabled by an admin", help="Why (kept with the entry)."),
+) -> None:
+    """Stop an entry matching without withdrawing it (it stays active on record; ``enable`` undoes it)."""
+    from stanch.clock import utcnow
+    from stanch.store.entry_stats import disable_entry
+
+    with cli_write(*_REFUSALS) as session:
+        entry = disable_entry(session, get_bank(session, name), entry_id, reason=reason, now=utcnow())
+        assert entry.disabled_at is not None
+        audit(session, cli_actor(), "entry.disable", ("entry", entry.id),
+              {"bank": name, "reason": reason[:200]})
+        _print({"id": entry.id, "bank": name, "disabled_at": entry.disabled_at.isoformat()})
+
+
+@bank_app.command("enable")
+def enable(
+    name: str = typer.Argument(..., help="The bank."),
+    entry_id: int = typer.Argument(..., help="The entry's id."),
+) -> None:
+    """Let an entry that ``disable`` switched off match again."""
+    from stanch.store.entry_stats import enable_entry
+
+    with cli_write(*_REFUSALS) as session:
+        entry = enable_entry(session, get_bank(session, name), entry_id)
+        audit(session, cli_actor(), "entry.enable", ("entry", entry.id), {"bank": name})
+        _print({"id": entry.id, "bank": name, "disabled_at": None})
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(bank_app, name="bank")

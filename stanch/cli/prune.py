@@ -1,5 +1,6 @@
-"""``stanch prune``: withdraw expired bank entries, delete delivered outbox messages and old change-feed
-rows (``stanch.housekeeping``).
+"""``stanch prune``: withdraw expired bank entries, delete delivered outbox messages, old change-feed
+rows, the flood guard's past windows and uploads logged longer ago than ``STANCH_UPLOAD_LOG_DAYS``
+(``stanch.housekeeping``).
 
 Meant for cron or a systemd timer; safe to run while servers run (a server whose feed cursor falls
 below the pruned rows reloads its index).
@@ -30,6 +31,8 @@ def prune_command(
     typer.echo(f"bank entries: {done.expired_entries} past their expiry withdrawn")
     typer.echo(f"outbox: {done.outbox_rows} sent messages deleted (sent over {outbox_days:g} days ago)")
     typer.echo(f"change feed: {done.feed_rows} rows deleted; pruned through seq {done.feed_pruned_through}")
+    typer.echo(f"upload log: {done.upload_log_rows} uploads deleted (past STANCH_UPLOAD_LOG_DAYS)")
+    typer.echo(f"flood guard: {done.window_rows} past hour windows deleted")
 
 
 def register(app: typer.Typer) -> None:

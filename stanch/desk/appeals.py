@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 
 from stanch.actions import enqueue_email, enqueue_webhook
 from stanch.desk.audit import SYSTEM, record
-from stanch.desk.banking import withdraw_exclusive
+from stanch.desk.banking import banked_entries, withdraw_exclusive
 from stanch.desk.cases import REDRESS, UnknownRequest, WrongState, find_request, lock
 from stanch.desk.clock import deadline_for
 from stanch.desk.decisions import MAX_REASON
+from stanch.desk.entry_feedback import record_entry_verdicts
+from stanch.desk.exchange_feedback import case_entries
 from stanch.desk.intake import (
     InvalidRequest,
     Receipt,
@@ -191,6 +193,8 @@ def _reinstate(session: Session, request: TakedownRequest, appeal: Appeal, now: 
         item.reinstated_at = now
     request.status, request.updated_at = "reinstated", now
     enqueue_email(session, request.requester_email, "update", case_id=request.public_id, clock=lambda: now)
+    record_entry_verdicts(session, case_entries(session, request) + banked_entries(session, request),
+                          "rejected", now)
     return withdraw_exclusive(session, request, f"appeal {appeal.public_id} reinstated the content")
 
 

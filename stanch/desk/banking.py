@@ -71,6 +71,11 @@ def _identical(session: Session, bank: Bank, record: dict[str, Any]) -> int | No
     return None if found is None else int(found)
 
 
+def banked_entries(session: Session, request: TakedownRequest) -> list[int]:
+    """The entries ``request`` banked (or linked), withdrawn or not."""
+    return sorted(session.scalars(select(RequestEntry.entry_id).where(RequestEntry.request_id == request.id)))
+
+
 def withdraw_exclusive(session: Session, request: TakedownRequest, reason: str) -> list[int]:
     """Withdraw the entries ``request`` contributed that no other standing removal also contributed."""
     withdrawn = []

@@ -28,6 +28,7 @@ from threatexchange.exchanges.clients.stopncii.api import (
 )
 
 from stanch.actions.delivery import DeliveryError, Message, Sender
+from stanch.desk.entry_feedback import record_entry_verdicts
 from stanch.exchange.live.errors import CredentialsError, RateLimited, Refused, SourceError
 from stanch.exchange.live.feedback import (
     LIST_PREFIX,
@@ -50,6 +51,7 @@ def after_removal(session: Session, request: TakedownRequest, now: datetime) -> 
     with ``push`` on when (and only when) the requester consented to sharing."""
     pdqs, md5s, sha256s = _case_hashes(session, request)
     confirm_exchanged_hashes(session, pdqs, md5s, sha256s, now)
+    record_entry_verdicts(session, identical_entries(session, pdqs, md5s, sha256s), "confirmed", now)
     if request.share_consent:
         queue_hash_submission(session, [p.hex() for p in pdqs], request.public_id, now)
 
@@ -65,6 +67,22 @@ def confirm_exchanged_hashes(session: Session, pdqs: set[bytes], md5s: set[str],
         or_(Entry.pdq.in_(pdqs), Entry.md5.in_(md5s), Entry.sha256.in_(sha256s)),
     ))  # fmt: skip
     return queue_source_feedback(session, list(ids), "confirmed", now)
+
+
+def case_entries(session: Session, request: TakedownRequest) -> list[int]:
+    """Active entries of any bank identical to the case's hashes or its items' (the entries a whole-case
+    decision speaks for: ``stanch.desk.entry_feedback``)."""
+    return identical_entries(session, *_case_hashes(session, request))
+
+
+def identical_entries(session: Session, pdqs: set[bytes], md5s: set[str], sha256s: set[str]) -> list[int]:
+    """Active entries of any bank with exactly one of these PDQ, MD5 or SHA-256 values."""
+    if not (pdqs or md5s or sha256s):
+        return []
+    return sorted(session.scalars(select(Entry.id).where(
+        Entry.withdrawn_at.is_(None),
+        or_(Entry.pdq.in_(pdqs), Entry.md5.in_(md5s), Entry.sha256.in_(sha256s)),
+    )))  # fmt: skip
 
 
 def _case_hashes(session: Session, request: TakedownRequest) -> tuple[set[bytes], set[str], set[str]]:

@@ -28,6 +28,7 @@ from math import comb
 import numpy as np
 
 from stanch.index.distance import popcount_rows
+from stanch.signals._kernels import hamming_scan
 
 HASH_BITS = 256
 MIN_CHUNK_BITS = 16
@@ -255,6 +256,8 @@ def scan(words: np.ndarray, queries: np.ndarray, threshold: int, which: np.ndarr
     n = len(words)
     if n == 0 or len(which) == 0:
         return Matches.concat([])
+    if n > SCAN_ROWS:
+        return _scan_in_c(words, queries, threshold, which)
     per_block = max(1, CANDIDATE_BLOCK // n)
     parts = []
     for first in range(0, len(which), per_block):
@@ -263,6 +266,22 @@ def scan(words: np.ndarray, queries: np.ndarray, threshold: int, which: np.ndarr
         owner, rows = np.nonzero(distance <= threshold)
         parts.append(Matches(block[owner], rows, distance[owner, rows]))
     return Matches.concat(parts)
+
+
+SCAN_ROWS = 65_536
+"""Above this many rows a scan runs in C (``stanch.signals._kernels.hamming_scan``): it reads each
+row from memory once and compares it with every query, however many queries there are (10 million
+rows and 33 query hashes: the upload log of retroactive matching, ``benchmarks/retro_match.py``).
+Below it numpy's temporaries are small anyway."""
+
+
+def _scan_in_c(words: np.ndarray, queries: np.ndarray, threshold: int, which: np.ndarray) -> Matches:
+    """``scan`` over many rows, in C: the same matches in the same order (by query, then row)."""
+    chosen = np.ascontiguousarray(queries[which])
+    found = np.frombuffer(hamming_scan(np.ascontiguousarray(words), chosen, threshold), np.int64)
+    triples = found.reshape(-1, 3)
+    return Matches(which[triples[:, 0]].astype(np.intp), triples[:, 1].astype(np.intp),
+                   triples[:, 2].astype(np.uint16))
 
 
 def expand_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ import numpy as np
 
 from stanch.clock import Clock, utcnow
 from stanch.index import HammingIndex, Hits, Segment
+from stanch.index.hamming_index import MIN_INDEXED_ROWS
 from stanch.matching.query import ImageQuery, Query, image_query, query_from_record
 from stanch.matching.verdict import BankRule, Match, Signal, Trust, Verdict, decide
 from stanch.matching.video import FrameMatch, match_video
@@ -94,8 +95,11 @@ def frame_key(entry: int, positions: np.ndarray) -> np.ndarray:
 class MatchEngine:
     """Holds the banks in memory and answers lookups with verdicts (see the module docstring)."""
 
-    def __init__(self, clock: Clock = utcnow) -> None:
+    def __init__(self, clock: Clock = utcnow, *, min_indexed_rows: int = MIN_INDEXED_ROWS) -> None:
         self.clock = clock
+        self._min_rows = min_indexed_rows
+        """Below this many hashes an index is scanned rather than indexed: the banks use the index's
+        default; the upload log (``stanch.sweep.retro``) scans always, to hold 40 bytes a hash."""
         """What "now" is when judging whether an entry has expired (the runtime's clock)."""
         self._banks: dict[int, _Bank] = {}
         self._lock = threading.Lock()
@@ -115,9 +119,12 @@ class MatchEngine:
         with self._lock:
             bank = self._banks.get(rule.id)
             if bank is None:
-                self._banks = {**self._banks, rule.id: _Bank(rule, HammingIndex(), HammingIndex())}
+                self._banks = {**self._banks, rule.id: _Bank(rule, self._index(), self._index())}
             else:
                 bank.rule = rule
+
+    def _index(self) -> HammingIndex:
+        return HammingIndex(min_indexed_rows=self._min_rows)
 
     def bank_rules(self) -> list[BankRule]:
         return [bank.rule for bank in self._banks.values()]
@@ -126,7 +133,9 @@ class MatchEngine:
         """Bulk-load a bank's image hashes at start: row ``i`` is a hash (``(n, 32)`` uint8) of entry
         ``ids[i]``, each entry's rows in stored order. Replaces whatever the bank's image index held."""
         with self._lock:
-            self._banks[bank_id].images = HammingIndex.from_arrays(ids, hashes)
+            self._banks[bank_id].images = HammingIndex.from_arrays(
+                ids, hashes, min_indexed_rows=self._min_rows
+            )
 
     def load_image_base(self, bank_id: int, base: Segment) -> None:
         """Bulk-load a bank's image hashes from a ready base segment (an index snapshot's, mapped

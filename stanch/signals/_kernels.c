@@ -557,7 +557,84 @@ static PyObject *peaks(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* The Hamming scan of retroactive matching's upload log (stanch.index.multi_index.scan over a large
+ * segment): every (query, row) pair within threshold bits, for rows and queries of 4 uint64 words.
+ * Each row is read from memory once and compared with every query (the queries stay in the CPU's
+ * first-level cache), however many queries there are; the GIL is released meanwhile.
+ * Exact integer arithmetic: the same pairs and distances as numpy's xor and popcount. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define POPCNT_CLONES __attribute__((target_clones("popcnt", "default")))
+#else
+#define POPCNT_CLONES
+#endif
+
+typedef struct { int64_t *pairs; size_t count, capacity; } Found;
+
+static int found_add(Found *found, int64_t row, int64_t distance) {
+    if (found->count == found->capacity) {
+        size_t capacity = found->capacity ? 2 * found->capacity : 64;
+        int64_t *grown = realloc(found->pairs, capacity * 2 * sizeof(int64_t));
+        if (!grown) return -1;
+        found->pairs = grown, found->capacity = capacity;
+    }
+    found->pairs[2 * found->count] = row, found->pairs[2 * found->count + 1] = distance;
+    found->count++;
+    return 0;
+}
+
+POPCNT_CLONES
+static int scan_rows(const uint64_t *rows, size_t n, const uint64_t *queries, size_t q, int threshold,
+                     Found *found) {
+    for (size_t r = 0; r < n; r++) {
+        const uint64_t a0 = rows[4 * r], a1 = rows[4 * r + 1], a2 = rows[4 * r + 2], a3 = rows[4 * r + 3];
+        for (size_t j = 0; j < q; j++) {
+            const uint64_t *b = queries + 4 * j;
+            int d = __builtin_popcountll(a0 ^ b[0]) + __builtin_popcountll(a1 ^ b[1]) +
+                    __builtin_popcountll(a2 ^ b[2]) + __builtin_popcountll(a3 ^ b[3]);
+            if (d <= threshold && found_add(&found[j], (int64_t)r, d) < 0) return -1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *hamming_scan(PyObject *self, PyObject *args) {
+    Py_buffer rows, queries;
+    int threshold;
+    if (!PyArg_ParseTuple(args, "y*y*i", &rows, &queries, &threshold)) return NULL;
+    PyObject *result = NULL;
+    if (rows.len % 32 || queries.len % 32) {
+        PyErr_SetString(PyExc_ValueError, "hamming_scan: rows and queries are 32-byte hashes (4 uint64 words)");
+        goto done;
+    }
+    size_t n = (size_t)rows.len / 32, q = (size_t)queries.len / 32;
+    Found *found = calloc(q ? q : 1, sizeof(Found));
+    if (!found) { PyErr_NoMemory(); goto done; }
+    int failed;
+    Py_BEGIN_ALLOW_THREADS
+    failed = scan_rows(rows.buf, n, queries.buf, q, threshold, found);
+    Py_END_ALLOW_THREADS
+    size_t total = 0;
+    for (size_t j = 0; j < q; j++) total += found[j].count;
+    if (failed) {
+        PyErr_NoMemory();
+    } else if ((result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(total * 3 * sizeof(int64_t))))) {
+        int64_t *out = (int64_t *)PyBytes_AS_STRING(result);
+        for (size_t j = 0; j < q; j++)
+            for (size_t k = 0; k < found[j].count; k++) {
+                *out++ = (int64_t)j, *out++ = found[j].pairs[2 * k], *out++ = found[j].pairs[2 * k + 1];
+            }
+    }
+    for (size_t j = 0; j < q; j++) free(found[j].pairs);
+    free(found);
+done:
+    PyBuffer_Release(&rows), PyBuffer_Release(&queries);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"hamming_scan", hamming_scan, METH_VARARGS,
+     "hamming_scan(rows, queries, threshold): every (query, row, distance) with distance <= threshold\n"
+     "between C-contiguous 32-byte hashes, by query then row, as bytes of int64 triples."},
     {"leading_shares", leading_shares, METH_VARARGS,
      "leading_shares(lines, tolerance, minimum): the share of each leading line's pixels within\n"
      "tolerance of the first line's median, for as long as it is at least minimum (a list of floats)."},

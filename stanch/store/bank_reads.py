@@ -38,7 +38,8 @@ def chunks(ids: Sequence[int]) -> Iterable[list[int]]:
 
 
 def _live(now: datetime) -> ColumnElement[bool]:
-    return Entry.withdrawn_at.is_(None) & (Entry.expires.is_(None) | (Entry.expires > now))
+    return (Entry.withdrawn_at.is_(None) & Entry.disabled_at.is_(None)
+            & (Entry.expires.is_(None) | (Entry.expires > now)))
 
 
 def live_frames(session: Session, now: datetime) -> Iterator[tuple[int, int, str, bytes, int, float]]:

@@ -33,7 +33,8 @@ _CURSOR_NAMES = count(1)
 _HASHES = "SELECT id, entry_id, bank_id, pdq FROM entry_hashes WHERE indexed = {true}"
 _FRAMES = "SELECT id, entry_id, bank_id, pdq, ts FROM video_frames WHERE 1 = 1"
 _INACTIVE = (
-    "SELECT id FROM entries WHERE withdrawn_at IS NOT NULL OR (expires IS NOT NULL AND expires <= {now})"
+    "SELECT id FROM entries WHERE withdrawn_at IS NOT NULL OR disabled_at IS NOT NULL"
+    " OR (expires IS NOT NULL AND expires <= {now})"
 )
 
 
@@ -83,7 +84,7 @@ def _sql(connection: Connection, template: str) -> str:
 
 
 def _inactive(connection: Connection, now: datetime | None) -> set[int]:
-    """Ids of entries that no longer count: withdrawn, or past their expiry."""
+    """Ids of entries that no longer count: withdrawn, disabled by an admin, or past their expiry."""
     rows = _query(connection, _sql(connection, _INACTIVE), {"now": db_time(connection, now or utcnow())})
     return {row[0] for row in rows}
 
@@ -114,7 +115,7 @@ def _for_entries(connection: Connection, template: str, entry_ids: Sequence[int]
         params = dict(zip(names, chunk, strict=True))
         active = _query(
             connection,
-            f"SELECT id FROM entries WHERE id IN ({marks}) AND withdrawn_at IS NULL"
+            f"SELECT id FROM entries WHERE id IN ({marks}) AND withdrawn_at IS NULL AND disabled_at IS NULL"
             f" AND (expires IS NULL OR expires > {_placeholder(connection, 'now')})",
             {**params, "now": db_time(connection, utcnow())},
         )

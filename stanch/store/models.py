@@ -155,6 +155,10 @@ class Entry(Base):
     expires: Mapped[datetime | None] = mapped_column(UtcDateTime())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     withdrawn_reason: Mapped[str | None] = mapped_column(String(200))
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """Switched off by an admin (``stanch bank disable``): not matched, not withdrawn (kept, re-enabled
+    by ``stanch bank enable``)."""
+    disabled_reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class EntryHash(Base):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -35,6 +35,7 @@ from stanch.matching.query import ImageQuery, Query, query_from_record
 from stanch.matching.verdict import Verdict, decide
 from stanch.signals import VideoSignals
 from stanch.store import Database
+from stanch.store.entry_stats import add_served
 from stanch.store.sweep_models import Sweep
 from stanch.sweep.catalog import Stored, record_outcomes, stored_items
 from stanch.sweep.copies import Attached, Found, attach_to_case, attach_to_removed
@@ -204,6 +205,8 @@ class SweepRun:
                 found.append(Found(key, records[key], entries))
         with self.db.write() as session:
             record_outcomes(session, self.sweep_id, outcomes, matched_seq, now)
+            if self.case_number is None:  # the banks' entries matched: counted as served (not for floods)
+                add_served(session, Counter(e for item in found for e in item.entries))
             attached = self._feed_desk(session, found, now)
             self._count(session, outcomes, len(found), attached)
         return lines

@@ -8,7 +8,8 @@ from sqlalchemy import Connection
 # Tables defined beside models.py: imported so that Base.metadata (autogenerate) holds them too.
 import stanch.store.audit_models
 import stanch.store.exchange_models
-import stanch.store.outbox_models  # noqa: F401
+import stanch.store.outbox_models
+import stanch.store.stats_models  # noqa: F401
 from stanch.store.engine import create_store_engine, write_engine
 from stanch.store.models import Base
 

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from stanch.desk.appeals import open_appeals
 from stanch.desk.cases import decided_by, queue, queue_row
+from stanch.desk.entry_feedback import entry_notices
 from stanch.runtime import Runtime
 from stanch.web.desk.deps import SignedIn
 from stanch.web.templating import render
@@ -21,5 +22,6 @@ def queue_page(request: Request, app: Runtime, reviewer: SignedIn) -> Response:
         rows = [queue_row(r, now) for r in queue(session, now)]
         decided = decided_by(session, reviewer.actor)
         appeals = len(open_appeals(session))
+        entries = entry_notices(session)
     return render(request, "desk/queue.html", {"title": "Queue", "reviewer": reviewer, "rows": rows,
-                                               "decided": decided, "appeals": appeals})
+                                               "decided": decided, "appeals": appeals, "entries": entries})
