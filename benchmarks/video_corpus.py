@@ -14,6 +14,9 @@ stills, in turn:
 - ``fade``: a fade in from black, two photos crossfading into each other while zooming slowly;
 - ``slideshow``: four photos, each still for a moment, fading through black into the next.
 
+Only tiles with detail enough for PDQ are used (``MIN_TILE_QUALITY``): many wallpapers are smooth
+gradients, whose frames every video rule ignores.
+
 Sizes (320x240, 384x216, 240x320, 288x288), frame rates (15, 24, 25, 30) and lengths (4-6 s) vary
 with the video's number. Videos are encoded with libx264 (``video_edits.encode``: fixed settings,
 one thread, reproducible) and cached under benchmarks/.cache/video-corpus/, named with a digest of
@@ -33,6 +36,8 @@ import numpy as np
 from PIL import Image
 from video_edits import Frame, encode
 
+from stanch.signals.fast_pdq import pdq_dihedral_of_luma
+
 CACHE = Path(__file__).resolve().parent / ".cache" / "video-corpus"
 PER_HALF = 24
 """Videos made for each half: 48 distinct contents in all."""
@@ -41,6 +46,11 @@ PHOTOS = {"pan": 1, "zoom": 1, "cuts": 3, "fade": 2, "slideshow": 4}
 SIZES = ((320, 240), (384, 216), (240, 320), (288, 288))
 RATES = (25, 30, 24, 15)
 LENGTHS = (5.0, 4.0, 6.0, 4.5, 5.5)
+MIN_TILE_QUALITY = 80
+"""Tiles are picked among those whose PDQ quality at video size is at least this. Frames of quality
+below 50 are ignored by every video rule (Meta's too): a video of flat gradients is matched by
+none, so such tiles (many wallpapers are smooth) would only measure that. 80 leaves a margin for
+the zoomed and panned windows of a tile, which are smoother than the whole."""
 
 Box = tuple[float, float, float, float]
 
@@ -68,11 +78,21 @@ class VideoContent:
         return CACHE / f"{self.name}-{key}.mp4"
 
 
+def hashable(path: Path) -> bool:
+    """Whether a tile, reduced to video size, has PDQ quality of at least ``MIN_TILE_QUALITY``."""
+    with Image.open(path) as image:
+        grey = image.convert("L")
+    grey.thumbnail((320, 320))
+    return pdq_dihedral_of_luma(np.asarray(grey))[1] >= MIN_TILE_QUALITY
+
+
 def plan() -> list[VideoContent]:
     """Which video shows which tiles: deterministic, from the corpus's halves."""
     videos = []
+    contents = corpus.build()
     for half in ("tune", "heldout"):
-        tiles = sorted((c.name for c in corpus.half(half)), key=lambda n: (zlib.crc32(n.encode()), n))
+        usable = [c.name for c in contents if c.half == half and hashable(c.path)]
+        tiles = sorted(usable, key=lambda n: (zlib.crc32(n.encode()), n))
         for number in range(PER_HALF):
             kind = KINDS[number % len(KINDS)]
             photos, tiles = tuple(tiles[: PHOTOS[kind]]), tiles[PHOTOS[kind] :]
