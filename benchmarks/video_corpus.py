@@ -26,6 +26,7 @@ their definition; git ignores the cache, no video is committed.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -169,7 +170,7 @@ def _zoom(video: VideoContent, photos: list[Image.Image], count: int,
 def _cuts(video: VideoContent, photos: list[Image.Image], count: int,
           rng: np.random.Generator) -> Iterator[np.ndarray]:
     bounds = np.linspace(0, count, len(photos) + 1).round().astype(int)
-    for photo, (a, b) in zip(photos, zip(bounds[:-1], bounds[1:], strict=True), strict=True):
+    for photo, (a, b) in zip(photos, itertools.pairwise(bounds), strict=True):
         share = rng.uniform(0.6, 0.85)
         yield from _moving(photo, video.size, int(b - a), rng, (share, share))
 

@@ -244,7 +244,7 @@ def corpus_run(half: str) -> None:
     sparse = {name: one_a_second(s) for name, s in dense.items()}
     queries = [Query(f, src, shows, sig) for (f, src, shows, _), sig
                in zip(jobs, signals[len(banked_paths) :], strict=True)]
-    queries += [Query("unedited", n, frozenset({n}), one_a_second(dense[n])) for n in (v.name for v in videos)]
+    queries += [Query("unedited", v.name, frozenset({v.name}), one_a_second(dense[v.name])) for v in videos]
     names = list(dense)
     engine = engine_of(dense)
     prepared = time.monotonic()
@@ -285,16 +285,17 @@ def corpus_run(half: str) -> None:
         print(f"{rule:7} edited copies found {hit} of {count} ({hit / count:.3f}); false matches "
               f"{false[rule]} of {pairs} pairs of different contents")
     print("missed by product: " + (", ".join(missed) or "none"))
-    corpus_dense = [dense[v.name] for v in videos]
-    for rule, bank in (("vpdq", [[(f.pdq,) for f in one_a_second(s).frames if f.quality >= MIN_QUALITY]
-                                 for s in corpus_dense]),
-                       ("product", [[h for f in s.frames for h in bank_frame_hashes(f)] for s in corpus_dense])):
+    mine = [dense[v.name] for v in videos]
+    seconds = statistics.mean(v.seconds for v in videos)
+    banks = {"vpdq": [[f.pdq for f in one_a_second(s).frames if f.quality >= MIN_QUALITY] for s in mine],
+             "product": [[h for f in s.frames for h in bank_frame_hashes(f)] for s in mine]}
+    for rule, bank in banks.items():
         hashes = statistics.mean(len(b) for b in bank)
-        print(f"{rule:7} {hashes:.0f} hashes a bank entry (a {statistics.mean(v.seconds for v in videos):.1f} s "
-              f"video), {hashes * 32 / 1024:.1f} KiB of hashes a video")
+        print(f"{rule:7} {hashes:.0f} hashes a bank entry (a {seconds:.1f} s video), "
+              f"{hashes * 32 / 1024:.1f} KiB of hashes a video")
     stats = engine.stats()
-    print(f"product engine: {stats['frame_hashes']} frame hashes, {stats['index_bytes'] / len(names) / 1024:.1f} "
-          f"KiB of index a banked video ({len(names)} videos)")
+    print(f"product engine: {stats['frame_hashes']} frame hashes, "
+          f"{stats['index_bytes'] / len(names) / 1024:.1f} KiB of index a banked video ({len(names)} videos)")
     print(f"query time (medians, p95): product MatchEngine.match {_ms(match_times)}; vPDQ rule by "
           f"brute force over the {len(names)} banked videos {_ms(vpdq_times)}")
     print(f"hashing {prepared - started:.1f} s (cached after the first run), matching "
