@@ -54,7 +54,7 @@ from stanch.signals.video import FrameSampler
 from stanch.store import entry_from_signals
 
 CACHE = Path(__file__).resolve().parent / ".cache" / "video-signals"
-SIGNALS_VERSION = "4"
+SIGNALS_VERSION = "5"
 """Bump when what the product hashes changes, so cached signals are computed again."""
 VPDQ_SHARE = 0.8
 COST_FRAMES = 150
