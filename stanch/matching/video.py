@@ -11,8 +11,8 @@ even when only part of the query's frames match. The query matches when the long
 enough of the query's frames (``min_share``), or lasts long enough (``min_seconds``) while holding
 at least ``min_share`` of the query's frames in its own stretch: a banked clip inside a longer
 upload, or covers at least ``min_share`` of the banked video's own length with as dense a stretch:
-a short banked video inside a compilation. The verdict names the run: its stretch of the query and of the banked video, its speed and
-its median distance.
+a short banked video inside a compilation. The verdict names the run: its stretch of the query and
+of the banked video, its speed and its median distance.
 
 Inputs are frame hashes (``FrameHash``: PDQ hex, quality, seconds) and the frame matches the index
 found: ``(query frame, banked frame, distance)`` by position in the two frame lists, through any of

@@ -17,15 +17,19 @@ pictures (``stanch.signals.robust``), each frame also gets plain PDQ hashes of a
   pixels; hashing the flipped pixels would cost another PDQ a frame. The benchmark finds every
   mirrored edit either way.
 
-Which side uses which view was measured on edits of Meta's sample videos (benchmarks/video_matching.py,
-README "Video matching"): a banked frame is indexed with its plain hash, ``centre`` and ``trimmed``
+Which side uses which view was measured on edits of Meta's sample videos and on the tune half of
+the video corpus (benchmarks/video_matching.py, docs/design/signals.md "Video matching"): a banked
+frame is indexed with its plain hash, ``centre``, ``trimmed``, ``top`` and ``bottom``
 (``bank_frame_hashes``, every frame of a banked video); a query frame, one a second, looks up its
-plain hash, ``mirror``, ``trimmed`` and ``mirror-trimmed`` (``query_frame_hashes``). Each fix is paid
-for once, on one side; the mirror goes on the query side, which hashes a 30th of the frames.
+plain hash, ``mirror``, ``trimmed``, ``mirror-trimmed``, ``top`` and ``bottom``
+(``query_frame_hashes``). Each fix but the halves is paid for once, on one side; the mirror goes on
+the query side, which hashes a 30th of the frames. The halves are matched half to half, so both
+sides need them.
 
-Every frame gets all four views, whatever it is hashed for: a record is the same for a bank and a
+Every frame gets all six views, whatever it is hashed for: a record is the same for a bank and a
 query, and the side that uses it picks (computing only one side's views would save little: the
-mirrors are free, and the bank needs the two costly ones, centre and trimmed, on every frame). On
+mirrors are free, and the bank needs the costly ones, centre, trimmed and the halves, on every
+frame). On
 Meta's sd samples the views cost about half of decoding and hashing a frame plainly
 (benchmarks/video_matching.py prints it). Frames are hashed at full resolution up to 767 lines
 (``robust.view_plane``): reduced copies move hashes by 10-25 bits, too much of the 31-bit budget.
@@ -58,8 +62,9 @@ MIRROR_INDEX = DIHEDRAL_NAMES.index("flipy")
 
 
 def frame_views(luma: np.ndarray, dihedral: Sequence[str], quality: int) -> tuple[PdqVariant, ...]:
-    """The ``centre``, ``top``, ``bottom``, ``trimmed``, ``mirror`` and ``mirror-trimmed`` hashes of a frame's luma plane,
-    given the 8 dihedral hashes and the quality of the whole frame (``fast_pdq.pdq_dihedral_of_luma``).
+    """The ``centre``, ``top``, ``bottom``, ``trimmed``, ``mirror`` and ``mirror-trimmed`` hashes of a
+    frame's luma plane, given the 8 dihedral hashes and the quality of the whole frame
+    (``fast_pdq.pdq_dihedral_of_luma``).
 
     ``centre`` and ``trimmed`` are PDQ hashes of those parts of the frame (``robust.view_plane``: only
     frames of 768 lines or more are reduced first); the mirrors are their dihedral ``flipy`` hashes,
