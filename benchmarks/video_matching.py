@@ -193,7 +193,7 @@ def samples_run() -> None:
     looked_up = sum(len(query_frame_hashes(f)) for s in queries for f in s.frames)
     query_frames = sum(len(s.frames) for s in queries)
     print(f"bank: {len(dense)} videos, {frames} frames, {indexed / frames:.2f} hashes indexed a frame "
-          f"(usable frames: plain + centre + trimmed); queries: {query_frames} frames at 1/s, "
+          f"(usable frames: plain + bank views); queries: {query_frames} frames at 1/s, "
           f"{looked_up / query_frames:.2f} hashes looked up a frame")
     decode, plain, views = view_cost(samples_dir() / "chair-orig-22-sd-bar.mp4")
     print(f"cost a frame (chair-orig-22-sd-bar, {COST_FRAMES} frames, medians): "
