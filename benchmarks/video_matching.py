@@ -1,4 +1,4 @@
-"""Video matching on edited copies of Meta's sample videos: the product's path against Meta's vPDQ rule.
+"""Video matching on edited copies of Meta's samples and of the video corpus: the product against vPDQ.
 
 Every sample video is banked; every edit of benchmarks/video_edits.py is a query. An edit is *found*
 when it matches the sample it was made from; a *false match* is a match with a banked video of
@@ -19,10 +19,17 @@ for a banked sample (``seconds_per_hash=0``), one frame a second for a query, fr
   ``MatchEngine.match`` (plain, ``mirror``, ``trimmed`` and ``mirror-trimmed`` of each query frame,
   the run rule of ``stanch.matching.video``).
 
+Then the video corpus (``corpus_run``): the held-out half of benchmarks/video_corpus.py (``--half tune``
+for the tune half, the only one to choose rules and views on) is banked beside the samples, and
+one edit of each family of ``video_edits.FAMILIES`` of each of its videos is a query, matched by the
+product and by the vPDQ rule. Found and false are counted per family; a query made with other
+footage (picture-in-picture, concatenation) shows those contents too, so matching them is neither
+found nor false. It prints hashes and bytes a banked video and the query time of both rules.
+
 Signals are cached under benchmarks/.cache/video-signals/. The cost of the views is measured on the
 frames of one sample, against the plain hash of the same frames, interleaved in the same run.
 
-    python benchmarks/video_matching.py
+    python benchmarks/video_matching.py [--half tune] [--no-samples]
 """
 
 from __future__ import annotations
