@@ -6,6 +6,10 @@ re-encode as an upload would. The outputs are deterministic (fixed seeds, fixed 
 cached under benchmarks/.cache/video-edits/, keyed by a digest of the edit's definition: change an
 edit and it is made again.
 
+``EDITS`` are the 28 edits of Meta's samples; ``corpus_edits`` gives one edit of each of
+``FAMILIES`` (trims, cuts, logos, watermarks, captions, re-encodes, speed, crop, mirror, borders,
+picture-in-picture, concatenation) for a video of benchmarks/video_corpus.py.
+
 Used by benchmarks/video_matching.py; run this file alone to (re)build the cache and list the edits:
 
     python benchmarks/video_edits.py
