@@ -6,6 +6,10 @@ re-encode as an upload would. The outputs are deterministic (fixed seeds, fixed 
 cached under benchmarks/.cache/video-edits/, keyed by a digest of the edit's definition: change an
 edit and it is made again.
 
+``EDITS`` are the 28 edits of Meta's samples; ``corpus_edits`` gives one edit of each of
+``FAMILIES`` (trims, cuts, logos, watermarks, captions, re-encodes, speed, crop, mirror, borders,
+picture-in-picture, concatenation) for a video of benchmarks/video_corpus.py.
+
 Used by benchmarks/video_matching.py; run this file alone to (re)build the cache and list the edits:
 
     python benchmarks/video_edits.py
@@ -15,13 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 Frame = tuple[np.ndarray, float]
 """One decoded frame: an RGB uint8 array (height, width, 3) and its time in seconds."""
@@ -245,8 +250,158 @@ class Intro:
             yield rgb, ts + self.seconds
 
 
+@dataclass(frozen=True)
+class Cut:
+    """Cut ``start`` to ``end`` seconds out of the middle; what follows moves back to close the gap."""
+
+    start: float
+    end: float
+
+    def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
+        for rgb, ts in frames:
+            if ts < self.start:
+                yield rgb, ts
+            elif ts >= self.end:
+                yield rgb, ts - (self.end - self.start)
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """Large semi-transparent text across the centre (``opacity`` 0-1), as stock and re-upload sites
+    stamp it."""
+
+    text: str = "reupload.example"
+    opacity: float = 0.4
+
+    def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
+        layer: Image.Image | None = None
+        for rgb, ts in frames:
+            image = Image.fromarray(rgb).convert("RGBA")
+            if layer is None:
+                layer = _text_layer(image.size, self.text, round(255 * self.opacity))
+            yield np.asarray(Image.alpha_composite(image, layer).convert("RGB")), ts
+
+
+def _text_layer(size: tuple[int, int], text: str, alpha: int) -> Image.Image:
+    """A transparent layer with ``text`` in white, about 70 % of the width wide, centred."""
+    layer = Image.new("RGBA", size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    font = ImageFont.load_default(size=max(8, round(size[0] * 1.2 / max(1, len(text)))))
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    x, y = (size[0] - (right - left)) // 2 - left, (size[1] - (bottom - top)) // 2 - top
+    draw.text((x, y), text, font=font, fill=(255, 255, 255, alpha), stroke_width=1,
+              stroke_fill=(0, 0, 0, alpha))
+    return layer
+
+
+@dataclass(frozen=True)
+class CaptionBar:
+    """An opaque dark bar of ``share`` of the height over the top or bottom, with a line of text."""
+
+    share: float = 0.15
+    top: bool = False
+    text: str = "when you see it"
+
+    def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
+        for rgb, ts in frames:
+            image = Image.fromarray(rgb)
+            w, h = image.size
+            bar = round(h * self.share)
+            y = 0 if self.top else h - bar
+            draw = ImageDraw.Draw(image)
+            draw.rectangle((0, y, w, y + bar), fill=(15, 15, 15))
+            font = ImageFont.load_default(size=max(8, round(bar * 0.6)))
+            draw.text((w // 20, y + bar // 5), self.text, font=font, fill=(255, 255, 255))
+            yield np.asarray(image), ts
+
+
+def _footage(path: Path, size: tuple[int, int]) -> list[np.ndarray]:
+    """Every frame of another video, resized to ``size`` (width, height)."""
+    return [np.asarray(Image.fromarray(rgb).resize(size, Image.BILINEAR)) for rgb, _ in decode(path)]
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """Picture-in-picture: another video, ``scale`` of the width wide, looped in a corner over this one
+    (a reaction or face-cam window)."""
+
+    other: Path
+    scale: float = 0.3
+    corner: str = "bottom-right"
+
+    def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
+        small: list[np.ndarray] | None = None
+        for index, (rgb, ts) in enumerate(frames):
+            h, w = rgb.shape[:2]
+            if small is None:
+                small = _footage(self.other, (round(w * self.scale), round(h * self.scale)))
+            window = small[index % len(small)]
+            sh, sw = window.shape[:2]
+            y = h - sh - h // 30 if "bottom" in self.corner else h // 30
+            x = w - sw - w // 30 if "right" in self.corner else w // 30
+            out = rgb.copy()
+            out[y : y + sh, x : x + sw] = window
+            yield out, ts
+
+
+@dataclass(frozen=True)
+class Window:
+    """Picture-in-picture the other way round: this video shrunk to ``scale`` in a window over another
+    video, which plays (looped) around it."""
+
+    other: Path
+    scale: float = 0.7
+
+    def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
+        background: list[np.ndarray] | None = None
+        for index, (rgb, ts) in enumerate(frames):
+            h, w = rgb.shape[:2]
+            if background is None:
+                background = _footage(self.other, (w, h))
+            out = background[index % len(background)].copy()
+            small = np.asarray(Image.fromarray(rgb).resize((round(w * self.scale), round(h * self.scale))))
+            sh, sw = small.shape[:2]
+            y, x = (h - sh) // 3, (w - sw) // 2
+            out[y : y + sh, x : x + sw] = small
+            yield out, ts
+
+
+@dataclass(frozen=True)
+class Concat:
+    """Other videos before and after this one (resized to its frame size): a compilation."""
+
+    before: Path
+    after: Path
+
+    def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
+        iterator = iter(frames)
+        first = next(iterator, None)
+        if first is None:
+            return
+        size = (first[0].shape[1], first[0].shape[0])
+        offset = 0.0
+        for rgb, ts in _resized(self.before, size):
+            offset = ts
+            yield rgb, ts
+        offset += 1 / ENCODE_FPS
+        yield first[0], first[1] + offset
+        last = first[1]
+        for rgb, ts in iterator:
+            last = ts
+            yield rgb, ts + offset
+        offset += last + 1 / ENCODE_FPS
+        for rgb, ts in _resized(self.after, size):
+            yield rgb, ts + offset
+
+
+def _resized(path: Path, size: tuple[int, int]) -> Iterator[Frame]:
+    for rgb, ts in decode(path):
+        yield np.asarray(Image.fromarray(rgb).resize(size, Image.BILINEAR)), ts
+
+
 Step = (
     Trim | Speed | Scale | Pad | Crop | Mirror | Grey | Logo | Caption | Tone | Blur | Noise | Inset | Intro
+    | Cut | Watermark | CaptionBar | Overlay | Window | Concat
 )
 
 
@@ -313,6 +468,50 @@ EDITS: tuple[Edit, ...] = (
 )
 
 
+FAMILIES = (
+    "trim-start", "trim-end", "middle-cut", "clip", "logo", "watermark", "caption", "low-bitrate",
+    "low-resolution", "frame-rate", "speed+10%", "speed-10%", "crop", "mirror", "letterbox",
+    "pip-overlay", "pip-window", "concat",
+)
+"""The edit families applied to every corpus video, in this order (``corpus_edits``)."""
+CORNERS = ("bottom-right", "top-left", "top-right", "bottom-left")
+
+
+def corpus_edits(source: str, number: int, seconds: float, other: Path, another: Path) -> list[Edit]:
+    """One edit of each family of ``FAMILIES`` for the corpus video ``source`` (number ``number``,
+    ``seconds`` long). Where a family has a parameter (where a trim falls, the corner of a logo, the
+    bit rate...), it is drawn from a generator seeded by ``number``, so trims fall at any point across
+    the corpus. ``other`` and ``another`` are other videos, for picture-in-picture and concatenation.
+    """
+    rng = random.Random(number)
+    corner = CORNERS[number % len(CORNERS)]
+    cut = round(rng.uniform(0.25, 0.45) * seconds, 2)
+    clip = round(rng.uniform(0.3, max(0.4, seconds - 3.0)), 2)
+    crops = (Crop(0.05, 0.05, 0.05, 0.05), Crop(left=0.10, top=0.10), Crop(right=0.15))
+    boxes = (Pad(vertical=0.12), Pad(horizontal=0.15), Pad(0.08, 0.08, (255, 255, 255)))
+    steps: dict[str, tuple[tuple[Step, ...], int | None, int]] = {
+        "trim-start": ((Trim(round(rng.uniform(0.8, 0.45 * seconds), 2)),), None, ENCODE_FPS),
+        "trim-end": ((Trim(0.0, round(rng.uniform(0.45, 0.7) * seconds, 2)),), None, ENCODE_FPS),
+        "middle-cut": ((Cut(cut, cut + round(rng.uniform(1.0, 1.8), 2)),), None, ENCODE_FPS),
+        "clip": ((Trim(clip, clip + 2.5),), None, ENCODE_FPS),
+        "logo": ((Logo(round(rng.uniform(0.2, 0.3), 2), corner),), None, ENCODE_FPS),
+        "watermark": ((Watermark(opacity=round(rng.uniform(0.3, 0.5), 2)),), None, ENCODE_FPS),
+        "caption": ((CaptionBar(round(rng.uniform(0.1, 0.2), 2), top=number % 2 == 0),), None, ENCODE_FPS),
+        "low-bitrate": ((), rng.choice((40_000, 60_000)), ENCODE_FPS),
+        "low-resolution": ((Scale(rng.choice((96, 120))),), None, ENCODE_FPS),
+        "frame-rate": ((), None, rng.choice((10, 12, 50))),
+        "speed+10%": ((Speed(1.1),), None, ENCODE_FPS),
+        "speed-10%": ((Speed(0.9),), None, ENCODE_FPS),
+        "crop": ((crops[number % len(crops)],), None, ENCODE_FPS),
+        "mirror": ((Mirror(),), None, ENCODE_FPS),
+        "letterbox": ((boxes[number % len(boxes)],), None, ENCODE_FPS),
+        "pip-overlay": ((Overlay(other, 0.3, corner),), None, ENCODE_FPS),
+        "pip-window": ((Window(other, 0.7),), None, ENCODE_FPS),
+        "concat": ((Concat(other, another),), None, ENCODE_FPS),
+    }
+    return [Edit(family, source, *steps[family]) for family in FAMILIES]
+
+
 def decode(path: Path) -> Iterator[Frame]:
     """Every frame of a video as RGB with its time in seconds."""
     with av.open(str(path)) as container:
@@ -357,11 +556,11 @@ def _at_rate(frames: Iterable[Frame], fps: int) -> Iterator[Frame]:
         yield previous[0], tick / fps
 
 
-def make(edit: Edit, samples: Path) -> Path:
-    """The edited video's path, made (once) from the sample video in ``samples``."""
-    path = CACHE / f"{edit.name}-{edit.key}.mp4"
+def make(edit: Edit, source: Path) -> Path:
+    """The edited video's path, made (once) from the video file ``source``."""
+    path = CACHE / f"{edit.source}-{edit.name}-{edit.key}.mp4"
     if not path.exists():
-        frames: Iterable[Frame] = decode(samples / f"{edit.source}.mp4")
+        frames: Iterable[Frame] = decode(source)
         for step in edit.steps:
             frames = step(frames)
         encode(frames, path, edit.fps, edit.bitrate)
@@ -377,7 +576,7 @@ def samples_dir() -> Path:
 def main() -> None:
     samples = samples_dir()
     for edit in EDITS:
-        path = make(edit, samples)
+        path = make(edit, samples / f"{edit.source}.mp4")
         print(f"{edit.name:32} {edit.source:32} {path.stat().st_size // 1024:6d} KiB")
 
 

@@ -1,4 +1,4 @@
-"""Video matching on edited copies of Meta's sample videos: the product's path against Meta's vPDQ rule.
+"""Video matching on edited copies of Meta's samples and of the video corpus: the product against vPDQ.
 
 Every sample video is banked; every edit of benchmarks/video_edits.py is a query. An edit is *found*
 when it matches the sample it was made from; a *false match* is a match with a banked video of
@@ -19,25 +19,35 @@ for a banked sample (``seconds_per_hash=0``), one frame a second for a query, fr
   ``MatchEngine.match`` (plain, ``mirror``, ``trimmed`` and ``mirror-trimmed`` of each query frame,
   the run rule of ``stanch.matching.video``).
 
+Then the video corpus (``corpus_run``): the held-out half of benchmarks/video_corpus.py (``--half tune``
+for the tune half, the only one to choose rules and views on) is banked beside the samples, and
+one edit of each family of ``video_edits.FAMILIES`` of each of its videos is a query, matched by the
+product and by the vPDQ rule. Found and false are counted per family; a query made with other
+footage (picture-in-picture, concatenation) shows those contents too, so matching them is neither
+found nor false. It prints hashes and bytes a banked video and the query time of both rules.
+
 Signals are cached under benchmarks/.cache/video-signals/. The cost of the views is measured on the
 frames of one sample, against the plain hash of the same frames, interleaved in the same run.
 
-    python benchmarks/video_matching.py
+    python benchmarks/video_matching.py [--half tune] [--no-samples]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import av
 import numpy as np
+import video_corpus
 import video_edits
-from video_edits import EDITS, samples_dir
+from video_edits import EDITS, corpus_edits, samples_dir
 
 from stanch.matching.engine import BankedEntry, MatchEngine
 from stanch.matching.sync import video_entry
@@ -51,7 +61,7 @@ from stanch.signals.video import FrameSampler
 from stanch.store import entry_from_signals
 
 CACHE = Path(__file__).resolve().parent / ".cache" / "video-signals"
-SIGNALS_VERSION = "4"
+SIGNALS_VERSION = "5"
 """Bump when what the product hashes changes, so cached signals are computed again."""
 VPDQ_SHARE = 0.8
 COST_FRAMES = 150
@@ -140,10 +150,11 @@ def view_cost(path: Path) -> tuple[float, float, float]:
     return tuple(statistics.median(t) * 1000 for t in (decode, plain, views))  # type: ignore[return-value]
 
 
-def main() -> None:
+def samples_run() -> None:
+    """The 28 edits of Meta's sample videos against the 14 samples (the figures before the corpus)."""
     started = time.monotonic()
     samples = sorted(samples_dir().glob("*.mp4"))
-    edits = [video_edits.make(edit, samples_dir()) for edit in EDITS]
+    edits = [video_edits.make(edit, samples_dir() / f"{edit.source}.mp4") for edit in EDITS]
     with ProcessPoolExecutor(2) as pool:
         signals = list(pool.map(hashed, [(p, 0.0) for p in samples] + [(p, 1.0) for p in edits]))
     dense = {p.stem: s for p, s in zip(samples, signals[: len(samples)], strict=True)}
@@ -189,7 +200,7 @@ def main() -> None:
     looked_up = sum(len(query_frame_hashes(f)) for s in queries for f in s.frames)
     query_frames = sum(len(s.frames) for s in queries)
     print(f"bank: {len(dense)} videos, {frames} frames, {indexed / frames:.2f} hashes indexed a frame "
-          f"(usable frames: plain + centre + trimmed); queries: {query_frames} frames at 1/s, "
+          f"(usable frames: plain + bank views); queries: {query_frames} frames at 1/s, "
           f"{looked_up / query_frames:.2f} hashes looked up a frame")
     decode, plain, views = view_cost(samples_dir() / "chair-orig-22-sd-bar.mp4")
     print(f"cost a frame (chair-orig-22-sd-bar, {COST_FRAMES} frames, medians): "
@@ -197,6 +208,123 @@ def main() -> None:
           f"(views / (decode + plain) = {views / (decode + plain):.2f})")
     print(f"hashing {prepared - started:.1f} s (cached after the first run), matching "
           f"{time.monotonic() - prepared:.1f} s")
+
+
+@dataclass(frozen=True)
+class Query:
+    """One edited corpus video: its family, the content it was made from, every content it shows."""
+
+    family: str
+    source: str
+    shows: frozenset[str]
+    signals: VideoSignals
+
+
+def corpus_queries(videos: list[video_corpus.VideoContent]) -> list[tuple[str, str, frozenset[str], Path]]:
+    """Every edit of every video of ``videos``: ``(family, source, contents shown, file)``, made once.
+
+    The footage for picture-in-picture and concatenation is two other videos of the same half
+    (the next two by number), so the contents a query shows are all banked and none is a false match.
+    """
+    jobs = []
+    for index, video in enumerate(videos):
+        other, another = videos[(index + 1) % len(videos)], videos[(index + 2) % len(videos)]
+        for edit in corpus_edits(video.name, video.number, video.seconds, other.path, another.path):
+            shows = {video.name}
+            if edit.name in ("pip-overlay", "pip-window", "concat"):
+                shows |= {other.name, another.name} if edit.name == "concat" else {other.name}
+            jobs.append((edit.name, video.name, frozenset(shows), video_edits.make(edit, video.path)))
+    return jobs
+
+
+def corpus_run(half: str) -> None:
+    """Edits of one half of the video corpus against that half's videos and Meta's samples, banked."""
+    started = time.monotonic()
+    videos = video_corpus.build(half)
+    jobs = corpus_queries(videos)
+    samples = sorted(samples_dir().glob("*.mp4"))
+    banked_paths = {v.name: v.path for v in videos} | {p.stem: p for p in samples}
+    with ProcessPoolExecutor(2) as pool:
+        signals = list(pool.map(hashed, [(p, 0.0) for p in banked_paths.values()]
+                                + [(j[3], 1.0) for j in jobs]))
+    dense = dict(zip(banked_paths, signals[: len(banked_paths)], strict=True))
+    sparse = {name: one_a_second(s) for name, s in dense.items()}
+    queries = [Query(f, src, shows, sig) for (f, src, shows, _), sig
+               in zip(jobs, signals[len(banked_paths) :], strict=True)]
+    queries += [Query("unedited", v.name, frozenset({v.name}), one_a_second(dense[v.name])) for v in videos]
+    names = list(dense)
+    engine = engine_of(dense)
+    prepared = time.monotonic()
+    found = {rule: Counter[str]() for rule in ("vpdq", "product")}
+    missed: list[str] = []
+    false = {"vpdq": 0, "product": 0}
+    pairs = 0
+    match_times, vpdq_times = [], []
+    for query in queries:
+        pairs += sum(1 for n in names if n not in query.shows)
+        start = time.perf_counter()
+        verdict = engine.match(query.signals)
+        match_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        by_vpdq = {n for n in names if vpdq_rule(query.signals, sparse[n])}
+        vpdq_times.append(time.perf_counter() - start)
+        by_product = {names[m.entry] for m in verdict.matches}
+        for rule, matched in (("vpdq", by_vpdq), ("product", by_product)):
+            found[rule][query.family] += query.source in matched
+            false[rule] += len(matched - query.shows)
+        if query.source not in by_product:
+            missed.append(f"{query.family} of {query.source}")
+        for wrong in sorted(by_product - query.shows):
+            print(f"FALSE MATCH: {query.family} of {query.source} matched {wrong}: "
+                  f"{_describe(verdict, names.index(wrong))}")
+    families = list(dict.fromkeys(q.family for q in queries))
+    total = Counter(q.family for q in queries)
+    print(f"video corpus, {half} half: {len(videos)} videos banked with {len(samples)} samples; "
+          f"{len(queries)} queries")
+    print(f"{'family':16} {'vpdq':>7} {'product':>8}")
+    for family in families:
+        print(f"{family:16} {found['vpdq'][family]:3d}/{total[family]:<3d} "
+              f"{found['product'][family]:4d}/{total[family]:<3d}")
+    edited = [f for f in families if f != "unedited"]
+    count = sum(total[f] for f in edited)
+    for rule in ("vpdq", "product"):
+        hit = sum(found[rule][f] for f in edited)
+        print(f"{rule:7} edited copies found {hit} of {count} ({hit / count:.3f}); false matches "
+              f"{false[rule]} of {pairs} pairs of different contents")
+    print("missed by product: " + (", ".join(missed) or "none"))
+    mine = [dense[v.name] for v in videos]
+    seconds = statistics.mean(v.seconds for v in videos)
+    banks = {"vpdq": [[f.pdq for f in one_a_second(s).frames if f.quality >= MIN_QUALITY] for s in mine],
+             "product": [[h for f in s.frames for h in bank_frame_hashes(f)] for s in mine]}
+    for rule, bank in banks.items():
+        hashes = statistics.mean(len(b) for b in bank)
+        print(f"{rule:7} {hashes:.0f} hashes a bank entry (a {seconds:.1f} s video), "
+              f"{hashes * 32 / 1024:.1f} KiB of hashes a video")
+    stats = engine.stats()
+    print(f"product engine: {stats['frame_hashes']} frame hashes, "
+          f"{stats['index_bytes'] / len(names) / 1024:.1f} KiB of index a banked video ({len(names)} videos)")
+    print(f"query time (medians, p95): product MatchEngine.match {_ms(match_times)}; vPDQ rule by "
+          f"brute force over the {len(names)} banked videos {_ms(vpdq_times)}")
+    print(f"hashing {prepared - started:.1f} s (cached after the first run), matching "
+          f"{time.monotonic() - prepared:.1f} s")
+
+
+def _ms(times: list[float]) -> str:
+    ordered = sorted(times)
+    return (f"{statistics.median(ordered) * 1000:.2f} ms, "
+            f"{ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1000:.2f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--half", choices=("tune", "heldout"), default="heldout",
+                        help="which half of the video corpus to edit and bank (tune only for tuning)")
+    parser.add_argument("--no-samples", action="store_true", help="skip the run on Meta's sample videos")
+    arguments = parser.parse_args()
+    if not arguments.no_samples:
+        samples_run()
+        print()
+    corpus_run(arguments.half)
 
 
 def _describe(verdict: Verdict, entry: int) -> str:

@@ -10,8 +10,9 @@ Chance frame matches between unrelated videos do not line up in time, so a run i
 even when only part of the query's frames match. The query matches when the longest run holds
 enough of the query's frames (``min_share``), or lasts long enough (``min_seconds``) while holding
 at least ``min_share`` of the query's frames in its own stretch: a banked clip inside a longer
-upload. The verdict names the run: its stretch of the query and of the banked video, its speed and
-its median distance.
+upload, or covers at least ``min_share`` of the banked video's own length with as dense a stretch:
+a short banked video inside a compilation. The verdict names the run: its stretch of the query and
+of the banked video, its speed and its median distance.
 
 Inputs are frame hashes (``FrameHash``: PDQ hex, quality, seconds) and the frame matches the index
 found: ``(query frame, banked frame, distance)`` by position in the two frame lists, through any of
@@ -53,6 +54,9 @@ MAX_GAP_SECONDS = 10.0
 """Query frames further apart than this cannot be neighbours in a run: far-apart chance matches stay apart."""
 SCENE_GAP_SECONDS = 0.5
 """Matched banked frames of one query frame closer than this in time are one stretch (one static shot)."""
+MIN_COVER_FRAMES = 3
+"""A run that covers most of a short banked video inside a longer query (a compilation) needs this
+many frames: two in order are too easily a chance pair of stills."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,14 @@ def match_video(
     if not stretches:
         return VideoVerdict(False, f"no frame within {max_distance} bits", usable=usable)
     run = _longest_run(stretches)
-    return _verdict(run, query, usable, min_share, min_seconds, min_frames, max_distance)
+    return _verdict(run, query, usable, _usable_span(bank_frames), min_share, min_seconds, min_frames,
+                    max_distance)
+
+
+def _usable_span(frames: Sequence[FrameHash]) -> float:
+    """Seconds from the first to the last usable frame of a video (0 for one or none)."""
+    times = [f.ts for f in frames if f.quality >= MIN_QUALITY]
+    return max(times) - min(times) if times else 0.0
 
 
 def frame_matches_by_scan(
@@ -241,6 +252,7 @@ def _verdict(
     run: list[_Stretch],
     query: Sequence[FrameHash],
     usable: int,
+    bank_span: float,
     min_share: float,
     min_seconds: float,
     min_frames: int,
@@ -253,6 +265,7 @@ def _verdict(
     share = frames / usable
     in_stretch = sum(1 for f in query if start <= f.ts <= end and f.quality >= MIN_QUALITY)
     density = frames / in_stretch
+    covered = (run[-1].high - run[0].low) / bank_span if bank_span > 0 else 0.0
     described = (f"{frames} of {usable} usable query frames ({share:.0%}) match in order "
                  f"over {seconds:.1f} s within {max_distance} bits")
     if frames < min_frames:
@@ -261,6 +274,9 @@ def _verdict(
         matched, why = True, f"at least {min_share:.0%} of the query"
     elif seconds >= min_seconds and density >= min_share:
         matched, why = True, f"a run of at least {min_seconds:g} s ({density:.0%} of its frames match)"
+    elif frames >= MIN_COVER_FRAMES and covered >= min_share and density >= min_share:
+        matched, why = True, (f"a run over {min(1.0, covered):.0%} of the banked video "
+                              f"({density:.0%} of its frames match)")
     else:
         matched, why = False, (f"under {min_share:.0%} of the query and no dense run of "
                                f"{min_seconds:g} s")

@@ -8,21 +8,28 @@ pictures (``stanch.signals.robust``), each frame also gets plain PDQ hashes of a
 - ``trimmed``: the frame without its uniform borders (``robust.trimmed_box``): a letterboxed or
   pillarboxed copy, or a picture set on a canvas, lands near its original's plain hash (and an
   original with borders lands near a copy that lost them). Only when there are borders to trim.
+- ``top`` and ``bottom``: the upper and the lower half of the frame. A caption bar, a corner logo or
+  a picture-in-picture window spoils one half and leaves the other within reach of its original's
+  half, where the whole frame's hash moves 40-70 bits; both sides hash them, half to half.
 - ``mirror`` and ``mirror-trimmed``: the frame and its trimmed view mirrored left to right, derived
   from their DCT (pdqhash's ``flipy``), so they cost nothing. PDQ's grid sits slightly off-centre,
   so a derived mirror is a few bits (6-20 measured at 480 pixels) from the hash of the flipped
   pixels; hashing the flipped pixels would cost another PDQ a frame. The benchmark finds every
   mirrored edit either way.
 
-Which side uses which view was measured on edits of Meta's sample videos (benchmarks/video_matching.py,
-README "Video matching"): a banked frame is indexed with its plain hash, ``centre`` and ``trimmed``
+Which side uses which view was measured on edits of Meta's sample videos and on the tune half of
+the video corpus (benchmarks/video_matching.py, docs/design/signals.md "Video matching"): a banked
+frame is indexed with its plain hash, ``centre``, ``trimmed``, ``top`` and ``bottom``
 (``bank_frame_hashes``, every frame of a banked video); a query frame, one a second, looks up its
-plain hash, ``mirror``, ``trimmed`` and ``mirror-trimmed`` (``query_frame_hashes``). Each fix is paid
-for once, on one side; the mirror goes on the query side, which hashes a 30th of the frames.
+plain hash, ``mirror``, ``trimmed``, ``mirror-trimmed``, ``top`` and ``bottom``
+(``query_frame_hashes``). Each fix but the halves is paid for once, on one side; the mirror goes on
+the query side, which hashes a 30th of the frames. The halves are matched half to half, so both
+sides need them.
 
-Every frame gets all four views, whatever it is hashed for: a record is the same for a bank and a
+Every frame gets all six views, whatever it is hashed for: a record is the same for a bank and a
 query, and the side that uses it picks (computing only one side's views would save little: the
-mirrors are free, and the bank needs the two costly ones, centre and trimmed, on every frame). On
+mirrors are free, and the bank needs the costly ones, centre, trimmed and the halves, on every
+frame). On
 Meta's sd samples the views cost about half of decoding and hashing a frame plainly
 (benchmarks/video_matching.py prints it). Frames are hashed at full resolution up to 767 lines
 (``robust.view_plane``): reduced copies move hashes by 10-25 bits, too much of the 31-bit budget.
@@ -43,9 +50,10 @@ from stanch.signals.robust import Box, trimmed_box, view_plane
 from stanch.signals.types import FrameHash, PdqVariant
 
 CENTRE, TRIMMED, MIRROR, MIRROR_TRIMMED = "centre", "trimmed", "mirror", "mirror-trimmed"
-BANK_VIEWS = (CENTRE, TRIMMED)
+TOP, BOTTOM = "top", "bottom"
+BANK_VIEWS = (CENTRE, TRIMMED, TOP, BOTTOM)
 """Views indexed, besides the plain hash, for every frame of a banked video."""
-QUERY_VIEWS = (MIRROR, TRIMMED, MIRROR_TRIMMED)
+QUERY_VIEWS = (MIRROR, TRIMMED, MIRROR_TRIMMED, TOP, BOTTOM)
 """Views looked up, besides the plain hash, for each frame of a query video."""
 CENTRE_MARGIN = 0.05
 """Share of the height and of the width the ``centre`` view drops on each side."""
@@ -54,8 +62,9 @@ MIRROR_INDEX = DIHEDRAL_NAMES.index("flipy")
 
 
 def frame_views(luma: np.ndarray, dihedral: Sequence[str], quality: int) -> tuple[PdqVariant, ...]:
-    """The ``centre``, ``trimmed``, ``mirror`` and ``mirror-trimmed`` hashes of a frame's luma plane,
-    given the 8 dihedral hashes and the quality of the whole frame (``fast_pdq.pdq_dihedral_of_luma``).
+    """The ``centre``, ``top``, ``bottom``, ``trimmed``, ``mirror`` and ``mirror-trimmed`` hashes of a
+    frame's luma plane, given the 8 dihedral hashes and the quality of the whole frame
+    (``fast_pdq.pdq_dihedral_of_luma``).
 
     ``centre`` and ``trimmed`` are PDQ hashes of those parts of the frame (``robust.view_plane``: only
     frames of 768 lines or more are reduced first); the mirrors are their dihedral ``flipy`` hashes,
@@ -70,6 +79,9 @@ def frame_views(luma: np.ndarray, dihedral: Sequence[str], quality: int) -> tupl
     centre, centre_quality = pdq_dihedral_of_luma(plane[dy : height - dy, dx : width - dx])
     views = [PdqVariant(CENTRE, centre[0], centre_quality),
              PdqVariant(MIRROR, dihedral[MIRROR_INDEX], quality)]
+    for name, half in ((TOP, plane[: height // 2]), (BOTTOM, plane[height - height // 2 :])):
+        hashes, half_quality = pdq_dihedral_of_luma(half)
+        views.append(PdqVariant(name, hashes[0], half_quality))
     box = trimmed_box(luma)
     if box is not None:
         top, bottom, left, right = _inside(box, luma.shape, plane.shape)

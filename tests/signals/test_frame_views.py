@@ -75,18 +75,18 @@ def test_a_cropped_copy_lands_near_the_centre_view() -> None:
 
 def test_no_trimmed_view_without_borders_and_no_view_of_a_flat_frame() -> None:
     names = {v.name for v in _views(_luma())}
-    assert names == {"centre", "mirror"}
+    assert names == {"centre", "mirror", "top", "bottom"}
     assert _views(np.full((90, 160), 128, np.float32)) == ()
     assert _views(np.zeros((3, 100), np.float32)) == ()
 
 
 def test_bank_and_query_pick_their_views_and_skip_flat_frames() -> None:
-    views = tuple(PdqVariant(name, f"{i:064x}", 80) for i, name in enumerate(("centre", "trimmed", "mirror",
-                                                                               "mirror-trimmed"), 1))
+    names = ("centre", "trimmed", "mirror", "mirror-trimmed", "top", "bottom")
+    views = tuple(PdqVariant(name, f"{i:064x}", 80) for i, name in enumerate(names, 1))
     frame = FrameHash(PDQ, 90, 0.0, (*views, PdqVariant("mirror", f"{9:064x}", 10)))
-    assert bank_frame_hashes(frame) == (PDQ, f"{1:064x}", f"{2:064x}")
-    assert query_frame_hashes(frame) == (PDQ, f"{2:064x}", f"{3:064x}", f"{4:064x}")
-    assert set(BANK_VIEWS) | set(QUERY_VIEWS) == {"centre", "trimmed", "mirror", "mirror-trimmed"}
+    assert bank_frame_hashes(frame) == (PDQ, f"{1:064x}", f"{2:064x}", f"{5:064x}", f"{6:064x}")
+    assert query_frame_hashes(frame) == (PDQ, *(f"{i:064x}" for i in range(2, 7)))
+    assert set(BANK_VIEWS) | set(QUERY_VIEWS) == set(names)
     assert bank_frame_hashes(FrameHash(PDQ, 49, 0.0, views)) == ()
     assert query_frame_hashes(FrameHash(PDQ, 90, 0.0)) == (PDQ,)
 
