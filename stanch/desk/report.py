@@ -95,6 +95,7 @@ def monthly(session: Session) -> list[MonthFigures]:
             figures.items_refused += 1
     for reinstated in session.scalars(select(RequestItem.reinstated_at).where(
             RequestItem.reinstated_at.is_not(None))):
+        assert reinstated is not None
         at(reinstated).items_reinstated += 1
     for appeal in session.scalars(select(Appeal)):
         at(appeal.received_at).appeals += 1

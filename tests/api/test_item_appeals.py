@@ -29,7 +29,8 @@ def _removed_case(api: Api, seeds: list[int], email: str = "alex@example.org",
     assert api.post(f"{path}/items", "desk", json={"items": [
         {"item_id": f"post/{seed}", "hashes": picture_record(seed), "location": PLACES[n]}
         for n, seed in enumerate(seeds)]}).status_code == 201
-    decided = api.client.post(f"{path}/decision", json={"decision": "remove"}, headers=headers or api.headers("desk"))
+    decided = api.client.post(f"{path}/decision", json={"decision": "remove"},
+                              headers=headers or api.headers("desk"))
     assert decided.status_code == 200, decided.text
     return receipt
 
