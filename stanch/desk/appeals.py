@@ -244,14 +244,19 @@ def _names_items(session: Session, appeal: Appeal) -> bool:
 def _check_other_reviewer(session: Session, request: TakedownRequest, items: list[RequestItem],
                           actor: str) -> None:
     """``SameReviewer`` if ``actor`` decided the case or removed one of the items appealed."""
-    deciders = {request.decided_by}
+    if actor in deciders(session, request, items):
+        raise SameReviewer("an appeal must be decided by a different reviewer than the one who decided the "
+                           f"removal ({actor} decided request {request.public_id})")
+
+
+def deciders(session: Session, request: TakedownRequest, items: list[RequestItem]) -> set[str]:
+    """Who decided the case and who removed each of ``items`` (none of them may decide the appeal)."""
+    found = {request.decided_by} if request.decided_by else set()
     for item in items:
         decided = session.get(ItemDecision, item.id)
         if decided is not None and decided.decided_by != SYSTEM:
-            deciders.add(decided.decided_by)
-    if actor in deciders:
-        raise SameReviewer("an appeal must be decided by a different reviewer than the one who decided the "
-                           f"removal ({actor} decided request {request.public_id})")
+            found.add(decided.decided_by)
+    return found
 
 
 def _reinstate(session: Session, request: TakedownRequest, appeal: Appeal, items: list[RequestItem],
@@ -321,12 +326,13 @@ def open_appeals(session: Session) -> list[Appeal]:
 
 def appeal_queue_rows(session: Session, actor: str, now: datetime) -> list[dict[str, Any]]:
     """The open appeals as the desk lists them: time left, the case appealed, and whether ``actor``
-    decided that case (who may then not decide the appeal)."""
+    decided that case or removed an item appealed (who may then not decide the appeal)."""
     rows = []
     for appeal in open_appeals(session):
         removal = session.get(TakedownRequest, appeal.request_id)
         rows.append({"id": appeal.public_id, "received_at": appeal.received_at, "deadline": appeal.deadline,
                      "seconds_left": int((appeal.deadline - now).total_seconds()),
                      "request": removal.public_id if removal else "",
-                     "mine": bool(removal and removal.decided_by == actor)})
+                     "mine": bool(removal and actor in deciders(session, removal,
+                                                                 appealed_items(session, appeal, removal)))})
     return rows
