@@ -100,6 +100,9 @@ def test_remove_two_refuse_one_and_the_requester_reads_which(browser: BrowserSes
     assert PLACES[2] in rows[2] and "Not removed." in rows[2] and REFUSAL in rows[2]
     assert "item-100" not in page.locator("main").inner_text()  # never an item's id
     screenshot(page, "items-status")
+    page.goto(f"{server.url}/transparency")
+    cells = page.locator("#item-figures tbody tr").last.locator("td").all_inner_texts()
+    assert cells == ["2", "1", "0"]  # this module's server is fresh: only this case so far
     person.close()
 
 
