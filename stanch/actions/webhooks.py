@@ -26,7 +26,8 @@ from stanch.clock import utcnow
 WEBHOOK_TYPES = ("remove_item", "block_upload", "reinstate_item", "hold_for_review", "statement.created",
                  "entry.flood_review", "bank.flood_review", "upload.matched")
 """``remove_item``: take the item down; ``block_upload``: refuse an upload that matched;
-``reinstate_item``: put back an item whose removal was reversed on appeal; ``hold_for_review``:
+``reinstate_item``: put back an item whose removal was reversed on appeal (one per item the appeal
+names; the case's other items stay removed); ``hold_for_review``:
 keep an item out of sight until a reviewer decides; ``statement.created``: a statement of reasons
 for a removed item, for the platform to pass on to its uploader (``stanch.desk.statements``);
 ``entry.flood_review`` / ``bank.flood_review``: the flood guard switched an entry or a bank to review

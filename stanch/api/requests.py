@@ -12,8 +12,11 @@
   addresses end up in access logs).
 - ``GET /v1/requests?status=open`` (desk): the queue, least time left first.
 - ``POST /v1/requests/{id}/items`` (desk): the platform attaches items (``copy``: true for copies).
-- ``POST /v1/requests/{id}/decision`` (desk): ``{"decision": "remove"|"reject"|"need_info", "reason"}``;
-  409 on a request already decided.
+- ``POST /v1/requests/{id}/decision`` (desk): the whole case, ``{"decision": "remove"|"reject"|"need_info",
+  "reason"}``, or item by item, ``{"items": [{"item_id", "decision": "remove"|"reject", "reason"}],
+  "reason"}`` (a case is decided when every item is); 422 naming each problem (an unknown item, one of
+  another case, a duplicate, a bad decision, a refusal without reason); 409 on a request or item
+  already decided.
 
 The client address counted by the rate limit is the connection's; behind a proxy run uvicorn with
 ``--proxy-headers`` and ``--forwarded-allow-ips`` so that it is the real one.
@@ -45,7 +48,7 @@ from stanch.desk.cases import (
     reviewer_view,
     withdraw,
 )
-from stanch.desk.decisions import decide
+from stanch.desk.decisions import decide_body
 from stanch.desk.intake import file_request, validate
 from stanch.desk.locate import (
     attach_item,
@@ -87,8 +90,14 @@ INFO_BODY = json_schema([], {"token": _TEXT, "text": _TEXT, "locations": {"type"
 ITEMS_BODY = json_schema(["items"], {"items": {"type": "array", "items": {"type": "object"}}},
                          {"items": [{"item_id": "post/1", "hashes": {"pdq": "f" * 64}},
                                     {"item_id": "post/9", "hashes": {"md5": "0" * 32}, "copy": True}]})
-DECISION_BODY = json_schema(["decision"], {"decision": {"enum": ["remove", "reject", "need_info"]},
-                                           "reason": _TEXT}, {"decision": "reject", "reason": "..."})
+_ITEM_DECISION = {"type": "object", "required": ["item_id", "decision"],
+                  "properties": {"item_id": _TEXT, "decision": {"enum": ["remove", "reject"]},
+                                 "reason": _TEXT}}
+DECISION_BODY = json_schema([], {"decision": {"enum": ["remove", "reject", "need_info"]}, "reason": _TEXT,
+                                 "items": {"type": "array", "items": _ITEM_DECISION}},
+                            {"items": [{"item_id": "post/1", "decision": "remove"},
+                                       {"item_id": "post/2", "decision": "reject",
+                                        "reason": "This picture does not show the requester."}]})
 
 
 def actor_of(caller: Caller) -> str:
@@ -271,18 +280,19 @@ def allow_private() -> bool:
 @router.post("/{number}/decision", openapi_extra=DECISION_BODY)
 async def requests_decide(app: Runtime, number: str, request: Request,
                           caller: Caller = Depends(require("desk"))) -> dict[str, Any]:
-    """Decide: ``remove`` banks the hashes and queues removals for every item and copy; ``reject`` and
-    ``need_info`` need a ``reason``. 409 if the request is already decided."""
+    """Decide the whole case (``remove`` banks the hashes and queues removals for every item and copy;
+    ``reject`` and ``need_info`` need a ``reason``) or item by item (``items``: ``remove`` or ``reject``
+    with a reason each). 409 if the request (or an item) is already decided."""
     body = await decision_body(request)
 
     def store() -> dict[str, Any]:
         now = app.now()
         with app.db.write() as session:
             found = find_request(session, number)
-            result = decide(session, found, body.get("decision"), body.get("reason"),
-                            actor=actor_of(caller), now=now)
+            result = decide_body(session, found, body, actor=actor_of(caller), now=now)
             return {"id": found.public_id, "status": found.status, "decision": result.decision,
                     "entries": result.entries, "removed_items": result.removed_items,
+                    "rejected_items": result.rejected_items, "undecided_items": result.undecided_items,
                     "deadline_kept": now <= found.deadline}
 
     return await run_decision(app, store)

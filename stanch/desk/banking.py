@@ -3,16 +3,19 @@
 Removed content goes into one bank (``STANCH_CASE_BANK``, default ``cases``, created on first use with
 trust ``block``) so that matching stops it coming back. Each entry records the request as its
 provenance (``request_id``, ``source`` = ``request STN-...``). The same hash banked for two requests is
-one entry linked to both (``request_entries``): reversing one removal on appeal withdraws only the
-entries no other removal still needs.
+one entry linked to both (``request_entries``), and each reason it is banked is kept (``entry_sources``:
+the case's own hashes, or one removed item). Reinstating items on appeal withdraws only the entries
+that no standing source still backs: a removed, not reinstated item of any case, or the own hashes of
+a case still removed (or, for a case decided before sources were kept, the case while it is removed).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from stanch.desk.hashes import new_entry
@@ -26,7 +29,8 @@ from stanch.store import (
     get_bank,
     withdraw_entry,
 )
-from stanch.store.desk_models import RequestEntry, TakedownRequest
+from stanch.store.decision_models import EntrySource
+from stanch.store.desk_models import RequestEntry, RequestItem, TakedownRequest
 
 DEFAULT_CASE_BANK = "cases"
 
@@ -45,8 +49,9 @@ def case_bank(session: Session, name: str | None = None) -> Bank:
 
 
 def bank_hashes(session: Session, request: TakedownRequest, record: dict[str, Any], source: str,
-                bank: Bank) -> int:
-    """Bank one hash object for ``request`` (or link the identical active entry); returns the entry id."""
+                bank: Bank, item: RequestItem | None = None) -> int:
+    """Bank one hash object for ``request`` (or link the identical active entry), as coming from
+    ``item`` (None: the request's own hashes); returns the entry id."""
     entry_id = _identical(session, bank, record)
     if entry_id is None:
         provenance = Provenance(source=source, request_id=request.id)
@@ -54,6 +59,13 @@ def bank_hashes(session: Session, request: TakedownRequest, record: dict[str, An
     link = session.get(RequestEntry, (request.id, entry_id))
     if link is None:
         session.add(RequestEntry(request_id=request.id, entry_id=entry_id))
+        session.flush()
+    item_id = item.id if item is not None else None
+    known = session.scalar(select(EntrySource.id).where(
+        EntrySource.entry_id == entry_id, EntrySource.request_id == request.id,
+        EntrySource.item_id.is_(None) if item_id is None else EntrySource.item_id == item_id))
+    if known is None:
+        session.add(EntrySource(entry_id=entry_id, request_id=request.id, item_id=item_id))
         session.flush()
     return entry_id
 
@@ -71,26 +83,47 @@ def _identical(session: Session, bank: Bank, record: dict[str, Any]) -> int | No
     return None if found is None else int(found)
 
 
-def banked_entries(session: Session, request: TakedownRequest) -> list[int]:
-    """The entries ``request`` banked (or linked), withdrawn or not."""
+def entries_of_items(session: Session, items: Iterable[RequestItem]) -> list[int]:
+    """The entries the removal of ``items`` banked (as recorded in ``entry_sources``)."""
+    ids = [item.id for item in items]
+    return sorted(set(session.scalars(select(EntrySource.entry_id).where(EntrySource.item_id.in_(ids)))))
+
+
+def entries_of_request(session: Session, request: TakedownRequest) -> list[int]:
+    """Every entry ``request`` contributed (its own hashes and its items')."""
     return sorted(session.scalars(select(RequestEntry.entry_id).where(RequestEntry.request_id == request.id)))
 
 
-def withdraw_exclusive(session: Session, request: TakedownRequest, reason: str) -> list[int]:
-    """Withdraw the entries ``request`` contributed that no other standing removal also contributed."""
+def backed(session: Session, entry_id: int) -> bool:
+    """Whether a standing removal still needs entry ``entry_id`` (see the module docstring)."""
+    removed = TakedownRequest.status == "removed"
+    by_item = (select(EntrySource.id)
+               .join(RequestItem, RequestItem.id == EntrySource.item_id)
+               .join(TakedownRequest, TakedownRequest.id == EntrySource.request_id)
+               .where(EntrySource.entry_id == entry_id, removed, RequestItem.removal_sent_at.is_not(None),
+                      RequestItem.reinstated_at.is_(None)))
+    by_case = (select(EntrySource.id)
+               .join(TakedownRequest, TakedownRequest.id == EntrySource.request_id)
+               .where(EntrySource.entry_id == entry_id, EntrySource.item_id.is_(None), removed))
+    by_old_case = (select(RequestEntry.request_id)
+                   .join(TakedownRequest, TakedownRequest.id == RequestEntry.request_id)
+                   .where(RequestEntry.entry_id == entry_id, removed,
+                          ~exists().where(EntrySource.request_id == RequestEntry.request_id)))
+    return any(session.scalar(query.limit(1)) is not None for query in (by_item, by_case, by_old_case))
+
+
+def withdraw_unbacked(session: Session, entry_ids: Iterable[int], reason: str) -> list[int]:
+    """Withdraw those of ``entry_ids`` that are active and that no standing removal backs; returns them.
+
+    Called after the reinstated items (and, when none of its removals stands any more, their case)
+    are marked, so that they no longer count as backing."""
     withdrawn = []
-    links = session.scalars(select(RequestEntry).where(RequestEntry.request_id == request.id))
-    for link in links:
-        others = session.scalar(
-            select(RequestEntry.request_id)
-            .join(TakedownRequest, TakedownRequest.id == RequestEntry.request_id)
-            .where(RequestEntry.entry_id == link.entry_id, RequestEntry.request_id != request.id,
-                   TakedownRequest.status == "removed").limit(1)
-        )
-        entry = session.get(Entry, link.entry_id)
-        if others is None and entry is not None and entry.withdrawn_at is None:
-            bank = session.get(Bank, entry.bank_id)
-            assert bank is not None
-            withdraw_entry(session, bank, entry.id, reason=reason[:200])
-            withdrawn.append(entry.id)
+    for entry_id in sorted(set(entry_ids)):
+        entry = session.get(Entry, entry_id)
+        if entry is None or entry.withdrawn_at is not None or backed(session, entry_id):
+            continue
+        bank = session.get(Bank, entry.bank_id)
+        assert bank is not None
+        withdraw_entry(session, bank, entry.id, reason=reason[:200])
+        withdrawn.append(entry.id)
     return withdrawn

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from stanch.desk.hashes import new_entry
@@ -23,6 +23,7 @@ from stanch.matching.engine import BankedEntry, MatchEngine
 from stanch.matching.sync import video_entry
 from stanch.matching.verdict import BankRule, Match
 from stanch.signals.pdq import MATCH_DISTANCE
+from stanch.store.decision_models import ItemDecision
 from stanch.store.desk_models import RequestItem, TakedownRequest
 from stanch.store.entries import Provenance
 
@@ -30,9 +31,12 @@ CASE_BANK_ID = 1
 
 
 def case_records(session: Session, request: TakedownRequest) -> list[dict[str, Any]]:
-    """The hash objects a copy of this request must match: those sent, then those of located items."""
+    """The hash objects a copy of this request must match: those sent, then those of located items
+    (not those a reviewer refused: a copy of an item that is not the requester's is no copy of hers)."""
+    refused = exists().where(ItemDecision.item_id == RequestItem.id, ItemDecision.decision == "reject")
     located = session.scalars(select(RequestItem.hashes).where(
-        RequestItem.request_id == request.id, RequestItem.origin == "located").order_by(RequestItem.id))
+        RequestItem.request_id == request.id, RequestItem.origin == "located", ~refused)
+        .order_by(RequestItem.id))
     return [*json.loads(request.hashes), *(json.loads(h) for h in located)]
 
 

@@ -2,9 +2,10 @@
 and what each person may see of it.
 
 The requester (holding the case number and secret code) sees the state, the dates, the outcome with
-its reasons and redress, what happens next in plain words, and how many copies were found; never a
-reviewer's name, an item or anyone else's data. A reviewer (``desk`` scope) sees the whole case,
-including the requester's contact and earlier requests; each such view is an audit event. A wrong
+its reasons and redress, what happens next in plain words, what became of each location given (items
+removed, refused with the reviewer's reason, put back after an appeal) and how many copies were
+found; never a reviewer's name, an item or anyone else's data. A reviewer (``desk`` scope) sees the
+whole case, including the requester's contact and earlier requests; each such view is an audit event. A wrong
 code is answered exactly like an unknown case number (``UnknownRequest``), so a guess learns nothing
 about which numbers exist.
 """
@@ -16,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from stanch.actions import enqueue_email
@@ -27,6 +28,7 @@ from stanch.desk.safeguards import OPEN_STATES, history
 from stanch.desk.spool import drop_previews
 from stanch.desk.statements import statements_of
 from stanch.desk.tokens import normalise_case_number, token_matches
+from stanch.store.decision_models import AppealItem, ItemDecision
 from stanch.store.desk_models import (
     Appeal,
     RequestEntry,
@@ -54,6 +56,9 @@ _NEXT = {
                  "secret code; the review continues as soon as it arrives.",
     "removed": "The content was removed, with the copies we found. Its fingerprints are kept so that the "
                "same content is stopped if someone uploads it again.",
+    "partial": "Part of the content was removed, with the copies we found; part was not: each location "
+               "below says which, and why. The removed content's fingerprints are kept to stop it coming "
+               "back.",
     "rejected": "We did not remove the content: see the reason.",
     "withdrawn": "You withdrew this request. Nothing more will happen.",
     "reinstated": "The content was removed, then put back after an appeal by the person who posted it: "
@@ -104,8 +109,9 @@ def requester_view(session: Session, request: TakedownRequest, now: datetime) ->
         "status": request.status,
         "received_at": request.received_at.isoformat(),
         "deadline": request.deadline.isoformat(),
-        "next": _NEXT[request.status],
-        "locations": [{"location": loc.location, "state": loc.state} for loc in _locations(session, request)],
+        "next": _NEXT["partial" if request.status == "removed" and request.decision == "partial"
+                      else request.status],
+        **_outcomes_by_location(session, request),
         "copies_found": _copies(session, request),
         "outcome": None,
     }
@@ -136,6 +142,8 @@ def reviewer_view(session: Session, request: TakedownRequest, actor: str, now: d
     duplicate = session.get(TakedownRequest, request.duplicate_of) if request.duplicate_of else None
     items = list(session.scalars(select(RequestItem).where(RequestItem.request_id == request.id)
                                  .order_by(RequestItem.id)))
+    decisions = item_decisions(session, request)
+    put_back = reinstating_appeals(session, request)
     return {
         **queue_row(request, now),
         "requester": {"name": request.requester_name, "email": request.requester_email,
@@ -147,8 +155,8 @@ def reviewer_view(session: Session, request: TakedownRequest, actor: str, now: d
         "hashes": json.loads(request.hashes),
         "locations": [{"location": loc.location, "state": loc.state, "error": loc.error}
                       for loc in _locations(session, request)],
-        "items": [_item(i) for i in items if i.origin == "located"],
-        "copies": [_item(i) for i in items if i.origin == "copy"],
+        "items": [_item(i, decisions.get(i.id), put_back.get(i.id)) for i in items if i.origin == "located"],
+        "copies": [_item(i, decisions.get(i.id), put_back.get(i.id)) for i in items if i.origin == "copy"],
         "notes": [{"at": n.at.isoformat(), "text": n.text} for n in session.scalars(
             select(RequestNote).where(RequestNote.request_id == request.id).order_by(RequestNote.id))],
         "duplicate_of": duplicate.public_id if duplicate else None,
@@ -255,7 +263,8 @@ def _locations(session: Session, request: TakedownRequest) -> list[RequestLocati
     ))
 
 
-def _item(item: RequestItem) -> dict[str, Any]:
+def _item(item: RequestItem, decision: ItemDecision | None, appeal: str | None) -> dict[str, Any]:
+    """An item or copy as reviewers see it, with its own decision and whether its removal stands."""
     return {
         "item_id": item.item_id,
         "origin": item.origin,
@@ -267,7 +276,67 @@ def _item(item: RequestItem) -> dict[str, Any]:
         "added_by": item.added_by,
         "removal_sent": item.removal_sent_at is not None,
         "reinstated": item.reinstated_at is not None,
+        "decision": decision.decision if decision else None,
+        "reason": decision.reason if decision else None,
+        "decided_at": decision.decided_at.isoformat() if decision else None,
+        "decided_by": decision.decided_by if decision else None,
+        "stands": item.removal_sent_at is not None and item.reinstated_at is None,
+        "reinstated_by": appeal,
     }
+
+
+def item_decisions(session: Session, request: TakedownRequest) -> dict[int, ItemDecision]:
+    """Each decided item's decision, by the item's row id."""
+    return {d.item_id: d for d in session.scalars(
+        select(ItemDecision).where(ItemDecision.request_id == request.id))}
+
+
+def reinstating_appeals(session: Session, request: TakedownRequest) -> dict[int, str]:
+    """For each reinstated item (by row id), the number of the appeal that put it back: the appeal that
+    named it, else the case's whole-case appeal."""
+    named = dict(session.execute(
+        select(AppealItem.item_id, Appeal.public_id).join(Appeal, Appeal.id == AppealItem.appeal_id)
+        .where(Appeal.request_id == request.id, Appeal.status == "reinstated")).all())
+    whole = session.scalar(select(Appeal.public_id).where(
+        Appeal.request_id == request.id, Appeal.status == "reinstated",
+        ~exists().where(AppealItem.appeal_id == Appeal.id)).limit(1))
+    reinstated = session.scalars(select(RequestItem.id).where(
+        RequestItem.request_id == request.id, RequestItem.reinstated_at.is_not(None)))
+    return {row: named.get(row) or whole or "" for row in reinstated}
+
+
+def _outcomes_by_location(session: Session, request: TakedownRequest) -> dict[str, Any]:
+    """What the requester is told of each location she gave: how many items were found there and, of
+    those, how many were removed, refused (with each distinct reason), put back after an appeal or are
+    still being reviewed; then the same for items the platform tied to the case at no location of hers.
+    Never an item's id: only her own locations and the reviewers' reasons."""
+    decisions = item_decisions(session, request)
+    located = list(session.scalars(select(RequestItem).where(
+        RequestItem.request_id == request.id, RequestItem.origin == "located").order_by(RequestItem.id)))
+    places = _locations(session, request)
+    given = {loc.location for loc in places}
+    rows = [{"location": loc.location, "state": loc.state,
+             **_tally([i for i in located if i.location == loc.location], decisions)} for loc in places]
+    others = [i for i in located if i.location not in given]
+    return {"locations": rows, "other_items": _tally(others, decisions) if others else None}
+
+
+def _tally(items: list[RequestItem], decisions: dict[int, ItemDecision]) -> dict[str, Any]:
+    tally: dict[str, Any] = {"items": len(items), "removed": 0, "refused": 0, "put_back": 0, "open": 0,
+                             "reasons": []}
+    for item in items:
+        decision = decisions.get(item.id)
+        if item.reinstated_at is not None:
+            tally["put_back"] += 1
+        elif decision is None:
+            tally["open"] += 1
+        elif decision.decision == "remove":
+            tally["removed"] += 1
+        else:
+            tally["refused"] += 1
+            if decision.reason and decision.reason not in tally["reasons"]:
+                tally["reasons"].append(decision.reason)
+    return tally
 
 
 def _reinstating_appeal(session: Session, request: TakedownRequest) -> Appeal | None:

@@ -86,10 +86,10 @@ def identical_entries(session: Session, pdqs: set[bytes], md5s: set[str], sha256
 
 
 def _case_hashes(session: Session, request: TakedownRequest) -> tuple[set[bytes], set[str], set[str]]:
-    """The PDQ, MD5 and SHA-256 values of a case's own hashes and of its items'."""
+    """The PDQ, MD5 and SHA-256 values of a case's own hashes and of its removed items'."""
     records: list[Any] = list(json.loads(request.hashes))
-    records += [json.loads(h) for h in session.scalars(select(RequestItem.hashes)
-                                                       .where(RequestItem.request_id == request.id))]
+    records += [json.loads(h) for h in session.scalars(select(RequestItem.hashes).where(
+        RequestItem.request_id == request.id, RequestItem.removal_sent_at.is_not(None)))]  # not refused ones
     pdqs: set[bytes] = set()
     md5s: set[str] = set()
     sha256s: set[str] = set()

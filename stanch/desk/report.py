@@ -10,7 +10,10 @@ Figures, per calendar month (UTC):
   decided within 48 hours;
 - ``copies_removed``: copies (items found by matching or sweeps, not the reported items themselves)
   whose removal was sent that month;
-- ``appeals`` received that month and ``reversals`` (appeals that reinstated content) decided that month.
+- ``appeals`` received that month and ``reversals`` (appeals that reinstated content) decided that month;
+- ``items_removed``, ``items_refused`` and ``items_reinstated``: items (the reported items and copies
+  alike; a case has one or more) decided ``remove`` or ``reject`` that month, and items put back after
+  an appeal that month, so that a case decided in part is counted for what it did.
 
 Only counts and durations: nothing identifies a person or an item.
 """
@@ -29,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from stanch.desk.clock import DEADLINE
 from stanch.desk.safeguards import OPEN_STATES
+from stanch.store.decision_models import ItemDecision
 from stanch.store.desk_models import Appeal, RequestItem, TakedownRequest
 
 OUTCOMES = ("removed", "rejected", "withdrawn", "reinstated", "open")
@@ -46,6 +50,9 @@ class MonthFigures:
     copies_removed: int = 0
     appeals: int = 0
     reversals: int = 0
+    items_removed: int = 0
+    items_refused: int = 0
+    items_reinstated: int = 0
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -80,6 +87,16 @@ def monthly(session: Session) -> list[MonthFigures]:
             RequestItem.origin == "copy", RequestItem.removal_sent_at.is_not(None))):
         assert item.removal_sent_at is not None
         at(item.removal_sent_at).copies_removed += 1
+    for decision in session.scalars(select(ItemDecision)):
+        figures = at(decision.decided_at)
+        if decision.decision == "remove":
+            figures.items_removed += 1
+        else:
+            figures.items_refused += 1
+    for reinstated in session.scalars(select(RequestItem.reinstated_at).where(
+            RequestItem.reinstated_at.is_not(None))):
+        assert reinstated is not None
+        at(reinstated).items_reinstated += 1
     for appeal in session.scalars(select(Appeal)):
         at(appeal.received_at).appeals += 1
         if appeal.status == "reinstated" and appeal.decided_at is not None:
@@ -101,15 +118,17 @@ def report_json(figures: list[MonthFigures]) -> dict[str, Any]:
 def report_markdown(figures: list[MonthFigures]) -> str:
     """The report as a Markdown table, one row per month."""
     head = ("| month | received | removed | rejected | withdrawn | reinstated | open | decided | median h "
-            "| p95 h | within 48 h | copies removed | appeals | reversals |")
-    lines = ["# Transparency report", "", head, "|" + "---|" * 14]
+            "| p95 h | within 48 h | copies removed | appeals | reversals | items removed | items refused "
+            "| items reinstated |")
+    lines = ["# Transparency report", "", head, "|" + "---|" * 17]
     for f in figures:
         share = "-" if f.within_48h is None else f"{f.within_48h:.0%}"
         cells = [f.month, f.received, *(f.by_outcome[o] for o in OUTCOMES), f.decided,
-                 _num(f.median_hours), _num(f.p95_hours), share, f.copies_removed, f.appeals, f.reversals]
+                 _num(f.median_hours), _num(f.p95_hours), share, f.copies_removed, f.appeals, f.reversals,
+                 f.items_removed, f.items_refused, f.items_reinstated]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     if not figures:
-        lines.append("| (no requests yet) |" + " |" * 13)
+        lines.append("| (no requests yet) |" + " |" * 16)
     return "\n".join(lines) + "\n"
 
 

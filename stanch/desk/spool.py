@@ -217,6 +217,13 @@ def drop_previews(session: Session, request: TakedownRequest) -> int:
     return len(items)
 
 
+def drop_item_preview(session: Session, item: RequestItem) -> None:
+    """Delete one item's spooled preview (its own decision is taken; the rest of the case may be open)."""
+    if item.spool_id is not None:
+        delete_preview(spool_folder(session), item.spool_id)
+        item.spool_id = None
+
+
 def spool_ids(session: Session, request_id: int) -> dict[str, str]:
     """The spool id of each of a request's items that has a spooled preview, by item id."""
     rows = session.execute(select(RequestItem.item_id, RequestItem.spool_id).where(

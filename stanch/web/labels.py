@@ -11,6 +11,7 @@ STATES = {
 }
 DECISIONS = {
     "remove": "Removed", "reject": "Rejected", "need_info": "More information asked for",
+    "partial": "Removed in part (some items refused)",
     "reinstate": "Reinstated", "uphold": "Removal upheld",
 }
 LOCATION_STATES = {"pending": "not looked up yet", "located": "found", "failed": "could not be found"}

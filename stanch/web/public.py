@@ -53,7 +53,7 @@ def _page(request: Request, name: str, context: dict[str, Any], status_code: int
     return response
 
 
-APPEAL_FIELDS = {"item_id": "item_id", "case_id": "item_id", "appellant.name": "name",
+APPEAL_FIELDS = {"item_id": "item_id", "item_ids": "item_id", "case_id": "item_id", "appellant.name": "name",
                  "appellant.email": "email", "appellant": "name", "statement": "statement"}
 
 
@@ -279,7 +279,8 @@ def appeal_submit(
     context: dict[str, Any] = {"title": "Appeal a removal", "values": values}
     if not form_token_ok(request, form_token_value):
         return _page(request, "appeal.html", {**context, "errors": {"form": [_STALE_FORM]}}, 403)
-    body = {"item_id": item_id or None, "case_id": case_id or None,
+    named = [line.strip() for line in item_id.splitlines() if line.strip()]  # one item id per line
+    body = {"item_ids": named, "case_id": case_id or None,
             "appellant": {"name": name, "email": email}, "statement": statement}
     try:
         receipt = submit_appeal(app.db, body, now=app.now(), address=client_address(request),

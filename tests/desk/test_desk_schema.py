@@ -1,10 +1,11 @@
-"""Migration 0003 creates what the desk's models describe, on SQLite and PostgreSQL."""
+"""Migrations 0003 and 0012 create what the desk's models describe, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import pytest
 
 from stanch.store import Database
+from stanch.store.decision_models import AppealItem, EntrySource, ItemDecision
 from stanch.store.desk_models import (
     Appeal,
     DeskSecret,
@@ -19,7 +20,7 @@ from stanch.store.desk_models import (
 from tests.schema_check import assert_migration_matches_model
 
 MODELS = [TakedownRequest, RequestLocation, RequestItem, RequestEntry, RequestNote, RequestEscalation, Appeal,
-          IntakeEvent, DeskSecret]
+          IntakeEvent, DeskSecret, ItemDecision, EntrySource, AppealItem]
 
 
 @pytest.mark.parametrize("model", MODELS, ids=[m.__tablename__ for m in MODELS])

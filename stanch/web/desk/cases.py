@@ -1,4 +1,5 @@
-"""A case: its page (audited as a view), its blurred previews, unblurring one (audited), and deciding it."""
+"""A case: its page (audited as a view), its blurred previews, unblurring one (audited), and deciding it
+(the whole case at once, or item by item)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import base64
 import json
 
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from stanch.desk.audit import record
 from stanch.desk.cases import UnknownRequest, WrongState, find_item, find_request, reviewer_view
-from stanch.desk.decisions import decide
+from stanch.desk.decisions import decide, decide_items, parse_item_choices
 from stanch.desk.spool import Spool, open_spool, spool_ids
 from stanch.desk.users import Reviewer
 from stanch.runtime import Runtime, Stanch
@@ -23,6 +25,10 @@ router = APIRouter(prefix="/desk", include_in_schema=False)
 DECIDED = {"remove": "Removed. The removal went out for every item and copy.",
            "reject": "Rejected. The requester will be told the reason.",
            "need_info": "Asked the requester for more information."}
+ITEMS_DECIDED = {"remove": "Decided. Every item is removed.", "reject": "Decided. Every item is refused.",
+                 "partial": "Decided. The removed items went out; the requester is told why the others "
+                            "were refused.",
+                 None: "Recorded. The other items of this case still need a decision."}
 
 
 def no_such_case(request: Request, reviewer: Reviewer, case: str) -> Response:
@@ -103,3 +109,33 @@ def decision(request: Request, app: Runtime, reviewer: FormSender, case: str, de
                              chosen={"decision": decision, "reason": reason})
     app.follower.poll_after_commit()
     return case_page_for(request, app, reviewer, case, notice=DECIDED.get(decision, "Decided."))
+
+
+@router.post("/cases/{case}/items", response_class=HTMLResponse)
+async def item_decisions(request: Request, app: Runtime, reviewer: FormSender, case: str) -> Response:
+    """The per-item form: ``item-N`` (an item id) with ``decision-N`` (remove, reject or empty for
+    "not now") and ``reason-N``; what is typed comes back with the error if it is refused."""
+    form = await request.form()
+    rows = [[str(form.get(f"{key}-{n}", "")) for key in ("item", "decision", "reason")]
+            for n in range(len(form)) if f"item-{n}" in form]
+    return await run_in_threadpool(_decide_items, request, app, reviewer, case, rows)
+
+
+def _decide_items(request: Request, app: Stanch, reviewer: Reviewer, case: str, rows: list[list[str]]
+                  ) -> Response:
+    chosen = [{"item_id": item, "decision": decision, "reason": reason or None}
+              for item, decision, reason in rows if decision]
+    typed = {f"{key}:{item}": value for item, decision, reason in rows
+             for key, value in (("decision", decision), ("reason", reason))}
+    try:
+        if not chosen:
+            raise ValueError("choose remove or reject for at least one item")
+        with app.db.write() as session:
+            result = decide_items(session, find_request(session, case), parse_item_choices(chosen),
+                                  actor=reviewer.actor, now=app.now())
+    except UnknownRequest:
+        return no_such_case(request, reviewer, case)
+    except (WrongState, ValueError) as problem:
+        return case_page_for(request, app, reviewer, case, error=str(problem), status_code=422, chosen=typed)
+    app.follower.poll_after_commit()
+    return case_page_for(request, app, reviewer, case, notice=ITEMS_DECIDED.get(result.decision, "Decided."))

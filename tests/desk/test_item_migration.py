@@ -1,0 +1,57 @@
+"""Migration 0012 on a database with cases decided before it (SQLite and PostgreSQL): the items of a
+removed case become ``remove`` decisions of its reviewer, those of a rejected case ``reject`` with the
+case's reason, and an open case's items stay undecided."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy
+from alembic import command
+
+from stanch.store import create_store_engine
+from stanch.store.migrate import alembic_config, upgrade
+
+AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def _case(connection: sqlalchemy.Connection, number: int, status: str, reason: str | None) -> None:
+    decided = AT if status in ("removed", "rejected") else None
+    connection.execute(sqlalchemy.text(
+        "INSERT INTO takedown_requests (id, public_id, token_hash, status, received_at, deadline, "
+        "requester_name, requester_email, relationship, signature, statement, hashes, contact_hash, flags, "
+        "decision, decision_reason, decided_at, decided_by, updated_at, share_consent) VALUES (:id, :pid, "
+        ":token, :status, :at, :at, 'R', 'r@example.org', 'self', 'R', 'S', '[]', 'c', '[]', :decision, "
+        ":reason, :decided, :by, :at, false)"),
+        {"id": number, "pid": f"STN-TEST-000{number}", "token": b"\0" * 32, "status": status, "at": AT,
+         "decision": {"removed": "remove", "rejected": "reject"}.get(status), "reason": reason,
+         "decided": decided, "by": "user:first" if decided else None})
+    for n in range(2):
+        connection.execute(sqlalchemy.text(
+            "INSERT INTO request_items (id, request_id, item_id, origin, hashes, added_at, added_by, "
+            "removal_sent_at) VALUES (:id, :request, :item, 'located', '{}', :at, 'system', :sent)"),
+            {"id": number * 10 + n, "request": number, "item": f"post/{number}{n}", "at": AT,
+             "sent": AT if status == "removed" else None})
+
+
+def test_cases_decided_before_0012_read_as_decisions_per_item(db_url: str) -> None:
+    engine = create_store_engine(db_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0012-1")
+    with engine.begin() as connection:
+        _case(connection, 1, "removed", None)
+        _case(connection, 2, "rejected", "Not the requester.")
+        _case(connection, 3, "in_review", None)
+    upgrade(engine, "0012")
+    with engine.connect() as connection:
+        rows = connection.execute(sqlalchemy.text(
+            "SELECT item_id, request_id, decision, reason, decided_by FROM item_decisions ORDER BY item_id"
+        )).all()
+    upgrade(engine)
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        (10, 1, "remove", None, "user:first"), (11, 1, "remove", None, "user:first"),
+        (20, 2, "reject", "Not the requester.", "user:first"), (21, 2, "reject", "Not the requester.",
+                                                                 "user:first")]
