@@ -267,6 +267,14 @@ def _item(item: RequestItem) -> dict[str, Any]:
         "added_by": item.added_by,
         "removal_sent": item.removal_sent_at is not None,
         "reinstated": item.reinstated_at is not None,
+        "view": item.view,
+        "review": item.review,
+        "entries": json.loads(item.entries) if item.entries else [],
+        "due_at": item.due_at.isoformat() if item.due_at else None,
+        "reviewed_at": item.reviewed_at.isoformat() if item.reviewed_at else None,
+        "reviewed_by": item.reviewed_by,
+        "review_reason": item.review_reason,
+        "preview_frames": item.preview_frames,
     }
 
 

@@ -73,7 +73,7 @@ def decide(
     request.decision, request.decision_reason, request.updated_at = chosen, text, now
     if chosen != "need_info":
         request.decided_at, request.decided_by = now, actor
-        drop_previews(session, request)
+        drop_previews(session, request, keep_pending=chosen == "remove")
     enqueue_email(session, request.requester_email, "update", case_id=request.public_id, clock=lambda: now)
     record(session, actor, "request.decision", ("request", request.public_id),
            {"decision": chosen, "reason": text, "entries": result.entries,
@@ -91,7 +91,8 @@ def _remove(session: Session, request: TakedownRequest, actor: str, now: datetim
     items = session.scalars(select(RequestItem).where(RequestItem.request_id == request.id)
                             .order_by(RequestItem.id))
     for item in items:
-        remove_item(session, request, item, now, bank_name, result)
+        if item.review not in ("pending", "rejected"):  # copies on the review list wait for their own
+            remove_item(session, request, item, now, bank_name, result)
 
 
 def remove_item(session: Session, request: TakedownRequest, item: RequestItem, now: datetime,
