@@ -101,7 +101,7 @@ def _digests(hashes: dict[str, Any]) -> set[tuple[str, str]]:
     return {(name, str(hashes[name]).lower()) for name in ("md5", "sha256", "pdq") if hashes.get(name)}
 
 
-def decide_copy(session: Session, request: TakedownRequest, item_id: str, decision: object, reason: object,
+def decide_copy(session: Session, request: TakedownRequest, item_id: object, decision: object, reason: object,
                 *, actor: str, now: datetime, bank_name: str | None = None) -> RequestItem:
     """A reviewer removes or rejects one copy on the review list (see the module docstring).
 
@@ -109,6 +109,8 @@ def decide_copy(session: Session, request: TakedownRequest, item_id: str, decisi
     ``WrongState`` when the copy is not waiting for review or its case cannot remove anything any more.
     """
     chosen, text = _checked(decision, reason)
+    if not isinstance(item_id, str) or not item_id:
+        raise ValueError("item_id must name the copy (as the case lists it)")
     lock(session, request)
     row = find_item(session, request, item_id)
     if row.origin != "copy":
