@@ -2,9 +2,10 @@
 
 datasette's ``Datasette`` is the model. ``Stanch`` owns what a server process shares: the database, the
 in-memory banks (``MatchEngine``) and the follower that keeps them current, the desk's ticker, the
-outbox dispatcher, the API key checker, the settings and the clock. ``stanch serve`` (through
-``create_app``), the CLI and the tests build one; routes and pages receive it with the FastAPI
-dependency ``stanch_of`` (``runtime: Stanch = Depends(stanch_of)``) and never look it up themselves.
+housekeeper (``stanch prune`` on a schedule), the outbox dispatcher, the API key checker, the
+settings and the clock. ``stanch serve`` (through ``create_app``), the CLI and the tests build one;
+routes and pages receive it with the FastAPI dependency ``stanch_of``
+(``runtime: Stanch = Depends(stanch_of)``) and never look it up themselves.
 
 Building a ``Stanch`` reads and checks every setting (a malformed one stops the start with a message
 naming the variable) but starts nothing; ``start`` loads the banks and starts the threads, ``stop``
@@ -17,7 +18,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -29,6 +30,7 @@ from stanch.desk.exchange_feedback import exchange_senders
 from stanch.desk.locate import Resolvers, locate_request, resolvers_from_environment
 from stanch.desk.ticker import DeskTicker
 from stanch.exchange.live.scheduler import ExchangeScheduler, exchange_in_server
+from stanch.housekeeping import Housekeeper, prune_hours
 from stanch.matching.engine import MatchEngine
 from stanch.matching.sync import POLL_INTERVAL, BankFollower
 from stanch.store import Database, open_database
@@ -73,13 +75,16 @@ class Settings:
     exchange_fetch: bool = True
     """Run scheduled exchange fetches in this process (``STANCH_EXCHANGE_FETCH``)."""
     resolvers: Resolvers | None = None
+    prune_hours: float = 0.0
+    """Hours between prunes in this server (``STANCH_PRUNE_HOURS``, default 24 there; 0: none)."""
 
     @classmethod
     def from_environment(cls, **overrides: object) -> Settings:
         """The environment's settings; ``overrides`` (e.g. ``poll_interval`` in tests) win over it.
         An override of None keeps the environment's value."""
         settings = cls(limits=ApiLimits.from_environment(), dispatch=dispatch_in_server(),
-                       resolvers=resolvers_from_environment(), exchange_fetch=exchange_in_server())
+                       resolvers=resolvers_from_environment(), exchange_fetch=exchange_in_server(),
+                       prune_hours=prune_hours())
         given = {name: value for name, value in overrides.items() if value is not None}
         return replace(settings, **given)  # type: ignore[arg-type]
 
@@ -122,6 +127,12 @@ class Stanch:
     def exchange(self) -> ExchangeScheduler | None:
         """Scheduled exchange fetches; None with ``STANCH_EXCHANGE_FETCH=0``."""
         return ExchangeScheduler(self.db, clock=self.clock) if self.settings.exchange_fetch else None
+
+    @cached_property
+    def housekeeper(self) -> Housekeeper | None:
+        """``stanch prune`` every ``prune_hours`` (one process of several does it); None when 0."""
+        hours = self.settings.prune_hours
+        return Housekeeper(self.db, timedelta(hours=hours), clock=self.clock) if hours > 0 else None
 
     @cached_property
     def keys(self) -> KeyChecker:
@@ -171,6 +182,8 @@ class Stanch:
         self.ticker.start()
         if self.exchange is not None:
             self.exchange.start()
+        if self.housekeeper is not None:
+            self.housekeeper.start()
         if dispatcher is not None:
             dispatcher.start()
         self._started = True
@@ -182,6 +195,8 @@ class Stanch:
                 self.dispatcher.stop()
             if self.exchange is not None:
                 self.exchange.stop()
+            if self.housekeeper is not None:
+                self.housekeeper.stop()
             self.ticker.stop()
             self.follower.stop()
         if "keys" in self.__dict__:

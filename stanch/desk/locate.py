@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -211,6 +211,7 @@ def resolvers_from_environment(environ: Mapping[str, str] = os.environ) -> Resol
 def attach_item(
     session: Session, request: TakedownRequest, item: LocatedItem, *, origin: str, actor: str, now: datetime,
     location: str | None = None, case: MatchEngine | None = None, entries: Sequence[int] = (),
+    read_media: Callable[[], bytes | None] | None = None,
 ) -> RequestItem:
     """Tie an item to ``request``: ``located`` (at a reported location) or ``copy`` (must match the
     request's hashes or located items by the matching rule, ValueError otherwise; ``case`` is the
@@ -218,8 +219,10 @@ def attach_item(
 
     A copy the auto-remove rule removes at once is, on a request already removed, banked and its
     removal queued at once; any other copy goes on the review list (``stanch.desk.copy_review``), with
-    its preview spooled if one was given. Attaching the same item twice returns the first, and a copy
-    with the hashes of one a reviewer rejected returns that rejected copy: it never comes back."""
+    its preview spooled: the one given, or else one made of what ``read_media`` reads again (a sweep
+    reaching the file or URL once more, only for such a copy). Attaching the same item twice returns
+    the first, and a copy with the hashes of one a reviewer rejected returns that rejected copy: it
+    never comes back."""
     existing = session.scalar(select(RequestItem).where(RequestItem.request_id == request.id,
                                                         RequestItem.item_id == item.item_id))
     if existing is not None:
@@ -238,8 +241,12 @@ def attach_item(
     session.add(row)
     session.flush()
     at_once = matched is None or place_copy(session, request, row, matched, entries, now)
-    if item.preview is not None and (request.status in OPEN_STATES or not at_once):
-        spool_preview(session, row, item.preview)
+    preview = item.preview
+    if preview is None and not at_once and read_media is not None:
+        media = read_media()
+        preview = preview_source(media) if media is not None else None
+    if preview is not None and (request.status in OPEN_STATES or not at_once):
+        spool_preview(session, row, preview)
     if request.status == "removed" and at_once:
         remove_item(session, request, row, now, None)
     record(session, actor, "request.item_added", ("request", request.public_id),

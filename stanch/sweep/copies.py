@@ -9,7 +9,7 @@
 Whether a copy is removed at once or goes on the case's review list is the bank's auto-remove rule
 (``stanch.desk.copy_review``). A copy that goes to review gets a preview where the sweep can reach the
 media again: the file is read (or the URL fetched) once more, in memory, and reduced into the
-desk's encrypted spool (``preview``); nothing is kept of a copy removed at once.
+desk's encrypted spool (by ``attach_item``); nothing is kept of a copy removed at once.
 
 Attaching uses the desk's own ``attach_item``, which checks with the case's engine (the matching rule,
 ``stanch.desk.case_engine``) that the copy matches the request's hashes and records how (signal,
@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 
 from stanch.desk.cases import has_item, removed_requests_of
 from stanch.desk.locate import LocatedItem, attach_item
-from stanch.desk.spool import preview_source, spool_preview
 from stanch.matching.engine import MatchEngine
 
 if TYPE_CHECKING:  # a type only: requests are found and changed through the desk's functions
@@ -90,7 +89,8 @@ def _attach(session: Session, request: TakedownRequest, item: Found, now: dateti
         return
     try:
         row = attach_item(session, request, LocatedItem(item.key, item.record), origin="copy", actor=ACTOR,
-                          now=now, case=engine, entries=item.entries)
+                          now=now, case=engine, entries=item.entries,
+                          read_media=(lambda: reader(item.key)) if reader is not None else None)
     except ValueError as error:
         result.refused.append(f"{item.key}: not attached to {request.public_id}: {error}")
         return
@@ -101,7 +101,3 @@ def _attach(session: Session, request: TakedownRequest, item: Found, now: dateti
         result.removals += 1
     if row.review == "pending":
         result.to_review += 1
-        media = reader(item.key) if reader is not None else None
-        source = preview_source(media) if media is not None else None
-        if source is not None:
-            spool_preview(session, row, source)
