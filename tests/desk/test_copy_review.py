@@ -203,8 +203,9 @@ def generated_video(frames: int = 40, size: tuple[int, int] = (160, 120)) -> byt
         stream = container.add_stream("mpeg4", rate=10)
         stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
         for i in range(frames):
-            rgb = np.full((size[1], size[0], 3), 20 + i * 5, np.uint8)
-            rgb[:, : size[0] // 2, 0] = 255 - i * 5
+            level = 20 + i * 200 // frames
+            rgb = np.full((size[1], size[0], 3), level, np.uint8)
+            rgb[:, : size[0] // 2, 0] = 255 - level
             for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
