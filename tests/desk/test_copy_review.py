@@ -225,3 +225,47 @@ def test_a_video_preview_is_six_evenly_spaced_reduced_keyframes() -> None:
     with pytest.raises(IndexError):
         keyframe(source, 6)
     assert keyframe_count(preview_source(_jpeg(1, 90)) or b"") is None
+
+
+# -- exchange feedback -------------------------------------------------------------------------------
+
+
+def test_a_decided_copy_tells_the_exchange_source_of_the_entry_it_matched(database: Database) -> None:
+    from stanch.desk.locate import LocatedItem, attach_item
+    from stanch.exchange.live.feedback import LIST_PREFIX, VERDICTS
+    from stanch.exchange.live.sources import add_source
+    from stanch.store import Provenance, add_entry, entry_from_hashes
+    from tests.sweep.conftest import banked_record
+
+    record = banked_record(7)
+    with database.write() as session:
+        bank = create_bank(session, "ncii", auto_remove="none")
+        add_source(session, "partner", type="stopncii", bank="ncii", credentials_env="K", feedback=True)
+        named = Provenance(external_list=f"{LIST_PREFIX}partner", external_id=f"ImagePDQ:{record['pdq']}")
+        exchanged = add_entry(session, bank, entry_from_hashes(pdq=record["pdq"], quality=record["quality"],
+                                                               provenance=named))
+    number = file_case(database, 7)
+    remove_case(database, number)
+    with database.write() as session:
+        request = find_request(session, number)
+        for item_id in ("post/1", "post/2"):
+            row = attach_item(session, request, LocatedItem(item_id, {"pdq": record["pdq"], "quality": 100,
+                                                                      "md5": f"{len(item_id):032x}"}),
+                              origin="copy", actor="system", now=utcnow(), entries=[exchanged])
+            assert row.review == "pending" and json.loads(row.entries or "[]") == [exchanged]
+    before = _feedback(database)  # the case's own removal confirmed the identical exchanged hash
+    with database.write() as session:
+        decide_copy(session, find_request(session, number), "post/1", "reject", "not the same picture",
+                    actor="user:reviewer", now=utcnow())
+    rejected = _feedback(database)[len(before):]
+    assert rejected == [("partner", record["pdq"], VERDICTS["rejected"].value)]
+
+
+def _feedback(db: Database) -> list[tuple[str, str, str]]:
+    from stanch.exchange.live.feedback import FEEDBACK_TYPE
+
+    with db.read() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.type == FEEDBACK_TYPE)
+                               .order_by(OutboxMessage.id))
+        payloads = [json.loads(r.payload) for r in rows]
+    return [(p["source"], p["hashValue"], p["feedbackValue"]) for p in payloads]
