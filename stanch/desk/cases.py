@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from stanch.actions import enqueue_email
@@ -244,9 +244,11 @@ def withdraw(session: Session, request: TakedownRequest, now: datetime) -> None:
 
 
 def _copies(session: Session, request: TakedownRequest) -> int:
-    """How many copies (beyond the reported items) matching and sweeps found: a number, no details."""
+    """How many copies (beyond the reported items) matching and sweeps found: a number, no details (a
+    copy a reviewer rejected as not the reported content is not counted)."""
     return int(session.scalar(select(func.count()).select_from(RequestItem).where(
-        RequestItem.request_id == request.id, RequestItem.origin == "copy")) or 0)
+        RequestItem.request_id == request.id, RequestItem.origin == "copy",
+        or_(RequestItem.review.is_(None), RequestItem.review != "rejected"))) or 0)
 
 
 def _locations(session: Session, request: TakedownRequest) -> list[RequestLocation]:

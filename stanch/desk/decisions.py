@@ -7,7 +7,9 @@ requester gets a neutral "update" email; the status page shows the outcome, the 
 whether automated means were used. ``reject`` and ``need_info`` need a reason, which the requester
 sees. A request already decided (removed, rejected, withdrawn, reinstated) cannot be decided again.
 ``remove`` and ``reject`` delete the items' spooled previews (``stanch.desk.spool``); ``need_info``
-keeps them, since the case stays open.
+keeps them, since the case stays open. Copies on the review list (``stanch.desk.copy_review``) are
+not removed by the case's ``remove``: each waits for its own decision, its preview kept; a rejected
+copy is never removed.
 """
 
 from __future__ import annotations

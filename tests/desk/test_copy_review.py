@@ -269,3 +269,27 @@ def _feedback(db: Database) -> list[tuple[str, str, str]]:
                                .order_by(OutboxMessage.id))
         payloads = [json.loads(r.payload) for r in rows]
     return [(p["source"], p["hashValue"], p["feedbackValue"]) for p in payloads]
+
+
+def test_under_the_default_rule_a_rotated_copy_waits_and_a_plain_one_does_not(database: Database,
+                                                                             tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    (catalog / "plain.jpg").write_bytes(_jpeg(8, 85))
+    turned = io.BytesIO()
+    Image.fromarray(np.rot90(catalog_picture(8))).save(turned, "JPEG", quality=85)
+    (catalog / "turned.jpg").write_bytes(turned.getvalue())
+    from stanch.desk.intake import file_request, validate
+    from stanch.signals import hash_media, signals_record
+    from tests.api.conftest import encoded
+    from tests.desk.factory import request_body
+
+    record = signals_record(hash_media(encoded(catalog_picture(8)), purpose="bank"))  # every view
+    with database.write() as session:
+        receipt, _ = file_request(session, validate(request_body(hashes=[record])), now=utcnow())
+    swept = sweep(database, catalog, case=receipt.id)
+    assert swept.matched == {"plain.jpg", "turned.jpg"}
+    copies = _copies(database)
+    assert copies["plain.jpg"].review is None and copies["plain.jpg"].view == "original"
+    assert copies["turned.jpg"].review == "pending"
+    assert copies["turned.jpg"].view not in (None, "original")  # a rotated view matched, and says so

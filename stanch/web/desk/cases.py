@@ -73,7 +73,8 @@ def case_page_for(request: Request, app: Stanch, reviewer: Reviewer, case: str, 
         "title": f"Case {view['id']}", "reviewer": reviewer, "view": view, "clear": clear,
         "clear_frame": clear_frame or 0, "frames": frames, "no_preview": no_preview, "notice": notice,
         "error": error, "chosen": chosen or {}, "hashes_json": json.dumps(view["hashes"], indent=1),
-        "to_review": [c for c in view["copies"] if c["review"] == "pending"],
+        "to_review": [c for c in view["copies"] if c["review"] == "pending"
+                      and view["status"] not in ("rejected", "withdrawn", "reinstated")],
     }, status_code)
 
 
