@@ -24,6 +24,15 @@ from stanch.store.desk_models import RequestItem
 from stanch.store.outbox_models import OutboxMessage
 from tests.sweep.conftest import catalog_picture, file_case, remove_case, sweep, write_catalog
 
+
+@pytest.fixture(autouse=True)
+def spool_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The spool in the test's folder (on PostgreSQL it would be the working directory)."""
+    folder = tmp_path / "spool"
+    monkeypatch.setenv("STANCH_SPOOL_DIR", str(folder))
+    return folder
+
+
 # -- the rule --------------------------------------------------------------------------------------
 
 
