@@ -2,20 +2,30 @@
 flood guard's hour windows and the upload log past its retention (``stanch prune``).
 
 Each part is its own short transaction: the feed's holds the feed writers' lock (bank changes wait
-for it), so it should not also wait on the outbox delete. Run it from cron or a systemd timer.
+for it), so it should not also wait on the outbox delete. Run it from cron or a systemd timer, or let
+``stanch serve`` run it: ``Housekeeper`` (a ``stanch.periodic.Periodic`` thread in each server process)
+checks every few minutes whether ``STANCH_PRUNE_HOURS`` (default 24; 0 turns it off) have passed since
+the last prune, and the named lease ``housekeeping`` (``stanch.store.leases``) lets exactly one of the
+processes serving a database do it each time.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from stanch.actions.outbox import prune_sent
 from stanch.clock import utcnow
+from stanch.periodic import Periodic
 from stanch.store import Database, prune_feed, withdraw_expired
 from stanch.store.entry_stats import prune_upload_log, prune_windows
+from stanch.store.leases import finish_lease, take_lease
+
+log = logging.getLogger(__name__)
 
 OUTBOX_DAYS = 30
 """Sent messages kept this many days after delivery (to answer "was it sent?" from the outbox)."""
@@ -41,6 +51,12 @@ def upload_log_retention(environ: Mapping[str, str] | None = None) -> float:
 
 FEED_KEEP = 1_000_000
 """Newest feed rows kept: a follower that far behind still catches up without reloading."""
+PRUNE_HOURS = 24.0
+CHECK_SECONDS = 300.0
+"""How often each server process looks whether a prune is due."""
+LEASE = "housekeeping"
+LEASE_HOLD = timedelta(hours=1)
+"""Long enough for a prune of a large database; a process that dies holding it frees it after."""
 
 
 @dataclass(frozen=True)
@@ -85,3 +101,56 @@ def prune(
         logged = prune_upload_log(session, clock() - timedelta(days=upload_log_days))
         windows = prune_windows(session, clock() - timedelta(days=WINDOW_DAYS))
     return Pruned(expired, outbox_rows, feed.rows, feed.through, logged, windows)
+
+
+def prune_hours(environ: Mapping[str, str] = os.environ) -> float:
+    """``STANCH_PRUNE_HOURS``: hours between the server's prunes (default 24; 0 = the server never
+    prunes, for deployments that run ``stanch prune`` from cron); ValueError saying what is wrong."""
+    text = environ.get("STANCH_PRUNE_HOURS", "").strip()
+    try:
+        hours = float(text) if text else PRUNE_HOURS
+    except ValueError:
+        raise ValueError(f"STANCH_PRUNE_HOURS must be a number of hours (0 to turn it off), not {text!r}") \
+            from None
+    if hours < 0:
+        raise ValueError("STANCH_PRUNE_HOURS cannot be negative (0 turns the server's pruning off)")
+    return hours
+
+
+def prune_if_due(db: Database, owner: str, now: datetime, every: timedelta,
+                 *, clock: Callable[[], datetime] = utcnow) -> Pruned | None:
+    """Prune if ``every`` has passed since the last prune and no other process is pruning (the
+    ``housekeeping`` lease); None when it was not this process's turn."""
+    with db.write() as session:
+        if not take_lease(session, LEASE, owner, now, hold=LEASE_HOLD, every=every):
+            return None
+    try:
+        done = prune(db, clock=clock)
+    except BaseException:
+        with db.write() as session:  # let another round (or process) try again, not after an hour
+            finish_lease(session, LEASE, owner, now - every)
+        raise
+    with db.write() as session:
+        finish_lease(session, LEASE, owner, clock())
+    return done
+
+
+class Housekeeper(Periodic):
+    """Runs ``prune_if_due`` every ``interval`` seconds in a server thread until ``stop``."""
+
+    thread_name = "stanch-housekeeping"
+
+    def __init__(self, db: Database, every: timedelta, *, interval: float = CHECK_SECONDS,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        super().__init__(interval)
+        self.db, self.every, self.clock = db, every, clock
+        self.owner = uuid.uuid4().hex
+
+    def round(self) -> None:
+        done = prune_if_due(self.db, self.owner, self.clock(), self.every, clock=self.clock)
+        if done is not None:
+            log.info("housekeeping: %d expired entries withdrawn, %d outbox rows and %d feed rows deleted",
+                     done.expired_entries, done.outbox_rows, done.feed_rows)
+
+    def failed(self, error: Exception) -> None:
+        log.error("housekeeping failed; the next round retries", exc_info=error)

@@ -2,9 +2,10 @@
 
 datasette's ``Datasette`` is the model. ``Stanch`` owns what a server process shares: the database, the
 in-memory banks (``MatchEngine``) and the follower that keeps them current, the desk's ticker, the
-outbox dispatcher, the API key checker, the settings and the clock. ``stanch serve`` (through
-``create_app``), the CLI and the tests build one; routes and pages receive it with the FastAPI
-dependency ``stanch_of`` (``runtime: Stanch = Depends(stanch_of)``) and never look it up themselves.
+housekeeper (``stanch prune`` on a schedule), the outbox dispatcher, the API key checker, the
+settings and the clock. ``stanch serve`` (through ``create_app``), the CLI and the tests build one;
+routes and pages receive it with the FastAPI dependency ``stanch_of``
+(``runtime: Stanch = Depends(stanch_of)``) and never look it up themselves.
 
 Building a ``Stanch`` reads and checks every setting (a malformed one stops the start with a message
 naming the variable) but starts nothing; ``start`` loads the banks and starts the threads, ``stop``
@@ -17,7 +18,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -32,7 +33,7 @@ from stanch.desk.flood import FloodFlusher, FloodGuard, FloodSettings
 from stanch.desk.locate import Resolvers, locate_request, resolvers_from_environment
 from stanch.desk.ticker import DeskTicker
 from stanch.exchange.live.scheduler import ExchangeScheduler, exchange_in_server
-from stanch.housekeeping import upload_log_retention
+from stanch.housekeeping import Housekeeper, prune_hours, upload_log_retention
 from stanch.matching.counter import MatchCounter
 from stanch.matching.engine import MatchEngine, Matcher
 from stanch.matching.query import Query, image_query
@@ -94,6 +95,8 @@ class Settings:
     upload_log_days: float | None = None
     """Days the upload log keeps what ``/v1/match`` logs (``STANCH_UPLOAD_LOG_DAYS``, default 30);
     None when the log is off (``STANCH_UPLOAD_LOG`` unset or 0)."""
+    prune_hours: float = 0.0
+    """Hours between prunes in this server (``STANCH_PRUNE_HOURS``, default 24 there; 0: none)."""
 
     @classmethod
     def from_environment(cls, **overrides: object) -> Settings:
@@ -103,7 +106,8 @@ class Settings:
                        resolvers=resolvers_from_environment(), exchange_fetch=exchange_in_server(),
                        index_snapshots=_snapshot_dir(), index_shards=_shard_count(),
                        ray_address=os.environ.get("STANCH_RAY_ADDRESS") or None,
-                       flood=FloodSettings.from_environment(), upload_log_days=upload_log_days())
+                       flood=FloodSettings.from_environment(), upload_log_days=upload_log_days(),
+                       prune_hours=prune_hours())
         given = {name: value for name, value in overrides.items() if value is not None}
         return replace(settings, **given)  # type: ignore[arg-type]
 
@@ -239,6 +243,12 @@ class Stanch:
         return ExchangeScheduler(self.db, clock=self.clock) if self.settings.exchange_fetch else None
 
     @cached_property
+    def housekeeper(self) -> Housekeeper | None:
+        """``stanch prune`` every ``prune_hours`` (one process of several does it); None when 0."""
+        hours = self.settings.prune_hours
+        return Housekeeper(self.db, timedelta(hours=hours), clock=self.clock) if hours > 0 else None
+
+    @cached_property
     def keys(self) -> KeyChecker:
         return KeyChecker(self.db, self.settings.key_cache_seconds)
 
@@ -291,6 +301,8 @@ class Stanch:
         self.ticker.start()
         if self.exchange is not None:
             self.exchange.start()
+        if self.housekeeper is not None:
+            self.housekeeper.start()
         if dispatcher is not None:
             dispatcher.start()
         self._started = True
@@ -302,6 +314,8 @@ class Stanch:
                 self.dispatcher.stop()
             if self.exchange is not None:
                 self.exchange.stop()
+            if self.housekeeper is not None:
+                self.housekeeper.stop()
             self.ticker.stop()
             if self.retro is not None:
                 self.retro.stop()

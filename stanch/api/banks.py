@@ -14,9 +14,10 @@ from fastapi.concurrency import run_in_threadpool
 
 from stanch.api.auth import Caller, require
 from stanch.api.errors import unprocessable
-from stanch.api.schemas import NewBank, NewEntry, json_body, validated
+from stanch.api.schemas import BankChange, NewBank, NewEntry, json_body, validated
 from stanch.api.uploads import read_json
 from stanch.desk.audit import record
+from stanch.matching.auto_remove import checked_rule, rule_text
 from stanch.runtime import Runtime, Stanch
 from stanch.signals import signals_from_record
 from stanch.store import (
@@ -33,6 +34,7 @@ from stanch.store import (
     get_bank,
     get_entry,
     list_banks,
+    update_bank,
     withdraw_entry,
 )
 from stanch.store import NewEntry as StoredNewEntry
@@ -44,7 +46,7 @@ EntryId = Annotated[int, Path(ge=1, le=MAX_ENTRY_ID, description="the entry's nu
 out-of-range error from the query (a 500)."""
 
 router = APIRouter(prefix="/v1/banks", tags=["banks"])
-BODY_MODELS = (NewBank, NewEntry)
+BODY_MODELS = (NewBank, NewEntry, BankChange)
 """JSON bodies read by the handlers themselves (size-limited), described in OpenAPI by ``create_app``."""
 
 
@@ -53,14 +55,20 @@ def banks_list(app: Runtime, request: Request, _: Caller = Depends(require("bank
     """Every bank with its settings and how many entries still count in it."""
     with app.db.read() as session:
         counts = active_entry_counts(session)
-        return {"banks": [bank_record(b, counts.get(b.id, 0)) for b in list_banks(session)]}
+        return {"banks": [shown(b, counts.get(b.id, 0)) for b in list_banks(session)]}
+
+
+def shown(bank: Bank, entries: int) -> dict[str, Any]:
+    """A bank as the API answers it: the store's record with its auto-remove rule written out."""
+    return {**bank_record(bank, entries), "auto_remove": rule_text(bank.auto_remove)}
 
 
 @router.post("", status_code=201, openapi_extra=json_body(NewBank))
 async def banks_create(
     app: Runtime, request: Request, caller: Caller = Depends(require("bank"))
 ) -> dict[str, Any]:
-    """Create a bank: ``{"name", "threshold": 31, "trust": "block"|"review", "kind": "match"|"allow"}``."""
+    """Create a bank: ``{"name", "threshold": 31, "trust": "block"|"review", "kind": "match"|"allow",
+    "auto_remove": "md5,sha256,pdq<=10"}``."""
     body = validated(NewBank, await read_json(request, app.limits.max_json_bytes))
     return await run_in_threadpool(_create, app, body, caller)
 
@@ -68,10 +76,13 @@ async def banks_create(
 def _create(app: Stanch, body: NewBank, caller: Caller) -> dict[str, Any]:
     try:
         with app.db.write() as session:
-            bank = create_bank(session, body.name, threshold=body.threshold, trust=body.trust, kind=body.kind)
+            rule = checked_rule(body.auto_remove) if body.auto_remove is not None else None
+            bank = create_bank(session, body.name, threshold=body.threshold, trust=body.trust, kind=body.kind,
+                               auto_remove=rule)
             record(session, caller.actor, "bank.create", ("bank", bank.name),
-                   {"threshold": bank.threshold, "trust": bank.trust, "kind": bank.kind})
-            created = bank_record(bank, 0)
+                   {"threshold": bank.threshold, "trust": bank.trust, "kind": bank.kind,
+                    "auto_remove": rule_text(bank.auto_remove)})
+            created = shown(bank, 0)
     except BankExists:
         raise
     except ValueError as error:  # a threshold, trust or kind out of range
@@ -85,7 +96,31 @@ def banks_get(app: Runtime, bank: str, _: Caller = Depends(require("bank"))) -> 
     """One bank's settings and its count of entries that still count."""
     with app.db.read() as session:
         found = _get_bank(session, bank)
-        return bank_record(found, active_entry_counts(session).get(found.id, 0))
+        return shown(found, active_entry_counts(session).get(found.id, 0))
+
+
+@router.patch("/{bank}", openapi_extra=json_body(BankChange))
+async def banks_change(
+    app: Runtime, bank: str, request: Request, caller: Caller = Depends(require("bank"))
+) -> dict[str, Any]:
+    """Change a bank's settings: ``{"threshold", "trust", "auto_remove"}``, any of them (audited)."""
+    body = validated(BankChange, await read_json(request, app.limits.max_json_bytes))
+    return await run_in_threadpool(_change, app, bank, body, caller)
+
+
+def _change(app: Stanch, name: str, body: BankChange, caller: Caller) -> dict[str, Any]:
+    try:
+        with app.db.write() as session:
+            rule = checked_rule(body.auto_remove) if body.auto_remove is not None else None
+            bank = update_bank(session, name, threshold=body.threshold, trust=body.trust, auto_remove=rule)
+            record(session, caller.actor, "bank.update", ("bank", bank.name),
+                   {"threshold": bank.threshold, "trust": bank.trust,
+                    "auto_remove": rule_text(bank.auto_remove)})
+            changed = shown(bank, active_entry_counts(session).get(bank.id, 0))
+    except ValueError as error:
+        raise unprocessable(error) from None
+    app.follower.poll_after_commit()
+    return changed
 
 
 @router.post("/{bank}/entries", status_code=201, openapi_extra=json_body(NewEntry))

@@ -48,6 +48,7 @@ from stanch.desk.cases import (
     reviewer_view,
     withdraw,
 )
+from stanch.desk.copy_review import decide_copy
 from stanch.desk.decisions import decide_body
 from stanch.desk.intake import file_request, validate
 from stanch.desk.locate import (
@@ -98,6 +99,10 @@ DECISION_BODY = json_schema([], {"decision": {"enum": ["remove", "reject", "need
                             {"items": [{"item_id": "post/1", "decision": "remove"},
                                        {"item_id": "post/2", "decision": "reject",
                                         "reason": "This picture does not show the requester."}]})
+COPY_DECISION_BODY = json_schema(
+    ["item_id", "decision"],
+    {"item_id": _TEXT, "decision": {"enum": ["remove", "reject"]}, "reason": _TEXT},
+    {"item_id": "posts/8812/photo.jpg", "decision": "reject", "reason": "a different picture"})
 
 
 def actor_of(caller: Caller) -> str:
@@ -260,8 +265,8 @@ async def requests_attach_items(app: Runtime, number: str, request: Request,
             rows = [attach_item(session, found, item, origin="copy" if copy else "located",
                                 actor=actor_of(caller), now=now, location=place)
                     for item, copy, place in zip(located, flags, places, strict=True)]
-            return [{"item_id": r.item_id, "origin": r.origin, "signal": r.signal, "distance": r.distance}
-                    for r in rows]
+            return [{"item_id": r.item_id, "origin": r.origin, "signal": r.signal, "distance": r.distance,
+                     "view": r.view, "review": r.review} for r in rows]
 
     try:
         attached = await run_in_threadpool(store)
@@ -294,6 +299,26 @@ async def requests_decide(app: Runtime, number: str, request: Request,
                     "entries": result.entries, "removed_items": result.removed_items,
                     "rejected_items": result.rejected_items, "undecided_items": result.undecided_items,
                     "deadline_kept": now <= found.deadline}
+
+    return await run_decision(app, store)
+
+
+@router.post("/{number}/copies/decision", openapi_extra=COPY_DECISION_BODY)
+async def requests_decide_copy(app: Runtime, number: str, request: Request,
+                               caller: Caller = Depends(require("desk"))) -> dict[str, Any]:
+    """Decide one copy on the case's review list: ``{"item_id", "decision": "remove"|"reject",
+    "reason"}`` (a reason is required to reject). ``remove`` banks it and queues its removal at once on
+    a removed case (with the case's removal on an open one); a rejected copy never comes back. 409 if
+    the copy is not waiting for review, 404 if the case has no such copy."""
+    body = await decision_body(request)
+
+    def store() -> dict[str, Any]:
+        with app.db.write() as session:
+            found = find_request(session, number)
+            row = decide_copy(session, found, body.get("item_id"), body.get("decision"), body.get("reason"),
+                              actor=actor_of(caller), now=app.now())
+            return {"id": found.public_id, "item_id": row.item_id, "review": row.review,
+                    "removal_sent": row.removal_sent_at is not None}
 
     return await run_decision(app, store)
 

@@ -97,6 +97,10 @@ class BatchQuery(BaseModel):
     items: list[HashQuery]
 
 
+AUTO_REMOVE_HELP = ("which matches remove a desk copy at once, the rest go to review: md5, sha256, pdq<=N, "
+                    "vpdq<=N, comma-separated, or none (default md5,sha256,pdq<=10)")
+
+
 class NewBank(BaseModel):
     """A bank to create. ``kind: allow`` makes an allow-list: its hits stop any action."""
 
@@ -106,6 +110,17 @@ class NewBank(BaseModel):
     threshold: int = Field(MATCH_DISTANCE, ge=0, le=64, description="largest PDQ distance that matches")
     trust: Literal["block", "review"] = "block"
     kind: Literal["match", "allow"] = "match"
+    auto_remove: str | None = Field(None, max_length=200, description=AUTO_REMOVE_HELP)
+
+
+class BankChange(BaseModel):
+    """New settings for a bank: any of its threshold, trust and auto-remove rule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: int | None = Field(None, ge=0, le=64, description="largest PDQ distance that matches")
+    trust: Literal["block", "review"] | None = None
+    auto_remove: str | None = Field(None, max_length=200, description=AUTO_REMOVE_HELP)
 
 
 class NewEntry(HashQuery):

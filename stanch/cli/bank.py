@@ -1,4 +1,4 @@
-"""``stanch bank create|list|add|import|export|remove``: banks of hashes from the command line.
+"""``stanch bank create|list|update|add|import|export|remove``: banks of hashes from the command line.
 
 Each command is one transaction on ``STANCH_DATABASE_URL`` (migrated first): it either happens
 entirely or, on any error, not at all. Results are JSON lines on standard output; problems go to
@@ -23,10 +23,12 @@ from stanch.cli.transaction import cli_write
 from stanch.desk.audit import record as audit
 from stanch.exchange import EXPORT_FORMATS, FORMATS, FormatError, export_bank, import_lines
 from stanch.files import media_files
+from stanch.matching.auto_remove import checked_rule, rule_text
 from stanch.signals import signals_from_record
 from stanch.store import (
     BANK_KINDS,
     TRUSTS,
+    Bank,
     BankExists,
     Provenance,
     UnknownBank,
@@ -39,6 +41,7 @@ from stanch.store import (
     get_bank,
     list_banks,
     open_database,
+    update_bank,
     withdraw_entry,
 )
 
@@ -63,6 +66,15 @@ def _print(record: dict[str, Any]) -> None:
     typer.echo(json.dumps(record))
 
 
+def _shown(bank: Bank, entries: int) -> dict[str, Any]:
+    """A bank as printed: the store's record with its auto-remove rule written out."""
+    return {**bank_record(bank, entries), "auto_remove": rule_text(bank.auto_remove)}
+
+
+_AUTO_REMOVE_HELP = ("Which desk copies are removed at once (the rest go to a reviewer): md5, sha256, "
+                     "pdq<=N, vpdq<=N, comma-separated, or none. Default md5,sha256,pdq<=10.")
+
+
 _REFUSALS = (UnknownBank, UnknownEntry, BankExists, FormatError, ValueError)
 """The library's refusals: a message and exit status 1, nothing stored."""
 
@@ -78,13 +90,33 @@ def create(
     threshold: int = typer.Option(31, "--threshold", help="Match distance in bits (PDQ: 31 is Meta's)."),
     trust: Trust = typer.Option("block", "--trust", help="What a match leads to: block or review."),
     kind: BankKind = typer.Option("match", "--kind", help="match, or allow for content never to action."),
+    auto_remove: str | None = typer.Option(None, "--auto-remove", help=_AUTO_REMOVE_HELP),
 ) -> None:
     """Create a bank."""
     with cli_write(*_REFUSALS) as session:
-        bank = create_bank(session, name, threshold=threshold, trust=trust, kind=kind)
+        rule = checked_rule(auto_remove) if auto_remove is not None else None
+        bank = create_bank(session, name, threshold=threshold, trust=trust, kind=kind, auto_remove=rule)
         audit(session, cli_actor(), "bank.create", ("bank", bank.name),
-               {"threshold": bank.threshold, "trust": bank.trust, "kind": bank.kind})
-        _print(bank_record(bank, 0))
+               {"threshold": bank.threshold, "trust": bank.trust, "kind": bank.kind,
+                "auto_remove": rule_text(bank.auto_remove)})
+        _print(_shown(bank, 0))
+
+
+@bank_app.command("update")
+def update(
+    name: str = typer.Argument(..., help="The bank."),
+    threshold: int | None = typer.Option(None, "--threshold", help="Match distance in bits."),
+    trust: Trust | None = typer.Option(None, "--trust", help="What a match leads to: block or review."),
+    auto_remove: str | None = typer.Option(None, "--auto-remove", help=_AUTO_REMOVE_HELP),
+) -> None:
+    """Change a bank's threshold, trust or auto-remove rule (the case bank's too: create it first with
+    ``stanch bank create cases`` to set its rule before the first removal)."""
+    with cli_write(*_REFUSALS) as session:
+        rule = checked_rule(auto_remove) if auto_remove is not None else None
+        bank = update_bank(session, name, threshold=threshold, trust=trust, auto_remove=rule)
+        audit(session, cli_actor(), "bank.update", ("bank", bank.name),
+               {"threshold": bank.threshold, "trust": bank.trust, "auto_remove": rule_text(bank.auto_remove)})
+        _print(_shown(bank, active_entry_counts(session).get(bank.id, 0)))
 
 
 @bank_app.command("list")
@@ -95,7 +127,7 @@ def list_command() -> None:
         with db.read() as session:
             counts = active_entry_counts(session)
             for bank in list_banks(session):
-                _print(bank_record(bank, counts.get(bank.id, 0)))
+                _print(_shown(bank, counts.get(bank.id, 0)))
     finally:
         db.dispose()
 

@@ -2,8 +2,9 @@
 
 Migrations run once here, before uvicorn starts its worker processes; each worker then builds its own
 app (``stanch.api.app.create_app``) with its own in-memory banks, and they converge through the change
-feed; each also runs the desk's ticker and the outbox dispatcher (``STANCH_DISPATCH=0`` leaves sending
-to a separate ``stanch actions run``). On the very first start (no API key exists yet) an admin key
+feed; each also runs the desk's ticker, the housekeeper (what ``stanch prune`` does, every
+``STANCH_PRUNE_HOURS``, one process at a time) and the outbox dispatcher (``STANCH_DISPATCH=0`` leaves
+sending to a separate ``stanch actions run``). On the very first start (no API key exists yet) an admin key
 with every scope is created and printed this once: only its digest is stored, so it cannot be shown
 again. Likewise, when no desk account exists, an admin account is created and its password printed
 once.
@@ -56,9 +57,17 @@ def check_settings() -> None:
     rather than a traceback from inside the server's start-up."""
     from stanch.actions import ActionSettings
     from stanch.actions.background import dispatch_in_server
+    from stanch.config import ConfigError
+    from stanch.desk.copy_review import copy_review_hours
+    from stanch.housekeeping import prune_hours
 
     if dispatch_in_server():
         ActionSettings.from_env()
+    for read in (prune_hours, copy_review_hours):
+        try:
+            read()
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
 
 
 def serve_command(

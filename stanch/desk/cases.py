@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from stanch.actions import enqueue_email
@@ -252,9 +252,11 @@ def withdraw(session: Session, request: TakedownRequest, now: datetime) -> None:
 
 
 def _copies(session: Session, request: TakedownRequest) -> int:
-    """How many copies (beyond the reported items) matching and sweeps found: a number, no details."""
+    """How many copies (beyond the reported items) matching and sweeps found: a number, no details (a
+    copy a reviewer rejected as not the reported content is not counted)."""
     return int(session.scalar(select(func.count()).select_from(RequestItem).where(
-        RequestItem.request_id == request.id, RequestItem.origin == "copy")) or 0)
+        RequestItem.request_id == request.id, RequestItem.origin == "copy",
+        or_(RequestItem.review.is_(None), RequestItem.review != "rejected"))) or 0)
 
 
 def _locations(session: Session, request: TakedownRequest) -> list[RequestLocation]:
@@ -282,6 +284,14 @@ def _item(item: RequestItem, decision: ItemDecision | None, appeal: str | None) 
         "decided_by": decision.decided_by if decision else None,
         "stands": item.removal_sent_at is not None and item.reinstated_at is None,
         "reinstated_by": appeal,
+        "view": item.view,
+        "review": item.review,
+        "entries": json.loads(item.entries) if item.entries else [],
+        "due_at": item.due_at.isoformat() if item.due_at else None,
+        "reviewed_at": item.reviewed_at.isoformat() if item.reviewed_at else None,
+        "reviewed_by": item.reviewed_by,
+        "review_reason": item.review_reason,
+        "preview_frames": item.preview_frames,
     }
 
 

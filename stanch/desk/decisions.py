@@ -18,6 +18,9 @@ through it. A case is decided when every item is (at once for a case without ite
 ``need_info`` (whole case only) needs a reason and keeps the case and its previews open. A request
 already decided (removed, rejected, withdrawn, reinstated) cannot be decided again, nor can an item.
 A copy attached to a case already removed is removed at once (``remove_item``, decided by ``system``).
+Copies on the review list (``stanch.desk.copy_review``: ``review`` set on the item) are not items of
+these decisions: each waits for its own remove or reject, its preview kept when the case is removed;
+a rejected copy is never removed.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from stanch.desk.audit import SYSTEM, record
 from stanch.desk.banking import bank_hashes, case_bank
 from stanch.desk.cases import FINAL_STATES, WrongState, lock
 from stanch.desk.exchange_feedback import after_removal
-from stanch.desk.spool import drop_item_preview, drop_previews
+from stanch.desk.spool import drop_preview, drop_previews
 from stanch.desk.statements import write_statement
 from stanch.store.decision_models import ITEM_DECISIONS, ItemDecision
 from stanch.store.desk_models import RequestItem, TakedownRequest
@@ -188,7 +191,7 @@ def decide_items(
         else:
             item_decided(session, request, item, "reject", choice.reason, actor, now)
             result.rejected_items.append(item.item_id)
-        drop_item_preview(session, item)
+        drop_preview(session, item)
     if closing:
         result.decision = _outcome(outcomes, whole)
         _close(session, request, result, text, removes, actor, now)
@@ -225,7 +228,9 @@ def _check_known(session: Session, request: TakedownRequest, choices: list[ItemC
 
 
 def _items(session: Session, request: TakedownRequest) -> list[RequestItem]:
-    return list(session.scalars(select(RequestItem).where(RequestItem.request_id == request.id)
+    """The items the case's decision covers: not the copies on the review list (decided one by one)."""
+    return list(session.scalars(select(RequestItem).where(RequestItem.request_id == request.id,
+                                                          RequestItem.review.is_(None))
                                 .order_by(RequestItem.id)))
 
 
@@ -252,7 +257,7 @@ def _close(session: Session, request: TakedownRequest, result: DecisionResult, t
     request.status = "removed" if removes else "rejected"
     request.decision, request.decision_reason, request.updated_at = result.decision, text, now
     request.decided_at, request.decided_by = now, actor
-    drop_previews(session, request)
+    drop_previews(session, request, keep_pending=removes)
     enqueue_email(session, request.requester_email, "update", case_id=request.public_id, clock=lambda: now)
     record(session, actor, "request.decision", ("request", request.public_id),
            {"decision": result.decision, "reason": text, "entries": result.entries,

@@ -16,7 +16,8 @@ Three ways, so the desk works with or without a platform behind it:
 
 Located items are stored with their hashes, never the media (only a reduced, encrypted preview). A
 copy (an item found by matching or a sweep) must match the request's hashes; it is stored with the
-signal and distance that tie it.
+signal, view and distance that tie it, and the bank's auto-remove rule decides whether it is removed
+at once or goes on the case's review list (``stanch.desk.copy_review``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ from stanch.actions.signing import sign
 from stanch.bodies import BodyError, parse_json
 from stanch.desk.audit import record
 from stanch.desk.case_engine import case_engine, copy_match
+from stanch.desk.copy_review import place_copy, rejected_before
 from stanch.desk.decisions import remove_item
 from stanch.desk.hashes import parse_hashes
 from stanch.desk.safeguards import OPEN_STATES
@@ -208,34 +210,48 @@ def resolvers_from_environment(environ: Mapping[str, str] = os.environ) -> Resol
 
 def attach_item(
     session: Session, request: TakedownRequest, item: LocatedItem, *, origin: str, actor: str, now: datetime,
-    location: str | None = None, case: MatchEngine | None = None,
+    location: str | None = None, case: MatchEngine | None = None, entries: Sequence[int] = (),
+    read_media: Callable[[], bytes | None] | None = None,
 ) -> RequestItem:
     """Tie an item to ``request``: ``located`` (at a reported location) or ``copy`` (must match the
     request's hashes or located items by the matching rule, ValueError otherwise; ``case`` is the
-    request's ``case_engine`` when the caller has it already). On a request already removed, the item is
-    banked and its removal queued at once. Attaching the same item twice returns the first."""
+    request's ``case_engine`` when the caller has it already; ``entries`` the bank entries it matched).
+
+    A copy the auto-remove rule removes at once is, on a request already removed, banked and its
+    removal queued at once; any other copy goes on the review list (``stanch.desk.copy_review``), with
+    its preview spooled: the one given, or else one made of what ``read_media`` reads again (a sweep
+    reaching the file or URL once more, only for such a copy). Attaching the same item twice returns
+    the first, and a copy with the hashes of one a reviewer rejected returns that rejected copy: it
+    never comes back."""
     existing = session.scalar(select(RequestItem).where(RequestItem.request_id == request.id,
                                                         RequestItem.item_id == item.item_id))
     if existing is not None:
         return existing
-    signal = distance = None
+    matched = None
     if origin == "copy":
         matched = copy_match(case or case_engine(session, request), item.hashes)
         if matched is None:
             raise ValueError(f"item {item.item_id} does not match this request's hashes; a copy must match")
-        signal, distance = matched.signal, matched.distance
+        rejected = rejected_before(session, request, item.hashes)
+        if rejected is not None:
+            return rejected
     row = RequestItem(request_id=request.id, item_id=item.item_id, origin=origin, location=location,
-                      hashes=json.dumps(item.hashes), signal=signal, distance=distance, added_at=now,
-                      added_by=actor)
+                      hashes=json.dumps(item.hashes), signal=matched.signal if matched else None,
+                      distance=matched.distance if matched else None, added_at=now, added_by=actor)
     session.add(row)
     session.flush()
-    if item.preview is not None and request.status in OPEN_STATES:
-        spool_preview(session, row, item.preview)
-    if request.status == "removed":
+    at_once = matched is None or place_copy(session, request, row, matched, entries, now)
+    preview = item.preview
+    if preview is None and not at_once and read_media is not None:
+        media = read_media()
+        preview = preview_source(media) if media is not None else None
+    if preview is not None and (request.status in OPEN_STATES or not at_once):
+        spool_preview(session, row, preview)
+    if request.status == "removed" and at_once:
         remove_item(session, request, row, now, None)
     record(session, actor, "request.item_added", ("request", request.public_id),
-           {"item_id": item.item_id, "origin": origin, "signal": signal, "distance": distance},
-           clock=lambda: now)
+           {"item_id": item.item_id, "origin": origin, "signal": row.signal, "distance": row.distance,
+            "view": row.view, "review": row.review}, clock=lambda: now)
     return row
 
 

@@ -10,7 +10,9 @@ What is kept is not the media but a preview source: the picture downscaled to at
 ``SOURCE_SIZE`` (twice the reviewers' preview) pixels a side and re-encoded as JPEG, in memory. The
 spool therefore never holds full-resolution intimate imagery, only what the desk shows anyway (blurred
 and greyscale by default, clear on an audited unblur), so a leaked disk or key exposes as little as
-possible. Videos and anything that is not a picture are not spooled.
+possible. A video's preview source is a few keyframes (at most ``MAX_KEYFRAMES``, evenly spaced,
+each downscaled and re-encoded the same way) bundled in one spool file: a reviewer sees those frames,
+never the video. Anything that is neither is not spooled.
 
 Each preview is one file named by a random ``spool_id`` recorded on its ``request_items`` row,
 encrypted with AES-256-GCM under a random 96-bit nonce (stored in front of the ciphertext), with the
@@ -20,7 +22,8 @@ The key is ``STANCH_SPOOL_KEY`` (32 bytes, hex or base64) or else one generated 
 database, or in the working directory), a 0700 folder of 0600 files.
 
 A preview is deleted when the request is decided ``remove`` or ``reject`` (``need_info`` keeps it:
-the case is still open), when it is withdrawn, and by the desk ticker once older than
+the case is still open; a copy still on the review list keeps its own until it is decided,
+``stanch.desk.copy_review``), when it is withdrawn, and by the desk ticker once older than
 ``STANCH_SPOOL_HOURS`` (default 72). A deletion inside a transaction that is later rolled back leaves
 the row pointing at no file, which the desk shows as "no preview": the spool errs on forgetting.
 """
@@ -46,7 +49,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stanch.desk.desk_secrets import stored_or_new_secret, stored_secret
+from stanch.signals import MediaError, sniff_format
 from stanch.signals.image import enable_heif
+from stanch.signals.video import video_keyframes
 from stanch.store.desk_models import RequestItem, TakedownRequest
 
 enable_heif()  # the previews open HEIC photos with Pillow directly
@@ -57,6 +62,8 @@ SOURCE_SIZE = 2 * PREVIEW_SIZE
 """Pixels a side of a spooled preview source: enough for a sharp preview, far from the original."""
 MAX_PREVIEW_PIXELS = 40_000_000
 """Larger pictures are not decoded for a preview (decompression bombs)."""
+MAX_KEYFRAMES = 6
+"""Frames kept of a video for its preview."""
 SPOOL_HOURS = 72.0
 FOLDER_NAME = "stanch-spool"
 
@@ -71,7 +78,10 @@ class SpoolError(LookupError):
 
 
 def preview_source(media: bytes) -> bytes | None:
-    """A JPEG of the picture at most ``SOURCE_SIZE`` a side, or None if ``media`` is not a picture."""
+    """A JPEG of the picture at most ``SOURCE_SIZE`` a side, a bundle of a video's keyframes each
+    reduced the same way (``keyframe``), or None if ``media`` is neither."""
+    if _is_video(media):
+        return _keyframes_source(media)
     try:
         with Image.open(io.BytesIO(media)) as image:
             if image.width * image.height > MAX_PREVIEW_PIXELS:
@@ -80,10 +90,58 @@ def preview_source(media: bytes) -> bytes | None:
             picture = ImageOps.exif_transpose(image).convert("RGB")
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         return None
+    return _reduced(picture)
+
+
+def _reduced(picture: Image.Image) -> bytes:
     picture.thumbnail((SOURCE_SIZE, SOURCE_SIZE))
     out = io.BytesIO()
     picture.save(out, format="JPEG", quality=85)
     return out.getvalue()
+
+
+def _is_video(media: bytes) -> bool:
+    try:
+        return sniff_format(media).container == "video"
+    except MediaError:
+        return False
+
+
+_BUNDLE = b"STNKEYF1"
+"""The start of a keyframe bundle: then the frame count (1 byte), each frame's length (4 bytes, big
+endian), then the JPEGs one after the other."""
+
+
+def _keyframes_source(media: bytes) -> bytes | None:
+    try:
+        frames = video_keyframes(media, sniff_format(media), MAX_KEYFRAMES)
+    except MediaError:
+        return None
+    jpegs = [_reduced(Image.fromarray(rgb)) for _, rgb in frames]
+    if not jpegs:
+        return None
+    head = _BUNDLE + bytes([len(jpegs)]) + b"".join(len(j).to_bytes(4, "big") for j in jpegs)
+    return head + b"".join(jpegs)
+
+
+def keyframe_count(source: bytes) -> int | None:
+    """How many keyframes a preview source holds (None: it is a single picture)."""
+    return source[len(_BUNDLE)] if source.startswith(_BUNDLE) and len(source) > len(_BUNDLE) else None
+
+
+def keyframe(source: bytes, index: int) -> bytes:
+    """Keyframe ``index`` of a bundle (a picture's source is its own frame 0); IndexError otherwise."""
+    count = keyframe_count(source)
+    if count is None:
+        if index != 0:
+            raise IndexError(index)
+        return source
+    if not 0 <= index < count:
+        raise IndexError(index)
+    start = len(_BUNDLE) + 1
+    lengths = [int.from_bytes(source[start + 4 * i : start + 4 * i + 4], "big") for i in range(count)]
+    offset = start + 4 * count + sum(lengths[:index])
+    return source[offset : offset + lengths[index]]
 
 
 @dataclass(frozen=True)
@@ -201,27 +259,30 @@ def spool_preview(session: Session, item: RequestItem, source: bytes) -> None:
     assert spool is not None
     try:
         item.spool_id = spool.put(item.item_id, source)
+        item.preview_frames = keyframe_count(source)
     except OSError as error:
         log.error("the preview of item %s could not be spooled in %s: %s", item.item_id, spool.folder, error)
 
 
-def drop_previews(session: Session, request: TakedownRequest) -> int:
-    """Delete every spooled preview of ``request``'s items; returns how many rows pointed at one."""
-    items = list(session.scalars(select(RequestItem).where(RequestItem.request_id == request.id,
-                                                           RequestItem.spool_id.is_not(None))))
+def drop_previews(session: Session, request: TakedownRequest, *, keep_pending: bool = False) -> int:
+    """Delete every spooled preview of ``request``'s items (but, with ``keep_pending``, those of copies
+    still on the review list); returns how many rows pointed at one."""
+    items = [i for i in session.scalars(select(RequestItem).where(RequestItem.request_id == request.id,
+                                                                  RequestItem.spool_id.is_not(None)))
+             if not (keep_pending and i.review == "pending")]
     folder = spool_folder(session) if items else None
     for item in items:
         if folder is not None and item.spool_id is not None:
             delete_preview(folder, item.spool_id)
-        item.spool_id = None
+        item.spool_id = item.preview_frames = None
     return len(items)
 
 
-def drop_item_preview(session: Session, item: RequestItem) -> None:
-    """Delete one item's spooled preview (its own decision is taken; the rest of the case may be open)."""
+def drop_preview(session: Session, item: RequestItem) -> None:
+    """Delete one item's spooled preview (a copy decided on its own)."""
     if item.spool_id is not None:
         delete_preview(spool_folder(session), item.spool_id)
-        item.spool_id = None
+    item.spool_id = item.preview_frames = None
 
 
 def spool_ids(session: Session, request_id: int) -> dict[str, str]:

@@ -132,6 +132,44 @@ def video_signals(data: bytes, media: MediaFormat, *, seconds_per_hash: float = 
     return VideoSignals(md5=md5_hex(data), sha256=sha256_hex(data), frames=tuple(frames), duration=duration)
 
 
+def video_keyframes(data: bytes, media: MediaFormat, count: int = 6,
+                    limits: Limits = DEFAULT_LIMITS) -> list[tuple[float, np.ndarray]]:
+    """Up to ``count`` frames evenly spaced over a video, upright, as ``(seconds, RGB array)``: what a
+    reviewer's preview of a video shows. The frame shown for each of ``count`` equal stretches is the
+    first decoded at or after its middle; decoding is bounded by ``limits`` as hashing is (MediaError).
+    A video whose container declares no duration is decoded twice (once to learn its length)."""
+    import av  # as in video_signals: loaded only when a video is met
+
+    def frames() -> Iterator[tuple[av.VideoFrame, float]]:
+        budget = DecodeBudget(limits)
+        with av.open(io.BytesIO(data), mode="r", format=media.decoder) as container:
+            stream = _video_stream(container, limits)
+            for frame, ts in _timed_frames(container, stream):
+                budget.frame(frame.width, frame.height, ts)
+                yield frame, ts
+
+    try:
+        with av.open(io.BytesIO(data), mode="r", format=media.decoder) as container:
+            stream = _video_stream(container, limits)
+            length = _declared_seconds(container, stream)
+        if length is None:
+            length = max((ts for _, ts in frames()), default=0.0)
+        targets = [length * (i + 0.5) / count for i in range(count)]
+        chosen: list[tuple[float, np.ndarray]] = []
+        for frame, ts in frames():
+            if ts < targets[0]:
+                continue
+            chosen.append((ts, _upright(frame.to_ndarray(format="rgb24"), frame.rotation)))
+            targets = [t for t in targets if t > ts]  # a frame longer than a stretch is shown once
+            if not targets:
+                break
+    except MediaError:
+        raise
+    except (av.FFmpegError, ValueError, OSError, EOFError) as error:
+        raise MediaError(f"could not decode this {media.name} video: {error}") from error
+    return chosen
+
+
 def _upright(luma: np.ndarray, rotation: int) -> np.ndarray:
     """A frame as players show it: turned by the container's display rotation.
 

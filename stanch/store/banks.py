@@ -45,9 +45,11 @@ class BankExists(ValueError):
 
 
 def create_bank(
-    session: Session, name: str, *, threshold: int = 31, trust: str = "block", kind: str = "match"
+    session: Session, name: str, *, threshold: int = 31, trust: str = "block", kind: str = "match",
+    auto_remove: str | None = None,
 ) -> Bank:
-    """Create a bank. Names are letters, digits, ``_``, ``.`` and ``-`` (they appear in URLs)."""
+    """Create a bank. Names are letters, digits, ``_``, ``.`` and ``-`` (they appear in URLs).
+    ``auto_remove`` is a rule already checked by ``stanch.matching.auto_remove`` (None: the default)."""
     if not _BANK_NAME.fullmatch(name):
         raise ValueError(
             f"bank name {name!r} is not allowed: use letters, digits, '_', '.', '-' (at most 200),"
@@ -56,7 +58,8 @@ def create_bank(
     _check_settings(threshold, trust, kind)
     if session.scalar(select(Bank.id).where(Bank.name == name)) is not None:
         raise BankExists(f"a bank named {name!r} already exists")
-    bank = Bank(name=name, threshold=threshold, trust=trust, kind=kind, created=utcnow())
+    bank = Bank(name=name, threshold=threshold, trust=trust, kind=kind, created=utcnow(),
+                auto_remove=auto_remove)
     session.add(bank)
     session.flush()
     record_changes(session, bank.id, "bank", [None])
@@ -70,8 +73,10 @@ def update_bank(
     threshold: int | None = None,
     trust: str | None = None,
     kind: str | None = None,
+    auto_remove: str | None = None,
 ) -> Bank:
-    """Change a bank's threshold, trust or kind; matching picks the change up through the feed."""
+    """Change a bank's threshold, trust, kind or auto-remove rule (checked by the caller with
+    ``stanch.matching.auto_remove``); matching picks the change up through the feed."""
     bank = get_bank(session, name)
     _check_settings(
         bank.threshold if threshold is None else threshold,
@@ -81,6 +86,7 @@ def update_bank(
     bank.threshold = bank.threshold if threshold is None else threshold
     bank.trust = trust or bank.trust
     bank.kind = kind or bank.kind
+    bank.auto_remove = auto_remove or bank.auto_remove
     session.flush()
     record_changes(session, bank.id, "bank", [None])
     return bank
@@ -109,7 +115,8 @@ def list_banks(session: Session) -> list[Bank]:
 
 
 def bank_record(bank: Bank, entries: int) -> dict[str, Any]:
-    """A bank as the API and the CLI show it (JSON-ready), with ``entries``, its count of active entries."""
+    """A bank as the API and the CLI show it (JSON-ready), with ``entries``, its count of active entries
+    (``auto_remove`` None: the default rule, which the API and CLI write out)."""
     return {
         "name": bank.name,
         "threshold": bank.threshold,
@@ -117,6 +124,7 @@ def bank_record(bank: Bank, entries: int) -> dict[str, Any]:
         "kind": bank.kind,
         "entries": entries,
         "created": bank.created.isoformat(),
+        "auto_remove": bank.auto_remove,
     }
 
 

@@ -103,6 +103,7 @@ class RequestItem(Base):
     __tablename__ = "request_items"
     __table_args__ = (
         CheckConstraint("origin IN ('located', 'copy')", name="origin"),
+        CheckConstraint("review IN ('pending', 'removed', 'rejected')", name="review"),
         UniqueConstraint("request_id", "item_id"),
     )
 
@@ -121,6 +122,21 @@ class RequestItem(Base):
     reinstated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     spool_id: Mapped[str | None] = mapped_column(String(32))
     """The file of its encrypted preview in the spool (``stanch.desk.spool``), while one is kept."""
+    preview_frames: Mapped[int | None] = mapped_column(Integer)
+    """For a video: how many keyframes its spooled preview holds (None: a picture)."""
+    review: Mapped[str | None] = mapped_column(String(10), index=True)
+    """A copy the bank's auto-remove rule sent to a reviewer: ``pending``, then ``removed`` or
+    ``rejected`` (None: removed at once, or a located item)."""
+    view: Mapped[str | None] = mapped_column(String(60))
+    """Which view matched (``original``, ``flipx``, a crop window...; ``original>rot90``: the query's
+    view then the banked one), beside ``signal`` and ``distance``."""
+    entries: Mapped[str | None] = mapped_column(Text)
+    """JSON list of the bank entries the copy matched (for per-entry counts and exchange feedback)."""
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """When a copy on the review list should be decided by (the case's deadline while it is open)."""
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    review_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class RequestEntry(Base):

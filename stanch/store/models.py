@@ -97,6 +97,8 @@ class Bank(Base):
     trust: Mapped[str] = mapped_column(String(10), default="block")
     kind: Mapped[str] = mapped_column(String(10), default="match")
     created: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    auto_remove: Mapped[str | None] = mapped_column(String(200))
+    """Which matches remove a copy at once (``stanch.matching.auto_remove``); None: the default rule."""
 
 
 class Import(Base):
@@ -243,3 +245,15 @@ class ApiKey(Base):
     def allows(self, scope: str) -> bool:
         """Whether this key may use ``scope``; ``admin`` allows everything."""
         return self.revoked_at is None and (scope in self.scope_set or "admin" in self.scope_set)
+
+
+class Lease(Base):
+    """A named lease: the process whose ``owner`` holds it until ``until`` runs a periodic job (one of
+    several servers on the same database); ``last_done`` is when the job last finished."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(64))
+    until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_done: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -6,6 +6,11 @@
   because the request is already decided. An item already attached to a request is left as it is, so
   running the same sweep again queues nothing twice.
 
+Whether a copy is removed at once or goes on the case's review list is the bank's auto-remove rule
+(``stanch.desk.copy_review``). A copy that goes to review gets a preview where the sweep can reach the
+media again: the file is read (or the URL fetched) once more, in memory, and reduced into the
+desk's encrypted spool (by ``attach_item``); nothing is kept of a copy removed at once.
+
 Attaching uses the desk's own ``attach_item``, which checks with the case's engine (the matching rule,
 ``stanch.desk.case_engine``) that the copy matches the request's hashes and records how (signal,
 distance); an item it refuses is counted, never forced in. Everything here goes through the desk's
@@ -14,7 +19,7 @@ public functions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -30,6 +35,8 @@ if TYPE_CHECKING:  # a type only: requests are found and changed through the des
 
 MAX_ITEM_ID = 500
 ACTOR = "system"
+Reader = Callable[[str], bytes | None]
+"""Reads an item's media again by its key (None when it cannot be reached now)."""
 
 
 @dataclass(frozen=True)
@@ -47,30 +54,33 @@ class Attached:
 
     copies: int = 0
     removals: int = 0
+    to_review: int = 0
     refused: list[str] = field(default_factory=list)
 
 
 def attach_to_case(session: Session, case: TakedownRequest, found: Sequence[Found], now: datetime,
-                   engine: MatchEngine | None = None) -> Attached:
-    """Attach every item found by a case sweep to ``case`` (``engine``: the case engine it matched with)."""
+                   engine: MatchEngine | None = None, reader: Reader | None = None) -> Attached:
+    """Attach every item found by a case sweep to ``case`` (``engine``: the case engine it matched with;
+    its entries are the case's own hashes, not bank entries, so none is recorded)."""
     result = Attached()
     for item in found:
-        _attach(session, case, item, now, result, engine)
+        _attach(session, case, Found(item.key, item.record, ()), now, result, engine, reader)
     return result
 
 
-def attach_to_removed(session: Session, found: Sequence[Found], now: datetime) -> Attached:
+def attach_to_removed(session: Session, found: Sequence[Found], now: datetime,
+                      reader: Reader | None = None) -> Attached:
     """Attach each item to every removed request that banked one of the entries it matched."""
     result = Attached()
     requests = removed_requests_of(session, {e for item in found for e in item.entries})
     for item in found:
         for request in dict.fromkeys(r for e in item.entries for r in requests.get(e, ())):
-            _attach(session, request, item, now, result)
+            _attach(session, request, item, now, result, reader=reader)
     return result
 
 
 def _attach(session: Session, request: TakedownRequest, item: Found, now: datetime, result: Attached,
-            engine: MatchEngine | None = None) -> None:
+            engine: MatchEngine | None = None, reader: Reader | None = None) -> None:
     if len(item.key) > MAX_ITEM_ID:
         result.refused.append(f"{item.key[:80]}…: item ids longer than {MAX_ITEM_ID} characters cannot be "
                               f"attached to {request.public_id}")
@@ -79,10 +89,15 @@ def _attach(session: Session, request: TakedownRequest, item: Found, now: dateti
         return
     try:
         row = attach_item(session, request, LocatedItem(item.key, item.record), origin="copy", actor=ACTOR,
-                          now=now, case=engine)
+                          now=now, case=engine, entries=item.entries,
+                          read_media=(lambda: reader(item.key)) if reader is not None else None)
     except ValueError as error:
         result.refused.append(f"{item.key}: not attached to {request.public_id}: {error}")
+        return
+    if row.item_id != item.key:  # a reviewer rejected a copy with these hashes: it does not come back
         return
     result.copies += 1
     if row.removal_sent_at is not None:
         result.removals += 1
+    if row.review == "pending":
+        result.to_review += 1

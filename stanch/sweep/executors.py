@@ -22,6 +22,9 @@ CHUNK = 4
 
 
 class Executor(Protocol):
+    settings: HashSettings
+    """The limits items are read and fetched under (the parent reads a copy again with them)."""
+
     def run(self, windows: Iterable[list[Task]]) -> Iterator[list[Outcome]]: ...
 
 

@@ -95,6 +95,18 @@ def hash_item(item: Task, settings: HashSettings) -> Outcome:
     return out
 
 
+def read_again(key: str, settings: HashSettings) -> bytes | None:
+    """An item's media once more, in memory (for the preview of a copy sent to review), or None when it
+    cannot be read or fetched now: a preview is a help to the reviewer, never a reason to fail."""
+    try:
+        if is_url(key):
+            fetcher = SafeFetcher(allow_private=settings.allow_private, limits=settings.fetch)
+            return fetcher.fetch(key).body
+        return read_media_file(Path(key), settings.limits)
+    except (MediaError, FetchError, OSError):
+        return None
+
+
 def query_from_outcome(query: dict[str, Any]) -> ImageQuery:
     """The ``ImageQuery`` an outcome carries."""
     return ImageQuery(tuple((view, pdq) for view, pdq in query["hashes"]), query["md5"], query["sha256"],

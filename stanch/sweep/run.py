@@ -41,7 +41,7 @@ from stanch.sweep.catalog import Stored, record_outcomes, stored_items
 from stanch.sweep.copies import Attached, Found, attach_to_case, attach_to_removed
 from stanch.sweep.engines import added_engine, bank_engine, case_engine
 from stanch.sweep.executors import Executor
-from stanch.sweep.hashing import Outcome, Task, query_from_outcome, task
+from stanch.sweep.hashing import Outcome, Task, query_from_outcome, read_again, task
 from stanch.sweep.sources import list_items
 
 NOTHING_NEW = decide([])
@@ -76,6 +76,7 @@ class SweepSummary:
     failed: int = 0
     copies: int = 0
     removals: int = 0
+    to_review: int = 0
     bank_seq: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -232,9 +233,15 @@ class SweepRun:
     def _feed_desk(self, session: Session, found: list[Found], now: datetime) -> Attached:
         if not found:
             return Attached()
+        settings = self.executor.settings
+
+        def reader(key: str) -> bytes | None:
+            return read_again(key, settings)
+
         if self.case_number is not None:
-            return attach_to_case(session, find_request(session, self.case_number), found, now, self.engine)
-        return attach_to_removed(session, found, now)
+            return attach_to_case(session, find_request(session, self.case_number), found, now, self.engine,
+                                  reader)
+        return attach_to_removed(session, found, now, reader)
 
     def _count(self, session: Session, outcomes: list[Outcome], matched: int, attached: Attached) -> None:
         states = [o["state"] for o in outcomes]
@@ -246,6 +253,7 @@ class SweepRun:
             setattr(self.summary, name, getattr(self.summary, name) + value)
         self.summary.copies += attached.copies
         self.summary.removals += attached.removals
+        self.summary.to_review += attached.to_review
         self.refused.extend(attached.refused)
 
 

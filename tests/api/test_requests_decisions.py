@@ -38,7 +38,7 @@ def test_remove_banks_every_hash_and_queues_removal_for_every_item_and_copy(api:
     ]})
     assert attached.status_code == 201, attached.text
     assert attached.json()["items"][1] == {"item_id": "post/77", "origin": "copy", "signal": "pdq",
-                                           "distance": 0}
+                                           "distance": 0, "view": "original", "review": None}
     refused = api.post(f"{path}/items", "desk", json={"items": [
         {"item_id": "post/9", "hashes": {"pdq": unrelated["pdq"]}, "copy": True}]})
     assert refused.status_code == 422 and "does not match" in refused.json()["detail"]

@@ -58,3 +58,10 @@ def unused_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("variable", ["STANCH_PRUNE_HOURS", "STANCH_COPY_REVIEW_HOURS"])
+def test_a_malformed_schedule_stops_serve(tmp_path: Path, variable: str) -> None:
+    result = _stanch("serve", "--port", "1", STANCH_DATABASE_URL=f"sqlite:///{tmp_path}/stanch.db",
+                     **{variable: "daily"})
+    _one_line(result, variable)

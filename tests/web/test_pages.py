@@ -452,7 +452,7 @@ def test_requester_adds_information_and_withdraws_on_the_status_page(site: Site)
     assert "Withdrawn by you" in gone.text and "Withdraw my request" not in gone.text
 
 
-def test_an_item_that_is_not_a_picture_gets_no_preview(
+def test_a_video_that_cannot_be_decoded_gets_no_preview(
     site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(200))
@@ -463,7 +463,7 @@ def test_an_item_that_is_not_a_picture_gets_no_preview(
                     origin="located", actor="system", now=utcnow())
     site.sign_in("reviewer@example.org")
     page = site.client.get(f"/desk/cases/{receipt.id}").text
-    assert "videos are not previewed" in page and "Unblur clip.mp4" not in page
+    assert "frames cannot be decoded" in page and "Unblur clip.mp4" not in page
 
 
 def test_too_many_requests_get_a_calm_answer_and_the_first_is_kept(

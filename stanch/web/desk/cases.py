@@ -1,5 +1,6 @@
-"""A case: its page (audited as a view), its blurred previews, unblurring one (audited), and deciding it
-(the whole case at once, or item by item)."""
+"""A case: its page (audited as a view), its blurred previews (a video's keyframes each), unblurring one
+(audited), deciding it (the whole case at once, or item by item), and deciding each copy on its review
+list."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from stanch.desk.audit import record
 from stanch.desk.cases import UnknownRequest, WrongState, find_item, find_request, reviewer_view
+from stanch.desk.copy_review import decide_copy
 from stanch.desk.decisions import decide, decide_items, parse_item_choices
 from stanch.desk.spool import Spool, open_spool, spool_ids
 from stanch.desk.users import Reviewer
@@ -22,6 +24,8 @@ from stanch.web.templating import render
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 
+COPY_DECIDED = {"remove": "Copy removed: its removal went out (or goes with the case's removal).",
+                "reject": "Copy rejected: it will not be put on this case's list again."}
 DECIDED = {"remove": "Removed. The removal went out for every item and copy.",
            "reject": "Rejected. The requester will be told the reason.",
            "need_info": "Asked the requester for more information."}
@@ -36,13 +40,16 @@ def no_such_case(request: Request, reviewer: Reviewer, case: str) -> Response:
 
 
 def case_page_for(request: Request, app: Stanch, reviewer: Reviewer, case: str, *,
-                  clear_item: str | None = None, notice: str | None = None, error: str | None = None,
-                  chosen: dict[str, str] | None = None, status_code: int = 200) -> Response:
-    """The case page (audited as a view); with ``clear_item`` that item's preview is unblurred (audited).
-    ``chosen`` is a refused decision's option and reason, shown again so nothing typed is lost."""
+                  clear_item: str | None = None, clear_frame: int | None = None, notice: str | None = None,
+                  error: str | None = None, chosen: dict[str, str] | None = None,
+                  status_code: int = 200) -> Response:
+    """The case page (audited as a view); with ``clear_item`` that item's preview (frame ``clear_frame``
+    of a video) is unblurred (audited). ``chosen`` is a refused decision's option and reason, shown
+    again so nothing typed is lost."""
     now = app.now()
     clear: dict[str, str] = {}
     no_preview: dict[str, str] = {}
+    frames: dict[str, int] = {}
     try:
         with app.db.write() as session:
             found = find_request(session, case)
@@ -51,23 +58,29 @@ def case_page_for(request: Request, app: Stanch, reviewer: Reviewer, case: str, 
             spool = open_spool(session, create=False) if spooled else None
             if clear_item is not None:
                 item = find_item(session, found, clear_item)
+                frame = {} if clear_frame is None else {"frame": clear_frame}
                 record(session, reviewer.actor, "item.unblur", ("request", found.public_id),
-                       {"item_id": item.item_id})
+                       {"item_id": item.item_id, **frame})
     except UnknownRequest:
         return no_such_case(request, reviewer, case)
     for item in view["items"] + view["copies"]:
         item_id, spool_id = item["item_id"], spooled.get(item["item_id"])
         try:
-            check_previewable(item_id, spool_id, spool)
+            count = check_previewable(item_id, spool_id, spool)
+            if count is not None:
+                frames[item_id] = count
             if item_id == clear_item:
-                jpeg = preview_jpeg(media_of(item_id, spool_id, spool), clear=True)
-                clear[item["item_id"]] = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
+                media = media_of(item_id, spool_id, spool)
+                jpeg = preview_jpeg(media, clear=True, frame=clear_frame or 0)
+                clear[item_id] = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
         except NoPreview as missing:
             no_preview[item["item_id"]] = str(missing)
     return render(request, "desk/case.html", {
         "title": f"Case {view['id']}", "reviewer": reviewer, "view": view, "clear": clear,
-        "no_preview": no_preview, "notice": notice, "error": error, "chosen": chosen or {},
-        "hashes_json": json.dumps(view["hashes"], indent=1),
+        "clear_frame": clear_frame or 0, "frames": frames, "no_preview": no_preview, "notice": notice,
+        "error": error, "chosen": chosen or {}, "hashes_json": json.dumps(view["hashes"], indent=1),
+        "to_review": [c for c in view["copies"] if c["review"] == "pending"
+                      and view["status"] not in ("rejected", "withdrawn", "reinstated")],
     }, status_code)
 
 
@@ -77,22 +90,24 @@ def case_page(request: Request, app: Runtime, reviewer: SignedIn, case: str) -> 
 
 
 @router.get("/cases/{case}/preview")
-def blurred_preview(app: Runtime, reviewer: Viewer, case: str, item: str) -> Response:
-    """The blurred, greyscale preview of one item of a case (the only form sent without an unblur)."""
+def blurred_preview(app: Runtime, reviewer: Viewer, case: str, item: str, frame: int = 0) -> Response:
+    """The blurred, greyscale preview of one item of a case, or of one keyframe of a video (the only
+    form sent without an unblur)."""
     spool: Spool | None = None
     try:
         with app.db.read() as session:
             spool_id = find_item(session, find_request(session, case), item).spool_id
             spool = open_spool(session, create=False) if spool_id else None
-        jpeg = preview_jpeg(media_of(item, spool_id, spool))
+        jpeg = preview_jpeg(media_of(item, spool_id, spool), frame=frame)
     except (UnknownRequest, NoPreview):
         return Response(status_code=404)
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 @router.post("/cases/{case}/unblur", response_class=HTMLResponse)
-def unblur(request: Request, app: Runtime, reviewer: FormSender, case: str, item: str = Form("")) -> Response:
-    return case_page_for(request, app, reviewer, case, clear_item=item)
+def unblur(request: Request, app: Runtime, reviewer: FormSender, case: str, item: str = Form(""),
+           frame: int | None = Form(None)) -> Response:
+    return case_page_for(request, app, reviewer, case, clear_item=item, clear_frame=frame)
 
 
 @router.post("/cases/{case}/decision", response_class=HTMLResponse)
@@ -139,3 +154,19 @@ def _decide_items(request: Request, app: Stanch, reviewer: Reviewer, case: str, 
         return case_page_for(request, app, reviewer, case, error=str(problem), status_code=422, chosen=typed)
     app.follower.poll_after_commit()
     return case_page_for(request, app, reviewer, case, notice=ITEMS_DECIDED.get(result.decision, "Decided."))
+
+
+@router.post("/cases/{case}/copies/decision", response_class=HTMLResponse)
+def copy_decision(request: Request, app: Runtime, reviewer: FormSender, case: str, item: str = Form(""),
+                  decision: str = Form(""), reason: str = Form("")) -> Response:
+    """Remove or reject one copy on the case's review list."""
+    try:
+        with app.db.write() as session:
+            decide_copy(session, find_request(session, case), item, decision, reason or None,
+                        actor=reviewer.actor, now=app.now())
+    except UnknownRequest:
+        return no_such_case(request, reviewer, case)
+    except (WrongState, ValueError) as problem:
+        return case_page_for(request, app, reviewer, case, error=f"{item}: {problem}", status_code=422)
+    app.follower.poll_after_commit()
+    return case_page_for(request, app, reviewer, case, notice=COPY_DECIDED.get(decision, "Decided."))

@@ -1,4 +1,5 @@
-"""The desk's home: the queue of open cases (least time left first) and what this reviewer decided."""
+"""The desk's home: the queue of open cases (least time left first), copies of removed cases waiting for
+review (soonest due first), and what this reviewer decided."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from stanch.desk.appeals import open_appeals
 from stanch.desk.cases import decided_by, queue, queue_row
+from stanch.desk.copy_review import copies_to_review
 from stanch.desk.entry_feedback import entry_notices
 from stanch.runtime import Runtime
 from stanch.web.desk.deps import SignedIn
@@ -23,5 +25,7 @@ def queue_page(request: Request, app: Runtime, reviewer: SignedIn) -> Response:
         decided = decided_by(session, reviewer.actor)
         appeals = len(open_appeals(session))
         entries = entry_notices(session)
+        copies = copies_to_review(session, now)
     return render(request, "desk/queue.html", {"title": "Queue", "reviewer": reviewer, "rows": rows,
-                                               "decided": decided, "appeals": appeals, "entries": entries})
+                                               "decided": decided, "appeals": appeals, "entries": entries,
+                                               "copies": copies})
