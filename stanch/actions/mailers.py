@@ -51,11 +51,15 @@ def build_email(message: Message, sender: str) -> EmailMessage:
 
 
 class ConsoleMailer:
-    """Writes emails to the log instead of sending them: the default, for trying Stanch out."""
+    """Writes emails to the log instead of sending them: the default, for trying Stanch out.
+
+    The recipient is never written: a requester's address must not reach any log line, and the log is
+    where operators look first. The subject and the neutral body (no name, no content, no code) are.
+    """
 
     def send(self, message: Message) -> None:
-        log.info("email not sent (no STANCH_SMTP_URL or STANCH_EMAIL_DIR set):\nTo: %s\nSubject: %s\n\n%s",
-                 message.recipient, message.payload["subject"], message.payload["body"])
+        log.info("email not sent (no STANCH_SMTP_URL or STANCH_EMAIL_DIR set; the recipient is not logged):"
+                 "\nSubject: %s\n\n%s", message.payload["subject"], message.payload["body"])
 
     def close(self) -> None:
         """Nothing to release."""

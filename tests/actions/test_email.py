@@ -112,6 +112,7 @@ def test_the_console_backend_logs_the_email(caplog: pytest.LogCaptureFixture, cl
     with caplog.at_level(logging.INFO, logger="stanch.actions.email"):
         ConsoleMailer().send(message)
     assert "An update on your request" in caplog.text and "status?case=C-9" in caplog.text
+    assert "p@example.org" not in caplog.text, "a requester's address never reaches a log line"
 
 
 @pytest.fixture
