@@ -8,10 +8,12 @@ beside this file is only for developers writing new revisions
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from stanch.store.engine import write_engine
@@ -44,11 +46,39 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     config = alembic_config()
-    with write_engine(engine).begin() as connection:
+    with (write_engine(engine).connect() as connection, foreign_keys_off(connection),
+          connection.begin()):
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        check_foreign_keys(connection)
+
+
+@contextmanager
+def foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """On SQLite, foreign keys off while migrating (set on the driver's connection before any
+    transaction begins: inside one the pragma does nothing).
+
+    Batch mode rebuilds a table to change it (create, copy, drop the old, rename), and dropping a table
+    that other tables' rows reference fails with foreign keys on, even though the rebuilt table holds
+    the same rows. SQLite's documented procedure: keys off, rebuild, ``PRAGMA foreign_key_check`` before
+    commit (``check_foreign_keys``), keys on again."""
+    driver = connection.connection.driver_connection if connection.dialect.name == "sqlite" else None
+    if driver is not None:
+        driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        if driver is not None:
+            driver.execute("PRAGMA foreign_keys=ON")
+
+
+def check_foreign_keys(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+        if broken:
+            raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {broken[:5]}")
 
 
 def current_revision(engine: Engine) -> str | None:
