@@ -59,7 +59,8 @@ def banks_list(app: Runtime, request: Request, _: Caller = Depends(require("bank
 async def banks_create(
     app: Runtime, request: Request, caller: Caller = Depends(require("bank"))
 ) -> dict[str, Any]:
-    """Create a bank: ``{"name", "threshold": 31, "trust": "block"|"review", "kind": "match"|"allow"}``."""
+    """Create a bank: ``{"name", "threshold": 31, "trust": "block"|"review",
+    "kind": "match"|"allow"|"minor"}``."""
     body = validated(NewBank, await read_json(request, app.limits.max_json_bytes))
     return await run_in_threadpool(_create, app, body, caller)
 

@@ -101,7 +101,7 @@ class NewBank(BaseModel):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     threshold: int = Field(MATCH_DISTANCE, ge=0, le=64, description="largest PDQ distance that matches")
     trust: Literal["block", "review"] = "block"
-    kind: Literal["match", "allow"] = "match"
+    kind: Literal["match", "allow", "minor"] = "match"
 
 
 class NewEntry(HashQuery):

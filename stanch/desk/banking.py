@@ -5,6 +5,11 @@ trust ``block``) so that matching stops it coming back. Each entry records the r
 provenance (``request_id``, ``source`` = ``request STN-...``). The same hash banked for two requests is
 one entry linked to both (``request_entries``): reversing one removal on appeal withdraws only the
 entries no other removal still needs.
+
+A minor's case (``TakedownRequest.minor``) is banked apart, in the bank named by ``STANCH_MINOR_BANK``
+(default ``minors``, created on first use with kind ``minor`` and trust ``block``): it matches like the
+case bank, and its matches name it, so the platform can route them to its child-safety process. An NCMEC
+exchange source may feed the same bank (``stanch exchange add --bank minors``).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from stanch.store import (
 from stanch.store.desk_models import RequestEntry, TakedownRequest
 
 DEFAULT_CASE_BANK = "cases"
+DEFAULT_MINOR_BANK = "minors"
 
 
 def case_bank_name() -> str:
@@ -42,6 +48,26 @@ def case_bank(session: Session, name: str | None = None) -> Bank:
         return get_bank(session, name)
     except UnknownBank:
         return create_bank(session, name, trust="block")
+
+
+def minor_bank(session: Session) -> Bank:
+    """The bank of minors' cases (``STANCH_MINOR_BANK``), created (kind ``minor``, trust ``block``) the
+    first time; ``ValueError`` if that name is taken by a bank of another kind."""
+    name = os.environ.get("STANCH_MINOR_BANK", "").strip() or DEFAULT_MINOR_BANK
+    try:
+        bank = get_bank(session, name)
+    except UnknownBank:
+        return create_bank(session, name, trust="block", kind="minor")
+    if bank.kind != "minor":
+        raise ValueError(f"STANCH_MINOR_BANK names bank {name!r} of kind {bank.kind!r}: a minor's case is "
+                         "banked only in a bank of kind 'minor': set STANCH_MINOR_BANK to another name")
+    return bank
+
+
+def bank_for(session: Session, request: TakedownRequest, name: str | None = None) -> Bank:
+    """Where a removal of ``request`` banks its hashes: the minors' bank for a minor's case, else the
+    case bank (``name`` or ``STANCH_CASE_BANK``)."""
+    return minor_bank(session) if request.minor else case_bank(session, name)
 
 
 def bank_hashes(session: Session, request: TakedownRequest, record: dict[str, Any], source: str,

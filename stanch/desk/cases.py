@@ -177,6 +177,7 @@ def queue_row(request: TakedownRequest, now: datetime) -> dict[str, Any]:
         "overdue": is_overdue(request, now),
         "escalation": escalation_level(request, now),
         "flags": json.loads(request.flags),
+        "minor": request.minor,
     }
 
 

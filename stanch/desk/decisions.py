@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from stanch.actions import enqueue_email, enqueue_webhook
 from stanch.desk.audit import record
-from stanch.desk.banking import bank_hashes, case_bank
+from stanch.desk.banking import bank_for, bank_hashes
 from stanch.desk.cases import FINAL_STATES, WrongState, lock
 from stanch.desk.exchange_feedback import after_removal
 from stanch.desk.spool import drop_previews
@@ -84,7 +84,7 @@ def decide(
 
 def _remove(session: Session, request: TakedownRequest, actor: str, now: datetime, bank_name: str | None,
             result: DecisionResult) -> None:
-    bank = case_bank(session, bank_name)
+    bank = bank_for(session, request, bank_name)
     source = f"request {request.public_id}"
     for hashes in json.loads(request.hashes):
         result.entries.append(bank_hashes(session, request, hashes, source, bank))
@@ -98,7 +98,7 @@ def remove_item(session: Session, request: TakedownRequest, item: RequestItem, n
                 bank_name: str | None, result: DecisionResult | None = None) -> None:
     """Bank an item's hashes for ``request``, queue its ``remove_item`` webhook and write its statement
     of reasons (once per item)."""
-    bank = case_bank(session, bank_name)
+    bank = bank_for(session, request, bank_name)
     entry = bank_hashes(session, request, json.loads(item.hashes),
                         f"request {request.public_id} item {item.item_id}", bank)
     if item.removal_sent_at is None:

@@ -229,8 +229,8 @@ def attach_item(
                       added_by=actor)
     session.add(row)
     session.flush()
-    if item.preview is not None and request.status in OPEN_STATES:
-        spool_preview(session, row, item.preview)
+    if item.preview is not None and request.status in OPEN_STATES and not request.minor:
+        spool_preview(session, row, item.preview)  # a minor's case is never previewed: nothing kept
     if request.status == "removed":
         remove_item(session, request, row, now, None)
     record(session, actor, "request.item_added", ("request", request.public_id),
