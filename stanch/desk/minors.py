@@ -58,6 +58,17 @@ REPORTING_DUTY = (
 
 EXPORT_FORMAT = "stanch-minor-report/1"
 
+NCII_CATEGORY = ("STATEMENT_CATEGORY_CYBER_VIOLENCE", "KEYWORD_NON_CONSENSUAL_IMAGE_SHARING")
+MINOR_CATEGORY = ("STATEMENT_CATEGORY_PROTECTION_OF_MINORS", "KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL")
+"""The DSA's category and keyword (the Transparency Database's codes, which the harmonised report's
+rows use too) of an adult's case and of a minor's."""
+
+
+def dsa_category(minor: bool) -> tuple[str, str]:
+    """The category and keyword a case is counted under, in statements sent to the database and in the
+    harmonised report alike."""
+    return MINOR_CATEGORY if minor else NCII_CATEGORY
+
 
 def site_name() -> str:
     return os.environ.get("STANCH_SITE_NAME", "").strip() or "Stanch"
