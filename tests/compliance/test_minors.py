@@ -26,6 +26,7 @@ from stanch.store.desk_models import RequestEscalation, RequestItem
 from stanch.store.models import Bank, Entry
 from stanch.store.outbox_models import OutboxMessage
 from tests.api.conftest import Api, api  # noqa: F401
+from tests.api.test_api_match import NEAR, PDQ, add, match
 from tests.desk.factory import request_body
 from tests.web.test_pages import Site, cheap_password_hashes, picture_bytes, site  # noqa: F401
 
@@ -210,3 +211,14 @@ def test_the_report_form_asks_and_the_receipt_points_to_take_it_down(site: Site)
     with site.db.read() as session:
         assert find_request(session, case.group(1)).minor
         assert session.scalar(select(RequestItem.id)) is None
+
+
+def test_a_minor_bank_matches_as_a_match_bank_and_its_matches_name_it(api: Api) -> None:  # noqa: F811
+    api.create_bank("minors", kind="minor")
+    add(api, "minors", {"pdq": PDQ})
+    verdict = match(api, {"pdq": NEAR})
+    assert verdict["matched"] is True and verdict["action"] == "block"
+    assert [(m["bank"], m["trust"]) for m in verdict["matches"]] == [("minors", "block")]
+    refused = api.client.post("/v1/banks", json={"name": "x", "kind": "children"},
+                              headers=api.headers("bank"))
+    assert refused.status_code == 422
