@@ -18,6 +18,7 @@ from stanch.desk.audit import events
 from stanch.desk.cases import find_request
 from stanch.desk.clock import deadline_for, escalate, minor_deadline
 from stanch.desk.decisions import decide
+from stanch.desk.dsa import queue_batches
 from stanch.desk.intake import InvalidRequest, file_request, validate
 from stanch.desk.locate import LocatedItem, attach_item, hash_bytes
 from stanch.desk.spool import preview_source
@@ -222,3 +223,25 @@ def test_a_minor_bank_matches_as_a_match_bank_and_its_matches_name_it(api: Api) 
     refused = api.client.post("/v1/banks", json={"name": "x", "kind": "children"},
                               headers=api.headers("bank"))
     assert refused.status_code == 422
+
+
+def test_a_minors_statements_go_to_the_dsa_database_under_protection_of_minors(
+        database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STANCH_DSA_TDB_URL", "https://tdb.example.org")
+    monkeypatch.setenv("STANCH_DSA_TDB_TOKEN", "token")
+    now = utcnow()
+    for n, minor in enumerate((True, False)):
+        case = _file(database, minor=minor, locations=[f"https://example.org/{n}"])
+        with database.write() as session:
+            request = find_request(session, case)
+            attach_item(session, request, LocatedItem(f"post-{n}", {"pdq": f"{n}" * 64}), origin="located",
+                        actor="system", now=now)
+            decide(session, request, "remove", None, actor="user:reviewer", now=now)
+    with database.write() as session:
+        assert queue_batches(session, now) == 2
+        batch = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "dsa")).one()
+    sent = {s["puid"]: (s["category"], s["category_specification"])
+            for s in json.loads(batch.payload)["statements"]}
+    assert sent == {
+        "post-0": ("STATEMENT_CATEGORY_PROTECTION_OF_MINORS", ["KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL"]),
+        "post-1": ("STATEMENT_CATEGORY_CYBER_VIOLENCE", ["KEYWORD_NON_CONSENSUAL_IMAGE_SHARING"])}
