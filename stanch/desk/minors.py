@@ -21,13 +21,13 @@ they were under 18 (``HELP``).
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from stanch.actions.settings import site_name
 from stanch.desk.audit import record
 from stanch.store.compliance_models import Statement
 from stanch.store.desk_models import RequestItem, RequestLocation, TakedownRequest
@@ -68,10 +68,6 @@ def dsa_category(minor: bool) -> tuple[str, str]:
     """The category and keyword a case is counted under, in statements sent to the database and in the
     harmonised report alike."""
     return MINOR_CATEGORY if minor else NCII_CATEGORY
-
-
-def site_name() -> str:
-    return os.environ.get("STANCH_SITE_NAME", "").strip() or "Stanch"
 
 
 def report_export(session: Session, request: TakedownRequest, actor: str, now: datetime) -> dict[str, Any]:
