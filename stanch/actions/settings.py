@@ -85,6 +85,12 @@ class ActionSettings:
         )
 
 
+def site_name(environ: Mapping[str, str] | None = None) -> str:
+    """``STANCH_SITE_NAME``: the platform's name on the public pages and in exports (default Stanch)."""
+    env = os.environ if environ is None else environ
+    return (env.get("STANCH_SITE_NAME") or "").strip() or "Stanch"
+
+
 def public_url(environ: Mapping[str, str] | None = None) -> str:
     """``STANCH_PUBLIC_URL`` without its trailing slash (checked), or the default.
 

@@ -67,8 +67,8 @@ def shown(bank: Bank, entries: int) -> dict[str, Any]:
 async def banks_create(
     app: Runtime, request: Request, caller: Caller = Depends(require("bank"))
 ) -> dict[str, Any]:
-    """Create a bank: ``{"name", "threshold": 31, "trust": "block"|"review", "kind": "match"|"allow",
-    "auto_remove": "md5,sha256,pdq<=10"}``."""
+    """Create a bank: ``{"name", "threshold": 31, "trust": "block"|"review",
+    "kind": "match"|"allow"|"minor", "auto_remove": "md5,sha256,pdq<=10"}``."""
     body = validated(NewBank, await read_json(request, app.limits.max_json_bytes))
     return await run_in_threadpool(_create, app, body, caller)
 

@@ -55,6 +55,7 @@ from stanch.desk.locate import (
     attach_item,
     items_from_answer,
 )
+from stanch.desk.minors import report_export
 from stanch.desk.safeguards import Safeguards
 from stanch.net import SafeFetcher
 from stanch.runtime import Runtime, Stanch
@@ -80,7 +81,8 @@ REQUEST_BODY = json_schema(
     ["requester", "relationship", "signature", "good_faith", "statement", "locations"],
     {"requester": _PERSON, "relationship": {"enum": ["self", "authorised"]}, "signature": _TEXT,
      "good_faith": {"const": True}, "statement": _TEXT, "locations": {"type": "array", "items": _TEXT},
-     "hashes": _HASHES, "explanation": _TEXT, "phone": _TEXT, "contact": _TEXT},
+     "hashes": _HASHES, "explanation": _TEXT, "phone": _TEXT, "contact": _TEXT,
+     "share_hashes": {"type": "boolean"}, "under_18": {"type": "boolean"}},
     {"requester": {"name": "Alex Example", "email": "alex@example.org"}, "relationship": "self",
      "signature": "Alex Example", "good_faith": True,
      "statement": "These pictures of me were published without my consent.",
@@ -169,6 +171,17 @@ async def requests_file(app: Runtime, request: Request, background: BackgroundTa
     background.add_task(app.locate_soon, request_id)
     return {**receipt, "next": "Keep your case number and secret code: the code is shown only now and "
                                "cannot be recovered. A person will review your request by the deadline."}
+
+
+@router.get("/{number}/minor-report")
+def requests_minor_report(app: Runtime, number: str, caller: Caller = Depends(require("desk"))) -> Any:
+    """For a case about a person under 18: what Stanch knows for the platform's own report to NCMEC (no
+    media, nothing about the requester; audited as ``request.minor_export``). 404 for other cases."""
+    with app.db.write() as session:
+        try:
+            return report_export(session, find_request(session, number), actor_of(caller), app.now())
+        except ValueError as not_minor:
+            raise HTTPException(404, str(not_minor)) from None
 
 
 @router.get("")

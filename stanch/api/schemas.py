@@ -109,7 +109,7 @@ class NewBank(BaseModel):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     threshold: int = Field(MATCH_DISTANCE, ge=0, le=64, description="largest PDQ distance that matches")
     trust: Literal["block", "review"] = "block"
-    kind: Literal["match", "allow"] = "match"
+    kind: Literal["match", "allow", "minor"] = "match"
     auto_remove: str | None = Field(None, max_length=200, description=AUTO_REMOVE_HELP)
 
 

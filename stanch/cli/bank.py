@@ -89,7 +89,9 @@ def create(
     name: str = typer.Argument(..., help="Bank name: letters, digits, '_', '.', '-'."),
     threshold: int = typer.Option(31, "--threshold", help="Match distance in bits (PDQ: 31 is Meta's)."),
     trust: Trust = typer.Option("block", "--trust", help="What a match leads to: block or review."),
-    kind: BankKind = typer.Option("match", "--kind", help="match, or allow for content never to action."),
+    kind: BankKind = typer.Option("match", "--kind", help=(
+        "match; allow for content never to action; minor for imagery of people under 18 (matches as match)."),
+    ),
     auto_remove: str | None = typer.Option(None, "--auto-remove", help=_AUTO_REMOVE_HELP),
 ) -> None:
     """Create a bank."""

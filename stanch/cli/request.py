@@ -54,13 +54,15 @@ def file_command(
     hashes: Path | None = typer.Option(None, "--hashes", help="Output of 'stanch hash' for your own copies "
                                        "(one JSON line per file)."),
     explanation: str | None = typer.Option(None, "--explanation", help="Anything else we should know."),
+    under_18: bool = typer.Option(False, "--under-18", help="The person shown was under 18 when the pictures "
+                                  "or videos were made (even if older now)."),
     server: str = typer.Option("http://127.0.0.1:8000", "--server", help="The Stanch server's address."),
 ) -> None:
     """File a removal request; prints the case number and secret code (which cannot be recovered)."""
     body: dict[str, Any] = {
         "requester": {"name": name, "email": email}, "relationship": relationship, "signature": signature,
         "good_faith": good_faith, "statement": GOOD_FAITH_STATEMENT, "locations": location,
-        "hashes": _hashes(hashes),
+        "hashes": _hashes(hashes), "under_18": under_18,
     }
     if explanation:
         body["explanation"] = explanation
@@ -78,6 +80,8 @@ def file_command(
     typer.echo("Keep the secret code safe: it is shown only now and cannot be recovered if lost.")
     typer.echo(f"case {receipt['id']}")
     typer.echo(f"token {receipt['token']}")
+    if "help" in receipt:
+        typer.echo(f"{receipt['help']['text']} {receipt['help']['name']}: {receipt['help']['url']}")
 
 
 def _detail(response: httpx.Response) -> str:

@@ -7,6 +7,11 @@ one entry linked to both (``request_entries``), and each reason it is banked is 
 the case's own hashes, or one removed item). Reinstating items on appeal withdraws only the entries
 that no standing source still backs: a removed, not reinstated item of any case, or the own hashes of
 a case still removed (or, for a case decided before sources were kept, the case while it is removed).
+
+A minor's case (``TakedownRequest.minor``) is banked apart, in the bank named by ``STANCH_MINOR_BANK``
+(default ``minors``, created on first use with kind ``minor`` and trust ``block``): it matches like the
+case bank, and its matches name it, so the platform can route them to its child-safety process. An NCMEC
+exchange source may feed the same bank (``stanch exchange add --bank minors``).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from stanch.store.decision_models import EntrySource
 from stanch.store.desk_models import RequestEntry, RequestItem, TakedownRequest
 
 DEFAULT_CASE_BANK = "cases"
+DEFAULT_MINOR_BANK = "minors"
 
 
 def case_bank_name() -> str:
@@ -46,6 +52,26 @@ def case_bank(session: Session, name: str | None = None) -> Bank:
         return get_bank(session, name)
     except UnknownBank:
         return create_bank(session, name, trust="block")
+
+
+def minor_bank(session: Session) -> Bank:
+    """The bank of minors' cases (``STANCH_MINOR_BANK``), created (kind ``minor``, trust ``block``) the
+    first time; ``ValueError`` if that name is taken by a bank of another kind."""
+    name = os.environ.get("STANCH_MINOR_BANK", "").strip() or DEFAULT_MINOR_BANK
+    try:
+        bank = get_bank(session, name)
+    except UnknownBank:
+        return create_bank(session, name, trust="block", kind="minor")
+    if bank.kind != "minor":
+        raise ValueError(f"STANCH_MINOR_BANK names bank {name!r} of kind {bank.kind!r}: a minor's case is "
+                         "banked only in a bank of kind 'minor': set STANCH_MINOR_BANK to another name")
+    return bank
+
+
+def bank_for(session: Session, request: TakedownRequest, name: str | None = None) -> Bank:
+    """Where a removal of ``request`` banks its hashes: the minors' bank for a minor's case, else the
+    case bank (``name`` or ``STANCH_CASE_BANK``)."""
+    return minor_bank(session) if request.minor else case_bank(session, name)
 
 
 def bank_hashes(session: Session, request: TakedownRequest, record: dict[str, Any], source: str,

@@ -185,13 +185,15 @@ def queue_row(request: TakedownRequest, now: datetime) -> dict[str, Any]:
         "overdue": is_overdue(request, now),
         "escalation": escalation_level(request, now),
         "flags": json.loads(request.flags),
+        "minor": request.minor,
     }
 
 
 def queue(session: Session, now: datetime, status: str = "open") -> list[TakedownRequest]:
-    """Requests in ``status`` (``open`` = received, in review or waiting for information; ``all``),
-    the least time left first."""
-    query = select(TakedownRequest).order_by(TakedownRequest.deadline, TakedownRequest.id)
+    """Requests in ``status`` (``open`` = received, in review or waiting for information; ``all``):
+    minors' cases first (escalated from receipt), then the least time left first."""
+    query = select(TakedownRequest).order_by(TakedownRequest.minor.desc(), TakedownRequest.deadline,
+                                             TakedownRequest.id)
     if status == "open":
         query = query.where(TakedownRequest.status.in_(OPEN_STATES))
     elif status != "all":

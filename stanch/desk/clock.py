@@ -8,16 +8,22 @@ threshold once per open request (a unique row; running it again, or in two proce
 nothing), writes a ``request.escalated`` audit event and, in the same transaction, queues the neutral
 ``escalation`` email to the review team (``STANCH_DESK_EMAIL``; when it is unset the log says so once
 and no email is queued). Every function takes ``now`` so tests can move time.
+
+A minor's case (the person shown was under 18 when the picture was made) runs on its own, shorter
+clock (``STANCH_MINOR_DEADLINE_HOURS``, default 24) and is escalated at once on receipt (threshold 0,
+``escalate_at_once``), then at half and three quarters of its clock, as the 48-hour clock is at 24 h
+and 36 h.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,13 +36,36 @@ from stanch.store.desk_models import RequestEscalation, TakedownRequest
 
 DEADLINE = timedelta(hours=48)
 ESCALATION_HOURS = (24, 36)
+MINOR_DEADLINE_SETTING = "STANCH_MINOR_DEADLINE_HOURS"
+DEFAULT_MINOR_HOURS = 24
 log = logging.getLogger(__name__)
 _told_no_team_address = threading.Event()
 
 
-def deadline_for(received_at: datetime) -> datetime:
-    """When a request received at ``received_at`` must be decided."""
-    return received_at + DEADLINE
+def minor_deadline(environ: dict[str, str] | None = None) -> timedelta:
+    """The clock of a minor's case (``STANCH_MINOR_DEADLINE_HOURS``, whole hours from 1 to 47: shorter
+    than the 48 hours every request has); ``SettingsError`` naming the setting otherwise."""
+    text = (os.environ if environ is None else environ).get(MINOR_DEADLINE_SETTING, "").strip()
+    if not text:
+        return timedelta(hours=DEFAULT_MINOR_HOURS)
+    if not text.isdigit() or not 1 <= int(text) < DEADLINE.total_seconds() / 3600:
+        raise SettingsError(f"{MINOR_DEADLINE_SETTING} must be a whole number of hours from 1 to 47 "
+                            f"(shorter than the 48 hours of every request), not {text!r}")
+    return timedelta(hours=int(text))
+
+
+def deadline_for(received_at: datetime, *, minor: bool = False) -> datetime:
+    """When a request received at ``received_at`` must be decided (a minor's case sooner)."""
+    return received_at + (minor_deadline() if minor else DEADLINE)
+
+
+def thresholds(request: TakedownRequest) -> tuple[int, ...]:
+    """The hours after receipt at which ``request`` is escalated: 24 and 36 for the 48-hour clock; for
+    a minor's case 0 (at once) and half and three quarters of its clock."""
+    if not request.minor:
+        return ESCALATION_HOURS
+    hours = int((request.deadline - request.received_at).total_seconds() // 3600)
+    return tuple(sorted({0, hours // 2, hours * 3 // 4}))
 
 
 def time_left(request: TakedownRequest, now: datetime) -> timedelta:
@@ -59,7 +88,7 @@ def deadline_kept(request: TakedownRequest) -> bool | None:
 def escalation_level(request: TakedownRequest, now: datetime) -> int:
     """The highest threshold (0, 24 or 36 hours) the open request has passed."""
     elapsed = now - request.received_at
-    passed = [hours for hours in ESCALATION_HOURS if elapsed >= timedelta(hours=hours)]
+    passed = [hours for hours in thresholds(request) if elapsed >= timedelta(hours=hours)]
     return max(passed) if passed and request.status in OPEN_STATES else 0
 
 
@@ -75,28 +104,42 @@ def escalate(session: Session, now: datetime) -> list[Escalation]:
     earliest = now - timedelta(hours=min(ESCALATION_HOURS))
     due = session.scalars(
         select(TakedownRequest).where(
-            TakedownRequest.status.in_(OPEN_STATES), TakedownRequest.received_at <= earliest
+            TakedownRequest.status.in_(OPEN_STATES),
+            or_(TakedownRequest.received_at <= earliest, TakedownRequest.minor.is_(True)),
         ).order_by(TakedownRequest.deadline)
     )
     new: list[Escalation] = []
-    team: str | None = None
     for request in due:
         done = set(session.scalars(
             select(RequestEscalation.hours).where(RequestEscalation.request_id == request.id)
         ))
-        for hours in ESCALATION_HOURS:
+        for hours in thresholds(request):
             if hours in done or now - request.received_at < timedelta(hours=hours):
                 continue
-            if _add_escalation(session, request, hours, now):
-                record(session, SYSTEM, "request.escalated", ("request", request.public_id),
-                       {"hours": hours, "deadline": request.deadline.isoformat()}, clock=lambda: now)
-                team = team or team_address()
-                if team is not None:
-                    enqueue_email(session, team, "escalation", case_id=request.public_id,
-                                  deadline=request.deadline, time_left=time_left(request, now),
-                                  clock=lambda: now)
+            if _escalate_one(session, request, hours, now):
                 new.append(Escalation(request.public_id, hours))
     return new
+
+
+def escalate_at_once(session: Session, request: TakedownRequest, now: datetime) -> None:
+    """Escalate a minor's case on receipt (threshold 0), in the transaction that stores it."""
+    _escalate_one(session, request, 0, now)
+
+
+def _escalate_one(session: Session, request: TakedownRequest, hours: int, now: datetime) -> bool:
+    """Record threshold ``hours`` once (audit event and the team's email with it); False if another
+    process already did."""
+    if not _add_escalation(session, request, hours, now):
+        return False
+    record(session, SYSTEM, "request.escalated", ("request", request.public_id),
+           {"hours": hours, "deadline": request.deadline.isoformat(),
+            **({"minor": True} if request.minor else {})},
+           clock=lambda: now)
+    team = team_address()
+    if team is not None:
+        enqueue_email(session, team, "escalation", case_id=request.public_id,
+                      deadline=request.deadline, time_left=time_left(request, now), clock=lambda: now)
+    return True
 
 
 def team_address() -> str | None:

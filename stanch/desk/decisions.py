@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from stanch.actions import enqueue_email, enqueue_webhook
 from stanch.desk.audit import SYSTEM, record
-from stanch.desk.banking import bank_hashes, case_bank
+from stanch.desk.banking import bank_for, bank_hashes
 from stanch.desk.cases import FINAL_STATES, WrongState, lock
 from stanch.desk.exchange_feedback import after_removal
 from stanch.desk.spool import drop_preview, drop_previews
@@ -244,7 +244,7 @@ def _outcome(outcomes: list[str], whole: str | None) -> str:
 
 def _bank_own_hashes(session: Session, request: TakedownRequest, bank_name: str | None,
                      result: DecisionResult) -> None:
-    bank = case_bank(session, bank_name)
+    bank = bank_for(session, request, bank_name)
     source = f"request {request.public_id}"
     for hashes in json.loads(request.hashes):
         result.entries.append(bank_hashes(session, request, hashes, source, bank))
@@ -293,7 +293,7 @@ def remove_item(session: Session, request: TakedownRequest, item: RequestItem, n
     """Bank an item's hashes for ``request`` (as the entry's source), queue its ``remove_item`` webhook
     and write its statement of reasons (once per item), and record the item's decision (``actor``
     ``system`` for a copy removed because its case already was)."""
-    bank = case_bank(session, bank_name)
+    bank = bank_for(session, request, bank_name)
     entry = bank_hashes(session, request, json.loads(item.hashes),
                         f"request {request.public_id} item {item.item_id}", bank, item)
     if item.removal_sent_at is None:

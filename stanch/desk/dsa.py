@@ -23,8 +23,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from stanch.actions import enqueue_dsa_batch
+from stanch.desk.minors import dsa_category
 from stanch.store.compliance_models import TDB_STATES, Statement
-from stanch.store.desk_models import RequestItem
+from stanch.store.desk_models import RequestItem, TakedownRequest
 
 BATCH = 100
 PUID = re.compile(r"^[a-zA-Z0-9\-_]{1,500}$")
@@ -32,13 +33,15 @@ _EXPLANATION = ("The content shows a person in an intimate way and was shared wi
                 "person shown, or someone acting for them, asked for its removal.")
 
 
-def tdb_statement(statement: Statement, hashes: dict[str, Any]) -> dict[str, Any]:
-    """The database's fields for ``statement``; ``hashes`` are its item's (they tell image from video)."""
+def tdb_statement(statement: Statement, hashes: dict[str, Any], minor: bool = False) -> dict[str, Any]:
+    """The database's fields for ``statement``; ``hashes`` are its item's (they tell image from video);
+    a minor's case is filed under the protection of minors (child sexual abuse material)."""
     video = any(key in hashes for key in ("vpdq", "frames", "tmk"))
+    category, keyword = dsa_category(minor)
     fields: dict[str, Any] = {
         "decision_visibility": ["DECISION_VISIBILITY_CONTENT_REMOVED"],
-        "category": "STATEMENT_CATEGORY_CYBER_VIOLENCE",
-        "category_specification": ["KEYWORD_NON_CONSENSUAL_IMAGE_SHARING"],
+        "category": category,
+        "category_specification": [keyword],
         "content_type": ["CONTENT_TYPE_VIDEO" if video else "CONTENT_TYPE_IMAGE"],
         # The day Stanch first knew the item; the day it was posted is the platform's to know.
         "content_date": statement.created_at.strftime("%Y-%m-%d"),
@@ -63,13 +66,14 @@ def tdb_statement(statement: Statement, hashes: dict[str, Any]) -> dict[str, Any
 
 def queue_batches(session: Session, now: datetime) -> int:
     """Queue every ``pending`` statement in batches of at most 100; returns the statements queued."""
-    rows = list(session.execute(select(Statement, RequestItem.hashes)
+    rows = list(session.execute(select(Statement, RequestItem.hashes, TakedownRequest.minor)
                                 .join(RequestItem, (RequestItem.request_id == Statement.request_id)
                                       & (RequestItem.item_id == Statement.item_id))
+                                .join(TakedownRequest, TakedownRequest.id == Statement.request_id)
                                 .where(Statement.tdb_state == "pending").order_by(Statement.id)))
     taken = set(session.scalars(select(Statement.item_id).where(Statement.tdb_state.in_(("queued", "sent")))))
     batch: list[tuple[int, dict[str, Any]]] = []
-    for statement, hashes in rows:
+    for statement, hashes, minor in rows:
         if not PUID.match(statement.item_id):
             _settle(statement, "rejected", now, "the item id is not a valid PUID for the DSA database "
                     "(letters, digits, - and _ only, at most 500): the platform must send this one itself")
@@ -78,7 +82,7 @@ def queue_batches(session: Session, now: datetime) -> int:
         else:
             taken.add(statement.item_id)
             statement.tdb_state = "queued"
-            batch.append((statement.id, tdb_statement(statement, json.loads(hashes))))
+            batch.append((statement.id, tdb_statement(statement, json.loads(hashes), minor)))
     for start in range(0, len(batch), BATCH):
         part = batch[start:start + BATCH]
         enqueue_dsa_batch(session, [i for i, _ in part], [s for _, s in part], clock=lambda: now)

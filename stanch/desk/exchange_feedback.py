@@ -48,11 +48,12 @@ from stanch.store.models import Entry
 
 def after_removal(session: Session, request: TakedownRequest, now: datetime) -> None:
     """What a removal sends to exchange sources: confirmations, and the case's PDQ hashes to sources
-    with ``push`` on when (and only when) the requester consented to sharing."""
+    with ``push`` on when (and only when) the requester consented to sharing. A minor's case is never
+    pushed: those lists are for adults' intimate images (its bank is for NCMEC's lists)."""
     pdqs, md5s, sha256s = _case_hashes(session, request)
     confirm_exchanged_hashes(session, pdqs, md5s, sha256s, now)
     record_entry_verdicts(session, identical_entries(session, pdqs, md5s, sha256s), "confirmed", now)
-    if request.share_consent:
+    if request.share_consent and not request.minor:
         queue_hash_submission(session, [p.hex() for p in pdqs], request.public_id, now)
 
 

@@ -3,7 +3,9 @@
 A request must hold what the US, UK and EU rules ask for together (REQUESTS.md): who asks and how to
 reach them, whether they are the person depicted or act for them, a typed signature, a good-faith
 statement that the content was published without consent, and where the content is. Hashes of the
-person's own copies and an explanation are optional (someone shown in a fake has no copy).
+person's own copies and an explanation are optional (someone shown in a fake has no copy). The request
+also says whether the person shown was under 18 when the picture or video was made (``under_18``,
+default no): such a case follows the minors route (``stanch.desk.minors``).
 
 ``validate`` lists *every* problem at once, so a person fixes the form in one go; nothing is stored
 unless all is well. ``file_request`` stores a valid request in the caller's transaction, queues the
@@ -25,8 +27,9 @@ from stanch.actions import enqueue_email
 from stanch.actions.mailers import check_address
 from stanch.bodies import unstorable
 from stanch.desk.audit import SYSTEM, record
-from stanch.desk.clock import deadline_for
+from stanch.desk.clock import deadline_for, escalate_at_once
 from stanch.desk.hashes import parse_hashes
+from stanch.desk.minors import HELP
 from stanch.desk.safeguards import Safeguards, check_rate, flags_for, note_submission
 from stanch.desk.tokens import keyed_hash, new_case_number, new_token, token_digest
 from stanch.store.desk_models import RequestLocation, TakedownRequest
@@ -37,7 +40,7 @@ MAX_HASHES = 500
 MAX_TEXT = 20_000
 MAX_LOCATION = 2_000
 _FIELDS = {"requester", "relationship", "signature", "good_faith", "statement", "locations", "hashes",
-           "explanation", "phone", "contact", "share_hashes"}
+           "explanation", "phone", "contact", "share_hashes", "under_18"}
 
 
 class InvalidRequest(ValueError):
@@ -65,6 +68,8 @@ class ValidRequest:
     share_hashes: bool = False
     """The requester agreed that the hashes of removed content may be shared with hash-sharing partners
     (``share_hashes: true``); absent means no."""
+    under_18: bool = False
+    """The person shown was under 18 when the picture or video was made (``under_18: true``)."""
 
 
 @dataclass(frozen=True)
@@ -75,10 +80,17 @@ class Receipt:
     token: str
     received_at: datetime
     deadline: datetime
+    under_18: bool = False
 
-    def to_dict(self) -> dict[str, str]:
-        return {"id": self.id, "token": self.token, "received_at": self.received_at.isoformat(),
-                "deadline": self.deadline.isoformat()}
+    def to_dict(self) -> dict[str, Any]:
+        """The receipt as the API answers it; a minor's case adds where to get help (``help``)."""
+        out: dict[str, Any] = {"id": self.id, "token": self.token,
+                               "received_at": self.received_at.isoformat(),
+                               "deadline": self.deadline.isoformat()}
+        if self.under_18:
+            out["under_18"] = True
+            out["help"] = HELP
+        return out
 
 
 def object_problems(body: Any, what: str, allowed: set[str]) -> list[str]:
@@ -139,11 +151,15 @@ def validate(body: Any) -> ValidRequest:
     share_hashes = body.get("share_hashes", False)
     if not isinstance(share_hashes, bool):
         problems.append("share_hashes must be true or false (may the hashes be shared with partners?)")
+    under_18 = body.get("under_18", False)
+    if not isinstance(under_18, bool):
+        problems.append("under_18 must be true or false (was the person shown under 18 when the picture "
+                        "or video was made?)")
     if problems:
         raise InvalidRequest(problems)
     assert name and email and signature and statement and isinstance(relationship, str)
     return ValidRequest(name, email, relationship, signature, statement, locations, hashes, explanation,
-                        phone, contact, share_hashes is True)
+                        phone, contact, share_hashes is True, under_18 is True)
 
 
 def requester(
@@ -208,6 +224,7 @@ def file_request(
     """Store a valid request and queue its acknowledgement; raises ``RateLimited`` over the limits.
 
     ``address`` is the client's network address (None from the command line: not rate limited by it).
+    A minor's case gets its own deadline and is escalated at once, in the same transaction.
     """
     limits = safeguards or Safeguards()
     keys = {"contact": keyed_hash(session, valid.email)}
@@ -218,11 +235,12 @@ def file_request(
     token = new_token()
     request = TakedownRequest(
         public_id=unused_number(session, TakedownRequest), token_hash=token_digest(token), status="received",
-        received_at=now, deadline=deadline_for(now), requester_name=valid.name,
+        received_at=now, deadline=deadline_for(now, minor=valid.under_18), requester_name=valid.name,
         requester_email=valid.email, requester_phone=valid.phone, requester_contact=valid.contact,
         relationship=valid.relationship, signature=valid.signature, statement=valid.statement,
         explanation=valid.explanation, hashes=json.dumps(valid.hashes), contact_hash=keys["contact"],
         flags=json.dumps(flags), duplicate_of=duplicate, updated_at=now, share_consent=valid.share_hashes,
+        minor=valid.under_18,
     )
     session.add(request)
     session.flush()
@@ -232,9 +250,11 @@ def file_request(
     enqueue_email(session, valid.email, "received", case_id=request.public_id, deadline=request.deadline,
                   clock=lambda: now)
     record(session, SYSTEM, "request.received", ("request", request.public_id),
-           {"locations": len(valid.locations), "hashes": len(valid.hashes), "flags": flags},
-           clock=lambda: now)
-    receipt = Receipt(request.public_id, token, request.received_at, request.deadline)
+           {"locations": len(valid.locations), "hashes": len(valid.hashes), "flags": flags,
+            **({"minor": True} if valid.under_18 else {})}, clock=lambda: now)
+    if valid.under_18:
+        escalate_at_once(session, request, now)
+    receipt = Receipt(request.public_id, token, request.received_at, request.deadline, valid.under_18)
     return receipt, request
 
 

@@ -241,8 +241,8 @@ def attach_item(
     session.add(row)
     session.flush()
     at_once = matched is None or place_copy(session, request, row, matched, entries, now)
-    preview = item.preview
-    if preview is None and not at_once and read_media is not None:
+    preview = None if request.minor else item.preview  # a minor's case is never previewed: nothing kept
+    if preview is None and not at_once and read_media is not None and not request.minor:
         media = read_media()
         preview = preview_source(media) if media is not None else None
     if preview is not None and (request.status in OPEN_STATES or not at_once):

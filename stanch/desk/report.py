@@ -62,6 +62,16 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[rank - 1]
 
 
+def hours_between(start: datetime, end: datetime) -> float:
+    """Elapsed hours from ``start`` to ``end``: the unit of every time-to-decision figure."""
+    return (end - start).total_seconds() / 3600
+
+
+def median_hours(hours: list[float]) -> float | None:
+    """The median of a list of hours, rounded as the report shows it; None for no values."""
+    return round(percentile(hours, 0.5), 2) if hours else None
+
+
 def _month(moment: datetime) -> str:
     return f"{moment.year:04d}-{moment.month:02d}"
 
@@ -81,7 +91,7 @@ def monthly(session: Session) -> list[MonthFigures]:
         figures.by_outcome["open" if request.status in OPEN_STATES else request.status] += 1
         decided = request.decided_at
         if decided is not None:
-            durations[_month(decided)].append((decided - request.received_at).total_seconds() / 3600)
+            durations[_month(decided)].append(hours_between(request.received_at, decided))
             at(decided)
     for item in session.scalars(select(RequestItem).where(
             RequestItem.origin == "copy", RequestItem.removal_sent_at.is_not(None))):
@@ -105,7 +115,7 @@ def monthly(session: Session) -> list[MonthFigures]:
     for key, hours in durations.items():
         figures = months[key]
         figures.decided = len(hours)
-        figures.median_hours = round(percentile(hours, 0.5), 2)
+        figures.median_hours = median_hours(hours)
         figures.p95_hours = round(percentile(hours, 0.95), 2)
         figures.within_48h = round(sum(h <= limit for h in hours) / len(hours), 4)
     return [months[key] for key in sorted(months)]

@@ -360,5 +360,7 @@ def _columns(batches: Iterable[list[tuple[int, int, int, bytes]]]) -> tuple[np.n
 
 
 def bank_rule(bank: Bank) -> BankRule:
-    """What matching needs of a stored bank (its id, name, threshold, trust and kind)."""
-    return BankRule(bank.id, bank.name, bank.threshold, bank.trust, bank.kind)  # type: ignore[arg-type]
+    """What matching needs of a stored bank (its id, name, threshold, trust and kind); a ``minor`` bank
+    matches as a ``match`` bank (its matches name the bank, so the platform knows which they are)."""
+    kind = "allow" if bank.kind == "allow" else "match"
+    return BankRule(bank.id, bank.name, bank.threshold, bank.trust, kind)  # type: ignore[arg-type]

@@ -77,6 +77,9 @@ class TakedownRequest(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     share_consent: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     """The requester agreed to share the hashes with hash-sharing partners once removed (default no)."""
+    minor: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    """The person shown was under 18 when the picture or video was made: child sexual abuse material,
+    escalated at once, on its own clock, never previewed (``stanch.desk.minors``)."""
 
 
 class RequestLocation(Base):

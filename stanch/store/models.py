@@ -47,8 +47,10 @@ NAMING_CONVENTION = {
 
 TRUSTS = ("block", "review")
 """What a match in a bank (or entry) leads to: block the upload, or send it to a reviewer."""
-BANK_KINDS = ("match", "allow")
-"""``allow`` banks hold content that must never be actioned (benign images that collide)."""
+BANK_KINDS = ("match", "allow", "minor")
+"""``allow`` banks hold content that must never be actioned (benign images that collide); ``minor`` banks
+match as ``match`` banks do and hold intimate imagery of people under 18 (child sexual abuse material):
+the desk banks a minor's case there (``STANCH_MINOR_BANK``), and an NCMEC exchange source may feed it."""
 ENTRY_KINDS = ("image", "video")
 FRAME_ORIGINAL = "original"
 """The ``view`` of a video frame's plain hash row (its views' rows follow it)."""
@@ -87,7 +89,7 @@ class Bank(Base):
     __tablename__ = "banks"
     __table_args__ = (
         CheckConstraint("trust IN ('block', 'review')", name="trust"),
-        CheckConstraint("kind IN ('match', 'allow')", name="kind"),
+        CheckConstraint("kind IN ('match', 'allow', 'minor')", name="kind"),
         CheckConstraint("threshold >= 0 AND threshold <= 256", name="threshold"),
     )
 

@@ -23,6 +23,7 @@ from stanch.desk.cases import (
     withdraw,
 )
 from stanch.desk.intake import InvalidRequest, file_request, validate
+from stanch.desk.minors import HELP
 from stanch.desk.report import monthly
 from stanch.desk.request_forms import GOOD_FAITH_STATEMENT, pasted_hashes
 from stanch.desk.request_forms import browser_hashes as _browser_hashes
@@ -108,7 +109,7 @@ def home() -> Response:
 @router.get("/report", response_class=HTMLResponse)
 def report_form(request: Request) -> Response:
     return _page(request, "report.html", {"title": "Ask for intimate images to be removed", "values": {},
-                                          "errors": {}})
+                                          "errors": {}, "take_it_down": HELP["url_text"]})
 
 
 @router.post("/report", response_class=HTMLResponse)
@@ -127,12 +128,14 @@ def report_submit(
     explanation: str = Form(""),
     good_faith: str = Form(""),
     signature: str = Form(""),
+    under_18: str = Form(""),
 ) -> Response:
     values = {"relationship": relationship, "name": name, "email": email, "phone": phone,
               "locations": locations,
               "hashes": hashes, "pasted": pasted, "explanation": explanation, "good_faith": good_faith,
-              "signature": signature}
-    context: dict[str, Any] = {"title": "Ask for intimate images to be removed", "values": values}
+              "signature": signature, "under_18": under_18}
+    context: dict[str, Any] = {"title": "Ask for intimate images to be removed", "values": values,
+                               "take_it_down": HELP["url_text"]}
     if not form_token_ok(request, form_token_value):
         return _page(request, "report.html", {**context, "errors": {"form": [_STALE_FORM]}}, 403)
     body: dict[str, Any] = {
@@ -140,7 +143,7 @@ def report_submit(
         "signature": signature, "good_faith": good_faith == "yes",
         "statement": GOOD_FAITH_STATEMENT if good_faith == "yes" else "",
         "locations": _typed_lines(locations),
-        "explanation": explanation or None, "phone": phone or None,
+        "explanation": explanation or None, "phone": phone or None, "under_18": under_18 == "yes",
     }
     try:
         body["hashes"] = _browser_hashes(hashes) + pasted_hashes(pasted)
@@ -158,7 +161,8 @@ def report_submit(
         }, 429)
     background.add_task(app.locate_soon, request_id)  # located at once, as API requests are
     return render(request, "receipt.html", {"title": "Your request was received", "receipt": receipt,
-                                            "locations": len(valid.locations), "hashes": len(valid.hashes)})
+                                            "locations": len(valid.locations), "hashes": len(valid.hashes),
+                                            "help": HELP})
 
 
 @router.get("/how-it-works", response_class=HTMLResponse)

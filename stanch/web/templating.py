@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from stanch.actions.settings import site_name
 from stanch.web.labels import FILTERS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -40,7 +41,7 @@ def _templates() -> Jinja2Templates:
     templates.env.filters["when"] = when
     templates.env.filters["duration"] = duration
     templates.env.filters.update(FILTERS)
-    templates.env.globals["site_name"] = os.environ.get("STANCH_SITE_NAME", "Stanch")
+    templates.env.globals["site_name"] = site_name()
     templates.env.globals["exit_url"] = os.environ.get("STANCH_QUICK_EXIT_URL", QUICK_EXIT_URL)
     return templates
 

@@ -62,6 +62,17 @@ def test_files_a_request_with_the_hashes_and_prints_the_receipt(
         assert token_matches(token, stored.token_hash)
         hashes = json.loads(stored.hashes)
     assert len(hashes) == 1 and hashes[0]["kind"] == "image" and "private-name" not in stored.hashes
+    assert not stored.minor and "takeitdown" not in result.output
+
+
+def test_under_18_files_a_minors_case_and_prints_where_to_get_help(server: TestClient,
+                                                                 database: Database) -> None:
+    result = CliRunner().invoke(app, [*ARGS, "--good-faith", "--under-18"])
+    assert result.exit_code == 0, result.output
+    assert "https://takeitdown.ncmec.org" in result.output
+    case = result.output.split("case ", 1)[1].split()[0]
+    with database.read() as session:
+        assert find_request(session, case).minor
 
 
 def test_a_refused_request_exits_1_and_says_why(server: TestClient) -> None:

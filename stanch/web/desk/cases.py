@@ -15,6 +15,7 @@ from stanch.desk.audit import record
 from stanch.desk.cases import UnknownRequest, WrongState, find_item, find_request, reviewer_view
 from stanch.desk.copy_review import decide_copy
 from stanch.desk.decisions import decide, decide_items, parse_item_choices
+from stanch.desk.minors import REFUSED_PREVIEW, REPORTING_DUTY, MinorCase, previewable, report_export
 from stanch.desk.spool import Spool, open_spool, spool_ids
 from stanch.desk.users import Reviewer
 from stanch.runtime import Runtime, Stanch
@@ -45,7 +46,8 @@ def case_page_for(request: Request, app: Stanch, reviewer: Reviewer, case: str, 
                   status_code: int = 200) -> Response:
     """The case page (audited as a view); with ``clear_item`` that item's preview (frame ``clear_frame``
     of a video) is unblurred (audited). ``chosen`` is a refused decision's option and reason, shown
-    again so nothing typed is lost."""
+    again so nothing typed is lost. A minor's case shows no preview at all and refuses an unblur (403),
+    whoever asks."""
     now = app.now()
     clear: dict[str, str] = {}
     no_preview: dict[str, str] = {}
@@ -53,6 +55,8 @@ def case_page_for(request: Request, app: Stanch, reviewer: Reviewer, case: str, 
     try:
         with app.db.write() as session:
             found = find_request(session, case)
+            if clear_item is not None:
+                previewable(found)
             view = reviewer_view(session, found, reviewer.actor, now)
             spooled = spool_ids(session, found.id)
             spool = open_spool(session, create=False) if spooled else None
@@ -63,7 +67,12 @@ def case_page_for(request: Request, app: Stanch, reviewer: Reviewer, case: str, 
                        {"item_id": item.item_id, **frame})
     except UnknownRequest:
         return no_such_case(request, reviewer, case)
+    except MinorCase as refused:
+        return message(request, reviewer, "Not shown", str(refused), 403)
     for item in view["items"] + view["copies"]:
+        if view["minor"]:
+            no_preview[item["item_id"]] = REFUSED_PREVIEW
+            continue
         item_id, spool_id = item["item_id"], spooled.get(item["item_id"])
         try:
             count = check_previewable(item_id, spool_id, spool)
@@ -81,6 +90,7 @@ def case_page_for(request: Request, app: Stanch, reviewer: Reviewer, case: str, 
         "error": error, "chosen": chosen or {}, "hashes_json": json.dumps(view["hashes"], indent=1),
         "to_review": [c for c in view["copies"] if c["review"] == "pending"
                       and view["status"] not in ("rejected", "withdrawn", "reinstated")],
+        "reporting_duty": REPORTING_DUTY if view["minor"] else None,
     }, status_code)
 
 
@@ -92,16 +102,36 @@ def case_page(request: Request, app: Runtime, reviewer: SignedIn, case: str) -> 
 @router.get("/cases/{case}/preview")
 def blurred_preview(app: Runtime, reviewer: Viewer, case: str, item: str, frame: int = 0) -> Response:
     """The blurred, greyscale preview of one item of a case, or of one keyframe of a video (the only
-    form sent without an unblur)."""
+    form sent without an unblur); 403 for a minor's case, whose items are never shown."""
     spool: Spool | None = None
     try:
         with app.db.read() as session:
-            spool_id = find_item(session, find_request(session, case), item).spool_id
+            found = find_request(session, case)
+            previewable(found)
+            spool_id = find_item(session, found, item).spool_id
             spool = open_spool(session, create=False) if spool_id else None
         jpeg = preview_jpeg(media_of(item, spool_id, spool), frame=frame)
+    except MinorCase:
+        return Response(status_code=403)
     except (UnknownRequest, NoPreview):
         return Response(status_code=404)
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/cases/{case}/minor-report")
+def minor_report(request: Request, app: Runtime, reviewer: SignedIn, case: str) -> Response:
+    """What Stanch knows about a minor's case, as JSON, for the platform's own report to NCMEC (no
+    media, nothing about the requester; audited as ``request.minor_export``); 404 for other cases."""
+    try:
+        with app.db.write() as session:
+            export = report_export(session, find_request(session, case), reviewer.actor, app.now())
+    except UnknownRequest:
+        return no_such_case(request, reviewer, case)
+    except ValueError as not_minor:
+        return message(request, reviewer, "No report to export", str(not_minor), 404)
+    return Response(json.dumps(export, indent=2), media_type="application/json", headers={
+        "Cache-Control": "no-store",
+        "Content-Disposition": f'attachment; filename="{export["case"]["id"]}-minor-report.json"'})
 
 
 @router.post("/cases/{case}/unblur", response_class=HTMLResponse)

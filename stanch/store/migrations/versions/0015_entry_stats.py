@@ -4,7 +4,7 @@ and item ids), ``retro_cursor``, and ``entries.disabled_at`` / ``disabled_reason
 switched off without withdrawing it).
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-02 16:50:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
