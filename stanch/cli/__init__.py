@@ -18,8 +18,8 @@ COMMANDS: dict[str, str] = {
     "hash": "Hash media: one JSON line per file on stdout; exit status 1 if any file could not be hashed.",
     "match": "Match media against the banks: one JSON line per file; exit status 1 if any file failed.",
     "serve": "Serve the HTTP API (and pages) on the database in STANCH_DATABASE_URL.",
-    "report": "Print the transparency report: requests by outcome, time to decision, copies, appeals, "
-              "per month.",
+    "report": "Print the transparency report (requests by outcome, time to decision, copies, appeals, per "
+              "month), or with --format dsa-csv the harmonised report's rows Stanch can fill for a period.",
     "sweep": "Sweep a catalog against the banks: JSON lines of matches on stdout, a summary on stderr.",
     "prune": "Withdraw expired bank entries, delete sent outbox messages older than --outbox-days and all "
              "but the newest --feed-keep change-feed rows; pending and failed messages, and the audit log, "
@@ -31,7 +31,7 @@ COMMANDS: dict[str, str] = {
     "desk": "The takedown desk's periodic work.",
     "bank": "Banks of hashes: create, fill, exchange, withdraw.",
     "keys": "API keys: create, list, revoke.",
-    "exchange": "Live exchange: sources (StopNCII, NCMEC) that feed banks.",
+    "exchange": "Live exchange: sources (StopNCII, NCMEC, ThreatExchange) that feed banks.",
     "dsa": "Statements of reasons for the EU DSA Transparency Database.",
     "docs": "Serve the documentation site on this machine (from a checkout of Stanch, with mkdocs-material).",
 }
