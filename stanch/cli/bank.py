@@ -17,30 +17,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 
 from stanch.cli.audit import cli_actor
-from stanch.cli.choices import choice
+from stanch.cli.choices import BANK_KINDS, EXPORT_FORMATS, IMPORT_FORMATS, TRUSTS, choice
 from stanch.cli.hash import hash_files
 from stanch.cli.transaction import cli_write
-from stanch.desk.audit import record as audit
-from stanch.exchange import EXPORT_FORMATS, FORMATS, FormatError, export_bank, import_lines
-from stanch.files import media_files
-from stanch.signals import signals_from_record
-from stanch.store import (
-    BANK_KINDS,
-    TRUSTS,
-    BankExists,
-    Provenance,
-    UnknownBank,
-    UnknownEntry,
-    active_entry_counts,
-    add_entries,
-    bank_record,
-    create_bank,
-    entry_from_signals,
-    get_bank,
-    list_banks,
-    open_database,
-    withdraw_entry,
-)
 
 if TYPE_CHECKING:
     Trust = str
@@ -49,7 +28,7 @@ if TYPE_CHECKING:
     ExportFormat = str
 else:
     Trust, BankKind = choice(TRUSTS), choice(BANK_KINDS)
-    ImportFormat, ExportFormat = choice(FORMATS), choice(EXPORT_FORMATS)
+    ImportFormat, ExportFormat = choice(IMPORT_FORMATS), choice(EXPORT_FORMATS)
 
 bank_app = typer.Typer(help="Banks of hashes: create, fill, exchange, withdraw.", no_args_is_help=True)
 
@@ -63,8 +42,12 @@ def _print(record: dict[str, Any]) -> None:
     typer.echo(json.dumps(record))
 
 
-_REFUSALS = (UnknownBank, UnknownEntry, BankExists, FormatError, ValueError)
-"""The library's refusals: a message and exit status 1, nothing stored."""
+def _refusals() -> tuple[type[Exception], ...]:
+    """The library's refusals: a message and exit status 1, nothing stored."""
+    from stanch.exchange import FormatError
+    from stanch.store import BankExists, UnknownBank, UnknownEntry
+
+    return (UnknownBank, UnknownEntry, BankExists, FormatError, ValueError)
 
 
 def _counts(summary: dict[str, Any]) -> dict[str, int]:
@@ -80,7 +63,10 @@ def create(
     kind: BankKind = typer.Option("match", "--kind", help="match, or allow for content never to action."),
 ) -> None:
     """Create a bank."""
-    with cli_write(*_REFUSALS) as session:
+    from stanch.desk.audit import record as audit
+    from stanch.store import bank_record, create_bank
+
+    with cli_write(*_refusals()) as session:
         bank = create_bank(session, name, threshold=threshold, trust=trust, kind=kind)
         audit(session, cli_actor(), "bank.create", ("bank", bank.name),
                {"threshold": bank.threshold, "trust": bank.trust, "kind": bank.kind})
@@ -90,6 +76,8 @@ def create(
 @bank_app.command("list")
 def list_command() -> None:
     """One JSON line per bank, with its count of active entries."""
+    from stanch.store import active_entry_counts, bank_record, list_banks, open_database
+
     db = open_database()
     try:
         with db.read() as session:
@@ -111,6 +99,10 @@ def add(
 
     All or nothing: if any file cannot be hashed, nothing is added and each problem is reported.
     """
+    from stanch.files import media_files
+    from stanch.signals import signals_from_record
+    from stanch.store import Provenance, add_entries, entry_from_signals, get_bank
+
     files = media_files(paths)
     records = list(hash_files(files, purpose="bank"))
     errors = [r for r in records if "error" in r]
@@ -121,7 +113,7 @@ def add(
     entries = [
         entry_from_signals(signals_from_record(r), Provenance(source=Path(r["path"]).name)) for r in records
     ]
-    with cli_write(*_REFUSALS) as session:
+    with cli_write(*_refusals()) as session:
         bank = get_bank(session, name)
         result = add_entries(session, bank, entries, trust=trust)
         for record, entry_id in zip(records, result.added_ids, strict=True):
@@ -138,8 +130,12 @@ def import_command(
 ) -> None:
     """Import a hash list in one transaction; bad lines are quarantined (listed, exit status 1), the
     good ones go in."""
+    from stanch.desk.audit import record as audit
+    from stanch.exchange import import_lines
+    from stanch.store import get_bank
+
     list_name = source or ("stdin" if str(file) == "-" else file.name)
-    with cli_write(*_REFUSALS) as session, _open_text(file) as lines:
+    with cli_write(*_refusals()) as session, _open_text(file) as lines:
         bank = get_bank(session, name)
         summary = import_lines(session, bank, lines, source=list_name, format=format, trust=trust)
         audit(session, cli_actor(), "bank.import", ("bank", bank.name),
@@ -174,6 +170,9 @@ def export(
     format: ExportFormat = typer.Option("jsonl", "--format", help="The format written."),
 ) -> None:
     """Write the bank's active entries to standard output (JSON lines: {"id", "source", ...signals})."""
+    from stanch.exchange import export_bank
+    from stanch.store import UnknownBank, get_bank, open_database
+
     db = open_database()
     try:
         with db.read() as session:
@@ -193,7 +192,10 @@ def remove(
     entry_id: int = typer.Argument(..., help="The entry's id (from add, import or export)."),
 ) -> None:
     """Withdraw an entry: it stops matching at once (it stays on record, marked withdrawn)."""
-    with cli_write(*_REFUSALS) as session:
+    from stanch.desk.audit import record as audit
+    from stanch.store import get_bank, withdraw_entry
+
+    with cli_write(*_refusals()) as session:
         entry = withdraw_entry(session, get_bank(session, name), entry_id)
         assert entry.withdrawn_at is not None
         audit(session, cli_actor(), "entry.withdraw", ("entry", entry.id),

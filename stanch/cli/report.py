@@ -10,9 +10,6 @@ from typing import Literal
 import typer
 
 from stanch.cli.audit import cli_actor
-from stanch.desk.audit import record
-from stanch.desk.report import as_json_text, monthly, report_markdown
-from stanch.store import open_database
 
 
 def report_command(
@@ -20,6 +17,10 @@ def report_command(
                                                 help="md (a Markdown table) or json."),
 ) -> None:
     """Print the transparency report: requests by outcome, time to decision, copies, appeals, per month."""
+    from stanch.desk.audit import record
+    from stanch.desk.report import as_json_text, monthly, report_markdown
+    from stanch.store import open_database
+
     db = open_database()
     try:
         with db.write() as session:

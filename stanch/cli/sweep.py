@@ -15,15 +15,13 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import typer
 
-from stanch.net import FetchLimits
-from stanch.signals import Limits
-from stanch.store import open_database
-from stanch.sweep import HashSettings, LocalPool, RayData, SourceError, SweepError, SweepOptions, SweepRun
-from stanch.sweep.executors import Executor
+if TYPE_CHECKING:
+    from stanch.sweep import HashSettings
+    from stanch.sweep.executors import Executor
 
 PROGRESS_MIN_ITEMS = 20
 DEFAULT_BATCH = {"local": 64, "ray": 1024}
@@ -50,6 +48,11 @@ def sweep_command(
     fetch_seconds: float = typer.Option(30, "--fetch-seconds", min=0.1, help="Longest time to fetch a URL."),
 ) -> None:
     """Sweep a catalog against the banks: JSON lines of matches on stdout, a summary on stderr."""
+    from stanch.net import FetchLimits
+    from stanch.signals import Limits
+    from stanch.store import open_database
+    from stanch.sweep import HashSettings, SourceError, SweepError, SweepOptions, SweepRun
+
     max_bytes = int(max_file_mb * 2**20)
     fetch = FetchLimits(max_bytes=max_bytes, seconds=fetch_seconds)
     settings = HashSettings(Limits(max_bytes=max_bytes), fetch, allow_private)
@@ -77,6 +80,8 @@ def sweep_command(
 
 
 def _executor(engine: str, settings: HashSettings, workers: int, address: str | None) -> Executor:
+    from stanch.sweep import LocalPool, RayData
+
     if engine == "local":
         return LocalPool(settings, workers or os.cpu_count() or 1)
     if engine == "ray":
