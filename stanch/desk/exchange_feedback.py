@@ -15,16 +15,10 @@ from __future__ import annotations
 import json
 from contextlib import suppress
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session, sessionmaker
-from threatexchange.exchanges.clients.stopncii.api import (
-    StopNCIICSPFeedbackValue,
-    StopNCIIEndpoint,
-    StopNCIISignalType,
-)
 
 from stanch.actions.delivery import DeliveryError, Message, Sender
 from stanch.exchange.live.errors import CredentialsError
@@ -35,9 +29,15 @@ from stanch.exchange.live.feedback import (
     queue_source_feedback,
 )
 from stanch.exchange.live.sources import UnknownSource, get_source, read_credentials
-from stanch.exchange.live.stopncii import StopNCIIClient
 from stanch.store.desk_models import RequestItem, TakedownRequest
 from stanch.store.models import Entry
+
+if TYPE_CHECKING:
+    import requests
+
+# The StopNCII client (requests, python-threatexchange, which loads faiss: about 0.4 s) is imported
+# by the sender that uses it, not by the desk's decisions that import this module: a sweep or a
+# decision that sends nothing to StopNCII must not wait for it.
 
 
 def after_removal(session: Session, request: TakedownRequest, now: datetime) -> None:
@@ -91,6 +91,15 @@ class ExchangeFeedbackSender:
         self._environ = environ
 
     def send(self, message: Message) -> None:
+        import requests
+        from threatexchange.exchanges.clients.stopncii.api import (
+            StopNCIICSPFeedbackValue,
+            StopNCIIEndpoint,
+            StopNCIISignalType,
+        )
+
+        from stanch.exchange.live.stopncii import StopNCIIClient
+
         payload = message.payload
         with self._sessions() as session:
             try:
@@ -130,6 +139,8 @@ class ExchangeFeedbackSender:
 def _submission(payload: dict[str, Any], created: datetime) -> dict[str, Any]:
     """pytx's ``submit_hashes`` body, with the signal type's name (pytx sends ``str()`` of its enum,
     ``"StopNCIISignalType.ImagePDQ"``: see docs/exchange.md)."""
+    from threatexchange.exchanges.clients.stopncii.api import StopNCIICSPFeedbackValue
+
     blocked = [{"tags": [], "feedbackValue": StopNCIICSPFeedbackValue.Blocked.value}]
     records = [
         {"lastModtimestamp": int(created.timestamp()), "signalType": payload["signalType"],

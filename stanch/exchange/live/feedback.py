@@ -27,15 +27,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from threatexchange.exchanges.clients.stopncii.api import (
-    StopNCIICSPFeedbackValue,
-)
 
 from stanch.store.exchange_models import ExchangeSource
 from stanch.store.models import Entry
 from stanch.store.outbox_models import OutboxMessage
 
-VERDICTS = {"confirmed": StopNCIICSPFeedbackValue.Blocked, "rejected": StopNCIICSPFeedbackValue.NotBlocked}
+VERDICTS = ("confirmed", "rejected")
+"""A reviewer's verdicts on a match, sent as StopNCII's ``Blocked`` and ``NotBlocked``."""
 FEEDBACK_TYPE = "stopncii.feedback"
 SUBMIT_TYPE = "stopncii.submit"
 LIST_PREFIX = "exchange:"
@@ -66,7 +64,7 @@ def queue_source_feedback(session: Session, entry_ids: Iterable[int], verdict: s
             continue
         signal_type, _, value = str(external_id).partition(":")
         data = {"source": name, "signalType": signal_type, "hashValue": value,
-                "feedbackValue": VERDICTS[verdict].value}
+                "feedbackValue": _feedback_value(verdict)}
         payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
         if _already_queued(session, name, payload):
             continue
@@ -109,3 +107,13 @@ def _already_queued(session: Session, name: str, payload: str) -> bool:
             OutboxMessage.payload == payload, OutboxMessage.status.in_(("pending", "sent")),
         ).limit(1)
     ) is not None  # fmt: skip
+
+
+def _feedback_value(verdict: str) -> str:
+    """StopNCII's feedback value for ``verdict``. python-threatexchange is imported here, not by the
+    module: it loads faiss (about 0.4 s), which the desk's decisions and a sweep importing this module
+    do not need unless feedback is queued."""
+    from threatexchange.exchanges.clients.stopncii.api import StopNCIICSPFeedbackValue
+
+    value = {"confirmed": StopNCIICSPFeedbackValue.Blocked, "rejected": StopNCIICSPFeedbackValue.NotBlocked}
+    return str(value[verdict].value)
