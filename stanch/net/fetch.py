@@ -181,6 +181,8 @@ class SafeFetcher:
               deadline: float) -> httpx.Response:
         """Send the request to the checked address of ``url``'s host, keeping the host name for
         ``Host`` and TLS (server name and certificate check)."""
+        import httpx
+
         address = self.checked_address(url)
         target = httpx.URL(url)
         request = client.build_request(
