@@ -75,7 +75,7 @@ def _start_early(executor: Executor, source: Path) -> None:
     ask for is dropped."""
     from stanch.sweep.executors import LocalPool
     from stanch.sweep.hashing import task
-    from stanch.sweep.sources import SourceError, list_items
+    from stanch.sweep.sources import SourceError, is_url, list_items
 
     if not isinstance(executor, LocalPool):
         return
@@ -83,7 +83,8 @@ def _start_early(executor: Executor, source: Path) -> None:
         keys = list_items(source)
     except SourceError:
         return  # the sweep reports it
-    executor.start(task(key) for key in keys)
+    # Files only: a URL is fetched from someone's server, which a resumed sweep may not need again.
+    executor.start(task(key) for key in keys if not is_url(key))
 
 
 def _sweep(executor: Executor, source: Path, since: int | None, case: str | None, batch: int) -> bool:
