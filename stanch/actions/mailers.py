@@ -29,8 +29,8 @@ def check_address(address: str) -> str:
     """``address`` if it is one plain email address (no display name, no line breaks), else ValueError."""
     try:
         parsed = Address(addr_spec=address.strip())
-    except (ValueError, IndexError) as error:
-        raise ValueError(f"{address!r} is not an email address: {error}") from None
+    except (ValueError, IndexError):  # the parser's reason ("addr-spec local part ...") helps nobody
+        raise ValueError(f"{address!r} is not an email address such as name@example.org") from None
     if len(parsed.addr_spec) > _MAX_ADDRESS_CHARS:
         raise ValueError(f"an email address has at most {_MAX_ADDRESS_CHARS} characters")
     if not parsed.domain or "." not in parsed.domain:

@@ -22,15 +22,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import Engine, update
 
 from stanch.actions.delivery import DeliveryError, Message
 from stanch.store.compliance_models import Statement
 from stanch.store.engine import write_engine
 from stanch.store.models import utcnow
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_BATCH = 100
 _MESSAGE_CHARS = 2_000
@@ -43,6 +45,8 @@ class TdbSender:
     def __init__(self, url: str, token: str, engine: Engine, *, timeout: float,
                  clock: Callable[[], datetime] = utcnow,
                  transport: httpx.BaseTransport | None = None) -> None:
+        import httpx  # here, not at the top: the sweep and the CLI import this module's package
+
         self._url = url.rstrip("/") + "/api/v1/statements"
         self._writes = write_engine(engine)
         self._clock = clock
@@ -71,6 +75,8 @@ class TdbSender:
         self._client.close()
 
     def _post(self, statements: list[dict[str, Any]]) -> httpx.Response:
+        import httpx
+
         try:
             return self._client.post(self._url, json={"statements": statements})
         except httpx.TimeoutException:

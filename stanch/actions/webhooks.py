@@ -16,12 +16,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-
-import httpx
+from typing import TYPE_CHECKING
 
 from stanch.actions.delivery import DeliveryError, Message
 from stanch.actions.signing import sign
 from stanch.clock import utcnow
+
+if TYPE_CHECKING:
+    import httpx
 
 WEBHOOK_TYPES = ("remove_item", "block_upload", "reinstate_item", "hold_for_review", "statement.created",
                  "entry.flood_review", "bank.flood_review", "upload.matched")
@@ -60,6 +62,8 @@ class WebhookSender:
         clock: Callable[[], datetime] = utcnow,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        import httpx  # here, not at the top: the sweep and the CLI import this module's package
+
         self._url = url
         self._secret = secret
         self._timeout = timeout
@@ -72,6 +76,8 @@ class WebhookSender:
         )
 
     def send(self, message: Message) -> None:
+        import httpx
+
         body = webhook_body(message)
         timestamp = int(self._clock().timestamp())
         headers = {

@@ -17,23 +17,12 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from stanch.actions import (
-    ActionSettings,
-    Dispatcher,
-    SettingsError,
-    UnknownMessage,
-    list_messages,
-    retry_message,
-)
-from stanch.actions.outbox import OUTBOX_STATES
 from stanch.cli.audit import cli_actor
-from stanch.cli.choices import choice
+from stanch.cli.choices import OUTBOX_STATES, choice
 from stanch.cli.transaction import cli_write
-from stanch.desk.audit import record
-from stanch.desk.exchange_feedback import exchange_senders
-from stanch.store import open_database
 
-if TYPE_CHECKING:  # a type only: messages are read through stanch.actions
+if TYPE_CHECKING:  # types only: messages are read through stanch.actions
+    from stanch.actions import ActionSettings
     from stanch.store.outbox_models import OutboxMessage
 
 if TYPE_CHECKING:
@@ -46,6 +35,8 @@ actions_app = typer.Typer(help="The outbox: webhooks to the platform, emails to 
 
 
 def _settings() -> ActionSettings:
+    from stanch.actions import ActionSettings, SettingsError
+
     try:
         return ActionSettings.from_env()
     except SettingsError as error:
@@ -59,6 +50,10 @@ def run_command(
     poll: float = typer.Option(1.0, "--poll", min=0.1, help="Seconds between looks for new messages."),
 ) -> None:
     """Send outbox messages as they become due, until stopped (Ctrl-C or SIGTERM)."""
+    from stanch.actions import Dispatcher
+    from stanch.desk.exchange_feedback import exchange_senders
+    from stanch.store import open_database
+
     settings = _settings()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("stanch.actions").setLevel(logging.INFO)
@@ -111,6 +106,9 @@ def list_command(
     limit: int = typer.Option(100, "--limit", min=1, help="At most this many, newest first."),
 ) -> None:
     """Print outbox messages, newest first, one JSON object per line."""
+    from stanch.actions import list_messages
+    from stanch.store import open_database
+
     db = open_database()
     try:
         with db.read() as session:
@@ -127,6 +125,9 @@ def list_command(
 @actions_app.command("retry")
 def retry_command(message_id: str = typer.Argument(..., help="The id `stanch actions list` shows.")) -> None:
     """Send a failed message again, from its first attempt (after fixing what made it fail)."""
+    from stanch.actions import UnknownMessage, retry_message
+    from stanch.desk.audit import record
+
     with cli_write(UnknownMessage, ValueError) as session:
         message = retry_message(session, message_id)
         record(session, cli_actor(), "outbox.retry", ("outbox", message_id),

@@ -11,9 +11,6 @@ from datetime import UTC, datetime
 
 import typer
 
-from stanch.desk.audit import event_record, events, record, verify
-from stanch.store import open_database
-
 audit_app = typer.Typer(help="The audit log: verify its hash chain, show its events.", no_args_is_help=True)
 
 
@@ -32,6 +29,9 @@ def verify_command(
                                       "in the chain (catches a rebuilt or emptied log)."),
 ) -> None:
     """Check every event's hash and link: exit 0 when the chain is intact, 1 naming the first bad event."""
+    from stanch.desk.audit import verify
+    from stanch.store import open_database
+
     db = open_database()
     try:
         with db.read() as session:
@@ -75,6 +75,9 @@ def show_command(
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many events."),
 ) -> None:
     """Print events oldest first, one JSON object per line; the reading is recorded in the log."""
+    from stanch.desk.audit import event_record, events, record
+    from stanch.store import open_database
+
     start, about = _since(since), _subject(subject)
     db = open_database()
     try:

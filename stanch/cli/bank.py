@@ -17,42 +17,20 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 
 from stanch.cli.audit import cli_actor
-from stanch.cli.choices import choice
+from stanch.cli.choices import BANK_KINDS, EXPORT_FORMATS, IMPORT_FORMATS, TRUSTS, choice
 from stanch.cli.hash import hash_files
 from stanch.cli.transaction import cli_write
-from stanch.desk.audit import record as audit
-from stanch.exchange import EXPORT_FORMATS, FORMATS, FormatError, export_bank, import_lines
-from stanch.files import media_files
-from stanch.matching.auto_remove import checked_rule, rule_text
-from stanch.signals import signals_from_record
-from stanch.store import (
-    BANK_KINDS,
-    TRUSTS,
-    Bank,
-    BankExists,
-    Provenance,
-    UnknownBank,
-    UnknownEntry,
-    active_entry_counts,
-    add_entries,
-    bank_record,
-    create_bank,
-    entry_from_signals,
-    get_bank,
-    list_banks,
-    open_database,
-    update_bank,
-    withdraw_entry,
-)
 
 if TYPE_CHECKING:
+    from stanch.store import Bank
+
     Trust = str
     BankKind = str
     ImportFormat = str
     ExportFormat = str
 else:
     Trust, BankKind = choice(TRUSTS), choice(BANK_KINDS)
-    ImportFormat, ExportFormat = choice(FORMATS), choice(EXPORT_FORMATS)
+    ImportFormat, ExportFormat = choice(IMPORT_FORMATS), choice(EXPORT_FORMATS)
 
 bank_app = typer.Typer(help="Banks of hashes: create, fill, exchange, withdraw.", no_args_is_help=True)
 
@@ -68,6 +46,9 @@ def _print(record: dict[str, Any]) -> None:
 
 def _shown(bank: Bank, entries: int) -> dict[str, Any]:
     """A bank as printed: the store's record with its auto-remove rule written out."""
+    from stanch.matching.auto_remove import rule_text
+    from stanch.store import bank_record
+
     return {**bank_record(bank, entries), "auto_remove": rule_text(bank.auto_remove)}
 
 
@@ -75,8 +56,12 @@ _AUTO_REMOVE_HELP = ("Which desk copies are removed at once (the rest go to a re
                      "pdq<=N, vpdq<=N, comma-separated, or none. Default md5,sha256,pdq<=10.")
 
 
-_REFUSALS = (UnknownBank, UnknownEntry, BankExists, FormatError, ValueError)
-"""The library's refusals: a message and exit status 1, nothing stored."""
+def _refusals() -> tuple[type[Exception], ...]:
+    """The library's refusals: a message and exit status 1, nothing stored."""
+    from stanch.exchange import FormatError
+    from stanch.store import BankExists, UnknownBank, UnknownEntry
+
+    return (UnknownBank, UnknownEntry, BankExists, FormatError, ValueError)
 
 
 def _counts(summary: dict[str, Any]) -> dict[str, int]:
@@ -95,7 +80,11 @@ def create(
     auto_remove: str | None = typer.Option(None, "--auto-remove", help=_AUTO_REMOVE_HELP),
 ) -> None:
     """Create a bank."""
-    with cli_write(*_REFUSALS) as session:
+    from stanch.desk.audit import record as audit
+    from stanch.matching.auto_remove import checked_rule, rule_text
+    from stanch.store import create_bank
+
+    with cli_write(*_refusals()) as session:
         rule = checked_rule(auto_remove) if auto_remove is not None else None
         bank = create_bank(session, name, threshold=threshold, trust=trust, kind=kind, auto_remove=rule)
         audit(session, cli_actor(), "bank.create", ("bank", bank.name),
@@ -113,7 +102,11 @@ def update(
 ) -> None:
     """Change a bank's threshold, trust or auto-remove rule (the case bank's too: create it first with
     ``stanch bank create cases`` to set its rule before the first removal)."""
-    with cli_write(*_REFUSALS) as session:
+    from stanch.desk.audit import record as audit
+    from stanch.matching.auto_remove import checked_rule, rule_text
+    from stanch.store import active_entry_counts, update_bank
+
+    with cli_write(*_refusals()) as session:
         rule = checked_rule(auto_remove) if auto_remove is not None else None
         bank = update_bank(session, name, threshold=threshold, trust=trust, auto_remove=rule)
         audit(session, cli_actor(), "bank.update", ("bank", bank.name),
@@ -124,6 +117,8 @@ def update(
 @bank_app.command("list")
 def list_command() -> None:
     """One JSON line per bank, with its count of active entries."""
+    from stanch.store import active_entry_counts, list_banks, open_database
+
     db = open_database()
     try:
         with db.read() as session:
@@ -145,6 +140,10 @@ def add(
 
     All or nothing: if any file cannot be hashed, nothing is added and each problem is reported.
     """
+    from stanch.files import media_files
+    from stanch.signals import signals_from_record
+    from stanch.store import Provenance, add_entries, entry_from_signals, get_bank
+
     files = media_files(paths)
     records = list(hash_files(files, purpose="bank"))
     errors = [r for r in records if "error" in r]
@@ -155,7 +154,7 @@ def add(
     entries = [
         entry_from_signals(signals_from_record(r), Provenance(source=Path(r["path"]).name)) for r in records
     ]
-    with cli_write(*_REFUSALS) as session:
+    with cli_write(*_refusals()) as session:
         bank = get_bank(session, name)
         result = add_entries(session, bank, entries, trust=trust)
         for record, entry_id in zip(records, result.added_ids, strict=True):
@@ -172,8 +171,12 @@ def import_command(
 ) -> None:
     """Import a hash list in one transaction; bad lines are quarantined (listed, exit status 1), the
     good ones go in."""
+    from stanch.desk.audit import record as audit
+    from stanch.exchange import import_lines
+    from stanch.store import get_bank
+
     list_name = source or ("stdin" if str(file) == "-" else file.name)
-    with cli_write(*_REFUSALS) as session, _open_text(file) as lines:
+    with cli_write(*_refusals()) as session, _open_text(file) as lines:
         bank = get_bank(session, name)
         summary = import_lines(session, bank, lines, source=list_name, format=format, trust=trust)
         audit(session, cli_actor(), "bank.import", ("bank", bank.name),
@@ -208,6 +211,9 @@ def export(
     format: ExportFormat = typer.Option("jsonl", "--format", help="The format written."),
 ) -> None:
     """Write the bank's active entries to standard output (JSON lines: {"id", "source", ...signals})."""
+    from stanch.exchange import export_bank
+    from stanch.store import UnknownBank, get_bank, open_database
+
     db = open_database()
     try:
         with db.read() as session:
@@ -227,7 +233,10 @@ def remove(
     entry_id: int = typer.Argument(..., help="The entry's id (from add, import or export)."),
 ) -> None:
     """Withdraw an entry: it stops matching at once (it stays on record, marked withdrawn)."""
-    with cli_write(*_REFUSALS) as session:
+    from stanch.desk.audit import record as audit
+    from stanch.store import get_bank, withdraw_entry
+
+    with cli_write(*_refusals()) as session:
         entry = withdraw_entry(session, get_bank(session, name), entry_id)
         assert entry.withdrawn_at is not None
         audit(session, cli_actor(), "entry.withdraw", ("entry", entry.id),
@@ -243,9 +252,11 @@ def disable(
 ) -> None:
     """Stop an entry matching without withdrawing it (it stays active on record; ``enable`` undoes it)."""
     from stanch.clock import utcnow
+    from stanch.desk.audit import record as audit
+    from stanch.store import get_bank
     from stanch.store.entry_stats import disable_entry
 
-    with cli_write(*_REFUSALS) as session:
+    with cli_write(*_refusals()) as session:
         entry = disable_entry(session, get_bank(session, name), entry_id, reason=reason, now=utcnow())
         assert entry.disabled_at is not None
         audit(session, cli_actor(), "entry.disable", ("entry", entry.id),
@@ -259,9 +270,11 @@ def enable(
     entry_id: int = typer.Argument(..., help="The entry's id."),
 ) -> None:
     """Let an entry that ``disable`` switched off match again."""
+    from stanch.desk.audit import record as audit
+    from stanch.store import get_bank
     from stanch.store.entry_stats import enable_entry
 
-    with cli_write(*_REFUSALS) as session:
+    with cli_write(*_refusals()) as session:
         entry = enable_entry(session, get_bank(session, name), entry_id)
         audit(session, cli_actor(), "entry.enable", ("entry", entry.id), {"bank": name})
         _print({"id": entry.id, "bank": name, "disabled_at": None})

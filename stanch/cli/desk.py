@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import typer
 
-from stanch.desk.locate import resolvers_from_environment
-from stanch.desk.ticker import tick
-from stanch.runtime import Settings, Stanch
-
 desk_app = typer.Typer(help="The takedown desk's periodic work.", no_args_is_help=True)
 
 
 @desk_app.command("tick")
 def tick_command() -> None:
     """Escalate requests at 24 h and 36 h elapsed (once each) and resolve newly reported locations."""
+    from stanch.desk.locate import resolvers_from_environment
+    from stanch.desk.ticker import tick
+    from stanch.runtime import Settings, Stanch
+
     with Stanch.open(settings=Settings(resolvers=resolvers_from_environment())) as runtime:
         report = tick(runtime.db, runtime.now(), runtime.resolvers)
     for escalation in report.escalations:

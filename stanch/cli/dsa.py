@@ -11,10 +11,7 @@ from datetime import UTC, datetime
 
 import typer
 
-from stanch.actions.settings import SettingsError, dsa_tdb
 from stanch.cli.transaction import cli_write
-from stanch.desk.dsa import dsa_counts, queue_batches, rejected
-from stanch.store import open_database
 
 dsa_app = typer.Typer(help="Statements of reasons for the EU DSA Transparency Database.",
                        no_args_is_help=True)
@@ -23,6 +20,10 @@ dsa_app = typer.Typer(help="Statements of reasons for the EU DSA Transparency Da
 @dsa_app.command("status")
 def status_command() -> None:
     """Statements sent, pending and rejected, and why each rejected one was refused."""
+    from stanch.actions.settings import SettingsError, dsa_tdb
+    from stanch.desk.dsa import dsa_counts, rejected
+    from stanch.store import open_database
+
     try:
         configured = dsa_tdb() is not None
     except SettingsError as error:
@@ -44,6 +45,8 @@ def status_command() -> None:
 @dsa_app.command("queue")
 def queue_command() -> None:
     """Put pending statements into outbox batches of at most 100 now."""
+    from stanch.desk.dsa import queue_batches
+
     with cli_write() as session:
         queued = queue_batches(session, datetime.now(UTC))
     typer.echo(f"statements queued: {queued}")

@@ -10,31 +10,27 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from stanch.cli.audit import cli_actor
+from stanch.cli.choices import SOURCE_TYPES, TRUSTS
 from stanch.cli.transaction import cli_write
-from stanch.desk.audit import record
-from stanch.exchange.live.fetcher import FetchResult, fetch_source
-from stanch.exchange.live.sources import (
-    SOURCE_TYPES,
-    TRUSTS,
-    SourceExists,
-    UnknownSource,
-    add_source,
-    get_source,
-    list_sources,
-    quarantine_records,
-    remove_source,
-    source_record,
-)
-from stanch.store import UnknownBank, open_database
+
+if TYPE_CHECKING:
+    from stanch.exchange.live.fetcher import FetchResult
 
 exchange_app = typer.Typer(help="Live exchange: sources (StopNCII, NCMEC, ThreatExchange) that feed banks.",
                            no_args_is_help=True)
-_REFUSED = (UnknownSource, UnknownBank, SourceExists, ValueError)
+
+
+def _refused() -> tuple[type[Exception], ...]:
+    """The library's refusals: a message and exit status 1, nothing stored."""
+    from stanch.exchange.live.sources import SourceExists, UnknownSource
+    from stanch.store import UnknownBank
+
+    return (UnknownSource, UnknownBank, SourceExists, ValueError)
 
 
 def _print(record: dict[str, Any]) -> None:
@@ -69,7 +65,10 @@ def add_command(
     ),
 ) -> None:
     """Configure a source feeding a bank (credentials from a variable or a file, never stored)."""
-    with cli_write(*_REFUSED) as session:
+    from stanch.desk.audit import record
+    from stanch.exchange.live.sources import add_source, source_record
+
+    with cli_write(*_refused()) as session:
         source = add_source(
             session, name, type=type, bank=bank, credentials_env=credentials_env,
             credentials_file=credentials_file, base_url=base_url, trust=trust, threshold=threshold,
@@ -84,7 +83,9 @@ def add_command(
 @exchange_app.command("list")
 def list_command() -> None:
     """Every source with its settings and status, one JSON line each."""
-    with cli_write(*_REFUSED) as session:
+    from stanch.exchange.live.sources import list_sources, source_record
+
+    with cli_write(*_refused()) as session:
         for source in list_sources(session):
             _print(source_record(session, source))
 
@@ -95,7 +96,9 @@ def show_command(
     quarantine: int = typer.Option(20, "--quarantine", min=0, help="How many quarantined items to show."),
 ) -> None:
     """One source's settings, status and newest quarantined records and pages."""
-    with cli_write(*_REFUSED) as session:
+    from stanch.exchange.live.sources import get_source, quarantine_records, source_record
+
+    with cli_write(*_refused()) as session:
         source = get_source(session, name)
         kept = quarantine_records(session, source, quarantine)
         _print({**source_record(session, source), "quarantine": kept})
@@ -104,7 +107,9 @@ def show_command(
 @exchange_app.command("status")
 def status_command() -> None:
     """Per source: last fetch, checkpoint, counts added/withdrawn/quarantined, last error."""
-    with cli_write(*_REFUSED) as session:
+    from stanch.exchange.live.sources import list_sources, source_record
+
+    with cli_write(*_refused()) as session:
         for source in list_sources(session):
             record = source_record(session, source)
             _print({k: record[k] for k in ("name", "bank", "last_fetch_at", "last_success_at", "checkpoint",
@@ -114,7 +119,10 @@ def status_command() -> None:
 @exchange_app.command("remove")
 def remove_command(name: str = typer.Argument(..., help="The source.")) -> None:
     """Forget a source and its quarantine (the entries it brought stay in the bank)."""
-    with cli_write(*_REFUSED) as session:
+    from stanch.desk.audit import record
+    from stanch.exchange.live.sources import remove_source
+
+    with cli_write(*_refused()) as session:
         remove_source(session, name)
         record(session, cli_actor(), "exchange.remove", ("exchange", name))
     _print({"removed": name})
@@ -126,6 +134,11 @@ def fetch_command(
     restart: bool = typer.Option(False, "--restart", help="Forget the checkpoint: fetch everything again."),
 ) -> None:
     """Fetch now, from each source's checkpoint (whatever its schedule or backoff says)."""
+    from stanch.desk.audit import record
+    from stanch.exchange.live.fetcher import fetch_source
+    from stanch.exchange.live.sources import UnknownSource, list_sources
+    from stanch.store import open_database
+
     db = open_database()
     failed = False
     try:

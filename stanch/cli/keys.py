@@ -11,9 +11,8 @@ import json
 import typer
 
 from stanch.cli.audit import cli_actor
+from stanch.cli.choices import SCOPES
 from stanch.cli.transaction import cli_write
-from stanch.desk.audit import record
-from stanch.store import SCOPES, create_key, list_keys, open_database, revoke_key
 
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 
@@ -24,6 +23,9 @@ def create(
     scopes: str = typer.Option(..., "--scopes", help=f"Comma-separated: {', '.join(SCOPES)}."),
 ) -> None:
     """Create a key and print it (it cannot be shown again)."""
+    from stanch.desk.audit import record
+    from stanch.store import create_key
+
     with cli_write(ValueError) as session:
         row, key = create_key(session, name, scopes)
         record(session, cli_actor(), "key.create", ("key", row.id), {"name": row.name, "scopes": row.scopes})
@@ -36,6 +38,8 @@ def create(
 @keys_app.command("list")
 def list_command() -> None:
     """One JSON line per key (never the key itself)."""
+    from stanch.store import list_keys, open_database
+
     db = open_database()
     try:
         with db.read() as session:
@@ -56,6 +60,9 @@ def list_command() -> None:
 @keys_app.command("revoke")
 def revoke(key: str = typer.Argument(..., help="The key's id or prefix (see stanch keys list).")) -> None:
     """Revoke a key: requests using it are refused from now on."""
+    from stanch.desk.audit import record
+    from stanch.store import revoke_key
+
     with cli_write(LookupError) as session:
         row = revoke_key(session, key)
         assert row.revoked_at is not None

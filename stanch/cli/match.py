@@ -15,19 +15,20 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from stanch.cli.hash import hash_files
-from stanch.files import media_files
-from stanch.matching.engine import MatchEngine
-from stanch.runtime import Settings, Stanch
-from stanch.signals import QUERY_SECONDS_PER_HASH, signals_from_record
+
+if TYPE_CHECKING:
+    from stanch.matching.engine import MatchEngine
 
 
 def match_files(engine: MatchEngine, files: list[Path], *, workers: int = 1) -> Iterator[dict[str, Any]]:
     """The ``stanch match`` line of each file, in order."""
+    from stanch.signals import QUERY_SECONDS_PER_HASH, signals_from_record
+
     for record in hash_files(files, seconds_per_hash=QUERY_SECONDS_PER_HASH, workers=workers):
         if "error" in record:
             yield record
@@ -38,6 +39,8 @@ def match_files(engine: MatchEngine, files: list[Path], *, workers: int = 1) -> 
 
 def load_engine(url: str | None = None) -> MatchEngine:
     """Every bank of the database (``STANCH_DATABASE_URL`` by default) loaded into a new engine."""
+    from stanch.runtime import Settings, Stanch
+
     with Stanch.open(url, Settings()) as runtime:  # only the banks: no other setting is read
         return runtime.load_banks()
 
@@ -47,6 +50,8 @@ def match_command(
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Processes hashing in parallel."),
 ) -> None:
     """Match media against the banks: one JSON line per file; exit status 1 if any file failed."""
+    from stanch.files import media_files
+
     engine = load_engine()
     failed = False
     for line in match_files(engine, media_files(paths), workers=workers):

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from stanch.housekeeping import FEED_KEEP, OUTBOX_DAYS, prune
-from stanch.store import open_database
+from stanch.cli.choices import FEED_KEEP, OUTBOX_DAYS
 
 
 def prune_command(
@@ -23,6 +22,9 @@ def prune_command(
     """Withdraw expired bank entries, delete sent outbox messages older than --outbox-days and all but
     the newest --feed-keep change-feed rows; pending and failed messages, and the audit log, are never
     touched."""
+    from stanch.housekeeping import prune
+    from stanch.store import open_database
+
     db = open_database()
     try:
         done = prune(db, outbox_days=outbox_days, feed_keep=feed_keep)

@@ -8,15 +8,14 @@ Each run is recorded in the audit log (``report.export``) with who ran it.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import typer
 
+if TYPE_CHECKING:
+    from stanch.desk.harmonised import Period
+
 from stanch.cli.audit import cli_actor
-from stanch.desk.audit import record
-from stanch.desk.harmonised import Period, as_csv, rows
-from stanch.desk.report import as_json_text, monthly, report_markdown
-from stanch.store import open_database
 
 
 def _day(value: str | None, option: str) -> date | None:
@@ -41,6 +40,8 @@ def _period(first: str | None, last: str | None, format: str) -> Period | None:
     if days[0] is None or days[1] is None:
         raise typer.BadParameter("dsa-csv needs the reporting period: --from YYYY-MM-DD --to YYYY-MM-DD "
                                  "(both days included)", param_hint="--from/--to")
+    from stanch.desk.harmonised import Period
+
     try:
         return Period(days[0], days[1])
     except ValueError as error:
@@ -56,6 +57,11 @@ def report_command(
     """Print the transparency report (requests by outcome, time to decision, copies, appeals, per month),
     or with --format dsa-csv the harmonised report's rows Stanch can fill for a period."""
     period = _period(first, last, format)
+    from stanch.desk.audit import record
+    from stanch.desk.harmonised import as_csv, rows
+    from stanch.desk.report import as_json_text, monthly, report_markdown
+    from stanch.store import open_database
+
     db = open_database()
     try:
         with db.write() as session:

@@ -11,14 +11,13 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import typer
 
-from stanch.cli.choices import choice
-from stanch.desk.intake import RELATIONSHIPS, InvalidRequest
-from stanch.desk.request_forms import GOOD_FAITH_STATEMENT, pasted_hashes
+from stanch.cli.choices import RELATIONSHIPS, choice
 
 if TYPE_CHECKING:
+    import httpx
+
     Relationship = str
 else:
     Relationship = choice(RELATIONSHIPS)
@@ -28,6 +27,9 @@ request_app = typer.Typer(help="Ask a Stanch server to remove content (as the /r
 
 
 def _hashes(path: Path | None) -> list[dict[str, Any]]:
+    from stanch.desk.intake import InvalidRequest
+    from stanch.desk.request_forms import pasted_hashes
+
     if path is None:
         return []
     try:
@@ -59,6 +61,10 @@ def file_command(
     server: str = typer.Option("http://127.0.0.1:8000", "--server", help="The Stanch server's address."),
 ) -> None:
     """File a removal request; prints the case number and secret code (which cannot be recovered)."""
+    import httpx
+
+    from stanch.desk.request_forms import GOOD_FAITH_STATEMENT
+
     body: dict[str, Any] = {
         "requester": {"name": name, "email": email}, "relationship": relationship, "signature": signature,
         "good_faith": good_faith, "statement": GOOD_FAITH_STATEMENT, "locations": location,

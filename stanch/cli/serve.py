@@ -15,12 +15,6 @@ from __future__ import annotations
 import os
 
 import typer
-import uvicorn
-
-from stanch.config import database_url
-from stanch.desk.audit import record
-from stanch.desk.users import ensure_first_admin
-from stanch.store import SCOPES, create_key, list_keys, open_database
 
 WORKER_START_SECONDS = 120
 """How long uvicorn lets a worker go quiet before restarting it: a worker loading millions of hashes
@@ -29,6 +23,9 @@ WORKER_START_SECONDS = 120
 
 def first_admin_key(url: str | None = None) -> str | None:
     """Migrate the database and, if it has no API key at all, create an admin key and return it."""
+    from stanch.desk.audit import record
+    from stanch.store import SCOPES, create_key, list_keys, open_database
+
     db = open_database(url)
     try:
         with db.write() as session:
@@ -44,6 +41,9 @@ def first_admin_key(url: str | None = None) -> str | None:
 def first_admin_user(url: str | None = None) -> tuple[str, str] | None:
     """If the database has no desk account, create an admin (``STANCH_ADMIN_EMAIL`` or admin@localhost)
     and return its email and password, to print once."""
+    from stanch.desk.users import ensure_first_admin
+    from stanch.store import open_database
+
     db = open_database(url)
     try:
         with db.write() as session:
@@ -78,6 +78,10 @@ def serve_command(
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Server processes (each holds the banks)."),
 ) -> None:
     """Serve the HTTP API (and pages) on the database in STANCH_DATABASE_URL."""
+    import uvicorn
+
+    from stanch.config import database_url
+
     check_settings()
     key = first_admin_key()
     if key is not None:

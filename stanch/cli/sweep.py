@@ -15,15 +15,13 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import typer
 
-from stanch.net import FetchLimits
-from stanch.signals import Limits
-from stanch.store import open_database
-from stanch.sweep import HashSettings, LocalPool, RayData, SourceError, SweepError, SweepOptions, SweepRun
-from stanch.sweep.executors import Executor
+if TYPE_CHECKING:
+    from stanch.sweep import HashSettings
+    from stanch.sweep.executors import Executor
 
 PROGRESS_MIN_ITEMS = 20
 DEFAULT_BATCH = {"local": 64, "ray": 1024}
@@ -50,15 +48,55 @@ def sweep_command(
     fetch_seconds: float = typer.Option(30, "--fetch-seconds", min=0.1, help="Longest time to fetch a URL."),
 ) -> None:
     """Sweep a catalog against the banks: JSON lines of matches on stdout, a summary on stderr."""
+    from stanch.net import FetchLimits
+    from stanch.signals import Limits
+    from stanch.sweep.hashing import HashSettings
+
     max_bytes = int(max_file_mb * 2**20)
     fetch = FetchLimits(max_bytes=max_bytes, seconds=fetch_seconds)
     settings = HashSettings(Limits(max_bytes=max_bytes), fetch, allow_private)
     executor = _executor(engine, settings, workers, ray_address)
+    try:
+        if since is None:
+            _start_early(executor, source)
+        failed = _sweep(executor, source, since, case, batch or DEFAULT_BATCH[engine])
+    finally:
+        close = getattr(executor, "close", None)
+        if close is not None:
+            close()
+    raise typer.Exit(1 if failed else 0)
+
+
+def _start_early(executor: Executor, source: Path) -> None:
+    """Have a local pool's workers hash the first items while the database layer loads and opens:
+    that set-up (SQLAlchemy, the store, the desk, the banks' index) took as long as hashing a few
+    hundred files, on the cores the workers would otherwise wait on (see ``LocalPool.start``). The
+    listing is done again by the sweep, which decides what is hashed; an early outcome it does not
+    ask for is dropped."""
+    from stanch.sweep.executors import LocalPool
+    from stanch.sweep.hashing import task
+    from stanch.sweep.sources import SourceError, is_url, list_items
+
+    if not isinstance(executor, LocalPool):
+        return
+    try:
+        keys = list_items(source)
+    except SourceError:
+        return  # the sweep reports it
+    # Files only: a URL is fetched from someone's server, which a resumed sweep may not need again.
+    executor.start(task(key) for key in keys if not is_url(key))
+
+
+def _sweep(executor: Executor, source: Path, since: int | None, case: str | None, batch: int) -> bool:
+    """Run the sweep, printing its lines and summary; whether any item failed."""
+    from stanch.store import open_database
+    from stanch.sweep.run import SweepError, SweepOptions, SweepRun
+    from stanch.sweep.sources import SourceError
+
     db = open_database()
     try:
         try:
-            options = SweepOptions(since=since, case=case, batch=batch or DEFAULT_BATCH[engine])
-            run = SweepRun(db, source, executor, options)
+            run = SweepRun(db, source, executor, SweepOptions(since=since, case=case, batch=batch))
         except (SourceError, SweepError) as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(2) from None
@@ -73,10 +111,12 @@ def sweep_command(
         typer.echo(json.dumps({"summary": run.summary.to_dict()}), err=True)
     finally:
         db.dispose()
-    raise typer.Exit(1 if run.summary.failed else 0)
+    return run.summary.failed > 0
 
 
 def _executor(engine: str, settings: HashSettings, workers: int, address: str | None) -> Executor:
+    from stanch.sweep import LocalPool, RayData
+
     if engine == "local":
         return LocalPool(settings, workers or os.cpu_count() or 1)
     if engine == "ray":

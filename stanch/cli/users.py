@@ -9,25 +9,11 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-import segno
 import typer
 
 from stanch.cli.audit import cli_actor
-from stanch.cli.choices import choice
+from stanch.cli.choices import ROLES, choice
 from stanch.cli.transaction import cli_write
-from stanch.desk.users import (
-    ROLES,
-    UserError,
-    create_user,
-    disable_totp,
-    disable_user,
-    enable_totp,
-    get_user,
-    list_users,
-    new_password,
-    set_password,
-)
-from stanch.store import open_database
 
 if TYPE_CHECKING:
     Role = str
@@ -48,6 +34,8 @@ def create_command(
                              "accounts)."),
 ) -> None:
     """Create an account and print its password (shown only now)."""
+    from stanch.desk.users import UserError, create_user, new_password
+
     password = new_password()
     with cli_write(UserError) as session:
         create_user(session, email, role, password, actor=cli_actor())
@@ -57,6 +45,9 @@ def create_command(
 @users_app.command("list")
 def list_command() -> None:
     """One line per account: email, role, two-step sign-in on or off."""
+    from stanch.desk.users import list_users
+    from stanch.store import open_database
+
     db = open_database()
     try:
         with db.read() as session:
@@ -70,6 +61,8 @@ def list_command() -> None:
 @users_app.command("password")
 def password_command(email: str = typer.Option(..., "--email", help=ACCOUNT_EMAIL)) -> None:
     """Give an account a new password (printed once) and sign it out everywhere."""
+    from stanch.desk.users import UserError, get_user, new_password, set_password
+
     password = new_password()
     with cli_write(UserError) as session:
         set_password(session, get_user(session, email), password, actor=cli_actor())
@@ -79,6 +72,8 @@ def password_command(email: str = typer.Option(..., "--email", help=ACCOUNT_EMAI
 @users_app.command("disable")
 def disable_command(email: str = typer.Option(..., "--email", help=ACCOUNT_EMAIL)) -> None:
     """Stop an account from signing in; its sessions end at once (the account stays for the audit log)."""
+    from stanch.desk.users import UserError, disable_user, get_user
+
     with cli_write(UserError) as session:
         disable_user(session, get_user(session, email), actor=cli_actor())
     typer.echo(f"{email} can no longer sign in.")
@@ -88,6 +83,10 @@ def disable_command(email: str = typer.Option(..., "--email", help=ACCOUNT_EMAIL
 def totp_on_command(email: str = typer.Option(..., "--email", help=ACCOUNT_EMAIL)) -> None:
     """Turn on two-step sign-in; prints the otpauth:// link to add to an authenticator app, and its QR code
     in block characters (light on dark: scan it from a terminal with a dark background)."""
+    import segno
+
+    from stanch.desk.users import UserError, enable_totp, get_user
+
     with cli_write(UserError) as session:
         uri = enable_totp(session, get_user(session, email), actor=cli_actor())
     drawing = io.StringIO()
@@ -100,6 +99,8 @@ def totp_on_command(email: str = typer.Option(..., "--email", help=ACCOUNT_EMAIL
 @totp_app.command("off")
 def totp_off_command(email: str = typer.Option(..., "--email", help=ACCOUNT_EMAIL)) -> None:
     """Turn off two-step sign-in (for a lost phone)."""
+    from stanch.desk.users import UserError, disable_totp, get_user
+
     with cli_write(UserError) as session:
         disable_totp(session, get_user(session, email), actor=cli_actor())
     typer.echo(f"Two-step sign-in is off for {email}.")

@@ -16,16 +16,10 @@ import json
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session, sessionmaker
-from threatexchange.exchanges.clients.stopncii.api import (
-    StopNCIICSPFeedbackValue,
-    StopNCIIEndpoint,
-    StopNCIISignalType,
-)
 
 from stanch.actions.delivery import DeliveryError, Message, Sender
 from stanch.desk.entry_feedback import record_entry_verdicts
@@ -38,12 +32,16 @@ from stanch.exchange.live.feedback import (
     queue_hash_submission,
     queue_source_feedback,
 )
-from stanch.exchange.live.ncmec import vote
 from stanch.exchange.live.sources import UnknownSource, get_source, read_credentials
-from stanch.exchange.live.stopncii import StopNCIIClient
-from stanch.exchange.live.threatexchange import react
 from stanch.store.desk_models import RequestItem, TakedownRequest
 from stanch.store.models import Entry
+
+if TYPE_CHECKING:
+    import requests
+
+# The StopNCII client (requests, python-threatexchange, which loads faiss: about 0.4 s) is imported
+# by the sender that uses it, not by the desk's decisions that import this module: a sweep or a
+# decision that sends nothing to StopNCII must not wait for it.
 
 
 def after_removal(session: Session, request: TakedownRequest, now: datetime) -> None:
@@ -115,6 +113,9 @@ class ExchangeFeedbackSender:
         self._environ = environ
 
     def send(self, message: Message) -> None:
+        from stanch.exchange.live.ncmec import vote
+        from stanch.exchange.live.threatexchange import react
+
         payload = message.payload
         with self._sessions() as session:
             try:
@@ -154,6 +155,15 @@ def _deliver(send: Callable[[], object]) -> None:
 
 
 def _send_stopncii(message: Message, credentials: str, base_url: str | None) -> None:
+    import requests
+    from threatexchange.exchanges.clients.stopncii.api import (
+        StopNCIICSPFeedbackValue,
+        StopNCIIEndpoint,
+        StopNCIISignalType,
+    )
+
+    from stanch.exchange.live.stopncii import StopNCIIClient
+
     payload = message.payload
     submit = message.type == SUBMIT_TYPE
     try:
@@ -179,6 +189,8 @@ def _send_stopncii(message: Message, credentials: str, base_url: str | None) -> 
 def _submission(payload: dict[str, Any], created: datetime) -> dict[str, Any]:
     """pytx's ``submit_hashes`` body, with the signal type's name (pytx sends ``str()`` of its enum,
     ``"StopNCIISignalType.ImagePDQ"``: see docs/exchange.md)."""
+    from threatexchange.exchanges.clients.stopncii.api import StopNCIICSPFeedbackValue
+
     blocked = [{"tags": [], "feedbackValue": StopNCIICSPFeedbackValue.Blocked.value}]
     records = [
         {"lastModtimestamp": int(created.timestamp()), "signalType": payload["signalType"],

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +16,6 @@ from typer.testing import CliRunner
 
 from stanch.api.app import create_app
 from stanch.cli import app
-from stanch.cli import request as request_command
 from stanch.desk.cases import find_request
 from stanch.desk.tokens import token_matches
 from stanch.store import Database
@@ -29,7 +29,7 @@ def server(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Test
             assert url.startswith("http://stanch.test/")
             return client.post(url.removeprefix("http://stanch.test"), json=json)
 
-        monkeypatch.setattr(request_command.httpx, "post", post)
+        monkeypatch.setattr(httpx, "post", post)  # the command imports httpx when it runs
         yield client
 
 

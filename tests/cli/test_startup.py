@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
+from pathlib import Path
 from typing import get_args
 
 import pytest
 from typer.testing import CliRunner
 
-from stanch.cli import COMMANDS, app, load_command, stanch_version, unwrap
+from stanch.cli import COMMANDS, app, choices, load_command, stanch_version, unwrap
 from stanch.cli.hash import PurposeChoice
 from stanch.signals import PURPOSES
 
@@ -33,8 +35,45 @@ def test_hash_help_loads_neither_the_web_nor_the_database_nor_the_hashing() -> N
     assert _loaded_after("from stanch.cli import load_command\nload_command('hash')") == set()
 
 
-def test_a_database_command_loads_the_database_when_used() -> None:
-    assert "sqlalchemy" in _loaded_after("from stanch.cli import load_command\nload_command('keys')")
+def _help_of(*argv: str) -> str:
+    return ("import sys\nsys.argv = ['stanch', " + ", ".join(map(repr, argv)) + ", '--help']\n"
+            "from stanch.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass")
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_commands_help_loads_no_library(name: str) -> None:
+    assert _loaded_after(_help_of(name)) == set()
+
+
+@pytest.mark.parametrize("argv", [("bank", "import"), ("keys", "create"), ("users", "create"),
+                                  ("users", "totp", "on"), ("actions", "list"), ("exchange", "add"),
+                                  ("request", "file")])
+def test_a_subcommands_help_loads_no_library(argv: tuple[str, ...]) -> None:
+    assert _loaded_after(_help_of(*argv)) == set()
+
+
+def test_a_database_command_loads_the_database_when_run(tmp_path: Path) -> None:
+    code = ("import os, sys\nos.environ['STANCH_DATABASE_URL'] = " + repr(f"sqlite:///{tmp_path}/t.db") +
+            "\nsys.argv = ['stanch', 'keys', 'list']\nfrom stanch.cli import main\ntry:\n    main()\n"
+            "except SystemExit:\n    pass")
+    assert "sqlalchemy" in _loaded_after(code)
+
+
+VOCABULARIES = [
+    ("TRUSTS", "stanch.store.models", "TRUSTS"), ("BANK_KINDS", "stanch.store.models", "BANK_KINDS"),
+    ("SCOPES", "stanch.store.keys", "SCOPES"), ("ROLES", "stanch.store.user_models", "ROLES"),
+    ("OUTBOX_STATES", "stanch.store.outbox_models", "OUTBOX_STATES"),
+    ("IMPORT_FORMATS", "stanch.exchange.importer", "FORMATS"),
+    ("EXPORT_FORMATS", "stanch.exchange.exporter", "EXPORT_FORMATS"),
+    ("SOURCE_TYPES", "stanch.store.exchange_models", "SOURCE_TYPES"),
+    ("RELATIONSHIPS", "stanch.desk.intake", "RELATIONSHIPS"),
+    ("OUTBOX_DAYS", "stanch.housekeeping", "OUTBOX_DAYS"), ("FEED_KEEP", "stanch.housekeeping", "FEED_KEEP"),
+]
+
+
+@pytest.mark.parametrize(("ours", "module", "name"), VOCABULARIES)
+def test_the_command_lines_vocabularies_are_the_librarys(ours: str, module: str, name: str) -> None:
+    assert getattr(choices, ours) == getattr(importlib.import_module(module), name)
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))

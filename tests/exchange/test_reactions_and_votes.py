@@ -139,3 +139,11 @@ def test_ncmec_downvote_with_several_reasons_is_not_guessed(database: Database) 
     (message,) = _messages(database)
     assert message.status == "failed" and "2 downvote reasons for MD5" in (message.last_error or "")
     assert "Wrong classification" in (message.last_error or "") and standin.votes == []
+
+
+def test_the_votes_are_python_threatexchanges_feedback_types() -> None:
+    from threatexchange.exchanges.clients.ncmec.hash_api import FeedbackType
+
+    from stanch.exchange.live.feedback import VOTES
+
+    assert {"confirmed": FeedbackType.upvote.value, "rejected": FeedbackType.downvote.value} == VOTES

@@ -179,3 +179,27 @@ def test_videos_are_matched_and_their_stored_frames_reused(database: Database, t
         os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
     second = sweep(database, folder, since=first.summary.sweep)
     assert second.matched == {"b.mp4"} and (second.summary.hashed, second.summary.reused) == (0, 2)
+
+
+def test_items_hashed_early_give_the_same_sweep(database: Database, catalog: Path, tmp_path: Path) -> None:
+    """``LocalPool.start`` (what ``stanch sweep`` does before opening the database) changes no line or
+    count, and an item the catalog knows something of (validators) is not hashed early."""
+    from stanch.sweep import HashSettings, LocalPool, SweepOptions, SweepRun, list_items
+    from stanch.sweep.hashing import task
+
+    bank_seed(database, 2)
+    plain = SweepRun(database, catalog, LocalPool(HashSettings(), workers=2), SweepOptions(batch=3))
+    expected = list(plain.lines())
+    (catalog / "broken.jpg").write_bytes(b"not a picture")
+    pool = LocalPool(HashSettings(), workers=2)
+    pool.start(task(key) for key in list_items(catalog))
+    early = SweepRun(database, catalog, pool, SweepOptions(batch=3))
+    lines = list(early.lines())
+    assert [line for line in lines if "error" not in line] == expected
+    assert [line["path"] for line in lines if "error" in line] == [str(catalog / "broken.jpg")]
+    assert (early.summary.hashed, early.summary.failed, early.summary.matched) == (
+        plain.summary.hashed, 1, plain.summary.matched)
+    known = LocalPool(HashSettings(), workers=2)
+    known.start([task(str(catalog / "item-1.jpg"), {"size": 1, "mtime_ns": 1})])
+    assert known._early == {}  # an item with validators waits for the catalog
+    known.close()

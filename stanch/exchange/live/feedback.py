@@ -32,17 +32,17 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from threatexchange.exchanges.clients.ncmec.hash_api import FeedbackType
-from threatexchange.exchanges.clients.stopncii.api import StopNCIICSPFeedbackValue
 
 from stanch.store.exchange_models import ExchangeSource
 from stanch.store.models import Entry
 from stanch.store.outbox_models import OutboxMessage
 
-VERDICTS = {"confirmed": StopNCIICSPFeedbackValue.Blocked, "rejected": StopNCIICSPFeedbackValue.NotBlocked}
+VERDICTS = ("confirmed", "rejected")
+"""A reviewer's verdicts on a match, sent as StopNCII's ``Blocked`` and ``NotBlocked``."""
 REACTIONS = {"confirmed": "SAW_THIS_TOO", "rejected": "DISAGREE_WITH_TAGS"}
 """ThreatExchange reactions, as HMA 0.x wrote them back (its SawThisToo and FalsePositive writebacks)."""
-VOTES = {"confirmed": FeedbackType.upvote.value, "rejected": FeedbackType.downvote.value}
+VOTES = {"confirmed": "upvote", "rejected": "downvote"}
+"""NCMEC's votes: the values of python-threatexchange's ``FeedbackType`` (a test checks they agree)."""
 FEEDBACK_TYPE = "stopncii.feedback"
 SUBMIT_TYPE = "stopncii.submit"
 REACTION_TYPE = "threatexchange.reaction"
@@ -99,7 +99,7 @@ def _feedback(source: ExchangeSource, external_id: str, pdq: bytes | None, md5: 
         return VOTE_TYPE, {"esp": esp, "entry": entry, "fingerprints": prints, "vote": VOTES[verdict]}
     signal_type, _, value = external_id.partition(":")
     return FEEDBACK_TYPE, {"signalType": signal_type, "hashValue": value,
-                           "feedbackValue": VERDICTS[verdict].value}
+                           "feedbackValue": _feedback_value(verdict)}
 
 
 def queue_hash_submission(session: Session, pdqs: Iterable[str], case: str, now: datetime) -> int:
@@ -133,3 +133,13 @@ def _already_queued(session: Session, name: str, payload: str) -> bool:
             OutboxMessage.payload == payload, OutboxMessage.status.in_(("pending", "sent")),
         ).limit(1)
     ) is not None  # fmt: skip
+
+
+def _feedback_value(verdict: str) -> str:
+    """StopNCII's feedback value for ``verdict``. python-threatexchange is imported here, not by the
+    module: it loads faiss (about 0.4 s), which the desk's decisions and a sweep importing this module
+    do not need unless feedback is queued."""
+    from threatexchange.exchanges.clients.stopncii.api import StopNCIICSPFeedbackValue
+
+    value = {"confirmed": StopNCIICSPFeedbackValue.Blocked, "rejected": StopNCIICSPFeedbackValue.NotBlocked}
+    return str(value[verdict].value)
