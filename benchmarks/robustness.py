@@ -21,6 +21,7 @@ import io
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -369,7 +370,7 @@ def _print_families(edits: list[str], tallies: dict[str, Tally], tiles: int) -> 
 
 
 def _print_corpus_cost(
-    tiles: list[tuple[object, ImageSignals]], query_counts: dict[str, int], uploads: int
+    tiles: Sequence[tuple[object, ImageSignals]], query_counts: dict[str, int], uploads: int
 ) -> None:
     """Hashes per bank entry, the bytes they take, hashes looked up and hashing time per query."""
     for rule, (_, bank_side) in RULES.items():
