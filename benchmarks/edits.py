@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
@@ -402,9 +402,9 @@ def _same(image: Image.Image, rng: np.random.Generator) -> Image.Image:
     return image
 
 
-@dataclass(frozen=True)
-class SuiteEdit:
-    """One edit of the wide suite: its family, what it does, and how the upload is encoded."""
+class SuiteEdit(NamedTuple):
+    """One edit of the wide suite: its family, what it does, and how the upload is encoded (a named
+    tuple, not a dataclass: the tests load this file without registering it as a module)."""
 
     family: str
     edit: Edit
