@@ -292,16 +292,17 @@ class Tally:
     closest: int = 257
 
 
-def corpus_main(part: str, limit: int, only: str) -> None:
+def corpus_main(part: str, limit: int, only: str, share: tuple[int, int] = (1, 1)) -> None:
     """Recall and false matches on one half of benchmarks/corpus.py (``heldout`` to report, ``tune``
     to tune), over the wide suite (``benchmarks.edits.SUITE``; ``only``: the edits whose name or family
     contains it). Every tile of PDQ quality >= 50 is banked and edited with every edit; every edited copy
-    is compared with every banked tile of other content (tiles of the same wallpaper included)."""
+    is compared with every banked tile of other content (tiles of the same wallpaper included).
+    ``share`` (i, n) measures every n-th edit from the i-th, to spread one run over n processes."""
     from benchmarks.corpus import half
     from benchmarks.edits import SUITE, suite_bytes
 
     started = time.perf_counter()
-    edits = [name for name, e in SUITE.items() if only in name or only in e.family]
+    edits = [name for name, e in SUITE.items() if only in name or only in e.family][share[0] - 1 :: share[1]]
     tiles = [(c, signals_of(c.path.read_bytes(), "bank")) for c in half(part)]
     tiles = [(c, s) for c, s in tiles if s.quality >= MIN_QUALITY][:limit]
     owners = {
@@ -393,8 +394,10 @@ if __name__ == "__main__" and "--corpus" in sys.argv:
     options.add_argument("--corpus", choices=("tune", "heldout"), required=True)
     options.add_argument("--limit", type=int, default=10**6, help="at most this many tiles (a quick subset)")
     options.add_argument("--only", default="", help="only the edits whose name or family contains this")
+    options.add_argument("--share", default="1/1", help="I/N: every N-th edit from the I-th (parallel runs)")
     chosen = options.parse_args()
-    corpus_main(chosen.corpus, chosen.limit, chosen.only)
+    first, count = (int(n) for n in chosen.share.split("/"))
+    corpus_main(chosen.corpus, chosen.limit, chosen.only, (first, count))
     sys.exit()
 
 
