@@ -32,6 +32,8 @@ from stanch.signals.pdq import MIN_QUALITY
 from stanch.signals.robust import view_plane
 from stanch.signals.types import PURPOSES, PdqVariant, Purpose
 
+SERVER_ONLY = ("levelled", "part", "tilted")
+"""Name prefixes of this module's views: the browser (``robust.js``) computes none of them."""
 TILTS = tuple(d for d in range(-6, 7) if d)
 """The angles (degrees, counter-clockwise when positive) of a banked picture's ``tilted`` views."""
 _PART = 0.25

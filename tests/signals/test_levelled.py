@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 
 from stanch.signals import ImageSignals, hash_media
 from stanch.signals.fast_pdq import luma_of_rgb
-from stanch.signals.levelled import TILTS, corner_angle, server_views
+from stanch.signals.levelled import SERVER_ONLY, TILTS, corner_angle, server_views
 from stanch.signals.pdq import MATCH_DISTANCE, hamming_hex
 from stanch.signals.robust import bank_hashes, query_hashes
 from stanch.signals.types import Purpose
@@ -68,8 +68,7 @@ def closest(query: ImageSignals, banked: ImageSignals) -> int:
 
 def without_server_views(signals: ImageSignals) -> ImageSignals:
     """An entry as it was banked before this module: no levelled, part or tilted views."""
-    names = ("levelled", "part", "tilted")
-    return replace(signals, variants=tuple(v for v in signals.variants if not v.name.startswith(names)))
+    return replace(signals, variants=tuple(v for v in signals.variants if not v.name.startswith(SERVER_ONLY)))
 
 
 @pytest.fixture(scope="module")
