@@ -22,7 +22,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
@@ -290,9 +290,13 @@ class Tally:
     found: dict[str, int]
     false: int = 0
     closest: int = 257
+    pairs: list[str] = field(default_factory=list)
+    """Each false match: the edit, the copy's tile and the other tile."""
 
 
-def corpus_main(part: str, limit: int, only: str, share: tuple[int, int] = (1, 1)) -> None:
+def corpus_main(
+    part: str, limit: int, only: str, share: tuple[int, int] = (1, 1), wallpaper: str = ""
+) -> None:
     """Recall and false matches on one half of benchmarks/corpus.py (``heldout`` to report, ``tune``
     to tune), over the wide suite (``benchmarks.edits.SUITE``; ``only``: the edits whose name or family
     contains it). Every tile of PDQ quality >= 50 is banked and edited with every edit; every edited copy
@@ -304,7 +308,7 @@ def corpus_main(part: str, limit: int, only: str, share: tuple[int, int] = (1, 1
     started = time.perf_counter()
     edits = [name for name, e in SUITE.items() if only in name or only in e.family][share[0] - 1 :: share[1]]
     tiles = [(c, signals_of(c.path.read_bytes(), "bank")) for c in half(part)]
-    tiles = [(c, s) for c, s in tiles if s.quality >= MIN_QUALITY][:limit]
+    tiles = [(c, s) for c, s in tiles if s.quality >= MIN_QUALITY and wallpaper in c.wallpaper][:limit]
     owners = {
         rule: np.repeat(np.arange(len(tiles)), [len(b(s)) for _, s in tiles])
         for rule, (_, b) in RULES.items()
@@ -330,6 +334,8 @@ def corpus_main(part: str, limit: int, only: str, share: tuple[int, int] = (1, 1
             f"{rule}: recall {hits}/{total} = {hits / total:.3f}; false matches {tally.false} over {pairs} "
             f"pairs of different contents; closest different-content distance {tally.closest}"
         )
+        for pair in tally.pairs:
+            print(f"  false match, {pair} ({tiles[int(pair.split('tile ')[1].split()[0])][0].name})")
     _print_corpus_cost(tiles, query_counts, len(tiles) * len(edits))
     print(f"total {time.perf_counter() - started:.0f} s")
 
@@ -349,6 +355,10 @@ def _tally(
     tally.found[edit] += bool(per[index] <= MATCH_DISTANCE)
     per[index] = 257
     tally.false += int((per <= MATCH_DISTANCE).sum())
+    tally.pairs += [
+        f"{edit}: tile {index} -> tile {other} at {per[other]}"
+        for other in np.flatnonzero(per <= MATCH_DISTANCE)
+    ]
     tally.closest = min(tally.closest, int(per.min()))
 
 
@@ -394,10 +404,11 @@ if __name__ == "__main__" and "--corpus" in sys.argv:
     options.add_argument("--corpus", choices=("tune", "heldout"), required=True)
     options.add_argument("--limit", type=int, default=10**6, help="at most this many tiles (a quick subset)")
     options.add_argument("--only", default="", help="only the edits whose name or family contains this")
+    options.add_argument("--wallpaper", default="", help="only the tiles of wallpapers whose name has this")
     options.add_argument("--share", default="1/1", help="I/N: every N-th edit from the I-th (parallel runs)")
     chosen = options.parse_args()
     first, count = (int(n) for n in chosen.share.split("/"))
-    corpus_main(chosen.corpus, chosen.limit, chosen.only, (first, count))
+    corpus_main(chosen.corpus, chosen.limit, chosen.only, (first, count), chosen.wallpaper)
     sys.exit()
 
 
