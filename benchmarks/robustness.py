@@ -21,7 +21,8 @@ import io
 import os
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
@@ -32,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.edits import EDITS, edited_bytes
 from stanch.signals import hash_media, image
+from stanch.signals.levelled import server_views
 from stanch.signals.pdq import MATCH_DISTANCE, MIN_QUALITY
 from stanch.signals.robust import bank_hashes, query_hashes, robust_variants
 from stanch.signals.types import PURPOSES, ImageSignals, PdqVariant, Purpose
@@ -84,7 +86,15 @@ def _timed_variants(luma: np.ndarray, purpose: Purpose = "query") -> tuple[PdqVa
     return variants
 
 
+def _timed_server_views(luma: np.ndarray, purpose: Purpose = "query") -> tuple[PdqVariant, ...]:
+    started = time.perf_counter()
+    views = server_views(luma, purpose)
+    SECONDS["robust_variants", purpose] += time.perf_counter() - started
+    return views
+
+
 image.robust_variants = _timed_variants  # measure the views' share of hashing without changing it
+image.server_views = _timed_server_views
 
 
 def signals_of(data: bytes, purpose: Purpose) -> ImageSignals:
@@ -265,66 +275,140 @@ def _print_margin(rule: str, distances: list[int]) -> None:
     )
 
 
-def _bits(hashes: tuple[str, ...]) -> np.ndarray:
-    return np.unpackbits(np.array([np.frombuffer(bytes.fromhex(h), np.uint8) for h in hashes]), axis=1)
+def _packed(hashes: tuple[str, ...]) -> np.ndarray:
+    return np.array([np.frombuffer(bytes.fromhex(h), np.uint8) for h in hashes]).reshape(-1, 32)
 
 
-def corpus_main(part: str, limit: int) -> None:
+RULES = {"plain PDQ": (plain_hashes, plain_hashes), "Stanch": (query_hashes, bank_hashes)}
+"""The two rules measured side by side: (hashes an upload is looked up by, hashes a bank indexes)."""
+
+
+@dataclass
+class Tally:
+    """What one rule found over the suite: hits per edit, false matches, the closest other content."""
+
+    found: dict[str, int]
+    false: int = 0
+    closest: int = 257
+    pairs: list[str] = field(default_factory=list)
+    """Each false match: the edit, the copy's tile and the other tile."""
+
+
+def corpus_main(
+    part: str, limit: int, only: str, share: tuple[int, int] = (1, 1), wallpaper: str = ""
+) -> None:
     """Recall and false matches on one half of benchmarks/corpus.py (``heldout`` to report, ``tune``
-    to tune): every tile of PDQ quality >= 50 is banked and edited; every edited copy is compared with
-    every banked tile of other content, tiles of the same wallpaper included."""
+    to tune), over the wide suite (``benchmarks.edits.SUITE``; ``only``: the edits whose name or family
+    contains it). Every tile of PDQ quality >= 50 is banked and edited with every edit; every edited copy
+    is compared with every banked tile of other content (tiles of the same wallpaper included).
+    ``share`` (i, n) measures every n-th edit from the i-th, to spread one run over n processes."""
     from benchmarks.corpus import half
+    from benchmarks.edits import SUITE, suite_bytes
 
     started = time.perf_counter()
+    edits = [name for name, e in SUITE.items() if only in name or only in e.family][share[0] - 1 :: share[1]]
     tiles = [(c, signals_of(c.path.read_bytes(), "bank")) for c in half(part)]
-    tiles = [(c, s) for c, s in tiles if s.quality >= MIN_QUALITY][:limit]
-    rules = {"plain PDQ": (plain_hashes, plain_hashes), "Stanch": (query_hashes, bank_hashes)}
+    tiles = [(c, s) for c, s in tiles if s.quality >= MIN_QUALITY and wallpaper in c.wallpaper][:limit]
     owners = {
         rule: np.repeat(np.arange(len(tiles)), [len(b(s)) for _, s in tiles])
-        for rule, (_, b) in rules.items()
+        for rule, (_, b) in RULES.items()
     }
-    banks = {rule: _bits(tuple(h for _, s in tiles for h in b(s))) for rule, (_, b) in rules.items()}
-    print(f"{part}: {len(tiles)} banked tiles of PDQ quality >= {MIN_QUALITY}; {len(EDITS)} edits")
-    found = {rule: dict.fromkeys(EDITS, 0) for rule in rules}
-    false = dict.fromkeys(rules, 0)
-    closest = dict.fromkeys(rules, 257)
-    pairs = 0
-    for edit in EDITS:
+    banks = {rule: _packed(tuple(h for _, s in tiles for h in b(s))) for rule, (_, b) in RULES.items()}
+    print(f"{part}: {len(tiles)} banked tiles of PDQ quality >= {MIN_QUALITY}; {len(edits)} edits")
+    tallies = {rule: Tally(dict.fromkeys(edits, 0)) for rule in RULES}
+    pairs, query_counts = 0, {rule: 0 for rule in RULES}
+    for edit in edits:
         for index, (content, _) in enumerate(tiles):
-            upload = signals_of(edited_bytes(pixels(content.path.read_bytes()), edit, content.name), "query")
-            for rule, (query, _) in rules.items():
+            upload = signals_of(suite_bytes(pixels(content.path.read_bytes()), edit, content.name), "query")
+            for rule, (query, _) in RULES.items():
                 hashes = query(upload)
-                if not hashes:
-                    continue
-                d = (_bits(hashes)[:, None, :] != banks[rule][None, :, :]).sum(axis=2).min(axis=0)
-                per = np.full(len(tiles), 257)
-                np.minimum.at(per, owners[rule], d)
-                found[rule][edit] += bool(per[index] <= MATCH_DISTANCE)
-                per[index] = 257
-                false[rule] += int((per <= MATCH_DISTANCE).sum())
-                closest[rule] = min(closest[rule], int(per.min()))
+                query_counts[rule] += len(hashes)
+                if hashes:
+                    _tally(tallies[rule], edit, index, hashes, banks[rule], owners[rule], len(tiles))
             pairs += len(tiles) - 1
-    print(f"\n{'edit':<14}" + "".join(f"{rule:>14}" for rule in rules))
-    for edit in EDITS:
-        print(f"{edit:<14}" + "".join(f"{found[rule][edit]:>10}/{len(tiles):<3}" for rule in rules))
-    total = len(tiles) * len(EDITS)
-    for rule in rules:
-        hits = sum(found[rule].values())
+    _print_families(edits, tallies, len(tiles))
+    for rule, tally in tallies.items():
+        hits = sum(tally.found.values())
+        total = len(tiles) * len(edits)
         print(
-            f"{rule}: recall {hits}/{total} = {hits / total:.3f}; false matches {false[rule]} over {pairs} "
-            f"pairs of different contents; closest different-content distance {closest[rule]}"
+            f"{rule}: recall {hits}/{total} = {hits / total:.3f}; false matches {tally.false} over {pairs} "
+            f"pairs of different contents; closest different-content distance {tally.closest}"
         )
+        for pair in tally.pairs:
+            print(f"  false match, {pair} ({tiles[int(pair.split('tile ')[1].split()[0])][0].name})")
+    _print_corpus_cost(tiles, query_counts, len(tiles) * len(edits))
+    print(f"total {time.perf_counter() - started:.0f} s")
+
+
+def _tally(
+    tally: Tally, edit: str, index: int, hashes: tuple[str, ...], bank: np.ndarray, owner: np.ndarray, n: int
+) -> None:
+    """Count one upload: found when a hash is within the threshold of its own tile's; false matches and
+    the closest distance over every other tile."""
+    d = (
+        np.bitwise_count(_packed(hashes)[:, None, :] ^ bank[None, :, :])
+        .sum(axis=2, dtype=np.int32)
+        .min(axis=0)
+    )
+    per = np.full(n, 257)
+    np.minimum.at(per, owner, d)
+    tally.found[edit] += bool(per[index] <= MATCH_DISTANCE)
+    per[index] = 257
+    tally.false += int((per <= MATCH_DISTANCE).sum())
+    tally.pairs += [
+        f"{edit}: tile {index} -> tile {other} at {per[other]}"
+        for other in np.flatnonzero(per <= MATCH_DISTANCE)
+    ]
+    tally.closest = min(tally.closest, int(per.min()))
+
+
+def _print_families(edits: list[str], tallies: dict[str, Tally], tiles: int) -> None:
+    """Recall per edit, then per family, each rule side by side."""
+    from benchmarks.edits import SUITE
+
+    header = f"{'edit':<28}" + "".join(f"{rule:>14}" for rule in tallies)
+    print("\n" + header)
+    for edit in edits:
+        print(f"{edit:<28}" + "".join(f"{t.found[edit]:>10}/{tiles:<3}" for t in tallies.values()))
+    families: dict[str, list[str]] = {}
+    for edit in edits:
+        families.setdefault(SUITE[edit].family, []).append(edit)
+    print(f"\n{'family':<28}" + "".join(f"{rule:>14}" for rule in tallies))
+    for family, members in families.items():
+        total = tiles * len(members)
+        cells = "".join(f"{sum(t.found[e] for e in members) / total:>14.3f}" for t in tallies.values())
+        print(f"{family:<28}{cells}   ({total} copies)")
+
+
+def _print_corpus_cost(
+    tiles: Sequence[tuple[object, ImageSignals]], query_counts: dict[str, int], uploads: int
+) -> None:
+    """Hashes per bank entry, the bytes they take, hashes looked up and hashing time per query."""
+    for rule, (_, bank_side) in RULES.items():
+        counts = [len(bank_side(s)) for _, s in tiles]
+        print(
+            f"{rule}: hashes per bank entry mean {np.mean(counts):.1f} (max {max(counts)}), "
+            f"{32 * np.mean(counts):.0f} bytes of hashes per picture; "
+            f"{query_counts[rule] / uploads:.1f} hashes looked up per query"
+        )
+    hashing, variants = SECONDS["hashing", "query"], SECONDS["robust_variants", "query"]
     print(
-        f"hashing seconds: { {k: round(v, 1) for k, v in SECONDS.items()} }; "
-        f"total {time.perf_counter() - started:.0f} s"
+        f"query hashing (hash_media) {1000 * hashing / uploads:.1f} ms per picture, of which Stanch's views "
+        f"{1000 * variants / uploads:.1f} ms "
+        f"(plain PDQ's part: {1000 * (hashing - variants) / uploads:.1f} ms)"
     )
 
 
 if __name__ == "__main__" and "--corpus" in sys.argv:
-    position = sys.argv.index("--corpus")
-    corpus_main(
-        sys.argv[position + 1], int(sys.argv[position + 2]) if len(sys.argv) > position + 2 else 10**6
-    )
+    options = argparse.ArgumentParser(description="recall on the wallpaper corpus, over the wide suite")
+    options.add_argument("--corpus", choices=("tune", "heldout"), required=True)
+    options.add_argument("--limit", type=int, default=10**6, help="at most this many tiles (a quick subset)")
+    options.add_argument("--only", default="", help="only the edits whose name or family contains this")
+    options.add_argument("--wallpaper", default="", help="only the tiles of wallpapers whose name has this")
+    options.add_argument("--share", default="1/1", help="I/N: every N-th edit from the I-th (parallel runs)")
+    chosen = options.parse_args()
+    first, count = (int(n) for n in chosen.share.split("/"))
+    corpus_main(chosen.corpus, chosen.limit, chosen.only, (first, count), chosen.wallpaper)
     sys.exit()
 
 

@@ -26,6 +26,7 @@ from PIL import ExifTags, Image, ImageOps
 
 from stanch.signals.digests import md5_hex, sha256_hex
 from stanch.signals.fast_pdq import MIN_HASHABLE_SIDE, luma_of_rgb, pdq_dihedral_of_luma
+from stanch.signals.levelled import server_views
 from stanch.signals.limits import DEFAULT_LIMITS, Limits
 from stanch.signals.media import GIF, JPEG, PNG, WEBP, MediaFormat
 from stanch.signals.robust import robust_variants
@@ -121,7 +122,7 @@ def is_animated(image: Image.Image, media: MediaFormat) -> bool:
 def image_signals(data: bytes, image: Image.Image, media: MediaFormat,
                   purpose: Purpose = "query") -> ImageSignals:
     """MD5, SHA-256, PDQ, its quality, the 8 dihedral PDQ hashes and the robustness variants of
-    ``purpose`` (``robust_variants``).
+    ``purpose``: ``robust_variants`` (also computed by the browser) then ``server_views`` (server only).
 
     ``image`` is ``data`` opened by ``open_image``; it is decoded here.
     """
@@ -135,7 +136,7 @@ def image_signals(data: bytes, image: Image.Image, media: MediaFormat,
         pdq=dihedral[0],
         quality=quality,
         pdq_dihedral=dihedral,
-        variants=robust_variants(luma, purpose) if hashable else (),
+        variants=robust_variants(luma, purpose) + server_views(luma, purpose) if hashable else (),
     )
 
 

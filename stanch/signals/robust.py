@@ -103,9 +103,11 @@ _TURNS: dict[str, Window] = {
 }
 """The turns that involve a flip, as windows: a quarter turn is a flip, transposed (``np.rot90(x)`` is
 ``x[:, ::-1].T``). The plain transpose is exact among the dihedral hashes."""
-_BANK_ONLY = (*_TURNS, "spare", "crop")
+_BANK_ONLY = (*_TURNS, "spare", "crop", "tilted")
 """Views indexed for banked pictures only (by name prefix); an upload looks up the others, and a
-picture hashed for a query (``purpose="query"``) does not compute them."""
+picture hashed for a query (``purpose="query"``) does not compute them. ``tilted`` is the server-only
+bank view of ``stanch.signals.levelled`` (its ``BANK_ONLY``; named here, as levelled builds on this
+module)."""
 
 
 def robust_variants(luma: np.ndarray, purpose: Purpose = "query") -> tuple[PdqVariant, ...]:
