@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from stanch.actions.outbox import prune_sent
 from stanch.clock import utcnow
+from stanch.config import hours_setting
 from stanch.periodic import Periodic
 from stanch.store import Database, prune_feed, withdraw_expired
 from stanch.store.entry_stats import prune_upload_log, prune_windows
@@ -106,15 +107,7 @@ def prune(
 def prune_hours(environ: Mapping[str, str] = os.environ) -> float:
     """``STANCH_PRUNE_HOURS``: hours between the server's prunes (default 24; 0 = the server never
     prunes, for deployments that run ``stanch prune`` from cron); ValueError saying what is wrong."""
-    text = environ.get("STANCH_PRUNE_HOURS", "").strip()
-    try:
-        hours = float(text) if text else PRUNE_HOURS
-    except ValueError:
-        raise ValueError(f"STANCH_PRUNE_HOURS must be a number of hours (0 to turn it off), not {text!r}") \
-            from None
-    if hours < 0:
-        raise ValueError("STANCH_PRUNE_HOURS cannot be negative (0 turns the server's pruning off)")
-    return hours
+    return hours_setting(environ, "STANCH_PRUNE_HOURS", PRUNE_HOURS, off="0 turns the server's pruning off")
 
 
 def prune_if_due(db: Database, owner: str, now: datetime, every: timedelta,

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from stanch.config import hours_setting
 from stanch.desk.audit import record
 from stanch.desk.banking import case_bank_name
 from stanch.desk.cases import FINAL_STATES, UnknownRequest, WrongState, find_item, lock
@@ -48,14 +49,7 @@ COPY_DECISIONS = ("remove", "reject")
 
 def copy_review_hours(environ: Mapping[str, str] = os.environ) -> float:
     """``STANCH_COPY_REVIEW_HOURS`` (default 48): the target for a copy found after its case's decision."""
-    text = environ.get("STANCH_COPY_REVIEW_HOURS", "")
-    try:
-        hours = float(text) if text else COPY_REVIEW_HOURS
-    except ValueError:
-        raise ValueError(f"STANCH_COPY_REVIEW_HOURS must be a number of hours, not {text!r}") from None
-    if not hours > 0:
-        raise ValueError("STANCH_COPY_REVIEW_HOURS must be more than 0")
-    return hours
+    return hours_setting(environ, "STANCH_COPY_REVIEW_HOURS", COPY_REVIEW_HOURS)
 
 
 def rules_for(session: Session, entries: Sequence[int]) -> list[AutoRemove]:

@@ -48,6 +48,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from stanch.config import hours_setting
 from stanch.desk.desk_secrets import stored_or_new_secret, stored_secret
 from stanch.signals import MediaError, sniff_format
 from stanch.signals.image import enable_heif
@@ -208,14 +209,7 @@ def _associated(spool_id: str, item_id: str) -> bytes:
 
 def spool_hours(environ: Mapping[str, str] = os.environ) -> float:
     """``STANCH_SPOOL_HOURS`` (default 72), or ValueError saying what is wrong."""
-    text = environ.get("STANCH_SPOOL_HOURS", "")
-    try:
-        hours = float(text) if text else SPOOL_HOURS
-    except ValueError:
-        raise ValueError(f"STANCH_SPOOL_HOURS must be a number of hours, not {text!r}") from None
-    if not hours > 0:
-        raise ValueError("STANCH_SPOOL_HOURS must be more than 0")
-    return hours
+    return hours_setting(environ, "STANCH_SPOOL_HOURS", SPOOL_HOURS)
 
 
 def open_spool(session: Session, *, create: bool = True,

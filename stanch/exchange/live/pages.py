@@ -47,3 +47,15 @@ def read_bounded(response: requests.Response, limit: int) -> bytes:
             raise UnreadablePage(f"the page is larger than {limit} bytes", "")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def page_json(body: bytes) -> object:
+    """A fetched page as JSON, or ``UnreadablePage`` keeping its first 4 KiB for the quarantine: the one
+    reader of every source's pages (not JSON, or nested too deeply to read, is a bad page, not a crash)."""
+    text = body.decode("utf-8", "replace")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UnreadablePage(f"the page is not JSON ({error.msg})", text[:4096]) from None
+    except RecursionError:
+        raise UnreadablePage("the page is JSON nested too deeply to read", text[:4096]) from None

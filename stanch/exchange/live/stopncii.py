@@ -26,7 +26,7 @@ from threatexchange.exchanges.clients.utils.common import TimeoutHTTPAdapter
 from threatexchange.exchanges.impl.stop_ncii_api import StopNCIICredentials
 
 from stanch.exchange.live.errors import CredentialsError, RateLimited, SourceError, UnreadablePage
-from stanch.exchange.live.pages import Page, bounded, read_bounded
+from stanch.exchange.live.pages import Page, bounded, page_json, read_bounded
 from stanch.exchange.stopncii import _item as record_item  # the one StopNCII record reader
 
 PAGE_SIZE = 800
@@ -120,13 +120,7 @@ class StopNCIIClient:
             raise _http_error(error) from None
         except requests.RequestException as error:
             raise SourceError(f"StopNCII could not be reached: {type(error).__name__}") from None
-        text = body.decode("utf-8", "replace")
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
-            raise UnreadablePage(f"the page is not JSON ({error.msg})", text[:4096]) from None
-        except RecursionError:
-            raise UnreadablePage("the page is JSON nested too deeply to read", text[:4096]) from None
+        return page_json(body)
 
 
 def read_page(value: Any) -> Page:

@@ -44,7 +44,7 @@ from threatexchange.exchanges.impl.techagainstterrorism_api import (
 )
 
 from stanch.exchange.live.errors import CredentialsError, RateLimited, SourceError, UnreadablePage
-from stanch.exchange.live.pages import Page, bounded, read_bounded
+from stanch.exchange.live.pages import Page, bounded, page_json, read_bounded
 from stanch.exchange.live.stopncii import START_TIMESTAMP
 from stanch.exchange.records import FormatError, Item, Skip, Withdrawal
 from stanch.store import Provenance, entry_from_hashes
@@ -96,13 +96,7 @@ class TCAPClient:
                 body = read_bounded(response, MAX_PAGE_BYTES)
         except requests.RequestException as error:
             raise SourceError(f"TCAP could not be reached: {type(error).__name__}") from None
-        text = body.decode("utf-8", "replace")
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
-            raise UnreadablePage(f"the page is not JSON ({error.msg})", text[:4096]) from None
-        except RecursionError:
-            raise UnreadablePage("the page is JSON nested too deeply to read", text[:4096]) from None
+        return page_json(body)
 
     @staticmethod
     def item(record: Any, where: str, list_name: str, trust: str | None) -> Item:

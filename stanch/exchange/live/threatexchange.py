@@ -47,7 +47,7 @@ from threatexchange.signal_type.md5 import VideoMD5Signal
 from threatexchange.signal_type.pdq.signal import PdqSignal
 
 from stanch.exchange.live.errors import CredentialsError, RateLimited, Refused, SourceError, UnreadablePage
-from stanch.exchange.live.pages import Page, bounded, read_bounded
+from stanch.exchange.live.pages import Page, bounded, page_json, read_bounded
 from stanch.exchange.live.stopncii import START_TIMESTAMP
 from stanch.exchange.records import FormatError, Item, Skip, Withdrawal
 from stanch.store import Provenance, entry_from_hashes
@@ -130,13 +130,7 @@ class ThreatExchangeClient:
                 body = read_bounded(response, MAX_PAGE_BYTES)
         except requests.RequestException as error:  # its text holds the URL, token included
             raise SourceError(f"ThreatExchange could not be reached: {type(error).__name__}") from None
-        text = body.decode("utf-8", "replace")
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
-            raise UnreadablePage(f"the page is not JSON ({error.msg})", text[:4096]) from None
-        except RecursionError:
-            raise UnreadablePage("the page is JSON nested too deeply to read", text[:4096]) from None
+        return page_json(body)
 
     def _read_page(self, value: Any, start: int) -> Page:
         """A Graph API page: ``data`` and ``paging.next``; a ``next`` elsewhere than the base URL's
