@@ -240,8 +240,10 @@ def test_a_video_preview_is_six_evenly_spaced_reduced_keyframes() -> None:
 
 
 def test_a_decided_copy_tells_the_exchange_source_of_the_entry_it_matched(database: Database) -> None:
+    from threatexchange.exchanges.clients.stopncii.api import StopNCIICSPFeedbackValue
+
     from stanch.desk.locate import LocatedItem, attach_item
-    from stanch.exchange.live.feedback import LIST_PREFIX, VERDICTS
+    from stanch.exchange.live.feedback import LIST_PREFIX
     from stanch.exchange.live.sources import add_source
     from stanch.store import Provenance, add_entry, entry_from_hashes
     from tests.sweep.conftest import banked_record
@@ -267,7 +269,7 @@ def test_a_decided_copy_tells_the_exchange_source_of_the_entry_it_matched(databa
         decide_copy(session, find_request(session, number), "post/1", "reject", "not the same picture",
                     actor="user:reviewer", now=utcnow())
     rejected = _feedback(database)[len(before):]
-    assert rejected == [("partner", record["pdq"], VERDICTS["rejected"].value)]
+    assert rejected == [("partner", record["pdq"], StopNCIICSPFeedbackValue.NotBlocked.value)]
 
 
 def _feedback(db: Database) -> list[tuple[str, str, str]]:
