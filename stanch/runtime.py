@@ -40,9 +40,11 @@ from stanch.matching.query import Query, image_query
 from stanch.matching.shards import ShardedEngine, ShardFollower
 from stanch.matching.sync import POLL_INTERVAL, BankFollower
 from stanch.matching.verdict import Verdict
+from stanch.signals.records import signals_record
 from stanch.signals.types import ImageSignals, MediaSignals
 from stanch.store import Database, open_database
 from stanch.store.key_checker import KeyChecker
+from stanch.sweep.copies import Found, attach_to_removed
 from stanch.sweep.retro import RetroMatcher, UploadLog
 
 log = logging.getLogger("stanch.desk")
@@ -224,6 +226,27 @@ class Stanch:
         """``lookup`` of one hashed file."""
         query: Query = image_query(signals) if isinstance(signals, ImageSignals) else signals
         return self.lookup([query], [item_id])[0]
+
+    def feed_desk(self, item_id: str, signals: MediaSignals, verdict: Verdict, media: bytes) -> int:
+        """An upload the platform named (``item_id``) that matched entries banked by removed cases becomes
+        a copy of each, exactly as a sweep's would (``stanch.sweep.copies.attach_to_removed``): removed
+        at once when the banks' auto-remove rule allows, else put on the case's review list with a
+        reduced, encrypted preview made from ``media`` (the upload's bytes, read only for such a copy).
+        Returns how many copies were attached; a failure is logged, never turned into an error of the
+        lookup that already answered."""
+        entries = tuple(m.entry for m in verdict.matches if m.kind in ("match", "minor"))
+        if not entries or verdict.action == "allow":
+            return 0
+        found = [Found(item_id, signals_record(signals), entries)]
+        try:
+            with self.db.write() as session:
+                attached = attach_to_removed(session, found, self.now(), reader=lambda _key: media)
+        except Exception:
+            log.exception("attaching upload %s to the cases it matched failed", item_id[:80])
+            return 0
+        if attached.removals:
+            self.follower.poll_after_commit()
+        return attached.copies
 
     @cached_property
     def ticker(self) -> DeskTicker:

@@ -76,7 +76,9 @@ async def match(
     """Match a hash (``{"pdq": hex}``, optionally ``quality``, ``md5``, ``sha256``), full signals
     (``{"signals": {...}}`` as ``stanch hash`` prints them) or an uploaded file (multipart ``file``).
     ``item_id`` (in the body, or ``?item_id=`` with a file) is the platform's id of the upload: with
-    the upload log on it is kept with the PDQ hash, so a hash banked later finds this upload.
+    the upload log on it is kept with the PDQ hash, so a hash banked later finds this upload; a file
+    with an ``item_id`` that matches a removed case's entries becomes a copy of that case (removed at
+    once or put on its review list with a preview, by the bank's auto-remove rule), as a sweep's would.
 
     Answers ``{"matched", "action", "matches": [{"bank", "entry", "distance", "signal", ...}]}``;
     ``action`` is ``block``, ``review``, ``allow`` (an allow-list matched: do not act) or ``none``.
@@ -85,6 +87,8 @@ async def match(
         upload = await read_upload(request, "file", app.limits.max_upload_bytes)
         signals = await run_in_threadpool(hash_media, upload.data, seconds_per_hash=QUERY_SECONDS_PER_HASH)
         verdict = await run_in_threadpool(app.lookup_signals, signals, item_id)
+        if item_id is not None and verdict.matched:
+            await run_in_threadpool(app.feed_desk, item_id, signals, verdict, upload.data)
         return {"kind": signals.kind, **verdict.to_dict()}
     query, item = _validated(await read_json(request, app.limits.max_json_bytes))
     return app.lookup([query], [item or item_id])[0].to_dict()
