@@ -20,18 +20,35 @@ def database_url() -> str:
     return os.environ.get("STANCH_DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
-def hours_setting(environ: Mapping[str, str], name: str, default: float, *, off: str | None = None) -> float:
-    """A ``STANCH_*_HOURS`` variable: a positive number of hours (``default`` when unset or empty), or,
-    when ``off`` says what 0 means, also 0; ValueError naming the variable otherwise. The one reader
-    of every hours setting, so they all accept and refuse the same values."""
+OFF = ("0", "false", "no", "off")
+"""What turns a ``STANCH_*`` switch off (in any case); anything else set turns it on."""
+
+
+def switch(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    """An on/off ``STANCH_*`` variable: unset or empty gives ``default``; ``OFF`` is off, else on."""
+    text = environ.get(name, "").strip().lower()
+    return default if not text else text not in OFF
+
+
+def number_setting(environ: Mapping[str, str], name: str, default: float, *, whole: bool = False,
+                   unit: str = "", off: str | None = None) -> float:
+    """A numeric ``STANCH_*`` variable: a finite number above 0 (``default`` when unset or empty), or,
+    when ``off`` says what 0 means, also 0; ``whole`` asks for an integer. ValueError naming the
+    variable otherwise: the one reader of numeric settings, so they all refuse the same values."""
     text = environ.get(name, "").strip()
-    allowed = "0 or more" if off else "more than 0"
+    kind = ("a whole number" if whole else "a number") + (f" of {unit}" if unit else "")
     note = f" ({off})" if off else ""
     try:
-        hours = float(text) if text else default
+        value = float(int(text)) if whole and text else float(text) if text else default
     except ValueError:
-        raise ValueError(f"{name} must be a number of hours{note}, not {text!r}") from None
-    if not math.isfinite(hours) or hours < 0 or (hours == 0 and not off):
-        raise ValueError(f"{name} must be {allowed} hours{note}, not {text!r}")
-    return hours
+        raise ValueError(f"{name} must be {kind}{note}, not {text!r}") from None
+    if not math.isfinite(value) or value < 0 or (value == 0 and not off):
+        least = "0 or more" if off else "more than 0"
+        raise ValueError(f"{name} must be {least}{f' {unit}' if unit else ''}{note}, not {text!r}")
+    return value
+
+
+def hours_setting(environ: Mapping[str, str], name: str, default: float, *, off: str | None = None) -> float:
+    """A ``STANCH_*_HOURS`` variable (``number_setting`` in hours)."""
+    return number_setting(environ, name, default, unit="hours", off=off)
 

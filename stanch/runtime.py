@@ -27,7 +27,7 @@ from starlette.requests import Request
 
 from stanch.actions.background import DispatcherThread, dispatch_in_server
 from stanch.clock import utcnow
-from stanch.config import ConfigError
+from stanch.config import ConfigError, switch
 from stanch.desk.exchange_feedback import exchange_senders
 from stanch.desk.flood import FloodFlusher, FloodGuard, FloodSettings
 from stanch.desk.locate import Resolvers, locate_request, resolvers_from_environment
@@ -137,7 +137,7 @@ def upload_log_days(environ: dict[str, str] | None = None) -> float | None:
     """The upload log's retention in days (``STANCH_UPLOAD_LOG_DAYS``), or None when
     ``STANCH_UPLOAD_LOG`` does not turn the log on."""
     env = os.environ if environ is None else environ
-    if env.get("STANCH_UPLOAD_LOG", "0").strip().lower() in ("", "0", "false", "no", "off"):
+    if not switch(env, "STANCH_UPLOAD_LOG", False):
         return None
     return upload_log_retention(env)
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from stanch.actions.outbox import enqueue_webhook
 from stanch.clock import utcnow
+from stanch.config import number_setting, switch
 from stanch.desk.audit import record
 from stanch.matching.counter import Counts, MatchCounter
 from stanch.periodic import Periodic
@@ -67,33 +68,24 @@ class FloodSettings:
         """The ``STANCH_FLOOD_*`` variables; ValueError naming the variable for a malformed one."""
         env = os.environ if environ is None else environ
         default = cls()
+
+        def whole(name: str, fallback: int) -> int:
+            return int(number_setting(env, name, fallback, whole=True))
+
         return cls(
-            enabled=env.get("STANCH_FLOOD_GUARD", "1").strip().lower() not in ("0", "false", "no", "off"),
-            uploads=int(_number(env, "STANCH_FLOOD_UPLOADS", default.uploads, whole=True)),
+            enabled=switch(env, "STANCH_FLOOD_GUARD", True),
+            uploads=whole("STANCH_FLOOD_UPLOADS", default.uploads),
             share=_share(env, "STANCH_FLOOD_SHARE", default.share),
-            min_lookups=int(_number(env, "STANCH_FLOOD_MIN_LOOKUPS", default.min_lookups, whole=True)),
-            bank_uploads=int(_number(env, "STANCH_FLOOD_BANK_UPLOADS", default.bank_uploads, whole=True)),
+            min_lookups=whole("STANCH_FLOOD_MIN_LOOKUPS", default.min_lookups),
+            bank_uploads=whole("STANCH_FLOOD_BANK_UPLOADS", default.bank_uploads),
             bank_share=_share(env, "STANCH_FLOOD_BANK_SHARE", default.bank_share),
-            flush_seconds=_number(env, "STANCH_FLOOD_FLUSH_SECONDS", default.flush_seconds),
+            flush_seconds=number_setting(env, "STANCH_FLOOD_FLUSH_SECONDS", default.flush_seconds,
+                                         unit="seconds"),
         )
 
 
-def _number(env: Mapping[str, str], name: str, default: float, *, whole: bool = False) -> float:
-    text = env.get(name)
-    if text is None or not text.strip():
-        return default
-    try:
-        value = int(text) if whole else float(text)
-    except ValueError:
-        kind = "a whole number" if whole else "a number"
-        raise ValueError(f"{name} must be {kind} greater than 0, got {text!r}") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be greater than 0, got {text!r}")
-    return value
-
-
 def _share(env: Mapping[str, str], name: str, default: float) -> float:
-    value = _number(env, name, default)
+    value = number_setting(env, name, default)
     if value > 1:
         raise ValueError(f"{name} is a share of all lookups, between 0 and 1; got {env[name]!r}")
     return value

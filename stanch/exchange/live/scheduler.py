@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 
+from stanch.config import switch
 from stanch.exchange.live.fetcher import ClientFactory, FetchResult, default_client, fetch_source
 from stanch.periodic import Periodic
 from stanch.store import Database, utcnow
@@ -24,7 +25,7 @@ CHECK_SECONDS = 30.0
 
 def exchange_in_server() -> bool:
     """Whether ``stanch serve`` runs scheduled fetches (``STANCH_EXCHANGE_FETCH``, default on)."""
-    return os.environ.get("STANCH_EXCHANGE_FETCH", "1").strip().lower() not in {"0", "false", "no", "off"}
+    return switch(os.environ, "STANCH_EXCHANGE_FETCH", True)
 
 
 def due_sources(db: Database, now: datetime) -> list[str]:
