@@ -36,12 +36,12 @@ from stanch.exchange.live.scheduler import ExchangeScheduler, exchange_in_server
 from stanch.housekeeping import Housekeeper, prune_hours, upload_log_retention
 from stanch.matching.counter import MatchCounter
 from stanch.matching.engine import MatchEngine, Matcher
-from stanch.matching.query import Query, image_query
+from stanch.matching.query import Query, media_query
 from stanch.matching.shards import ShardedEngine, ShardFollower
 from stanch.matching.sync import POLL_INTERVAL, BankFollower
 from stanch.matching.verdict import Verdict
 from stanch.signals.records import signals_record
-from stanch.signals.types import ImageSignals, MediaSignals
+from stanch.signals.types import MediaSignals
 from stanch.store import Database, open_database
 from stanch.store.key_checker import KeyChecker
 from stanch.sweep.copies import Found, attach_to_removed
@@ -224,8 +224,7 @@ class Stanch:
 
     def lookup_signals(self, signals: MediaSignals, item_id: str | None = None) -> Verdict:
         """``lookup`` of one hashed file."""
-        query: Query = image_query(signals) if isinstance(signals, ImageSignals) else signals
-        return self.lookup([query], [item_id])[0]
+        return self.lookup([media_query(signals)], [item_id])[0]
 
     def feed_desk(self, item_id: str, signals: MediaSignals, verdict: Verdict, media: bytes) -> int:
         """An upload the platform named (``item_id``) that matched entries banked by removed cases becomes

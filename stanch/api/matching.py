@@ -14,11 +14,10 @@ from fastapi.concurrency import run_in_threadpool
 from stanch.api.auth import Caller, require
 from stanch.api.schemas import MAX_BATCH, BatchQuery, HashQuery, json_body, validated
 from stanch.api.uploads import is_multipart, read_json, read_upload
-from stanch.matching.query import ImageQuery, hash_query, image_query
+from stanch.matching.query import ImageQuery, hash_query, media_query
 from stanch.runtime import Runtime
 from stanch.signals import (
     QUERY_SECONDS_PER_HASH,
-    ImageSignals,
     Purpose,
     VideoSignals,
     hash_media,
@@ -121,4 +120,4 @@ def _validated(data: object, where: str = "body") -> tuple[ImageQuery | VideoSig
         signals = signals_from_record(query.signals)
     except ValueError as error:
         raise HTTPException(422, f"{where}.signals: {error}") from None
-    return (image_query(signals) if isinstance(signals, ImageSignals) else signals), query.item_id
+    return media_query(signals), query.item_id

@@ -51,9 +51,13 @@ Query = ImageQuery | VideoSignals
 """One lookup: an image's (or loose hashes') ``ImageQuery``, or a video's signals."""
 
 
+def media_query(signals: ImageSignals | VideoSignals) -> Query:
+    """The lookup of a hashed file: an image's ``ImageQuery``; a video is looked up by its signals."""
+    return image_query(signals) if isinstance(signals, ImageSignals) else signals
+
+
 def query_from_record(record: dict[str, Any]) -> Query:
     """The lookup of a stored hash object: a ``stanch hash`` record (``"kind"``) or bare hashes."""
     if "kind" in record:
-        signals = signals_from_record(record)
-        return image_query(signals) if isinstance(signals, ImageSignals) else signals
+        return media_query(signals_from_record(record))
     return hash_query(record.get("pdq"), record.get("quality"), record.get("md5"), record.get("sha256"))

@@ -26,10 +26,10 @@ from typing import Any
 
 from stanch.matching.engine import Match, MatchEngine, verdicts_of
 from stanch.matching.partition import Shard
-from stanch.matching.query import Query, query_from_record
+from stanch.matching.query import Query, media_query, query_from_record
 from stanch.matching.sync import POLL_INTERVAL, BankFollower
 from stanch.matching.verdict import Verdict
-from stanch.signals.types import ImageSignals, MediaSignals
+from stanch.signals.types import MediaSignals
 from stanch.store import open_database
 
 log = logging.getLogger(__name__)
@@ -93,10 +93,7 @@ class ShardedEngine:
         return engine
 
     def match(self, signals: MediaSignals) -> Verdict:
-        from stanch.matching.query import image_query
-
-        query: Query = image_query(signals) if isinstance(signals, ImageSignals) else signals
-        return self.match_queries([query])[0]
+        return self.match_queries([media_query(signals)])[0]
 
     def match_record(self, record: dict[str, Any]) -> Verdict:
         return self.match_queries([query_from_record(record)])[0]
