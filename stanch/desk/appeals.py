@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from stanch.actions import enqueue_email, enqueue_webhook
 from stanch.desk.audit import SYSTEM, record
 from stanch.desk.banking import entries_of_items, entries_of_request, withdraw_unbacked
-from stanch.desk.cases import REDRESS, UnknownRequest, WrongState, find_request, lock
+from stanch.desk.cases import REDRESS, UnknownRequest, WrongState, email_outcome, find_request, lock
 from stanch.desk.clock import deadline_for
 from stanch.desk.decisions import MAX_REASON
 from stanch.desk.entry_feedback import record_entry_verdicts
@@ -279,7 +279,8 @@ def _reinstate(session: Session, request: TakedownRequest, appeal: Appeal, items
         request.status = "reinstated"
         candidates += entries_of_request(session, request)
     request.updated_at = now
-    enqueue_email(session, request.requester_email, "update", case_id=request.public_id, clock=lambda: now)
+    enqueue_email(session, request.requester_email, "update", case_id=request.public_id,
+                  outcome=email_outcome(session, request), clock=lambda: now)
     identical = case_entries(session, request) if standing is None else []
     record_entry_verdicts(session, sorted(set(candidates + identical)), "rejected", now)
     return withdraw_unbacked(session, candidates, f"appeal {appeal.public_id} reinstated the content")
