@@ -46,11 +46,13 @@ class Outcome:
     """A case's outcome as its emails tell it: ``locations`` in the order the status page lists them
     (numbered from 1 there and here), ``others`` for items the platform tied to the case at no location of
     the requester's, ``copies_removed`` the further copies found and removed (a count: they were never her
-    locations)."""
+    locations). For an appeal naming items, ``named`` is ``item``: the items the appellant named, in the
+    order the appeal's status page lists them."""
 
     locations: tuple[Tally, ...]
     others: Tally | None = None
     copies_removed: int = 0
+    named: str = "location"
 
 
 _FOLLOW = """\
@@ -155,9 +157,15 @@ def render(
     return RenderedEmail(subject=chosen.subject, body=chosen.body.format(**fields))
 
 
+_NAMED = {"location": "location you gave", "item": "item you named"}
+
+
 def _outcome(outcome: Outcome) -> str:
     """The outcome block of an ``update`` email: one line per location, by number, then the others."""
-    lines = [f"- Location {number}: {_tally(tally)}." for number, tally in enumerate(outcome.locations, 1)]
+    if outcome.named not in _NAMED:
+        raise ValueError(f"an outcome names locations or items, not {outcome.named!r}")
+    lines = [f"- {outcome.named.capitalize()} {number}: {_tally(tally)}."
+             for number, tally in enumerate(outcome.locations, 1)]
     if outcome.others is not None and outcome.others.items:
         lines.append(f"- Other items the platform tied to your request: {_tally(outcome.others)}.")
     if outcome.copies_removed:
@@ -166,7 +174,7 @@ def _outcome(outcome: Outcome) -> str:
                      f"and removed.")
     if not lines:
         return ""
-    return ("\nWhere each location you gave stands now, by its number on\nyour status page:\n\n"
+    return (f"\nWhere each {_NAMED[outcome.named]} stands now, by its number on\nyour status page:\n\n"
             + "\n".join(lines) + "\n\nThe reviewer's own words, if they added any, and what you can do if\n"
             "you disagree are on your status page.\n")
 

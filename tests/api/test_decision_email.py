@@ -175,3 +175,24 @@ def test_an_appeal_that_puts_one_item_back_tells_the_requester_by_number(api: Ap
             "- Location 3: removed.\n") in emails[1]["body"]
     assert "post/" not in emails[1]["body"] and "platform.example" not in emails[1]["body"]
     assert receipt["id"] in emails[1]["body"]
+    [told] = [e for e in _updates(api) if e["to"] == "up@example.org"]
+    assert appeal in told["body"] and "Where each item you named stands now" in told["body"]
+    assert "- Item 1: removed, then put back after an appeal.\n" in told["body"] and "Item 2" not in told["body"]
+    assert "post/" not in told["body"] and "Uploader" not in told["body"]
+
+
+def test_an_appeal_of_two_items_upheld_and_of_a_whole_case(api: Api) -> None:
+    receipt = _removed_case(api, [10, 11, 12])
+    named = _appeal(api, item_ids=["post/12", "post/10"]).json()
+    whole = _appeal(api, case_id=receipt["id"]).json()["id"]
+    second = _reviewer(api, "second")
+    for appeal in (named["id"], whole):
+        upheld = api.client.post(f"/v1/appeals/{appeal}/decision", headers=second,
+                                 json={"decision": "uphold", "reason": "It is the requester."})
+        assert upheld.status_code == 200, upheld.text
+    by_appeal = {e["body"].split("your case ")[1].split(".")[0]: e["body"] for e in _updates(api)
+                 if e["to"] == "up@example.org"}
+    assert "- Item 1: removed.\n- Item 2: removed.\n" in by_appeal[named["id"]]
+    assert "Item" not in by_appeal[whole] and "Location" not in by_appeal[whole]
+    seen = api.client.get(f"/v1/appeals/{named['id']}", headers={"X-Stanch-Token": named["token"]}).json()
+    assert seen["items"] == [{"item_id": "post/10", "state": "removed"}, {"item_id": "post/12", "state": "removed"}]

@@ -1,7 +1,8 @@
 """The per-item forms without a browser (SQLite and PostgreSQL): the case page's item-by-item form (its
 CSRF token, a refusal without reason coming back with what was typed, a refusal reason picked from the
 list reaching the requester's email by location number and her numbered status page), and the public
-appeal form naming several items, one per line."""
+appeal form naming several items, one per line (numbered on the appeal's status page, as its email
+numbers them)."""
 
 from __future__ import annotations
 
@@ -106,6 +107,12 @@ def test_an_appeal_names_several_items_one_per_line(site: Site) -> None:
     assert number
     page = site.client.get(f"/desk/appeals/{number.group(1)}").text
     assert re.findall(r"<li>(post/[xy]) — removed</li>", page) == ["post/x", "post/y"]
+    code = re.search(r'id="appeal-token">([^<]+)<', filed.text)
+    assert code
+    own = site.client.post("/status", data={"form_token": site.token("/status"), "case": number.group(1),
+                                            "token": code.group(1)}).text
+    assert re.findall(r"<strong>Item (\d):</strong> (post/[xy]) — removed", own) == [("1", "post/x"),
+                                                                                   ("2", "post/y")]
     unknown = site.client.post("/appeal", data={
         "form_token": site.token("/appeal"), "item_id": "post/x\nnever-removed", "name": "Uploader",
         "email": "uploader@example.org", "statement": "Mine."})
