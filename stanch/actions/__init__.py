@@ -24,10 +24,10 @@ from stanch.actions.outbox import (
     prune_sent,
     retry_message,
 )
+from stanch.actions.refusals import REFUSAL_CODES, REFUSALS
 from stanch.actions.retry import RetryPolicy
 from stanch.actions.settings import ActionSettings, SettingsError
 from stanch.actions.signing import sign, verify_signature
-from stanch.actions.refusals import REFUSAL_CODES, REFUSALS
 from stanch.actions.templates import TEMPLATE_NAMES, Outcome, Tally, render, status_url
 from stanch.actions.webhooks import WEBHOOK_TYPES, WebhookSender, webhook_body
 

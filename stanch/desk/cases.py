@@ -325,7 +325,8 @@ def _outcomes_by_location(session: Session, request: TakedownRequest) -> dict[st
     location of hers. Never an item's id: only her own locations and the reviewers' reasons."""
     decisions = item_decisions(session, request)
     places, others = _items_by_location(session, request)
-    rows = [{"location": loc.location, "state": loc.state, **_tally(items, decisions)} for loc, items in places]
+    rows = [{"location": loc.location, "state": loc.state, **_tally(items, decisions)}
+            for loc, items in places]
     return {"locations": rows, "other_items": _tally(others, decisions) if others else None}
 
 

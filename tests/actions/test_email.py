@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from stanch.actions import (
+    REFUSALS,
     ActionSettings,
     ConsoleMailer,
     DeliveryError,
     Dispatcher,
-    REFUSALS,
     Message,
     Outcome,
     SmtpMailer,

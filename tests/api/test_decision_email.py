@@ -117,7 +117,8 @@ def test_an_unknown_or_misplaced_code_is_a_422_naming_the_codes_allowed(api: Api
     cases = [
         ({"item_id": "post/10", "decision": "reject", "reason_code": "spam", "reason": "x"},
          f"items[0] (post/10).reason_code must be one of {allowed}, not 'spam'"),
-        ({"item_id": "post/10", "decision": "reject", "reason_code": ["lawful"]}, f"must be one of {allowed}"),
+        ({"item_id": "post/10", "decision": "reject", "reason_code": ["lawful"]},
+         f"must be one of {allowed}"),
         ({"item_id": "post/10", "decision": "remove", "reason_code": "lawful"}, "is for refusals only"),
         ({"item_id": "post/10", "decision": "reject", "reason_code": "other"},
          "reason_code other needs a reason in your own words"),
@@ -177,7 +178,8 @@ def test_an_appeal_that_puts_one_item_back_tells_the_requester_by_number(api: Ap
     assert receipt["id"] in emails[1]["body"]
     [told] = [e for e in _updates(api) if e["to"] == "up@example.org"]
     assert appeal in told["body"] and "Where each item you named stands now" in told["body"]
-    assert "- Item 1: removed, then put back after an appeal.\n" in told["body"] and "Item 2" not in told["body"]
+    assert "- Item 1: removed, then put back after an appeal.\n" in told["body"]
+    assert "Item 2" not in told["body"]
     assert "post/" not in told["body"] and "Uploader" not in told["body"]
 
 
@@ -195,4 +197,5 @@ def test_an_appeal_of_two_items_upheld_and_of_a_whole_case(api: Api) -> None:
     assert "- Item 1: removed.\n- Item 2: removed.\n" in by_appeal[named["id"]]
     assert "Item" not in by_appeal[whole] and "Location" not in by_appeal[whole]
     seen = api.client.get(f"/v1/appeals/{named['id']}", headers={"X-Stanch-Token": named["token"]}).json()
-    assert seen["items"] == [{"item_id": "post/10", "state": "removed"}, {"item_id": "post/12", "state": "removed"}]
+    assert seen["items"] == [{"item_id": "post/10", "state": "removed"},
+                             {"item_id": "post/12", "state": "removed"}]

@@ -1,8 +1,8 @@
 """Per-item decisions and per-item appeals in Debian's chromium against the real server: a reviewer removes
 two items of a case and refuses the third with a reason picked from the list and words of their own, and
 the person who asked reads which locations were removed and why the other was not (her email says it by
-the location's number, with the picked reason only); an uploader appeals one item of a removed case on the public
-form, a second reviewer puts it back, and the case page shows the other items still removed."""
+the location's number, with the picked reason only); an uploader appeals one item of a removed case on the
+public form, a second reviewer puts it back, and the case page shows the other items still removed."""
 
 from __future__ import annotations
 

@@ -170,7 +170,8 @@ async def item_decisions(request: Request, app: Runtime, reviewer: FormSender, c
 def _decide_items(request: Request, app: Stanch, reviewer: Reviewer, case: str, rows: list[list[str]]
                   ) -> Response:
     chosen = [{"item_id": item, "decision": decision, "reason": reason or None,
-               **({"reason_code": code} if code else {})} for item, decision, reason, code in rows if decision]
+               **({"reason_code": code} if code else {})}
+              for item, decision, reason, code in rows if decision]
     typed = {f"{key}:{item}": value for item, decision, reason, code in rows
              for key, value in (("decision", decision), ("reason", reason), ("code", code))}
     try:
