@@ -12,12 +12,13 @@
   addresses end up in access logs).
 - ``GET /v1/requests?status=open`` (desk): the queue, least time left first.
 - ``POST /v1/requests/{id}/items`` (desk): the platform attaches items (``copy``: true for copies).
-- ``POST /v1/requests/{id}/decision`` (desk): the whole case, ``{"decision": "remove"|"reject"|"need_info",
-  "reason"}``, or item by item, ``{"items": [{"item_id", "decision": "remove"|"reject", "reason",
-  "reason_code"}], "reason"}`` (a case is decided when every item is; ``reason_code``, optional, one of
-  ``stanch.actions.REFUSAL_CODES``, is what the requester's email may say of a refusal); 422 naming each
-  problem (an unknown item, one of another case, a duplicate, a bad decision, a refusal without reason,
-  an unknown reason code, with the codes allowed); 409 on a request or item already decided.
+- ``POST /v1/requests/{id}/decision`` (desk): the whole case, ``{"decision":
+  "remove"|"reject"|"need_info", "reason", "reason_code"}``, or item by item, ``{"items": [{"item_id",
+  "decision": "remove"|"reject", "reason", "reason_code"}], "reason"}`` (a case is decided when every
+  item is; ``reason_code``, optional, one of ``stanch.actions.REFUSAL_CODES``, is what the requester's
+  email may say of a refusal); 422 naming each problem (an unknown item, one of another case, a
+  duplicate, a bad decision, a refusal without reason, an unknown reason code, with the codes allowed);
+  409 on a request or item already decided.
 
 The client address counted by the rate limit is the connection's; behind a proxy run uvicorn with
 ``--proxy-headers`` and ``--forwarded-allow-ips`` so that it is the real one.
@@ -99,6 +100,7 @@ _ITEM_DECISION = {"type": "object", "required": ["item_id", "decision"],
                   "properties": {"item_id": _TEXT, "decision": {"enum": ["remove", "reject"]},
                                  "reason": _TEXT, "reason_code": {"enum": list(REFUSAL_CODES)}}}
 DECISION_BODY = json_schema([], {"decision": {"enum": ["remove", "reject", "need_info"]}, "reason": _TEXT,
+                                 "reason_code": {"enum": list(REFUSAL_CODES)},
                                  "items": {"type": "array", "items": _ITEM_DECISION}},
                             {"items": [{"item_id": "post/1", "decision": "remove"},
                                        {"item_id": "post/2", "decision": "reject",

@@ -77,13 +77,17 @@ class DecisionResult:
     undecided_items: list[str] = field(default_factory=list)
 
 
-def check_decision(decision: object, reason: object) -> tuple[str, str | None]:
-    """The decision and its reason, or ValueError naming what is wrong."""
+def check_decision(decision: object, reason: object, code: object = None) -> tuple[str, str | None]:
+    """The whole-case decision and its reason (a refusal may give a ``reason_code`` instead, or as well),
+    or ValueError naming what is wrong."""
     if decision not in DECISIONS:
         raise ValueError(f"decision must be one of {', '.join(DECISIONS)}")
     text = _reason(reason)
-    if decision in ("reject", "need_info") and not text:
-        raise ValueError(f"a reason is required to {decision.replace('_', ' ')}: the requester is told it")
+    if decision == "need_info" and not text:
+        raise ValueError("a reason is required to need info: the requester is told it")
+    problem = refusal_problem(decision, text, code, "")
+    if problem:
+        raise ValueError(problem)
     return str(decision), text
 
 
@@ -98,17 +102,20 @@ def _reason(reason: object, where: str = "reason") -> str | None:
 
 def refusal_problem(decision: object, reason: str | None, code: object, where: str) -> str | None:
     """What is wrong with a refusal's reason and code (None if nothing): a code outside the vocabulary,
-    a code on a removal, a refusal with neither, ``other`` without the reviewer's words."""
+    a code on anything but a refusal, a refusal with neither, ``other`` without the reviewer's words.
+    ``where`` is the item's place in an ``items`` list, or empty for the whole case."""
+    field, what = (f"{where}.reason_code", "an item") if where else ("reason_code", "")
+    lead = f"{where}: " if where else ""
     if code is not None and code not in REFUSAL_CODES:
-        return (f"{where}.reason_code must be one of {', '.join(REFUSAL_CODES)}, not {code!r} "
+        return (f"{field} must be one of {', '.join(REFUSAL_CODES)}, not {code!r} "
                 "(or leave it out and give a reason)")
     if code is not None and decision != "reject":
-        return f"{where}.reason_code is for refusals only: leave it out to remove an item"
+        return f"{field} is for refusals only: leave it out to {str(decision).replace('_', ' ')}"
     if decision == "reject" and not reason and code is None:
-        return (f"{where}: a reason is required to reject an item: the requester is told it (give a "
-                f"reason_code, one of {', '.join(REFUSAL_CODES)}, or a reason, or both)")
+        return (f"{lead}a reason is required to reject{' ' + what if what else ''}: the requester is told "
+                f"it (give a reason_code, one of {', '.join(REFUSAL_CODES)}, or a reason, or both)")
     if code in NEEDS_OWN_WORDS and not reason:
-        return f"{where}: reason_code {code} needs a reason in your own words: the requester reads it"
+        return f"{lead}reason_code {code} needs a reason in your own words: the requester reads it"
     return None
 
 
@@ -166,21 +173,24 @@ def decide_body(session: Session, request: TakedownRequest, body: dict[str, Any]
                              "not both")
         return decide_items(session, request, parse_item_choices(body["items"]), actor=actor, now=now,
                             note=body.get("reason"))
-    return decide(session, request, body.get("decision"), body.get("reason"), actor=actor, now=now)
+    return decide(session, request, body.get("decision"), body.get("reason"), actor=actor, now=now,
+                  reason_code=body.get("reason_code"))
 
 
 def decide(
     session: Session, request: TakedownRequest, decision: object, reason: object, *, actor: str,
-    now: datetime, bank_name: str | None = None,
+    now: datetime, bank_name: str | None = None, reason_code: object = None,
 ) -> DecisionResult:
     """The whole-case form: ``remove`` or ``reject`` every item not yet decided (the case is then
-    decided), or ``need_info``; raises ``WrongState`` if the case is decided already."""
-    chosen, text = check_decision(decision, reason)
+    decided; a refusal's ``reason_code`` goes to each item it refuses), or ``need_info``; raises
+    ``WrongState`` if the case is decided already."""
+    chosen, text = check_decision(decision, reason, reason_code)
+    code = reason_code if isinstance(reason_code, str) else None
     lock(session, request)
     _check_open(request)
     if chosen == "need_info":
         return _ask(session, request, text, actor, now)
-    choices = [ItemChoice(item.item_id, chosen, text) for item in _items(session, request)
+    choices = [ItemChoice(item.item_id, chosen, text, code) for item in _items(session, request)
                if session.get(ItemDecision, item.id) is None]
     return decide_items(session, request, choices, actor=actor, now=now, bank_name=bank_name, note=text,
                         whole=chosen)

@@ -153,6 +153,24 @@ def test_the_whole_case_form_tells_every_location_the_same_way(api: Api) -> None
     assert "- Location 1: removed.\n- Location 2: not removed: the reason is on your status page.\n" in third
 
 
+def test_the_whole_case_form_takes_a_reason_code_too(api: Api) -> None:
+    receipt = _case(api, items=2)
+    for body, words in (({"decision": "reject", "reason_code": "spam"},
+                         "reason_code must be one of not_found"),
+                        ({"decision": "remove", "reason_code": "lawful"}, "reason_code is for refusals only"),
+                        ({"decision": "need_info", "reason": "x", "reason_code": "lawful"}, "refusals only"),
+                        ({"decision": "reject", "reason_code": "other"}, "needs a reason in your own words"),
+                        ({"decision": "reject"}, "a reason is required to reject")):
+        refused = _decide(api, receipt["id"], body)
+        assert refused.status_code == 422 and words in refused.json()["detail"], (body, refused.text)
+    assert _decide(api, receipt["id"], {"decision": "reject", "reason_code": "not_found"}).status_code == 200
+    [email] = _updates(api)
+    assert ("- Location 1: not removed: when we looked, there was nothing there to remove (it may already "
+            "be gone).\n- Location 2: not removed: when we looked") in email["body"]
+    with api.db.read() as session:
+        assert [d.reason_code for d in session.scalars(select(ItemDecision))] == ["not_found", "not_found"]
+
+
 def test_a_copy_found_is_a_count_and_need_info_stays_neutral(api: Api) -> None:
     receipt = _case(api, items=1)
     copied = api.post(f"/v1/requests/{receipt['id']}/items", "desk", json={"items": [

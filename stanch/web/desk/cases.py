@@ -142,16 +142,16 @@ def unblur(request: Request, app: Runtime, reviewer: FormSender, case: str, item
 
 @router.post("/cases/{case}/decision", response_class=HTMLResponse)
 def decision(request: Request, app: Runtime, reviewer: FormSender, case: str, decision: str = Form(""),
-             reason: str = Form("")) -> Response:
+             reason: str = Form(""), code: str = Form("")) -> Response:
     try:
         with app.db.write() as session:
             decide(session, find_request(session, case), decision, reason or None, actor=reviewer.actor,
-                   now=app.now())
+                   now=app.now(), reason_code=code or None)
     except UnknownRequest:
         return no_such_case(request, reviewer, case)
     except (WrongState, ValueError) as problem:
         return case_page_for(request, app, reviewer, case, error=str(problem), status_code=422,
-                             chosen={"decision": decision, "reason": reason})
+                             chosen={"decision": decision, "reason": reason, "code": code})
     app.follower.poll_after_commit()
     return case_page_for(request, app, reviewer, case, notice=DECIDED.get(decision, "Decided."))
 
