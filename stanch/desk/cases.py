@@ -144,6 +144,8 @@ def reviewer_view(session: Session, request: TakedownRequest, actor: str, now: d
                                  .order_by(RequestItem.id)))
     decisions = item_decisions(session, request)
     put_back = reinstating_appeals(session, request)
+    places = _locations(session, request)
+    numbers = {loc.location: n for n, loc in enumerate(places, 1)}
     return {
         **queue_row(request, now),
         "requester": {"name": request.requester_name, "email": request.requester_email,
@@ -153,9 +155,9 @@ def reviewer_view(session: Session, request: TakedownRequest, actor: str, now: d
         "statement": request.statement,
         "explanation": request.explanation,
         "hashes": json.loads(request.hashes),
-        "locations": [{"location": loc.location, "state": loc.state, "error": loc.error}
-                      for loc in _locations(session, request)],
-        "items": [_item(i, decisions.get(i.id), put_back.get(i.id)) for i in items if i.origin == "located"],
+        "locations": [{"location": loc.location, "state": loc.state, "error": loc.error} for loc in places],
+        "items": [{**_item(i, decisions.get(i.id), put_back.get(i.id)), "location_number": numbers.get(
+            i.location or "")} for i in items if i.origin == "located"],
         "copies": [_item(i, decisions.get(i.id), put_back.get(i.id)) for i in items if i.origin == "copy"],
         "notes": [{"at": n.at.isoformat(), "text": n.text} for n in session.scalars(
             select(RequestNote).where(RequestNote.request_id == request.id).order_by(RequestNote.id))],

@@ -83,6 +83,7 @@ def test_a_mixed_decision_email_lists_numbers_and_coded_reasons_only(api: Api) -
         ([], []), (["not_this_content"], [OWN_WORDS]), ([], [OWN_WORDS])]
     desk = api.client.get(f"/v1/requests/{receipt['id']}", headers=api.headers("desk")).json()
     assert [i["reason_code"] for i in desk["items"]] == [None, "not_this_content", None]
+    assert [i["location_number"] for i in desk["items"]] == [1, 2, 3]  # the numbers her email uses
     with api.db.read() as session:
         events = [json.loads(e.details) for e in session.scalars(
             select(AuditEvent).where(AuditEvent.action == "item.decision").order_by(AuditEvent.seq))]

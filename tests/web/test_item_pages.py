@@ -73,6 +73,7 @@ def test_the_item_form_sends_the_refusal_reason_picked(site: Site) -> None:
     path = f"/desk/cases/{receipt.id}"
     page = site.client.get(path).text
     assert '<option value="not_intimate">Not intimate imagery</option>' in page
+    assert "post/y (location 2)" in page and "Location 2: https://example.org/post/y" in page
     form = {"item-0": "post/x", "decision-0": "remove", "code-0": "", "reason-0": "", "item-1": "post/y",
             "decision-1": "reject", "code-1": "bogus", "reason-1": ""}
     wrong = site.client.post(f"{path}/items", data={**form, "csrf": site.csrf(path)})
