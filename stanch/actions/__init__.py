@@ -24,13 +24,16 @@ from stanch.actions.outbox import (
     prune_sent,
     retry_message,
 )
+from stanch.actions.refusals import REFUSAL_CODES, REFUSALS
 from stanch.actions.retry import RetryPolicy
 from stanch.actions.settings import ActionSettings, SettingsError
 from stanch.actions.signing import sign, verify_signature
-from stanch.actions.templates import TEMPLATE_NAMES, render, status_url
+from stanch.actions.templates import TEMPLATE_NAMES, Outcome, Tally, render, status_url
 from stanch.actions.webhooks import WEBHOOK_TYPES, WebhookSender, webhook_body
 
 __all__ = [
+    "REFUSALS",
+    "REFUSAL_CODES",
     "TEMPLATE_NAMES",
     "WEBHOOK_TYPES",
     "ActionSettings",
@@ -40,10 +43,12 @@ __all__ = [
     "Dispatcher",
     "FileMailer",
     "Message",
+    "Outcome",
     "RetryPolicy",
     "Sender",
     "SettingsError",
     "SmtpMailer",
+    "Tally",
     "UnknownMessage",
     "WebhookSender",
     "build_email",

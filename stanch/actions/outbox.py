@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from stanch.actions.mailers import check_address
 from stanch.actions.settings import public_url as configured_public_url
-from stanch.actions.templates import render
+from stanch.actions.templates import Outcome, render
 from stanch.actions.webhooks import WEBHOOK_TYPES
 from stanch.clock import utcnow
 from stanch.store.outbox_models import OUTBOX_STATES, OutboxMessage
@@ -62,16 +62,19 @@ def enqueue_email(
     deadline: datetime | None = None,
     time_left: timedelta | None = None,
     public_url: str | None = None,
+    outcome: Outcome | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> OutboxMessage:
-    """Queue the neutral email ``template`` (see ``stanch.actions.templates``) about case ``case_id``.
+    """Queue the neutral email ``template`` (see ``stanch.actions.templates``) about case ``case_id``;
+    an ``update`` may tell the case's ``outcome`` (its locations by number only).
 
     The email is rendered now, so a template or address problem fails the caller's transaction instead
     of surfacing later, and the row holds exactly what will be sent. Its link points at
     ``public_url`` (default ``STANCH_PUBLIC_URL``).
     """
     site = public_url or configured_public_url()
-    email = render(template, case_id=case_id, public_url=site, deadline=deadline, time_left=time_left)
+    email = render(template, case_id=case_id, public_url=site, deadline=deadline, time_left=time_left,
+                   outcome=outcome)
     payload = _json_object({"subject": email.subject, "body": email.body})
     return _add(session, "email", template, check_address(to), payload, clock())
 

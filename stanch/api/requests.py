@@ -12,11 +12,13 @@
   addresses end up in access logs).
 - ``GET /v1/requests?status=open`` (desk): the queue, least time left first.
 - ``POST /v1/requests/{id}/items`` (desk): the platform attaches items (``copy``: true for copies).
-- ``POST /v1/requests/{id}/decision`` (desk): the whole case, ``{"decision": "remove"|"reject"|"need_info",
-  "reason"}``, or item by item, ``{"items": [{"item_id", "decision": "remove"|"reject", "reason"}],
-  "reason"}`` (a case is decided when every item is); 422 naming each problem (an unknown item, one of
-  another case, a duplicate, a bad decision, a refusal without reason); 409 on a request or item
-  already decided.
+- ``POST /v1/requests/{id}/decision`` (desk): the whole case, ``{"decision":
+  "remove"|"reject"|"need_info", "reason", "reason_code"}``, or item by item, ``{"items": [{"item_id",
+  "decision": "remove"|"reject", "reason", "reason_code"}], "reason"}`` (a case is decided when every
+  item is; ``reason_code``, optional, one of ``stanch.actions.REFUSAL_CODES``, is what the requester's
+  email may say of a refusal); 422 naming each problem (an unknown item, one of another case, a
+  duplicate, a bad decision, a refusal without reason, an unknown reason code, with the codes allowed);
+  409 on a request or item already decided.
 
 The client address counted by the rate limit is the connection's; behind a proxy run uvicorn with
 ``--proxy-headers`` and ``--forwarded-allow-ips`` so that it is the real one.
@@ -33,6 +35,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from stanch.actions import REFUSAL_CODES
 from stanch.api.auth import Caller, require
 from stanch.api.errors import unprocessable
 from stanch.api.uploads import read_json
@@ -95,11 +98,13 @@ ITEMS_BODY = json_schema(["items"], {"items": {"type": "array", "items": {"type"
                                     {"item_id": "post/9", "hashes": {"md5": "0" * 32}, "copy": True}]})
 _ITEM_DECISION = {"type": "object", "required": ["item_id", "decision"],
                   "properties": {"item_id": _TEXT, "decision": {"enum": ["remove", "reject"]},
-                                 "reason": _TEXT}}
+                                 "reason": _TEXT, "reason_code": {"enum": list(REFUSAL_CODES)}}}
 DECISION_BODY = json_schema([], {"decision": {"enum": ["remove", "reject", "need_info"]}, "reason": _TEXT,
+                                 "reason_code": {"enum": list(REFUSAL_CODES)},
                                  "items": {"type": "array", "items": _ITEM_DECISION}},
                             {"items": [{"item_id": "post/1", "decision": "remove"},
                                        {"item_id": "post/2", "decision": "reject",
+                                        "reason_code": "not_this_content",
                                         "reason": "This picture does not show the requester."}]})
 COPY_DECISION_BODY = json_schema(
     ["item_id", "decision"],

@@ -11,7 +11,9 @@ appeal names (every standing one for a whole-case appeal): a ``reinstate_item`` 
 entries that came only from those items are withdrawn (an entry another standing removal still backs,
 of this case or another, stays; see ``stanch.desk.banking``); the rest of the case stays removed, and
 the case is marked ``reinstated`` only when none of its removals stands any more. ``uphold`` keeps it
-removed. Both need a reason, shown to the appellant.
+removed. Both need a reason, shown to the appellant. The appellant's email names the items an appeal
+names by their number on its status page only (put back, or still removed); the requester's email after
+a reinstatement lists her locations by number, as after a decision.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stanch.actions import enqueue_email, enqueue_webhook
+from stanch.actions import Outcome, Tally, enqueue_email, enqueue_webhook
 from stanch.desk.audit import SYSTEM, record
 from stanch.desk.banking import entries_of_items, entries_of_request, withdraw_unbacked
-from stanch.desk.cases import REDRESS, UnknownRequest, WrongState, find_request, lock
+from stanch.desk.cases import REDRESS, UnknownRequest, WrongState, email_outcome, find_request, lock
 from stanch.desk.clock import deadline_for
 from stanch.desk.decisions import MAX_REASON
 from stanch.desk.entry_feedback import record_entry_verdicts
@@ -218,7 +220,9 @@ def decide_appeal(
         withdrawn = _reinstate(session, request, appeal, items, now)
     appeal.status = "reinstated" if decision == "reinstate" else "upheld"
     appeal.decision_reason, appeal.decided_at, appeal.decided_by = reason.strip(), now, actor
-    enqueue_email(session, appeal.appellant_email, "update", case_id=appeal.public_id, clock=lambda: now)
+    session.flush()
+    enqueue_email(session, appeal.appellant_email, "update", case_id=appeal.public_id,
+                  outcome=appeal_outcome(session, appeal), clock=lambda: now)
     record(session, actor, "appeal.decision", ("appeal", appeal.public_id),
            {"decision": decision, "reason": reason.strip(), "request": request.public_id,
             "items_reinstated": reinstated, "case_reinstated": request.status == "reinstated",
@@ -279,10 +283,28 @@ def _reinstate(session: Session, request: TakedownRequest, appeal: Appeal, items
         request.status = "reinstated"
         candidates += entries_of_request(session, request)
     request.updated_at = now
-    enqueue_email(session, request.requester_email, "update", case_id=request.public_id, clock=lambda: now)
+    enqueue_email(session, request.requester_email, "update", case_id=request.public_id,
+                  outcome=email_outcome(session, request), clock=lambda: now)
     identical = case_entries(session, request) if standing is None else []
     record_entry_verdicts(session, sorted(set(candidates + identical)), "rejected", now)
     return withdraw_unbacked(session, candidates, f"appeal {appeal.public_id} reinstated the content")
+
+
+def appellant_items(session: Session, appeal: Appeal) -> list[dict[str, Any]]:
+    """The items the appeal names, in the order its status page numbers them (Item 1, 2 ...), each
+    ``removed`` or ``put_back``: the appellant's own ids, shown back to whoever holds the appeal's code."""
+    return [{"item_id": item.item_id, "state": "put_back" if item.reinstated_at is not None else "removed"}
+            for item in named_items(session, appeal)]
+
+
+def appeal_outcome(session: Session, appeal: Appeal) -> Outcome | None:
+    """The appellant's email's outcome: each item the appeal names, by its number only (None for an
+    appeal of a whole case, whose email stays the plain "news about your appeal")."""
+    items = appellant_items(session, appeal)
+    if not items:
+        return None
+    return Outcome(locations=tuple(Tally(1, put_back=int(i["state"] == "put_back"),
+                                         removed=int(i["state"] == "removed")) for i in items), named="item")
 
 
 def appellant_view(appeal: Appeal) -> dict[str, Any]:

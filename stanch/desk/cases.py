@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from stanch.actions import enqueue_email
+from stanch.actions import Outcome, Tally, enqueue_email
 from stanch.desk.audit import record
 from stanch.desk.clock import deadline_kept, escalation_level, is_overdue, time_left
 from stanch.desk.intake import InvalidRequest, hash_list, text_field
@@ -144,6 +144,8 @@ def reviewer_view(session: Session, request: TakedownRequest, actor: str, now: d
                                  .order_by(RequestItem.id)))
     decisions = item_decisions(session, request)
     put_back = reinstating_appeals(session, request)
+    places = _locations(session, request)
+    numbers = {loc.location: n for n, loc in enumerate(places, 1)}
     return {
         **queue_row(request, now),
         "requester": {"name": request.requester_name, "email": request.requester_email,
@@ -153,9 +155,9 @@ def reviewer_view(session: Session, request: TakedownRequest, actor: str, now: d
         "statement": request.statement,
         "explanation": request.explanation,
         "hashes": json.loads(request.hashes),
-        "locations": [{"location": loc.location, "state": loc.state, "error": loc.error}
-                      for loc in _locations(session, request)],
-        "items": [_item(i, decisions.get(i.id), put_back.get(i.id)) for i in items if i.origin == "located"],
+        "locations": [{"location": loc.location, "state": loc.state, "error": loc.error} for loc in places],
+        "items": [{**_item(i, decisions.get(i.id), put_back.get(i.id)), "location_number": numbers.get(
+            i.location or "")} for i in items if i.origin == "located"],
         "copies": [_item(i, decisions.get(i.id), put_back.get(i.id)) for i in items if i.origin == "copy"],
         "notes": [{"at": n.at.isoformat(), "text": n.text} for n in session.scalars(
             select(RequestNote).where(RequestNote.request_id == request.id).order_by(RequestNote.id))],
@@ -282,6 +284,7 @@ def _item(item: RequestItem, decision: ItemDecision | None, appeal: str | None) 
         "reinstated": item.reinstated_at is not None,
         "decision": decision.decision if decision else None,
         "reason": decision.reason if decision else None,
+        "reason_code": decision.reason_code if decision else None,
         "decided_at": decision.decided_at.isoformat() if decision else None,
         "decided_by": decision.decided_by if decision else None,
         "stands": item.removal_sent_at is not None and item.reinstated_at is None,
@@ -319,23 +322,31 @@ def reinstating_appeals(session: Session, request: TakedownRequest) -> dict[int,
 
 def _outcomes_by_location(session: Session, request: TakedownRequest) -> dict[str, Any]:
     """What the requester is told of each location she gave: how many items were found there and, of
-    those, how many were removed, refused (with each distinct reason), put back after an appeal or are
-    still being reviewed; then the same for items the platform tied to the case at no location of hers.
-    Never an item's id: only her own locations and the reviewers' reasons."""
+    those, how many were removed, refused (with each distinct reason and reason code), put back after an
+    appeal or are still being reviewed; then the same for items the platform tied to the case at no
+    location of hers. Never an item's id: only her own locations and the reviewers' reasons."""
     decisions = item_decisions(session, request)
+    places, others = _items_by_location(session, request)
+    rows = [{"location": loc.location, "state": loc.state, **_tally(items, decisions)}
+            for loc, items in places]
+    return {"locations": rows, "other_items": _tally(others, decisions) if others else None}
+
+
+def _items_by_location(session: Session, request: TakedownRequest
+                       ) -> tuple[list[tuple[RequestLocation, list[RequestItem]]], list[RequestItem]]:
+    """The requester's locations in the order the status page numbers them, each with the located items
+    found there, and the located items found at none of them."""
     located = list(session.scalars(select(RequestItem).where(
         RequestItem.request_id == request.id, RequestItem.origin == "located").order_by(RequestItem.id)))
     places = _locations(session, request)
     given = {loc.location for loc in places}
-    rows = [{"location": loc.location, "state": loc.state,
-             **_tally([i for i in located if i.location == loc.location], decisions)} for loc in places]
-    others = [i for i in located if i.location not in given]
-    return {"locations": rows, "other_items": _tally(others, decisions) if others else None}
+    return ([(loc, [i for i in located if i.location == loc.location]) for loc in places],
+            [i for i in located if i.location not in given])
 
 
 def _tally(items: list[RequestItem], decisions: dict[int, ItemDecision]) -> dict[str, Any]:
     tally: dict[str, Any] = {"items": len(items), "removed": 0, "refused": 0, "put_back": 0, "open": 0,
-                             "reasons": []}
+                             "reasons": [], "reason_codes": []}
     for item in items:
         decision = decisions.get(item.id)
         if item.reinstated_at is not None:
@@ -348,7 +359,31 @@ def _tally(items: list[RequestItem], decisions: dict[int, ItemDecision]) -> dict
             tally["refused"] += 1
             if decision.reason and decision.reason not in tally["reasons"]:
                 tally["reasons"].append(decision.reason)
+            if decision.reason_code and decision.reason_code not in tally["reason_codes"]:
+                tally["reason_codes"].append(decision.reason_code)
     return tally
+
+
+def email_outcome(session: Session, request: TakedownRequest) -> Outcome:
+    """The case's outcome as its ``update`` email tells it (``stanch.actions.templates.Outcome``): each
+    location by its number on the status page, with counts and refusal codes only (never the location,
+    an item or a reviewer's words), and how many further copies were found and removed."""
+    decisions = item_decisions(session, request)
+    places, others = _items_by_location(session, request)
+    copies = session.scalars(select(RequestItem).where(
+        RequestItem.request_id == request.id, RequestItem.origin == "copy",
+        RequestItem.removal_sent_at.is_not(None), RequestItem.reinstated_at.is_(None)))
+    return Outcome(locations=tuple(_email_tally(items, decisions) for _, items in places),
+                   others=_email_tally(others, decisions) if others else None,
+                   copies_removed=len(list(copies)))
+
+
+def _email_tally(items: list[RequestItem], decisions: dict[int, ItemDecision]) -> Tally:
+    counts = _tally(items, decisions)
+    codes = tuple(decisions[i.id].reason_code for i in items if i.reinstated_at is None and i.id in decisions
+                  and decisions[i.id].decision == "reject")
+    return Tally(items=counts["items"], removed=counts["removed"], refused=counts["refused"],
+                 put_back=counts["put_back"], open=counts["open"], refusals=codes)
 
 
 def _reinstating_appeal(session: Session, request: TakedownRequest) -> Appeal | None:

@@ -7,12 +7,16 @@ through it. A case is decided when every item is (at once for a case without ite
 - an item ``remove``\\ d is banked (``stanch.desk.banking``, recording it as the entry's source), its
   ``remove_item`` webhook queued and its statement of reasons written, in the decision's transaction:
   the platform is told exactly when the decision is committed;
-- an item ``reject``\\ ed needs a reason, which the requester sees beside the location it was found at;
+- an item ``reject``\\ ed needs a reason: a ``reason_code`` from the fixed vocabulary
+  (``stanch.actions.refusals``; ``other`` also needs the reviewer's words), a free-text ``reason``, or
+  both. The requester sees them beside the location it was found at; her email carries only the code's
+  sentence (or "the reason is on your status page"), never the free text;
 - each item's decision is an ``item.decision`` audit event, and its spooled preview is deleted;
 - when the last item is decided, the case is closed: ``removed`` if any item (or, for a case without
   items, the whole-case decision) removed something — its own hashes are then banked too, before the
   items' — else ``rejected``. Its ``decision`` is ``remove``, ``reject`` or ``partial`` (some items
-  removed, some refused), the requester gets a neutral "update" email and the decision is a
+  removed, some refused), the requester gets an "update" email saying what became of each location
+  she gave, by its number only (``stanch.desk.cases.email_outcome``), and the decision is a
   ``request.decision`` audit event, as before.
 
 ``need_info`` (whole case only) needs a reason and keeps the case and its previews open. A request
@@ -33,10 +37,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stanch.actions import enqueue_email, enqueue_webhook
+from stanch.actions import REFUSAL_CODES, enqueue_email, enqueue_webhook
+from stanch.actions.refusals import NEEDS_OWN_WORDS
 from stanch.desk.audit import SYSTEM, record
 from stanch.desk.banking import bank_for, bank_hashes
-from stanch.desk.cases import FINAL_STATES, WrongState, lock
+from stanch.desk.cases import FINAL_STATES, WrongState, email_outcome, lock
 from stanch.desk.exchange_feedback import after_removal
 from stanch.desk.spool import drop_preview, drop_previews
 from stanch.desk.statements import write_statement
@@ -46,16 +51,18 @@ from stanch.store.desk_models import RequestItem, TakedownRequest
 DECISIONS = ("remove", "reject", "need_info")
 MAX_REASON = 5_000
 MAX_ITEMS = 1_000
-_ITEM_FIELDS = {"item_id", "decision", "reason"}
+_ITEM_FIELDS = {"item_id", "decision", "reason", "reason_code"}
 
 
 @dataclass(frozen=True)
 class ItemChoice:
-    """One item's decision as a reviewer gave it: the item's id in its case, ``remove`` or ``reject``."""
+    """One item's decision as a reviewer gave it: the item's id in its case, ``remove`` or ``reject``,
+    and for a refusal its reason and/or ``reason_code`` (one of ``REFUSAL_CODES``)."""
 
     item_id: str
     decision: str
     reason: str | None = None
+    reason_code: str | None = None
 
 
 @dataclass
@@ -70,13 +77,17 @@ class DecisionResult:
     undecided_items: list[str] = field(default_factory=list)
 
 
-def check_decision(decision: object, reason: object) -> tuple[str, str | None]:
-    """The decision and its reason, or ValueError naming what is wrong."""
+def check_decision(decision: object, reason: object, code: object = None) -> tuple[str, str | None]:
+    """The whole-case decision and its reason (a refusal may give a ``reason_code`` instead, or as well),
+    or ValueError naming what is wrong."""
     if decision not in DECISIONS:
         raise ValueError(f"decision must be one of {', '.join(DECISIONS)}")
     text = _reason(reason)
-    if decision in ("reject", "need_info") and not text:
-        raise ValueError(f"a reason is required to {decision.replace('_', ' ')}: the requester is told it")
+    if decision == "need_info" and not text:
+        raise ValueError("a reason is required to need info: the requester is told it")
+    problem = refusal_problem(decision, text, code, "")
+    if problem:
+        raise ValueError(problem)
     return str(decision), text
 
 
@@ -89,12 +100,31 @@ def _reason(reason: object, where: str = "reason") -> str | None:
     return text or None
 
 
+def refusal_problem(decision: object, reason: str | None, code: object, where: str) -> str | None:
+    """What is wrong with a refusal's reason and code (None if nothing): a code outside the vocabulary,
+    a code on anything but a refusal, a refusal with neither, ``other`` without the reviewer's words.
+    ``where`` is the item's place in an ``items`` list, or empty for the whole case."""
+    field, what = (f"{where}.reason_code", "an item") if where else ("reason_code", "")
+    lead = f"{where}: " if where else ""
+    if code is not None and code not in REFUSAL_CODES:
+        return (f"{field} must be one of {', '.join(REFUSAL_CODES)}, not {code!r} "
+                "(or leave it out and give a reason)")
+    if code is not None and decision != "reject":
+        return f"{field} is for refusals only: leave it out to {str(decision).replace('_', ' ')}"
+    if decision == "reject" and not reason and code is None:
+        return (f"{lead}a reason is required to reject{' ' + what if what else ''}: the requester is told "
+                f"it (give a reason_code, one of {', '.join(REFUSAL_CODES)}, or a reason, or both)")
+    if code in NEEDS_OWN_WORDS and not reason:
+        return f"{lead}reason_code {code} needs a reason in your own words: the requester reads it"
+    return None
+
+
 def parse_item_choices(value: object) -> list[ItemChoice]:
-    """``[{"item_id", "decision", "reason"}, ...]`` checked; ValueError listing every problem (with the
-    position and item of each)."""
+    """``[{"item_id", "decision", "reason", "reason_code"}, ...]`` checked; ValueError listing every
+    problem (with the position and item of each)."""
     if not isinstance(value, list) or not value:
         raise ValueError('items must be a non-empty list of {"item_id", "decision": "remove"|"reject", '
-                         '"reason"}')
+                         '"reason", "reason_code"}')
     if len(value) > MAX_ITEMS:
         raise ValueError(f"at most {MAX_ITEMS} items can be decided at once")
     problems: list[str] = []
@@ -109,7 +139,8 @@ def parse_item_choices(value: object) -> list[ItemChoice]:
         where = f"{where} ({item_id})"
         extra = sorted(set(raw) - _ITEM_FIELDS)
         if extra:
-            problems.append(f"{where} has unknown fields {', '.join(extra)}: give item_id, decision, reason")
+            problems.append(f"{where} has unknown fields {', '.join(extra)}: give item_id, decision, reason, "
+                            "reason_code")
         if item_id in seen:
             problems.append(f"{where} is listed twice: give one decision per item")
         seen.add(item_id)
@@ -122,9 +153,11 @@ def parse_item_choices(value: object) -> list[ItemChoice]:
         except ValueError as error:
             problems.append(str(error))
             continue
-        if decision == "reject" and not reason:
-            problems.append(f"{where}: a reason is required to reject an item: the requester is told it")
-        choices.append(ItemChoice(item_id, str(decision), reason))
+        code = raw.get("reason_code")
+        problem = refusal_problem(decision, reason, code, where)
+        if problem:
+            problems.append(problem)
+        choices.append(ItemChoice(item_id, str(decision), reason, code if isinstance(code, str) else None))
     if problems:
         raise ValueError("; ".join(problems))
     return choices
@@ -140,21 +173,24 @@ def decide_body(session: Session, request: TakedownRequest, body: dict[str, Any]
                              "not both")
         return decide_items(session, request, parse_item_choices(body["items"]), actor=actor, now=now,
                             note=body.get("reason"))
-    return decide(session, request, body.get("decision"), body.get("reason"), actor=actor, now=now)
+    return decide(session, request, body.get("decision"), body.get("reason"), actor=actor, now=now,
+                  reason_code=body.get("reason_code"))
 
 
 def decide(
     session: Session, request: TakedownRequest, decision: object, reason: object, *, actor: str,
-    now: datetime, bank_name: str | None = None,
+    now: datetime, bank_name: str | None = None, reason_code: object = None,
 ) -> DecisionResult:
     """The whole-case form: ``remove`` or ``reject`` every item not yet decided (the case is then
-    decided), or ``need_info``; raises ``WrongState`` if the case is decided already."""
-    chosen, text = check_decision(decision, reason)
+    decided; a refusal's ``reason_code`` goes to each item it refuses), or ``need_info``; raises
+    ``WrongState`` if the case is decided already."""
+    chosen, text = check_decision(decision, reason, reason_code)
+    code = reason_code if isinstance(reason_code, str) else None
     lock(session, request)
     _check_open(request)
     if chosen == "need_info":
         return _ask(session, request, text, actor, now)
-    choices = [ItemChoice(item.item_id, chosen, text) for item in _items(session, request)
+    choices = [ItemChoice(item.item_id, chosen, text, code) for item in _items(session, request)
                if session.get(ItemDecision, item.id) is None]
     return decide_items(session, request, choices, actor=actor, now=now, bank_name=bank_name, note=text,
                         whole=chosen)
@@ -189,7 +225,7 @@ def decide_items(
         if choice.decision == "remove":
             remove_item(session, request, item, now, bank_name, result, actor=actor, reason=choice.reason)
         else:
-            item_decided(session, request, item, "reject", choice.reason, actor, now)
+            item_decided(session, request, item, "reject", choice.reason, actor, now, code=choice.reason_code)
             result.rejected_items.append(item.item_id)
         drop_preview(session, item)
     if closing:
@@ -258,7 +294,9 @@ def _close(session: Session, request: TakedownRequest, result: DecisionResult, t
     request.decision, request.decision_reason, request.updated_at = result.decision, text, now
     request.decided_at, request.decided_by = now, actor
     drop_previews(session, request, keep_pending=removes)
-    enqueue_email(session, request.requester_email, "update", case_id=request.public_id, clock=lambda: now)
+    session.flush()
+    enqueue_email(session, request.requester_email, "update", case_id=request.public_id,
+                  outcome=email_outcome(session, request), clock=lambda: now)
     record(session, actor, "request.decision", ("request", request.public_id),
            {"decision": result.decision, "reason": text, "entries": result.entries,
             "removed_items": result.removed_items, "rejected_items": result.rejected_items,
@@ -277,14 +315,15 @@ def _ask(session: Session, request: TakedownRequest, text: str | None, actor: st
 
 
 def item_decided(session: Session, request: TakedownRequest, item: RequestItem, decision: str,
-                 reason: str | None, actor: str, now: datetime, entry: int | None = None) -> None:
-    """Record one item's decision and its ``item.decision`` audit event."""
+                 reason: str | None, actor: str, now: datetime, entry: int | None = None, *,
+                 code: str | None = None) -> None:
+    """Record one item's decision (a refusal's ``code`` with it) and its ``item.decision`` audit event."""
     session.add(ItemDecision(item_id=item.id, request_id=request.id, decision=decision, reason=reason,
-                             decided_at=now, decided_by=actor))
+                             reason_code=code, decided_at=now, decided_by=actor))
     session.flush()
     record(session, actor, "item.decision", ("request", request.public_id),
            {"item_id": item.item_id, "origin": item.origin, "decision": decision, "reason": reason,
-            "entries": [] if entry is None else [entry]}, clock=lambda: now)
+            "reason_code": code, "entries": [] if entry is None else [entry]}, clock=lambda: now)
 
 
 def remove_item(session: Session, request: TakedownRequest, item: RequestItem, now: datetime,

@@ -3,7 +3,8 @@
 Kept beside ``desk_models`` (migration 0012) so the request and item rows stay as they were:
 
 - ``item_decisions``: one row per decided item of a case (``remove`` or ``reject``, the reason the
-  requester is told, who and when). An item without a row is not decided yet; a case is decided when
+  requester is told, a refusal's code from the fixed vocabulary of ``stanch.actions.refusals`` (0017),
+  who and when). An item without a row is not decided yet; a case is decided when
   every item is.
 - ``entry_sources``: why a bank entry exists for a case: ``item_id`` NULL for the request's own hashes,
   else the item whose removal banked it. Reinstating an item on appeal withdraws an entry only when no
@@ -35,6 +36,7 @@ class ItemDecision(Base):
     request_id: Mapped[int] = mapped_column(ForeignKey("takedown_requests.id"), index=True)
     decision: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str | None] = mapped_column(Text)
+    reason_code: Mapped[str | None] = mapped_column(String(40))  # a refusal's code (migration 0017)
     decided_at: Mapped[datetime] = mapped_column(UtcDateTime())
     decided_by: Mapped[str] = mapped_column(String(200))
 

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from stanch.actions import REFUSALS
+
 STATES = {
     "received": "Received", "in_review": "In review", "need_info": "Waiting for more information",
     "removed": "Removed", "rejected": "Rejected", "withdrawn": "Withdrawn by the requester",
@@ -50,5 +52,19 @@ def actor_label(actor: str | None) -> str:
     return "Stanch (automatically)" if actor == "system" else actor
 
 
+def refusal_label(code: str | None) -> str:
+    """What a reviewer reads for a refusal code: ``Not the content the request describes``."""
+    return REFUSALS[code].label if code in REFUSALS else str(code or "")
+
+
+def refusal_told(code: str | None) -> str:
+    """What the person who asked reads for it, as in her email, from a capital letter."""
+    sentence = REFUSALS[code].told if code in REFUSALS else str(code or "")
+    return sentence[:1].upper() + sentence[1:]
+
+
 FILTERS = {"state_label": state_label, "decision_label": decision_label, "location_label": location_label,
-           "signal_label": signal_label, "actor_label": actor_label}
+           "signal_label": signal_label, "actor_label": actor_label, "refusal_label": refusal_label,
+           "refusal_told": refusal_told}
+REFUSAL_CHOICES = [(code, refusal.label) for code, refusal in REFUSALS.items()]
+"""The per-item form's choices of refusal reason, in the vocabulary's order."""

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from stanch.actions.settings import site_name
-from stanch.web.labels import FILTERS
+from stanch.web.labels import FILTERS, REFUSAL_CHOICES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 QUICK_EXIT_URL = "https://www.bbc.co.uk/weather"
@@ -42,6 +42,7 @@ def _templates() -> Jinja2Templates:
     templates.env.filters["duration"] = duration
     templates.env.filters.update(FILTERS)
     templates.env.globals["site_name"] = site_name()
+    templates.env.globals["refusal_choices"] = REFUSAL_CHOICES
     templates.env.globals["exit_url"] = os.environ.get("STANCH_QUICK_EXIT_URL", QUICK_EXIT_URL)
     return templates
 

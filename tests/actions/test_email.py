@@ -15,12 +15,15 @@ from pathlib import Path
 import pytest
 
 from stanch.actions import (
+    REFUSALS,
     ActionSettings,
     ConsoleMailer,
     DeliveryError,
     Dispatcher,
     Message,
+    Outcome,
     SmtpMailer,
+    Tally,
     default_senders,
     enqueue_email,
     list_messages,
@@ -87,6 +90,25 @@ def test_the_team_escalation_email_links_the_desk_and_is_neutral() -> None:
     assert "deadline has passed" in overdue.body
     with pytest.raises(ValueError, match="time left"):
         render("escalation", case_id="C-1", public_url="https://t.example", deadline=DEADLINE)
+
+
+def test_an_outcome_is_told_by_number_with_the_fixed_words_only() -> None:
+    outcome = Outcome(locations=(Tally(1, removed=1), Tally(2, refused=2, refusals=("lawful", None)),
+                                 Tally(1, put_back=1)), others=Tally(1, open=1), copies_removed=1)
+    body = render("update", case_id="C-1", public_url="https://t.example", outcome=outcome).body
+    assert ("- Location 1: removed.\n- Location 2: not removed: after a careful look, we found that the law "
+            "allows it to stay online; the reason is on your status page.\n- Location 3: removed, then put "
+            "back after an appeal.\n- Other items the platform tied to your request: still being reviewed.\n"
+            "- 1 further copy found and removed.\n") in body
+    for refusal in REFUSALS.values():  # every sentence an email can carry is safe in a shared inbox
+        for revealing in ("image", "photo", "picture", "video", "intimate", "nude", "sexual", "consent"):
+            assert revealing not in refusal.told.lower(), (refusal.told, revealing)
+    with pytest.raises(ValueError, match="unknown refusal reason code 'made_up'; known: not_found"):
+        render("update", case_id="C-1", public_url="https://t.example",
+               outcome=Outcome(locations=(Tally(1, refused=1, refusals=("made_up",)),)))
+    with pytest.raises(ValueError, match="only the 'update' email tells an outcome"):
+        render("received", case_id="C-1", public_url="https://t.example", deadline=DEADLINE,
+               outcome=Outcome(locations=()))
 
 
 def test_templates_refuse_what_they_do_not_know() -> None:

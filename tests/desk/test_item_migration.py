@@ -1,6 +1,7 @@
-"""Migration 0012 on a database with cases decided before it (SQLite and PostgreSQL): the items of a
-removed case become ``remove`` decisions of its reviewer, those of a rejected case ``reject`` with the
-case's reason, and an open case's items stay undecided."""
+"""Migrations 0012 and 0017 on databases with cases decided before them (SQLite and PostgreSQL): with
+0012 the items of a removed case become ``remove`` decisions of its reviewer, those of a rejected case
+``reject`` with the case's reason, and an open case's items stay undecided; with 0017 decisions keep their
+rows with no refusal code, down and up again."""
 
 from __future__ import annotations
 
@@ -56,3 +57,35 @@ def test_cases_decided_before_0012_read_as_decisions_per_item(db_url: str) -> No
         (10, 1, "remove", None, "user:first"), (11, 1, "remove", None, "user:first"),
         (20, 2, "reject", "Not the requester.", "user:first"), (21, 2, "reject", "Not the requester.",
                                                                  "user:first")]
+
+
+def test_0017_adds_an_empty_reason_code_and_goes_back(db_url: str) -> None:
+    """Decisions taken before 0017 keep their rows with no code; 0017 down and up again keeps them (on
+    SQLite the column is dropped by a table rebuild, with foreign keys off while it runs)."""
+    engine = create_store_engine(db_url)
+    config = alembic_config()
+    with engine.connect() as connection, foreign_keys_off(connection), connection.begin():
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0016")
+        check_foreign_keys(connection)
+    with engine.begin() as connection:
+        _case(connection, 4, "rejected", "Not the requester.")
+        connection.execute(sqlalchemy.text(
+            "INSERT INTO item_decisions (item_id, request_id, decision, reason, decided_at, decided_by) "
+            "VALUES (40, 4, 'reject', 'Not the requester.', :at, 'user:first')"), {"at": AT})
+    upgrade(engine)
+    with engine.connect() as connection:
+        before = connection.execute(sqlalchemy.text(
+            "SELECT item_id, decision, reason, reason_code FROM item_decisions")).all()
+    with engine.connect() as connection, foreign_keys_off(connection), connection.begin():
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0016")
+        check_foreign_keys(connection)
+        columns = {c["name"] for c in sqlalchemy.inspect(connection).get_columns("item_decisions")}
+    upgrade(engine)
+    with engine.connect() as connection:
+        after = connection.execute(sqlalchemy.text(
+            "SELECT item_id, decision, reason, reason_code FROM item_decisions")).all()
+    engine.dispose()
+    assert [tuple(r) for r in before] == [(40, "reject", "Not the requester.", None)]
+    assert "reason_code" not in columns and [tuple(r) for r in after] == [tuple(r) for r in before]

@@ -1,10 +1,12 @@
 """Per-item decisions and per-item appeals in Debian's chromium against the real server: a reviewer removes
-two items of a case and refuses the third with a reason, and the person who asked reads which locations
-were removed and why the other was not; an uploader appeals one item of a removed case on the public
-form, a second reviewer puts it back, and the case page shows the other items still removed."""
+two items of a case and refuses the third with a reason picked from the list and words of their own, and
+the person who asked reads which locations were removed and why the other was not (her email says it by
+the location's number, with the picked reason only); an uploader appeals one item of a removed case on the
+public form, a second reviewer puts it back, and the case page shows the other items still removed."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +19,7 @@ from stanch.desk.cases import find_request
 from stanch.desk.locate import LocatedItem, attach_item
 from stanch.desk.users import create_user
 from stanch.store.desk_models import RequestLocation
+from stanch.store.outbox_models import OutboxMessage
 from tests.desk.factory import picture_record
 from tests.web import test_flow
 from tests.web.test_flow import PASSWORD, Server, screenshot
@@ -49,6 +52,12 @@ def _case_with_items(server: Server, seed: int) -> tuple[str, str]:
     return receipt.id, receipt.token
 
 
+def _updates(server: Server) -> list[OutboxMessage]:
+    """The requesters' update emails queued so far."""
+    with server.db.read() as session:
+        return list(session.scalars(select(OutboxMessage).where(OutboxMessage.type == "update")))
+
+
 def _sign_in(browser: BrowserSession, server: Server, email: str) -> Any:
     context = browser.browser.new_context(viewport=DESK)
     page = context.new_page()
@@ -77,13 +86,15 @@ def test_remove_two_refuse_one_and_the_requester_reads_which(browser: BrowserSes
     form.get_by_role("button", name="Record these item decisions").click()
     page.get_by_text("a reason is required to reject an item").wait_for()  # refused, the choices kept
     assert form.get_by_label("Decision for item-100-a").input_value() == "remove"
+    form.get_by_label("Why refused: item-100-c").select_option(label="Not intimate imagery")
     form.get_by_label("Reason for item-100-c").fill(REFUSAL)
     form.get_by_role("button", name="Record these item decisions").click()
     page.get_by_text("Decided. The removed items went out").wait_for()
     screenshot(page, "items-decided")
     captions = page.locator("figcaption").all_inner_texts()
     assert any("item-100-a" in c and "removed" in c for c in captions)
-    assert any("item-100-c" in c and "refused" in c and REFUSAL in c for c in captions)
+    assert any("item-100-c" in c and "refused" in c and "Not intimate imagery" in c and REFUSAL in c
+               for c in captions)
     assert "Removed in part" in page.locator("main").inner_text()
     page.context.close()
 
@@ -98,6 +109,10 @@ def test_remove_two_refuse_one_and_the_requester_reads_which(browser: BrowserSes
     assert PLACES[0] in rows[0] and "Removed." in rows[0] and "Not removed" not in rows[0]
     assert PLACES[1] in rows[1] and "Removed." in rows[1]
     assert PLACES[2] in rows[2] and "Not removed." in rows[2] and REFUSAL in rows[2]
+    assert rows[2].startswith("Location 3:") and "not the kind of content this service can remove" in rows[2]
+    [email] = [json.loads(m.payload)["body"] for m in _updates(server)]
+    assert "- Location 3: not removed: what we found there is not the kind of content" in email
+    assert REFUSAL not in email and "example.org/post" not in email
     assert "item-100" not in page.locator("main").inner_text()  # never an item's id
     screenshot(page, "items-status")
     page.goto(f"{server.url}/transparency")

@@ -308,6 +308,10 @@ def test_decision_through_the_form_is_recorded_and_shown_to_the_requester(site: 
     path = f"/desk/cases/{receipt.id}"
     rejected = site.client.post(f"{path}/decision", data={"decision": "reject", "csrf": site.csrf(path)})
     assert rejected.status_code == 422 and "reason is required" in rejected.text
+    other = site.client.post(f"{path}/decision", data={"decision": "reject", "code": "other",
+                                                       "csrf": site.csrf(path)})
+    assert other.status_code == 422 and "needs a reason in your own words" in other.text
+    assert '<option value="other" selected>' in other.text  # the code picked comes back with the error
     done = site.client.post(f"{path}/decision", data={"decision": "remove", "csrf": site.csrf(path)})
     assert done.status_code == 200 and "Removed." in done.text
     with site.db.read() as session:

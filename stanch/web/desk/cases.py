@@ -142,16 +142,16 @@ def unblur(request: Request, app: Runtime, reviewer: FormSender, case: str, item
 
 @router.post("/cases/{case}/decision", response_class=HTMLResponse)
 def decision(request: Request, app: Runtime, reviewer: FormSender, case: str, decision: str = Form(""),
-             reason: str = Form("")) -> Response:
+             reason: str = Form(""), code: str = Form("")) -> Response:
     try:
         with app.db.write() as session:
             decide(session, find_request(session, case), decision, reason or None, actor=reviewer.actor,
-                   now=app.now())
+                   now=app.now(), reason_code=code or None)
     except UnknownRequest:
         return no_such_case(request, reviewer, case)
     except (WrongState, ValueError) as problem:
         return case_page_for(request, app, reviewer, case, error=str(problem), status_code=422,
-                             chosen={"decision": decision, "reason": reason})
+                             chosen={"decision": decision, "reason": reason, "code": code})
     app.follower.poll_after_commit()
     return case_page_for(request, app, reviewer, case, notice=DECIDED.get(decision, "Decided."))
 
@@ -159,19 +159,21 @@ def decision(request: Request, app: Runtime, reviewer: FormSender, case: str, de
 @router.post("/cases/{case}/items", response_class=HTMLResponse)
 async def item_decisions(request: Request, app: Runtime, reviewer: FormSender, case: str) -> Response:
     """The per-item form: ``item-N`` (an item id) with ``decision-N`` (remove, reject or empty for
-    "not now") and ``reason-N``; what is typed comes back with the error if it is refused."""
+    "not now"), ``code-N`` (a refusal's reason code, or empty) and ``reason-N``; what is typed comes back
+    with the error if it is refused."""
     form = await request.form()
-    rows = [[str(form.get(f"{key}-{n}", "")) for key in ("item", "decision", "reason")]
+    rows = [[str(form.get(f"{key}-{n}", "")) for key in ("item", "decision", "reason", "code")]
             for n in range(len(form)) if f"item-{n}" in form]
     return await run_in_threadpool(_decide_items, request, app, reviewer, case, rows)
 
 
 def _decide_items(request: Request, app: Stanch, reviewer: Reviewer, case: str, rows: list[list[str]]
                   ) -> Response:
-    chosen = [{"item_id": item, "decision": decision, "reason": reason or None}
-              for item, decision, reason in rows if decision]
-    typed = {f"{key}:{item}": value for item, decision, reason in rows
-             for key, value in (("decision", decision), ("reason", reason))}
+    chosen = [{"item_id": item, "decision": decision, "reason": reason or None,
+               **({"reason_code": code} if code else {})}
+              for item, decision, reason, code in rows if decision]
+    typed = {f"{key}:{item}": value for item, decision, reason, code in rows
+             for key, value in (("decision", decision), ("reason", reason), ("code", code))}
     try:
         if not chosen:
             raise ValueError("choose remove or reject for at least one item")
