@@ -167,7 +167,7 @@ def _turned(plane: np.ndarray, degrees: float, scale_x: float, scale_y: float) -
     )  # fmt: skip
     grey = Image.fromarray(np.clip(plane, 0, 255).astype(np.uint8))
     turned = grey.transform((width, height), Image.Transform.AFFINE, matrix, Image.Resampling.BILINEAR)
-    return np.asarray(turned, np.float32)
+    return np.asarray(turned)  # uint8: PDQ reads it as it would its float32 copy
 
 
 def _whole(plane: np.ndarray) -> tuple[str, int]:
