@@ -111,7 +111,8 @@ def corner_angle(luma: np.ndarray) -> float | None:
 
 def _sampled(luma: np.ndarray) -> np.ndarray:
     step = max(1, -(-max(luma.shape) // _DETECT_SIDE))
-    return np.asarray(luma[step // 2 :: step, step // 2 :: step], np.float32)
+    sampled = luma[step // 2 :: step, step // 2 :: step]
+    return sampled if sampled.dtype == np.uint8 else np.asarray(sampled, np.float32)  # compared with _DARK
 
 
 def _edge_slope(bright: np.ndarray) -> float | None:

@@ -304,10 +304,12 @@ def _small_grey(luma: np.ndarray) -> tuple[np.ndarray, int]:
 
     Returns the sampled plane and the step. Sampling (rather than averaging blocks) keeps text and
     icons as thin as they are, so a caption line stays mostly background; JPEG noise on flat
-    backgrounds is far below ``_TOLERANCE``.
+    backgrounds is far below ``_TOLERANCE``. A uint8 plane (a JPEG's luma) is sampled as a view, not
+    copied to float32: the C measures read the same values.
     """
     step = _step(luma.shape)
-    return luma[step // 2 :: step, step // 2 :: step].astype(np.float32), step
+    sampled = luma[step // 2 :: step, step // 2 :: step]
+    return (sampled if sampled.dtype == np.uint8 else sampled.astype(np.float32)), step
 
 
 def _trim(grey: np.ndarray, box: Box) -> Box:

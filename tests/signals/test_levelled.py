@@ -178,3 +178,10 @@ def test_frame_views_of_a_uint8_frame_are_those_of_its_float32_copy(monkeypatch:
             patched.setattr(views, "view_plane", lambda plane: np.asarray(robust._reduce(plane), np.float32))
             before = views.frame_views(luma, dihedral, quality)
         assert ours == before and len(ours) >= 4
+
+
+def test_the_angle_of_a_uint8_plane_is_that_of_its_float32_copy() -> None:
+    for degrees in (-4.0, 2.5, 0.0):
+        luma = np.asarray(scene(8).rotate(degrees, Image.Resampling.BICUBIC, expand=True,
+                                          fillcolor=(0, 0, 0)).convert("L"))
+        assert corner_angle(luma) == corner_angle(luma.astype(np.float32))
