@@ -237,6 +237,27 @@ def make_folder(conformance: Path, size: tuple[int, int], count: int, folder: Pa
     return folder
 
 
+def compiled_bytecode() -> str:
+    """Compile the stanch package's bytecode (``__pycache__``) before timing it, as ``pip install``
+    does for an installed package and Python does on a checkout's first run; what this says.
+
+    The reference's imports (numpy, Pillow, pdqhash) are installed packages with their bytecode. Where
+    ``PYTHONDONTWRITEBYTECODE`` is set (as on the development machines) Python never writes stanch's,
+    so every ``stanch`` command compiled its ~25 imported modules from source first: about 115 M
+    instructions (callgrind, 717 M -> 603 M for ``stanch hash`` of one file), a cost no installed
+    copy pays."""
+    import compileall
+
+    import stanch
+
+    package = Path(stanch.__file__).resolve().parent
+    ok = compileall.compile_dir(str(package), quiet=1)
+    if not ok:
+        return "could not be compiled (timed as it is)"
+    unset = "" if os.environ.get("PYTHONDONTWRITEBYTECODE") else ", as Python itself would"
+    return f"compiled into {package}/**/__pycache__ before timing (as pip install does{unset})"
+
+
 def run_seconds(command: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
@@ -247,6 +268,7 @@ def whole_process(conformance: Path, rounds: int, sweep_count: int) -> bool:
     """The figures of ``--whole-process`` (module docstring); False if a hash is off the reference."""
     stanch = stanch_script()
     within = True
+    print(f"stanch's bytecode: {compiled_bytecode()}")
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         reference = Path(tmp) / "reference.py"

@@ -5,6 +5,9 @@ command users run most and on the most files, is parsed by ``stanch.cli.hash.lea
 Click or pydantic (building Typer's parameter validators cost about 0.15 s of every run, against about
 1 ms of hashing per small JPEG). Whatever that parser is not sure of (``--help``, a value out of range,
 an unknown option) goes to the Typer app, so help, errors and exit statuses are Typer's, unchanged.
+``stanch sweep SOURCE [--workers N] [--batch N]`` is run the same way (``stanch.cli.sweep.lean_sweep``):
+its parent process shares the cores with the workers it starts, and Typer's start-up was CPU taken
+from them.
 ``from stanch.cli import app`` (and ``load_command``, ``unwrap``, ...) still works: those names are
 loaded from ``stanch.cli.root`` on first use.
 """
@@ -40,20 +43,33 @@ COMMANDS: dict[str, str] = {
 
 def main(args: Any = None) -> None:
     """Entry point of the console script: a setting that cannot work is one line and exit status 2."""
-    if args is None:
-        from stanch.cli.hash import lean_hash
-
-        status = lean_hash(sys.argv[1:])
-        if status is not None:
-            raise SystemExit(status)
-    from stanch.cli.root import app
     from stanch.config import ConfigError
 
     try:
+        if args is None:
+            status = _lean(sys.argv[1:])
+            if status is not None:
+                raise SystemExit(status)
+        from stanch.cli.root import app
+
         app(args)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def _lean(argv: list[str]) -> int | None:
+    """``stanch hash`` and ``stanch sweep`` with plainly valid arguments, run without Typer (their
+    modules' ``lean_hash``, ``lean_sweep``): their exit status, or None for Typer to run the command."""
+    if argv[:1] == ["hash"]:
+        from stanch.cli.hash import lean_hash
+
+        return lean_hash(argv)
+    if argv[:1] == ["sweep"]:
+        from stanch.cli.sweep import lean_sweep
+
+        return lean_sweep(argv)
+    return None
 
 
 ROOT_NAMES = frozenset({"app", "load_command", "unwrap", "unwrap_help", "stanch_version", "LazyCommands"})

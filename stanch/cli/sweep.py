@@ -11,43 +11,83 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
-
-import typer
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    import typer
+
     from stanch.sweep import HashSettings
     from stanch.sweep.executors import Executor
 
 PROGRESS_MIN_ITEMS = 20
 DEFAULT_BATCH = {"local": 64, "ray": 1024}
+DEFAULTS: dict[str, Any] = {"engine": "local", "workers": 0, "since": None, "case": None, "ray_address": None,
+                            "allow_private": False, "batch": 0, "max_file_mb": 512.0, "fetch_seconds": 30.0}
+"""The Typer command's defaults (``register``; tests/sweep/test_sweep_cli.py checks they agree)."""
+LEAN_OPTIONS = {"--workers": "workers", "-w": "workers", "--batch": "batch"}
+"""The options ``lean_arguments`` reads itself (whole numbers, 0 or more); any other goes to Typer."""
 
 
-def sweep_command(
-    source: Path = typer.Argument(..., help="A folder, or a text file listing paths or URLs (one per line)."),
-    engine: Literal["local", "ray"] = typer.Option("local", "--engine",
-                                                 help="local (a process pool) or ray (Ray Data)."),
-    workers: int = typer.Option(0, "--workers", "-w", min=0,
-                                help="Local processes hashing in parallel (0: one per core)."),
-    since: int | None = typer.Option(None, "--since", help="Id of an earlier finished sweep: read only "
-                                     "items changed since, match the others' stored hashes against new "
-                                     "bank entries only."),
-    case: str | None = typer.Option(None, "--case", help="A request's number: look for copies of its "
-                                    "hashes and attach them to it."),
-    ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster to join ('auto', "
-                                           "'ray://head:10001'); default: a Ray runtime on this machine."),
-    allow_private: bool = typer.Option(False, "--allow-private", help="Fetch URLs on private, loopback "
-                                       "and link-local addresses too (only for media on your own network)."),
-    batch: int = typer.Option(0, "--batch", min=0, help="Items committed together, the checkpoint step "
-                              "(0: 64 locally, 1024 on Ray, where each batch is one dataset)."),
-    max_file_mb: float = typer.Option(512, "--max-file-mb", min=0.001, help="Largest item read, in MiB."),
-    fetch_seconds: float = typer.Option(30, "--fetch-seconds", min=0.1, help="Longest time to fetch a URL."),
-) -> None:
-    """Sweep a catalog against the banks: JSON lines of matches on stdout, a summary on stderr."""
+def lean_arguments(argv: Sequence[str]) -> tuple[Path, dict[str, Any]] | None:
+    """The source and options of ``stanch sweep SOURCE [--workers N] [--batch N]`` as Click would read
+    them, or None when not sure (Typer then parses, and prints its help or its error): any other
+    option, ``--help``, a value that is not a plain whole number, no source or two."""
+    if not argv or argv[0] != "sweep" or "_STANCH_COMPLETE" in os.environ:
+        return None
+    sources: list[str] = []
+    options = dict(DEFAULTS)
+    tokens = list(argv[1:])
+    while tokens:
+        token = tokens.pop(0)
+        if token == "-" or not token.startswith("-"):
+            sources.append(token)
+            continue
+        flag, equals, value = token.partition("=")
+        if flag not in LEAN_OPTIONS or (equals and not flag.startswith("--")):
+            return None
+        if not equals:
+            if not tokens:
+                return None
+            value = tokens.pop(0)
+        if not PLAIN_WHOLE.fullmatch(value):
+            return None
+        options[LEAN_OPTIONS[flag]] = int(value)
+    return (Path(sources[0]), options) if len(sources) == 1 else None
+
+
+PLAIN_WHOLE = re.compile(r"[0-9]+")
+"""The spellings of a whole number ``lean_arguments`` reads itself (ASCII digits only)."""
+
+
+def lean_sweep(argv: Sequence[str]) -> int | None:
+    """Run ``stanch sweep`` from ``argv`` without Typer, Click or pydantic (about a tenth of a second of
+    the parent's CPU on the cores its workers hash on, and the workers start that much earlier); its
+    exit status, or None to leave it to Typer. Ctrl-C and a closed pipe end as Click's standalone mode
+    ends them (``Aborted!``, status 1)."""
+    parsed = lean_arguments(argv)
+    if parsed is None:
+        return None
+    source, options = parsed
+    try:
+        return run_sweep(source, **options)
+    except (KeyboardInterrupt, EOFError):
+        sys.stderr.write("\nAborted!\n")
+        return 1
+    except BrokenPipeError:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
+        return 1
+
+
+def run_sweep(source: Path, *, engine: str = "local", workers: int = 0, since: int | None = None,
+              case: str | None = None, ray_address: str | None = None, allow_private: bool = False,
+              batch: int = 0, max_file_mb: float = 512, fetch_seconds: float = 30) -> int:
+    """The work of ``stanch sweep``: lines on stdout, the summary on stderr; the exit status (1 if any
+    item failed, 2 if the sweep could not start)."""
     from stanch.net import FetchLimits
     from stanch.signals import Limits
     from stanch.sweep.hashing import HashSettings
@@ -56,15 +96,22 @@ def sweep_command(
     fetch = FetchLimits(max_bytes=max_bytes, seconds=fetch_seconds)
     settings = HashSettings(Limits(max_bytes=max_bytes), fetch, allow_private)
     executor = _executor(engine, settings, workers, ray_address)
+    if executor is None:
+        return 2
     try:
         if since is None:
             _start_early(executor, source)
-        failed = _sweep(executor, source, since, case, batch or DEFAULT_BATCH[engine])
+        return _sweep(executor, source, since, case, batch or DEFAULT_BATCH[engine])
     finally:
         close = getattr(executor, "close", None)
         if close is not None:
             close()
-    raise typer.Exit(1 if failed else 0)
+
+
+def _say(message: str) -> None:
+    """A line on stderr, as ``typer.echo(message, err=True)`` writes it (plain text, flushed)."""
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
 
 
 def _start_early(executor: Executor, source: Path) -> None:
@@ -87,8 +134,8 @@ def _start_early(executor: Executor, source: Path) -> None:
     executor.start(task(key) for key in keys if not is_url(key))
 
 
-def _sweep(executor: Executor, source: Path, since: int | None, case: str | None, batch: int) -> bool:
-    """Run the sweep, printing its lines and summary; whether any item failed."""
+def _sweep(executor: Executor, source: Path, since: int | None, case: str | None, batch: int) -> int:
+    """Run the sweep, printing its lines and summary; the exit status (1 if any item failed)."""
     from stanch.store import open_database
     from stanch.sweep.run import SweepError, SweepOptions, SweepRun
     from stanch.sweep.sources import SourceError
@@ -98,34 +145,35 @@ def _sweep(executor: Executor, source: Path, since: int | None, case: str | None
         try:
             run = SweepRun(db, source, executor, SweepOptions(since=since, case=case, batch=batch))
         except (SourceError, SweepError) as error:
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(2) from None
+            _say(f"error: {error}")
+            return 2
         if run.summary.resumed:
-            typer.echo(f"resuming sweep {run.sweep_id} of {run.source}", err=True)
+            _say(f"resuming sweep {run.sweep_id} of {run.source}")
         with _progress(run.total) as advance:
             for line in run.lines(advance):
                 sys.stdout.write(json.dumps(line) + "\n")
                 sys.stdout.flush()
         for problem in run.refused:
-            typer.echo(f"warning: {problem}", err=True)
-        typer.echo(json.dumps({"summary": run.summary.to_dict()}), err=True)
+            _say(f"warning: {problem}")
+        _say(json.dumps({"summary": run.summary.to_dict()}))
     finally:
         db.dispose()
-    return run.summary.failed > 0
+    return 1 if run.summary.failed > 0 else 0
 
 
-def _executor(engine: str, settings: HashSettings, workers: int, address: str | None) -> Executor:
+def _executor(engine: str, settings: HashSettings, workers: int, address: str | None) -> Executor | None:
+    """The executor of ``engine``, or None (said on stderr) when it cannot run here."""
     from stanch.sweep import LocalPool, RayData
 
     if engine == "local":
         return LocalPool(settings, workers or os.cpu_count() or 1)
     if engine == "ray":
         if importlib.util.find_spec("ray") is None:
-            typer.echo("error: Ray is not installed here: pip install 'stanch[ray]'", err=True)
-            raise typer.Exit(2)
+            _say("error: Ray is not installed here: pip install 'stanch[ray]'")
+            return None
         return RayData(settings, address)
-    typer.echo(f"error: --engine must be local or ray, not {engine!r}", err=True)
-    raise typer.Exit(2)
+    _say(f"error: --engine must be local or ray, not {engine!r}")
+    return None
 
 
 @contextmanager
@@ -162,5 +210,36 @@ def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``stanch sweep`` to the ``stanch`` command."""
+    """Add ``stanch sweep`` to the ``stanch`` command (Typer is imported here, not by the module)."""
+    import typer
+
+    def sweep_command(
+        source: Path = typer.Argument(..., help="A folder, or a text file listing paths or URLs "
+                                      "(one per line)."),
+        engine: Literal["local", "ray"] = typer.Option("local", "--engine",
+                                                     help="local (a process pool) or ray (Ray Data)."),
+        workers: int = typer.Option(0, "--workers", "-w", min=0,
+                                    help="Local processes hashing in parallel (0: one per core)."),
+        since: int | None = typer.Option(None, "--since", help="Id of an earlier finished sweep: read only "
+                                         "items changed since, match the others' stored hashes against new "
+                                         "bank entries only."),
+        case: str | None = typer.Option(None, "--case", help="A request's number: look for copies of its "
+                                        "hashes and attach them to it."),
+        ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster to join ('auto', "
+                                               "'ray://head:10001'); default: a Ray runtime on this "
+                                               "machine."),
+        allow_private: bool = typer.Option(False, "--allow-private", help="Fetch URLs on private, loopback "
+                                           "and link-local addresses too (only for media on your own "
+                                           "network)."),
+        batch: int = typer.Option(0, "--batch", min=0, help="Items committed together, the checkpoint step "
+                                  "(0: 64 locally, 1024 on Ray, where each batch is one dataset)."),
+        max_file_mb: float = typer.Option(512, "--max-file-mb", min=0.001, help="Largest item read, in MiB."),
+        fetch_seconds: float = typer.Option(30, "--fetch-seconds", min=0.1,
+                                            help="Longest time to fetch a URL."),
+    ) -> None:
+        """Sweep a catalog against the banks: JSON lines of matches on stdout, a summary on stderr."""
+        raise typer.Exit(run_sweep(source, engine=engine, workers=workers, since=since, case=case,
+                                   ray_address=ray_address, allow_private=allow_private, batch=batch,
+                                   max_file_mb=max_file_mb, fetch_seconds=fetch_seconds))
+
     app.command("sweep")(sweep_command)

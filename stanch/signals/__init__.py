@@ -10,7 +10,8 @@ from the JSON objects of ``stanch hash`` (DESIGN.md's contract). Limits against 
 
 from __future__ import annotations
 
-from stanch.signals.animation import animation_signals
+from typing import TYPE_CHECKING, Any
+
 from stanch.signals.image import image_signals, is_animated, open_image
 from stanch.signals.limits import DEFAULT_LIMITS, Limits, decode_slot
 from stanch.signals.media import SUPPORTED, MediaFormat, sniff_format
@@ -25,7 +26,9 @@ from stanch.signals.types import (
     Purpose,
     VideoSignals,
 )
-from stanch.signals.video import video_signals
+
+if TYPE_CHECKING:
+    from stanch.signals.video import video_signals as video_signals
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -71,10 +74,24 @@ def hash_media(data: bytes, *, purpose: Purpose = "query", seconds_per_hash: flo
     media = sniff_format(data)
     with decode_slot():
         if media.container == "video":
+            from stanch.signals.video import video_signals as video_signals
+
             return video_signals(data, media, seconds_per_hash=seconds_per_hash, limits=limits)
         image = open_image(data, media, limits)
         with image:
             if is_animated(image, media):
+                from stanch.signals.animation import animation_signals
+
                 return animation_signals(data, image, media, seconds_per_hash=seconds_per_hash,
                                          limits=limits)
             return image_signals(data, image, media, purpose)
+
+
+def __getattr__(name: str) -> Any:
+    """``video_signals``, loaded on first use: the video code (and ``fractions``, ``decimal``) is
+    imported only when a video or an animation comes, not by every ``stanch hash`` of still pictures."""
+    if name == "video_signals":
+        from stanch.signals.video import video_signals as video_signals
+
+        return video_signals
+    raise AttributeError(f"module 'stanch.signals' has no attribute {name!r}")

@@ -111,7 +111,8 @@ def corner_angle(luma: np.ndarray) -> float | None:
 
 def _sampled(luma: np.ndarray) -> np.ndarray:
     step = max(1, -(-max(luma.shape) // _DETECT_SIDE))
-    return np.asarray(luma[step // 2 :: step, step // 2 :: step], np.float32)
+    sampled = luma[step // 2 :: step, step // 2 :: step]
+    return sampled if sampled.dtype == np.uint8 else np.asarray(sampled, np.float32)  # compared with _DARK
 
 
 def _edge_slope(bright: np.ndarray) -> float | None:
@@ -167,7 +168,7 @@ def _turned(plane: np.ndarray, degrees: float, scale_x: float, scale_y: float) -
     )  # fmt: skip
     grey = Image.fromarray(np.clip(plane, 0, 255).astype(np.uint8))
     turned = grey.transform((width, height), Image.Transform.AFFINE, matrix, Image.Resampling.BILINEAR)
-    return np.asarray(turned, np.float32)
+    return np.asarray(turned)  # uint8: PDQ reads it as it would its float32 copy
 
 
 def _whole(plane: np.ndarray) -> tuple[str, int]:

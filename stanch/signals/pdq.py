@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pdqhash
 
 PDQ_BITS = 256
 PDQ_HEX_LENGTH = PDQ_BITS // 4
@@ -77,6 +76,8 @@ def hamming_hex(a: str, b: str) -> int:
 
 def pdq_of_rgb(rgb: np.ndarray) -> PdqHash:
     """PDQ of an RGB image held as a ``(height, width, 3)`` uint8 array."""
+    import pdqhash  # Meta's C++: only the reference and tests hash with it, not stanch hash
+
     bits, quality = pdqhash.compute(_contiguous(rgb))
     return PdqHash(bits_to_hex(bits), int(quality))
 
@@ -86,6 +87,8 @@ def pdq_dihedral_of_rgb(rgb: np.ndarray) -> tuple[tuple[str, ...], int]:
 
     One DCT serves all eight, so this costs little more than a single hash; the first is the plain PDQ.
     """
+    import pdqhash
+
     hashes, quality = pdqhash.compute_dihedral(_contiguous(rgb))
     return tuple(bits_to_hex(h) for h in hashes), int(quality)
 

@@ -26,11 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from stanch.desk.cases import has_item, removed_requests_of
-from stanch.desk.locate import LocatedItem, attach_item
-from stanch.matching.engine import MatchEngine
-
 if TYPE_CHECKING:  # a type only: requests are found and changed through the desk's functions
+    from stanch.matching.engine import MatchEngine
     from stanch.store.desk_models import TakedownRequest
 
 MAX_ITEM_ID = 500
@@ -71,6 +68,8 @@ def attach_to_case(session: Session, case: TakedownRequest, found: Sequence[Foun
 def attach_to_removed(session: Session, found: Sequence[Found], now: datetime,
                       reader: Reader | None = None) -> Attached:
     """Attach each item to every removed request that banked one of the entries it matched."""
+    from stanch.desk.cases import removed_requests_of
+
     result = Attached()
     requests = removed_requests_of(session, {e for item in found for e in item.entries})
     for item in found:
@@ -81,6 +80,12 @@ def attach_to_removed(session: Session, found: Sequence[Found], now: datetime,
 
 def _attach(session: Session, request: TakedownRequest, item: Found, now: datetime, result: Attached,
             engine: MatchEngine | None = None, reader: Reader | None = None) -> None:
+    # The desk (its previews' spool: cryptography, pillow-heif; the outbox, the exchange feedback) loads
+    # when the first copy comes: most sweeps' windows hold none, and their parent shares the cores with
+    # the workers hashing.
+    from stanch.desk.cases import has_item
+    from stanch.desk.locate import LocatedItem, attach_item
+
     if len(item.key) > MAX_ITEM_ID:
         result.refused.append(f"{item.key[:80]}…: item ids longer than {MAX_ITEM_ID} characters cannot be "
                               f"attached to {request.public_id}")

@@ -15,15 +15,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stanch.desk.case_engine import case_engine
 from stanch.matching.engine import MatchEngine
 from stanch.matching.sync import BankFollower, bank_rule, read_entries
 from stanch.store import Bank, Database, Entry, feed_since
 
+if TYPE_CHECKING:
+    from stanch.store.desk_models import TakedownRequest
+
 __all__ = ["added_engine", "bank_engine", "case_engine"]
+
+
+def case_engine(session: Session, case: TakedownRequest) -> MatchEngine:
+    """The desk's engine of one request's hashes (``stanch.desk.case_engine``), loaded for a case sweep
+    only: a sweep of the banks never imports the desk's engine."""
+    from stanch.desk.case_engine import case_engine as desk_case_engine
+
+    return desk_case_engine(session, case)
 
 
 def bank_engine(db: Database) -> tuple[MatchEngine, int]:

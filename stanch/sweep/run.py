@@ -29,7 +29,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from stanch.clock import utcnow
-from stanch.desk.cases import UnknownRequest, find_request
 from stanch.matching.engine import MatchEngine
 from stanch.matching.query import ImageQuery, Query, query_from_record
 from stanch.matching.verdict import Verdict, decide
@@ -120,6 +119,8 @@ class SweepRun:
         """The case swept for (a desk request), or None for a sweep of the banks."""
         if self.options.case is None:
             return None
+        from stanch.desk.cases import UnknownRequest, find_request  # the desk loads for a case sweep only
+
         try:
             return find_request(session, self.options.case)
         except UnknownRequest:
@@ -239,6 +240,8 @@ class SweepRun:
             return read_again(key, settings)
 
         if self.case_number is not None:
+            from stanch.desk.cases import find_request
+
             return attach_to_case(session, find_request(session, self.case_number), found, now, self.engine,
                                   reader)
         return attach_to_removed(session, found, now, reader)

@@ -10,7 +10,7 @@ import pdqhash
 import pytest
 from PIL import Image
 
-from stanch.signals._kernels import sample_grids
+from stanch.signals._kernels import sample_grids, sampling_band
 from stanch.signals.fast_pdq import _grid64, _sampling_band, luma_of_rgb, pdq_dihedral_of_luma
 from stanch.signals.pdq import MIN_QUALITY, hamming_hex, pdq_dihedral_of_rgb
 
@@ -77,6 +77,55 @@ def test_sampling_band_is_two_box_filter_passes_sampled(n: int) -> None:
     np.put_along_axis(weights, index, band, axis=1)
     np.testing.assert_allclose(weights, expected, atol=1e-7)
 
+
+def _numpy_sampling_band(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``_sampling_band`` as it was computed in numpy until December 2026 (now ``_kernels.sampling_band``
+    in C): kept here as the oracle, so that hashes made before and after the move stay the same."""
+    window = (n + 2 * 64 - 1) // (2 * 64)
+    half = (window + 2) // 2
+    index = np.arange(n)
+    starts, ends = np.maximum(index - (window - half), 0), np.minimum(index + half, n)
+    samples = ((np.arange(64) + 0.5) * n / 64).astype(np.intp)
+    first, last = starts[samples, None], ends[samples, None]
+    span = int((last - first).max())
+    inside = np.minimum(first + np.arange(span), n - 1)
+    shares = np.where(np.arange(span) < last - first, 1 / (last - first), 0.0) / (ends - starts)[inside]
+    sums = np.cumsum(shares, axis=1)
+
+    def weights(index: np.ndarray) -> np.ndarray:
+        return running(np.minimum(index + (window - half) + 1, n)) - running(np.maximum(index - half + 1, 0))
+
+    def running(stop: np.ndarray) -> np.ndarray:
+        position = np.clip(stop - first - 1, 0, span - 1)
+        return np.where(stop <= first, 0.0, np.take_along_axis(sums, position, axis=1))
+
+    reach = span + 2 * window + 4
+    near = np.clip(first - window - 2 + np.arange(reach), 0, n - 1)
+    support = weights(near) != 0
+    rows = np.arange(64)
+    low = near[rows, support.argmax(axis=1)]
+    width = int((near[rows, reach - 1 - support[:, ::-1].argmax(axis=1)] + 1 - low).max())
+    first_pixel = np.minimum(low, n - width)
+    band = np.ascontiguousarray(weights(first_pixel[:, None] + np.arange(width)), np.float32)
+    return first_pixel.astype(np.int32), band
+
+
+def test_c_sampling_band_is_the_numpy_one_bit_for_bit() -> None:
+    """Every side from 1 to 4,100 pixels (every window of a 640x480 to 4000x3000 picture) and some
+    larger: the same first pixels and the same float32 weights, bit for bit, so no hash moved."""
+    for n in [*range(1, 4101), 4999, 6000, 8191, 12000, 46000]:
+        starts, band = _sampling_band.__wrapped__(n)
+        expected_starts, expected_band = _numpy_sampling_band(n)
+        assert starts.dtype == np.int32 and band.dtype == np.float32
+        assert np.array_equal(starts, expected_starts), n
+        assert band.shape == expected_band.shape, n
+        assert np.array_equal(band.view(np.uint32), expected_band.view(np.uint32)), n
+
+
+def test_c_sampling_band_refuses_sides_it_cannot_sample() -> None:
+    for n in (0, -1, 2**24 + 1):
+        with pytest.raises(ValueError, match="side of 1"):
+            sampling_band(n)
 
 
 def _dense(n: int) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from stanch.signals import ImageSignals, hash_media
+from stanch.signals import ImageSignals, hash_media, levelled, robust
 from stanch.signals.fast_pdq import luma_of_rgb
 from stanch.signals.levelled import SERVER_ONLY, TILTS, corner_angle, server_views
 from stanch.signals.pdq import MATCH_DISTANCE, hamming_hex
@@ -139,3 +139,49 @@ def test_entries_banked_before_the_views_match_every_copy_they_matched_before(ba
 def test_purpose_is_checked() -> None:
     with pytest.raises(ValueError, match="purpose"):
         server_views(np.zeros((64, 64), np.float32), "archive")  # type: ignore[arg-type]
+
+
+def test_views_of_a_uint8_plane_are_those_of_its_float32_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JPEG's luma is hashed as uint8 (``robust.view_plane``, ``_turned``) instead of a float32 copy:
+    every view's hash and quality are those the float32 copy gave, for queries and banks, at full
+    size and reduced (1600x1200), upright and turned on black corners (``levelled``)."""
+    turned = scene(7).rotate(3.5, Image.Resampling.BICUBIC, expand=True, fillcolor=(0, 0, 0))
+    pictures = [scene(3), turned, scene(5, 1200, 1600)]
+    as_float = levelled._turned
+
+    def float_plane(plane: np.ndarray) -> np.ndarray:
+        return np.asarray(robust._reduce(plane), np.float32)
+
+    for picture in pictures:
+        luma = np.asarray(picture.convert("L"))
+        for purpose in ("query", "bank"):
+            ours = server_views(luma, purpose)
+            with monkeypatch.context() as patched:  # what the float32 planes gave
+                patched.setattr(levelled, "view_plane", float_plane)
+                patched.setattr(levelled, "_turned", lambda *args: np.asarray(as_float(*args), np.float32))
+                before = server_views(luma, purpose)
+            assert ours == before
+            assert ours
+    assert any(view.name == "levelled" for view in server_views(np.asarray(turned.convert("L"))))
+
+
+def test_frame_views_of_a_uint8_frame_are_those_of_its_float32_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stanch.signals import frame_views as views
+    from stanch.signals.fast_pdq import pdq_dihedral_of_luma
+
+    letterboxed = np.zeros((720, 1280), np.uint8)
+    letterboxed[90:630] = np.asarray(scene(4, 540, 1280).convert("L"))
+    for luma in (np.asarray(scene(2).convert("L")), letterboxed):
+        dihedral, quality = pdq_dihedral_of_luma(luma)
+        ours = views.frame_views(luma, dihedral, quality)
+        with monkeypatch.context() as patched:
+            patched.setattr(views, "view_plane", lambda plane: np.asarray(robust._reduce(plane), np.float32))
+            before = views.frame_views(luma, dihedral, quality)
+        assert ours == before and len(ours) >= 4
+
+
+def test_the_angle_of_a_uint8_plane_is_that_of_its_float32_copy() -> None:
+    for degrees in (-4.0, 2.5, 0.0):
+        luma = np.asarray(scene(8).rotate(degrees, Image.Resampling.BICUBIC, expand=True,
+                                          fillcolor=(0, 0, 0)).convert("L"))
+        assert corner_angle(luma) == corner_angle(luma.astype(np.float32))

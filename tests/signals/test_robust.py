@@ -27,6 +27,7 @@ from stanch.signals.robust import (
     bank_hashes,
     query_hashes,
     robust_variants,
+    trimmed_box,
 )
 from stanch.signals.types import ImageSignals, PdqVariant, Purpose
 
@@ -326,3 +327,18 @@ def test_anchors_are_the_strongest_separated_peaks_between_pixels() -> None:
     assert len(found) == 3
     np.testing.assert_allclose(found, [100.5, 300, 700], atol=0.05)
     assert _anchors(np.ones(50, np.float32), 3) == [] and _anchors(np.ones(2, np.float32), 3) == []
+
+
+def test_border_views_of_a_uint8_plane_are_those_of_its_float32_copy() -> None:
+    """The border rectangles (``trimmed``, ``content``) and a video frame's ``trimmed_box`` are found on
+    a sampled view of a uint8 luma plane, not a float32 copy: the same rectangles either way."""
+    framed = np.zeros((450, 600, 3), np.uint8)
+    framed[60:390, 40:560] = scene(6, 330, 520)
+    framed[400:440, 40:560] = 230  # a caption bar with a line of ink
+    framed[415:420, 60:300] = 20
+    for rgb in (scene(2), framed, edited(scene(3), "screenshot")):
+        luma = np.round(luma_of_rgb(rgb)).astype(np.uint8)
+        assert _views(luma) == _views(luma.astype(np.float32))
+        assert trimmed_box(luma) == trimmed_box(luma.astype(np.float32))
+    luma = np.round(luma_of_rgb(framed)).astype(np.uint8)
+    assert trimmed_box(luma) is not None
