@@ -668,47 +668,88 @@ typedef struct {
     size_t n, m, width; int bits, radius[64];
 } Tables;
 
-/* 0 ok, -1 out of memory, -2 a row or offset outside the segment. */
+/* Scratch space of one call, reused by all its queries (grown, never shrunk): the probed buckets and the
+ * gathered candidates, so a lookup allocates nothing. */
+typedef struct { uint32_t *start, *end; uint8_t *chunk; size_t probes; uint32_t *rows; uint8_t *from; size_t candidates; } Scratch;
+
+static int scratch_fit(Scratch *s, size_t probes, size_t candidates) {
+    if (probes > s->probes) {
+        uint32_t *start = realloc(s->start, probes * 4), *end = start ? realloc(s->end, probes * 4) : NULL;
+        if (start) s->start = start;
+        if (end) s->end = end;
+        uint8_t *chunk = end ? realloc(s->chunk, probes) : NULL;
+        if (!chunk) return -1;
+        s->chunk = chunk, s->probes = probes;
+    }
+    if (candidates > s->candidates) {
+        uint32_t *rows = realloc(s->rows, candidates * 4);
+        if (rows) s->rows = rows;
+        uint8_t *from = rows ? realloc(s->from, candidates) : NULL;
+        if (!from) return -1;
+        s->from = from, s->candidates = candidates;
+    }
+    return 0;
+}
+
+#define AHEAD 16 /* loads requested this many steps before they are used: the misses overlap */
+
+/* 0 ok, -1 out of memory, -2 a row or offset outside the segment. Three passes a query, each a loop
+ * of independent loads with prefetches ahead: the buckets' offsets, the buckets' row numbers, the
+ * candidates' rows (at 10M rows each is a cache miss; one after another they would wait in turn). */
 POPCNT_CLONES
 static int probe_queries(const Tables *t, const uint64_t *queries, size_t q, int threshold, int64_t scan_above,
                          int64_t *totals, Triples *out) {
     uint64_t keys[64];
-    for (size_t j = 0; j < q; j++) {
+    size_t probes = 0;
+    for (size_t c = 0; c < t->m; c++) probes += (size_t)t->counts[c];
+    Scratch s = {0};
+    int status = scratch_fit(&s, probes ? probes : 1, 1024);
+    for (size_t j = 0; j < q && status == 0; j++) {
         const uint64_t *b = queries + 4 * j;
-        int64_t total = 0;
+        size_t p = 0;
         for (size_t c = 0; c < t->m; c++) {
             keys[c] = chunk_of(b, (int)c, t->bits);
-            const uint32_t *off = t->offsets + c * t->width;
-            for (int64_t k = 0; k < t->counts[c]; k++) {
-                const uint64_t v = keys[c] ^ t->masks[k];
-                total += (int64_t)off[v + 1] - (int64_t)off[v];
+            for (int64_t k = 0; k < t->counts[c]; k++, p++) {
+                s.start[p] = (uint32_t)(keys[c] ^ t->masks[k]); /* the bucket's value, for now */
+                s.chunk[p] = (uint8_t)c;
+                __builtin_prefetch(t->offsets + c * t->width + s.start[p]);
             }
+        }
+        int64_t total = 0;
+        for (p = 0; p < probes; p++) {
+            const uint32_t *off = t->offsets + s.chunk[p] * t->width + s.start[p];
+            s.start[p] = off[0], s.end[p] = off[1];
+            total += (int64_t)s.end[p] - (int64_t)s.start[p];
         }
         totals[j] = total;
         if (scan_above < 0 || total > scan_above) continue;
-        for (size_t c = 0; c < t->m; c++) {
-            const uint32_t *off = t->offsets + c * t->width, *rows = t->rows + c * t->n;
-            for (int64_t k = 0; k < t->counts[c]; k++) {
-                const uint64_t v = keys[c] ^ t->masks[k];
-                const uint32_t start = off[v], end = off[v + 1];
-                if (end > t->n || start > end) return -2;
-                for (uint32_t p = start; p < end; p++) {
-                    const uint32_t row = rows[p];
-                    if (row >= t->n) return -2;
-                    const uint64_t *a = t->words + 4 * (size_t)row;
-                    const uint64_t x[4] = {a[0] ^ b[0], a[1] ^ b[1], a[2] ^ b[2], a[3] ^ b[3]};
-                    const int d = __builtin_popcountll(x[0]) + __builtin_popcountll(x[1]) +
-                                  __builtin_popcountll(x[2]) + __builtin_popcountll(x[3]);
-                    if (d > threshold) continue;
-                    int earlier = 0; /* found already through an earlier chunk within its radius? */
-                    for (size_t e = 0; e < c && !earlier; e++)
-                        earlier = t->counts[e] > 0 && __builtin_popcountll(chunk_of(x, (int)e, t->bits)) <= t->radius[e];
-                    if (!earlier && triples_add(out, (int64_t)j, row, d) < 0) return -1;
-                }
+        if (scratch_fit(&s, probes, (size_t)total) < 0) { status = -1; break; }
+        size_t n = 0;
+        for (p = 0; p < probes; p++) {
+            if (p + AHEAD < probes) __builtin_prefetch(t->rows + s.chunk[p + AHEAD] * t->n + s.start[p + AHEAD]);
+            if (s.end[p] > t->n || s.start[p] > s.end[p]) { status = -2; break; }
+            const uint32_t *rows = t->rows + s.chunk[p] * t->n;
+            for (uint32_t r = s.start[p]; r < s.end[p]; r++) {
+                if (rows[r] >= t->n) { status = -2; break; }
+                __builtin_prefetch(t->words + 4 * (size_t)rows[r]);
+                s.rows[n] = rows[r], s.from[n++] = s.chunk[p];
             }
+            if (status) break;
+        }
+        for (size_t i = 0; i < n && status == 0; i++) {
+            const uint64_t *a = t->words + 4 * (size_t)s.rows[i];
+            const uint64_t x[4] = {a[0] ^ b[0], a[1] ^ b[1], a[2] ^ b[2], a[3] ^ b[3]};
+            const int d = __builtin_popcountll(x[0]) + __builtin_popcountll(x[1]) + __builtin_popcountll(x[2]) +
+                          __builtin_popcountll(x[3]);
+            if (d > threshold) continue;
+            int earlier = 0; /* found already through an earlier chunk within its radius? */
+            for (size_t e = 0; e < s.from[i] && !earlier; e++)
+                earlier = t->counts[e] > 0 && __builtin_popcountll(chunk_of(x, (int)e, t->bits)) <= t->radius[e];
+            if (!earlier && triples_add(out, (int64_t)j, s.rows[i], d) < 0) status = -1;
         }
     }
-    return 0;
+    free(s.start), free(s.end), free(s.chunk), free(s.rows), free(s.from);
+    return status;
 }
 
 static PyObject *multi_index_probe(PyObject *self, PyObject *args) {
