@@ -1,6 +1,6 @@
 """HammingIndex: every banked PDQ hash within a distance of a query, exactly, with live adds and removals.
 
-How it works: a large *base* segment, sorted by entry id and indexed by 16 chunk tables (multi-index
+How it works: a large *base* segment, sorted by entry id and indexed by chunk tables (multi-index
 hashing, see multi_index.py); a *recent* segment, indexed the same way, holding what was added since
 the base was built; a small append-only *delta* scanned by brute force; and a sorted array of *dead*
 rows (removed or replaced) filtered out of results. ``add`` appends to the delta and ``remove`` marks

@@ -1,15 +1,19 @@
 """Multi-index hashing: one bucket table per chunk of the 256-bit hash, chunks as wide as the bank needs.
 
 Why it is exact: split a hash into ``m`` chunks of ``b`` bits (the ``256 - m*b`` bits left over belong
-to no chunk). If two hashes differ in ``d`` bits, they differ in at most ``d`` bits over the chunks, so
-by the pigeonhole principle some chunk differs in at most ``d // m`` bits. So probing, in every chunk
-table, the query's chunk value and every value within ``d // m`` bits of it finds every hash within
-``d``; each candidate is then checked with a full 256-bit distance, so nothing farther is returned.
+to no chunk). If two hashes differ in ``d`` bits, they differ in at most ``d`` bits over the chunks.
+Give chunk ``i`` a probe radius ``r_i`` with ``sum(r_i + 1) = d + 1`` (``probe_radii``: the radii differ
+by at most one; a radius of -1 means the chunk is not probed): were every chunk more than its radius
+away, the hashes would differ in at least ``d + 1`` bits, so some chunk ``i`` is within ``r_i`` (the
+general pigeonhole principle; ``d // m`` for every chunk is the special case, and probes more). So
+probing, in every chunk table, the query's chunk value and every value within ``r_i`` bits of it finds
+every hash within ``d``; each candidate is then checked with a full 256-bit distance, so nothing
+farther is returned. The lookups run in C (``stanch.signals._kernels.multi_index_probe``).
 
 Why the width depends on the bank: a probe costs about the same whatever the width, but a bucket holds
 ``n / 2**b`` rows, so narrow chunks make every probe gather many candidates at large ``n`` (16 chunks
 of 16 bits at 10M hashes: 272 probes, ~41,000 full comparisons a lookup), while wide chunks need more
-probes each (11 chunks of 23 bits: 3,047 probes, ~3,700 comparisons). ``chunk_bits_for`` picks, for a
+probes each (11 chunks of 23 bits: 2,794 probes, ~3,300 comparisons). ``chunk_bits_for`` picks, for a
 segment's size, the width with the least expected work at PDQ's threshold of 31, within a memory cap
 for the bucket offsets.
 
@@ -28,7 +32,7 @@ from math import comb
 import numpy as np
 
 from stanch.index.distance import popcount_rows
-from stanch.signals._kernels import hamming_scan
+from stanch.signals._kernels import hamming_scan, multi_index_probe
 
 HASH_BITS = 256
 MIN_CHUNK_BITS = 16
@@ -37,11 +41,13 @@ TYPICAL_THRESHOLD = 31
 """The threshold a bank's index is shaped for (PDQ's); any other threshold stays exact, only slower."""
 MAX_PROBES = 65_536
 """Beyond this many probes a query (a large threshold) costs more than scanning a large segment."""
-OFFSET_BYTES_PER_ROW = 24
-"""The bucket offsets of all chunk tables together may take at most this many bytes a row."""
+OFFSET_BYTES_PER_ROW = 40
+"""The bucket offsets of all chunk tables together may take at most this many bytes a row (10M rows:
+11 tables of 23 bits, 369 MB, rather than 22 bits' 184 MB for about half the candidates)."""
 PROBE_COST = 1.0
 CANDIDATE_COST = 1.5
-"""Relative costs of one probe (two offset reads) and one candidate (a row gather and a popcount)."""
+"""Relative costs of one probe (an offset read, a cache miss) and one candidate (a row number read and
+the row's 32 bytes, mostly a cache miss, and a popcount)."""
 
 CANDIDATE_BLOCK = 1 << 17
 """Candidates verified at once: bounds the temporary memory of a batch (32 bytes each, 4 MB)."""
@@ -51,10 +57,28 @@ def chunk_count(bits: int) -> int:
     return HASH_BITS // bits
 
 
+@cache
+def probe_radii(chunks: int, threshold: int) -> tuple[int, ...]:
+    """Each chunk's probe radius: ``threshold + 1`` dealt out as evenly as possible, one less each.
+
+    The first ``(threshold + 1) % chunks`` chunks get one more; below ``chunks - 1`` some chunks get
+    -1 (not probed): at threshold 0 only the first chunk is probed, at its own value.
+    """
+    share, extra = divmod(threshold + 1, chunks)
+    return tuple(share + (chunk < extra) - 1 for chunk in range(chunks))
+
+
+def probes_per_chunk(bits: int, threshold: int) -> tuple[int, ...]:
+    """Buckets each chunk table is probed at: the values within its radius (0: not probed)."""
+    return tuple(
+        sum(comb(bits, k) for k in range(min(radius, bits) + 1))
+        for radius in probe_radii(chunk_count(bits), threshold)
+    )
+
+
 def probes_per_query(bits: int, threshold: int) -> int:
-    """Buckets one query probes over all chunk tables: every value within the pigeonhole radius."""
-    radius = threshold // chunk_count(bits)
-    return chunk_count(bits) * sum(comb(bits, k) for k in range(min(radius, bits) + 1))
+    """Buckets one query probes over all chunk tables: every value within each chunk's radius."""
+    return sum(probes_per_chunk(bits, threshold))
 
 
 def chunk_bits_for(rows: int, threshold: int = TYPICAL_THRESHOLD) -> int:
@@ -176,78 +200,33 @@ class MultiIndex:
 
         Queries whose probes would gather more than ``scan_above`` candidates (a very crowded bucket,
         or a large threshold) are not handled here: their numbers are returned for a full scan.
+        A close hash is found through several chunks; only the first chunk within its probe radius
+        reports it, so each (query, row) comes out once.
         """
         if probes_per_query(self.bits, threshold) > MAX_PROBES:
             return Matches.concat([]), np.arange(len(queries))
-        starts, lengths = self._spans(queries, threshold)
-        totals = lengths.sum(axis=1)
-        crowded = totals > scan_above
-        probed = np.flatnonzero(~crowded)
-        radius = threshold // chunk_count(self.bits)
-        parts = [
-            self._verify(words, queries, threshold, radius, block, starts[block], lengths[block])
-            for block in _blocks(probed, totals[probed])
-        ]
-        return Matches.concat(parts), np.flatnonzero(crowded)
+        triples, totals = self._probe(words, queries, threshold, scan_above)
+        found = Matches(triples[:, 0].astype(np.intp), triples[:, 1].astype(np.intp),
+                        triples[:, 2].astype(np.uint16))  # fmt: skip
+        return found, np.flatnonzero(totals > scan_above)
 
-    def candidate_counts(self, queries: np.ndarray, threshold: int) -> np.ndarray:
-        """How many rows the probes of each query gather before the full distance check."""
+    def candidate_counts(self, words: np.ndarray, queries: np.ndarray, threshold: int) -> np.ndarray:
+        """How many rows of ``words`` the probes of each query gather before the full distance check."""
         if probes_per_query(self.bits, threshold) > MAX_PROBES:
             return np.full(len(queries), self.rows.shape[1])
-        return self._spans(queries, threshold)[1].sum(axis=1)
+        return self._probe(words, queries, threshold, -1)[1]
 
-    def _spans(self, queries: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray]:
-        """Start (in ``rows.ravel()``) and length of every bucket probed, one row of spans per query."""
-        chunks = chunk_count(self.bits)
-        masks = flip_masks(self.bits, threshold // chunks)
-        keys = chunk_values(queries, self.bits)[:, :, None] ^ masks
-        width = self.offsets.shape[1]
-        flat = (keys + (np.arange(chunks, dtype=np.int64) * width)[:, None]).reshape(len(queries), -1)
-        offsets = self.offsets.ravel()
-        starts = offsets[flat].astype(np.int64)
-        lengths = offsets[flat + 1] - starts
-        # Positions in rows.ravel(): a chunk's rows start at chunk * n.
-        base = np.repeat(np.arange(chunks, dtype=np.int64) * self.rows.shape[1], len(masks))
-        return starts + base, lengths
-
-    def _verify(
-        self,
-        words: np.ndarray,
-        queries: np.ndarray,
-        threshold: int,
-        radius: int,
-        block: np.ndarray,
-        starts: np.ndarray,
-        lengths: np.ndarray,
-    ) -> Matches:
-        """Gather the candidates of the spans, keep those whose full distance is within the threshold.
-
-        A close hash is found through several chunks; only the first chunk within the probe radius
-        reports it, so each (query, row) comes out once. ``np.take(..., axis=0)`` gathers rows about
-        five times faster than ``words[rows]``.
-        """
-        positions = expand_ranges(starts.ravel(), lengths.ravel())
-        rows = self.rows.ravel()[positions]
-        owner = np.repeat(block, lengths.sum(axis=1))
-        candidates = np.take(words, rows, axis=0)
-        candidates ^= np.take(queries, owner, axis=0)
-        distance = popcount_rows(candidates)
-        keep = np.flatnonzero(distance <= threshold)
-        chunk_distances = np.bitwise_count(chunk_values(candidates[keep], self.bits))
-        first_close_chunk = np.argmax(chunk_distances <= radius, axis=1)
-        keep = keep[first_close_chunk == positions[keep] // self.rows.shape[1]]
-        return Matches(owner[keep], rows[keep].astype(np.intp), distance[keep])
-
-
-def _blocks(queries: np.ndarray, totals: np.ndarray) -> list[np.ndarray]:
-    """Split query numbers into consecutive blocks of about CANDIDATE_BLOCK candidates each."""
-    if len(queries) == 0:
-        return []
-    ends = np.cumsum(totals)
-    if ends[-1] <= CANDIDATE_BLOCK:
-        return [queries]
-    cuts = np.searchsorted(ends, np.arange(CANDIDATE_BLOCK, int(ends[-1]), CANDIDATE_BLOCK), side="right")
-    return [block for block in np.split(queries, np.unique(cuts)) if len(block)]
+    def _probe(
+        self, words: np.ndarray, queries: np.ndarray, threshold: int, scan_above: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The C kernel's (query, row, distance) triples and per-query candidate counts."""
+        counts = np.array(probes_per_chunk(self.bits, threshold), np.int64)
+        masks = flip_masks(self.bits, max(probe_radii(chunk_count(self.bits), threshold)))
+        triples, totals = multi_index_probe(
+            np.ascontiguousarray(words), self.offsets, self.rows, masks, counts, self.bits,
+            np.ascontiguousarray(queries), threshold, scan_above,
+        )  # fmt: skip
+        return np.frombuffer(triples, np.int64).reshape(-1, 3), np.frombuffer(totals, np.int64)
 
 
 def scan(words: np.ndarray, queries: np.ndarray, threshold: int, which: np.ndarray | None = None) -> Matches:

@@ -65,7 +65,7 @@ class Segment:
         every_row = np.full(len(queries), len(self))
         if self.table is None:
             return every_row
-        counts = self.table.candidate_counts(queries, threshold)
+        counts = self.table.candidate_counts(self.words, queries, threshold)
         return np.where(counts > len(self) // SCAN_FRACTION, every_row, counts)
 
     def ordinals_of(self, rows: np.ndarray) -> np.ndarray:

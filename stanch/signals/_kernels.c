@@ -726,7 +726,181 @@ static PyObject *sampling_band(PyObject *self, PyObject *args) {
     return Py_BuildValue("NNn", starts, weights, width);
 }
 
+/* The lookups of a multi-index segment (stanch.index.multi_index.MultiIndex): for each query, every
+ * bucket within each chunk's probe radius, every row in those buckets checked with a full 256-bit
+ * popcount, each (query, row) within threshold reported once (by the first chunk within its radius).
+ * Why in C: numpy built a dozen arrays a lookup (the probe keys, the spans, the gathered rows), a cost
+ * and an allocation per lookup larger than the popcounts; here a lookup allocates nothing but the
+ * growth of the one result buffer, and the GIL is released, so two threads search on two cores.
+ *
+ * Layout (all C-contiguous): words n x 4 uint64; offsets m x (2^bits + 1) uint32; rows m x n uint32
+ * (row numbers sorted by chunk value); masks uint32 flip masks fewest bits first; counts m int64, how
+ * many of the masks chunk c probes (0: not probed). Every row number and offset is checked against n,
+ * since these arrays may come from a snapshot file. */
+static inline uint64_t chunk_of(const uint64_t *w, int c, int bits) {
+    const int first = c * bits, word = first / 64, shift = first % 64;
+    uint64_t value = w[word] >> shift;
+    if (shift + bits > 64) value |= w[word + 1] << (64 - shift);
+    return value & ((UINT64_C(1) << bits) - 1);
+}
+
+typedef struct { int64_t *items; size_t count, capacity; } Triples;
+
+static int triples_add(Triples *t, int64_t q, int64_t row, int64_t distance) {
+    if (t->count == t->capacity) {
+        size_t capacity = t->capacity ? 2 * t->capacity : 256;
+        int64_t *grown = realloc(t->items, capacity * 3 * sizeof(int64_t));
+        if (!grown) return -1;
+        t->items = grown, t->capacity = capacity;
+    }
+    int64_t *at = t->items + 3 * t->count++;
+    at[0] = q, at[1] = row, at[2] = distance;
+    return 0;
+}
+
+typedef struct {
+    const uint64_t *words; const uint32_t *offsets, *rows, *masks; const int64_t *counts;
+    size_t n, m, width; int bits, radius[64];
+} Tables;
+
+/* Scratch space of one call, reused by all its queries (grown, never shrunk): the probed buckets and the
+ * gathered candidates, so a lookup allocates nothing. */
+typedef struct { uint32_t *start, *end; uint8_t *chunk; size_t probes; uint32_t *rows; uint8_t *from; size_t candidates; } Scratch;
+
+static int scratch_fit(Scratch *s, size_t probes, size_t candidates) {
+    if (probes > s->probes) {
+        uint32_t *start = realloc(s->start, probes * 4), *end = start ? realloc(s->end, probes * 4) : NULL;
+        if (start) s->start = start;
+        if (end) s->end = end;
+        uint8_t *chunk = end ? realloc(s->chunk, probes) : NULL;
+        if (!chunk) return -1;
+        s->chunk = chunk, s->probes = probes;
+    }
+    if (candidates > s->candidates) {
+        uint32_t *rows = realloc(s->rows, candidates * 4);
+        if (rows) s->rows = rows;
+        uint8_t *from = rows ? realloc(s->from, candidates) : NULL;
+        if (!from) return -1;
+        s->from = from, s->candidates = candidates;
+    }
+    return 0;
+}
+
+#define AHEAD 16 /* loads requested this many steps before they are used: the misses overlap */
+
+/* 0 ok, -1 out of memory, -2 a row or offset outside the segment. Three passes a query, each a loop
+ * of independent loads with prefetches ahead: the buckets' offsets, the buckets' row numbers, the
+ * candidates' rows (at 10M rows each is a cache miss; one after another they would wait in turn). */
+POPCNT_CLONES
+static int probe_queries(const Tables *t, const uint64_t *queries, size_t q, int threshold, int64_t scan_above,
+                         int64_t *totals, Triples *out) {
+    uint64_t keys[64];
+    size_t probes = 0;
+    for (size_t c = 0; c < t->m; c++) probes += (size_t)t->counts[c];
+    Scratch s = {0};
+    int status = scratch_fit(&s, probes ? probes : 1, 1024);
+    for (size_t j = 0; j < q && status == 0; j++) {
+        const uint64_t *b = queries + 4 * j;
+        size_t p = 0;
+        for (size_t c = 0; c < t->m; c++) {
+            keys[c] = chunk_of(b, (int)c, t->bits);
+            for (int64_t k = 0; k < t->counts[c]; k++, p++) {
+                s.start[p] = (uint32_t)(keys[c] ^ t->masks[k]); /* the bucket's value, for now */
+                s.chunk[p] = (uint8_t)c;
+                __builtin_prefetch(t->offsets + c * t->width + s.start[p]);
+            }
+        }
+        int64_t total = 0;
+        for (p = 0; p < probes; p++) {
+            const uint32_t *off = t->offsets + s.chunk[p] * t->width + s.start[p];
+            s.start[p] = off[0], s.end[p] = off[1];
+            total += (int64_t)s.end[p] - (int64_t)s.start[p];
+        }
+        totals[j] = total;
+        if (scan_above < 0 || total > scan_above) continue;
+        if (scratch_fit(&s, probes, (size_t)total) < 0) { status = -1; break; }
+        size_t n = 0;
+        for (p = 0; p < probes; p++) {
+            if (p + AHEAD < probes) __builtin_prefetch(t->rows + s.chunk[p + AHEAD] * t->n + s.start[p + AHEAD]);
+            if (s.end[p] > t->n || s.start[p] > s.end[p]) { status = -2; break; }
+            const uint32_t *rows = t->rows + s.chunk[p] * t->n;
+            for (uint32_t r = s.start[p]; r < s.end[p]; r++) {
+                if (rows[r] >= t->n) { status = -2; break; }
+                __builtin_prefetch(t->words + 4 * (size_t)rows[r]);
+                s.rows[n] = rows[r], s.from[n++] = s.chunk[p];
+            }
+            if (status) break;
+        }
+        for (size_t i = 0; i < n && status == 0; i++) {
+            const uint64_t *a = t->words + 4 * (size_t)s.rows[i];
+            const uint64_t x[4] = {a[0] ^ b[0], a[1] ^ b[1], a[2] ^ b[2], a[3] ^ b[3]};
+            const int d = __builtin_popcountll(x[0]) + __builtin_popcountll(x[1]) + __builtin_popcountll(x[2]) +
+                          __builtin_popcountll(x[3]);
+            if (d > threshold) continue;
+            int earlier = 0; /* found already through an earlier chunk within its radius? */
+            for (size_t e = 0; e < s.from[i] && !earlier; e++)
+                earlier = t->counts[e] > 0 && __builtin_popcountll(chunk_of(x, (int)e, t->bits)) <= t->radius[e];
+            if (!earlier && triples_add(out, (int64_t)j, s.rows[i], d) < 0) status = -1;
+        }
+    }
+    free(s.start), free(s.end), free(s.chunk), free(s.rows), free(s.from);
+    return status;
+}
+
+static PyObject *multi_index_probe(PyObject *self, PyObject *args) {
+    Py_buffer words, offsets, rows, masks, counts, queries;
+    int bits, threshold;
+    long long scan_above;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*iy*iL", &words, &offsets, &rows, &masks, &counts, &bits, &queries,
+                          &threshold, &scan_above))
+        return NULL;
+    PyObject *result = NULL;
+    Tables t = {0};
+    t.n = (size_t)words.len / 32, t.m = (size_t)counts.len / 8, t.bits = bits;
+    t.width = bits >= 1 && bits <= 32 ? ((size_t)1 << bits) + 1 : 0;
+    const size_t q = (size_t)queries.len / 32, mask_count = (size_t)masks.len / 4;
+    int ok = words.len % 32 == 0 && queries.len % 32 == 0 && counts.len % 8 == 0 && masks.len % 4 == 0 &&
+             t.width && t.m >= 1 && t.m <= 64 && t.m * (size_t)bits <= 256 &&
+             (size_t)offsets.len == t.m * t.width * 4 && (size_t)rows.len == t.m * t.n * 4;
+    t.words = words.buf, t.offsets = offsets.buf, t.rows = rows.buf, t.masks = masks.buf, t.counts = counts.buf;
+    for (size_t c = 0; ok && c < t.m; c++) {
+        ok = t.counts[c] >= 0 && (size_t)t.counts[c] <= mask_count;
+        int radius = -1;
+        for (int64_t k = 0; ok && k < t.counts[c]; k++) {
+            ok = t.masks[k] < ((uint64_t)1 << bits);
+            if (__builtin_popcount(t.masks[k]) > radius) radius = __builtin_popcount(t.masks[k]);
+        }
+        t.radius[c] = radius;
+    }
+    if (!ok) {
+        PyErr_SetString(PyExc_ValueError, "multi_index_probe: arrays of the wrong size for their chunk layout");
+        goto done;
+    }
+    int64_t *totals = malloc((q ? q : 1) * sizeof(int64_t));
+    if (!totals) { PyErr_NoMemory(); goto done; }
+    Triples out = {0};
+    int failed;
+    Py_BEGIN_ALLOW_THREADS
+    failed = probe_queries(&t, queries.buf, q, threshold, (int64_t)scan_above, totals, &out);
+    Py_END_ALLOW_THREADS
+    if (failed == -1) PyErr_NoMemory();
+    else if (failed == -2) PyErr_SetString(PyExc_ValueError, "multi_index_probe: a chunk table points outside its segment (a damaged snapshot?)");
+    else
+        result = Py_BuildValue("y#y#", out.items ? (const char *)out.items : "", (Py_ssize_t)(out.count * 3 * sizeof(int64_t)),
+                               (const char *)totals, (Py_ssize_t)(q * sizeof(int64_t))); /* y# of NULL gives None */
+    free(out.items), free(totals);
+done:
+    PyBuffer_Release(&words), PyBuffer_Release(&offsets), PyBuffer_Release(&rows);
+    PyBuffer_Release(&masks), PyBuffer_Release(&counts), PyBuffer_Release(&queries);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"multi_index_probe", multi_index_probe, METH_VARARGS,
+     "multi_index_probe(words, offsets, rows, masks, counts, bits, queries, threshold, scan_above):\n"
+     "(triples, totals): every (query, row, distance) within threshold found through the chunk tables,\n"
+     "each once, as bytes of int64 triples by query; and each query's candidate count (int64 bytes).\n"
+     "Queries with more than scan_above candidates (all when it is negative) are only counted."},
     {"hamming_scan", hamming_scan, METH_VARARGS,
      "hamming_scan(rows, queries, threshold): every (query, row, distance) with distance <= threshold\n"
      "between C-contiguous 32-byte hashes, by query then row, as bytes of int64 triples."},

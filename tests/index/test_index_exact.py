@@ -172,7 +172,7 @@ def test_a_large_threshold_on_wide_chunks_is_left_for_a_full_scan() -> None:
     table = MultiIndex.build(words, bits=23)
     found, crowded = table.matches(words, words[:5], 100, scan_above=10**9)
     assert len(found.row) == 0 and crowded.tolist() == [0, 1, 2, 3, 4]
-    assert table.candidate_counts(words[:2], 100).tolist() == [300, 300]
+    assert table.candidate_counts(words, words[:2], 100).tolist() == [300, 300]
 
 
 def test_the_radix_order_is_numpys_stable_argsort() -> None:
