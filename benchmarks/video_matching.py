@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from collections import Counter
@@ -61,12 +62,14 @@ from stanch.signals.video import FrameSampler
 from stanch.store import entry_from_signals
 
 CACHE = Path(__file__).resolve().parent / ".cache" / "video-signals"
-SIGNALS_VERSION = "5"
+SIGNALS_VERSION = "6"
 """Bump when what the product hashes changes, so cached signals are computed again."""
 VPDQ_SHARE = 0.8
 COST_FRAMES = 150
 """Frames of one sample timed for the cost of views."""
 RULES = ("vpdq", "plain", "product")
+QUERY_SECONDS = 1.0
+"""Seconds between the query frames the product hashes (``stanch match``'s ``seconds_per_hash``)."""
 
 
 def hashed(job: tuple[Path, float]) -> VideoSignals:
@@ -75,7 +78,9 @@ def hashed(job: tuple[Path, float]) -> VideoSignals:
     cache = CACHE / f"{path.stem}-{path.stat().st_size}-{seconds:g}-v{SIGNALS_VERSION}.json"
     if not cache.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(signals_record(hash_media(path.read_bytes(), seconds_per_hash=seconds))))
+        partial = cache.with_suffix(f".{os.getpid()}.partial")
+        partial.write_text(json.dumps(signals_record(hash_media(path.read_bytes(), seconds_per_hash=seconds))))
+        partial.replace(cache)  # two runs (both halves) may hash the same sample at once
     signals = signals_from_record(json.loads(cache.read_text()))
     assert isinstance(signals, VideoSignals)
     return signals
@@ -98,7 +103,13 @@ def engine_of(banked: dict[str, VideoSignals]) -> MatchEngine:
 
 def one_a_second(dense: VideoSignals) -> VideoSignals:
     """The frames a one-a-second sampling picks (what vPDQ banks), taken from every-frame hashes."""
-    sampler = FrameSampler(1.0)
+    return sampled(dense, 1.0)
+
+
+def sampled(dense: VideoSignals, seconds: float) -> VideoSignals:
+    """The frames ``hash_media(..., seconds_per_hash=seconds)`` hashes, taken from every-frame hashes:
+    the same sampler on the same timestamps, and a frame's hash does not depend on its neighbours."""
+    sampler = FrameSampler(seconds)
     return replace(dense, frames=tuple(f for f in dense.frames if sampler.wants(f.ts)))
 
 
@@ -246,7 +257,7 @@ def corpus_run(half: str) -> None:
     banked_paths = {v.name: v.path for v in videos} | {p.stem: p for p in samples}
     with ProcessPoolExecutor(2) as pool:
         signals = list(pool.map(hashed, [(p, 0.0) for p in banked_paths.values()]
-                                + [(j[3], 1.0) for j in jobs]))
+                                + [(j[3], QUERY_SECONDS) for j in jobs]))
     dense = dict(zip(banked_paths, signals[: len(banked_paths)], strict=True))
     sparse = {name: one_a_second(s) for name, s in dense.items()}
     queries = [Query(f, src, shows, sig) for (f, src, shows, _), sig
