@@ -79,7 +79,8 @@ def hashed(job: tuple[Path, float]) -> VideoSignals:
     if not cache.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         partial = cache.with_suffix(f".{os.getpid()}.partial")
-        partial.write_text(json.dumps(signals_record(hash_media(path.read_bytes(), seconds_per_hash=seconds))))
+        hashes = hash_media(path.read_bytes(), seconds_per_hash=seconds)
+        partial.write_text(json.dumps(signals_record(hashes)))
         partial.replace(cache)  # two runs (both halves) may hash the same sample at once
     signals = signals_from_record(json.loads(cache.read_text()))
     assert isinstance(signals, VideoSignals)

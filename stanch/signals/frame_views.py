@@ -145,7 +145,8 @@ def _lines(profile: np.ndarray) -> list[tuple[float, int]]:
     padded = np.concatenate([np.repeat(profile[:1], 9), profile, np.repeat(profile[-1:], 9)])
     around = np.convolve(padded, _AROUND, mode="valid")
     local = np.maximum(padded[8:-10], padded[10:-8])
-    keep = (profile >= EDGE_SHARE) & (profile >= EDGE_PROMINENCE * np.maximum(around, 0.02)) & (profile >= local)
+    prominent = profile >= EDGE_PROMINENCE * np.maximum(around, 0.02)
+    keep = (profile >= EDGE_SHARE) & prominent & (profile >= local)
     found = [(float(profile[i]), int(i) + 1) for i in np.flatnonzero(keep)]
     return sorted(found, reverse=True)[:6]
 
