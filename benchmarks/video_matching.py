@@ -54,7 +54,13 @@ from stanch.matching.engine import BankedEntry, MatchEngine
 from stanch.matching.sync import video_entry
 from stanch.matching.verdict import BankRule, Verdict
 from stanch.matching.video import frame_matches_by_scan
-from stanch.signals import VideoSignals, hash_media, signals_from_record, signals_record
+from stanch.signals import (
+    QUERY_SECONDS_PER_HASH,
+    VideoSignals,
+    hash_media,
+    signals_from_record,
+    signals_record,
+)
 from stanch.signals.fast_pdq import pdq_dihedral_of_luma
 from stanch.signals.frame_views import bank_frame_hashes, frame_views, query_frame_hashes
 from stanch.signals.pdq import MATCH_DISTANCE, MIN_QUALITY
@@ -68,8 +74,9 @@ VPDQ_SHARE = 0.8
 COST_FRAMES = 150
 """Frames of one sample timed for the cost of views."""
 RULES = ("vpdq", "plain", "product")
-QUERY_SECONDS = 1.0
-"""Seconds between the query frames the product hashes (``stanch match``'s ``seconds_per_hash``)."""
+QUERY_SECONDS = QUERY_SECONDS_PER_HASH
+"""Seconds between the query frames the product hashes (what ``stanch match`` and the API use);
+``--query-seconds`` tries another rate on the corpus."""
 
 
 def hashed(job: tuple[Path, float]) -> VideoSignals:
@@ -249,7 +256,7 @@ def corpus_queries(videos: list[video_corpus.VideoContent]) -> list[tuple[str, s
     return jobs
 
 
-def corpus_run(half: str) -> None:
+def corpus_run(half: str, query_seconds: float = QUERY_SECONDS) -> None:
     """Edits of one half of the video corpus against that half's videos and Meta's samples, banked."""
     started = time.monotonic()
     videos = video_corpus.build(half)
@@ -258,12 +265,13 @@ def corpus_run(half: str) -> None:
     banked_paths = {v.name: v.path for v in videos} | {p.stem: p for p in samples}
     with ProcessPoolExecutor(2) as pool:
         signals = list(pool.map(hashed, [(p, 0.0) for p in banked_paths.values()]
-                                + [(j[3], QUERY_SECONDS) for j in jobs]))
+                                + [(j[3], query_seconds) for j in jobs]))
     dense = dict(zip(banked_paths, signals[: len(banked_paths)], strict=True))
     sparse = {name: one_a_second(s) for name, s in dense.items()}
     queries = [Query(f, src, shows, sig) for (f, src, shows, _), sig
                in zip(jobs, signals[len(banked_paths) :], strict=True)]
-    queries += [Query("unedited", v.name, frozenset({v.name}), one_a_second(dense[v.name])) for v in videos]
+    queries += [Query("unedited", v.name, frozenset({v.name}), sampled(dense[v.name], query_seconds))
+                for v in videos]
     names = list(dense)
     engine = engine_of(dense)
     prepared = time.monotonic()
@@ -292,7 +300,7 @@ def corpus_run(half: str) -> None:
     families = list(dict.fromkeys(q.family for q in queries))
     total = Counter(q.family for q in queries)
     print(f"video corpus, {half} half: {len(videos)} videos banked with {len(samples)} samples; "
-          f"{len(queries)} queries")
+          f"{len(queries)} queries hashed a frame each {query_seconds:g} s")
     print(f"{'family':16} {'vpdq':>7} {'product':>8}")
     for family in families:
         print(f"{family:16} {found['vpdq'][family]:3d}/{total[family]:<3d} "
@@ -332,11 +340,13 @@ def main() -> None:
     parser.add_argument("--half", choices=("tune", "heldout"), default="heldout",
                         help="which half of the video corpus to edit and bank (tune only for tuning)")
     parser.add_argument("--no-samples", action="store_true", help="skip the run on Meta's sample videos")
+    parser.add_argument("--query-seconds", type=float, default=QUERY_SECONDS,
+                        help="seconds between hashed query frames on the corpus (default: the product's)")
     arguments = parser.parse_args()
     if not arguments.no_samples:
         samples_run()
         print()
-    corpus_run(arguments.half)
+    corpus_run(arguments.half, arguments.query_seconds)
 
 
 def _describe(verdict: Verdict, entry: int) -> str:
