@@ -25,18 +25,18 @@ Which side uses which view was measured on edits of Meta's sample videos and on 
 the video corpus (benchmarks/video_matching.py, docs/design/signals.md "Video matching"): a banked
 frame is indexed with its plain hash, ``centre``, ``trimmed``, ``top`` and ``bottom``
 (``bank_frame_hashes``, every frame of a banked video); a query frame, one a second, looks up its
-plain hash, ``mirror``, ``trimmed``, ``mirror-trimmed``, ``top`` and ``bottom``
+plain hash, ``mirror``, ``trimmed``, ``mirror-trimmed``, ``top``, ``bottom`` and ``window``
 (``query_frame_hashes``). Each fix but the halves is paid for once, on one side; the mirror goes on
 the query side, which hashes a 30th of the frames. The halves are matched half to half, so both
 sides need them.
 
-Every frame gets all six views, whatever it is hashed for: a record is the same for a bank and a
-query, and the side that uses it picks (computing only one side's views would save little: the
-mirrors are free, and the bank needs the costly ones, centre, trimmed and the halves, on every
-frame). On
-Meta's sd samples the views cost about half of decoding and hashing a frame plainly
-(benchmarks/video_matching.py prints it). Frames are hashed at full resolution up to 767 lines
-(``robust.view_plane``): reduced copies move hashes by 10-25 bits, too much of the 31-bit budget.
+Every frame gets all its views (``window`` only when it has one), whatever it is hashed for: a
+record is the same for a bank and a query, and the side that uses it picks (computing only one
+side's views would save little: the mirrors are free, and the bank needs the costly ones, centre,
+trimmed and the halves, on every frame). On Meta's sd samples the views cost about half of decoding
+and hashing a frame plainly (benchmarks/video_matching.py prints it). Frames are hashed at full
+resolution up to 767 lines (``robust.view_plane``): reduced copies move hashes by 10-25 bits, too much
+of the 31-bit budget.
 
 Everything here is a pure function of its arguments.
 """
@@ -79,14 +79,15 @@ WORK_SIDE = 256
 
 
 def frame_views(luma: np.ndarray, dihedral: Sequence[str], quality: int) -> tuple[PdqVariant, ...]:
-    """The ``centre``, ``top``, ``bottom``, ``trimmed``, ``mirror`` and ``mirror-trimmed`` hashes of a
-    frame's luma plane, given the 8 dihedral hashes and the quality of the whole frame
+    """The ``centre``, ``top``, ``bottom``, ``trimmed``, ``mirror``, ``mirror-trimmed`` and ``window``
+    hashes of a frame's luma plane, given the 8 dihedral hashes and the quality of the whole frame
     (``fast_pdq.pdq_dihedral_of_luma``).
 
     ``centre`` and ``trimmed`` are PDQ hashes of those parts of the frame (``robust.view_plane``: only
     frames of 768 lines or more are reduced first); the mirrors are their dihedral ``flipy`` hashes,
     which cost nothing more. Views of quality below ``MIN_QUALITY`` are left out (a flat frame yields
-    none), and so is ``trimmed`` (with its mirror) when the frame has no border to trim.
+    none), and so is ``trimmed`` (with its mirror) when the frame has no border to trim, and ``window``
+    when ``window_box`` finds no window.
     """
     if min(luma.shape) < MIN_HASHABLE_SIDE:
         return ()
