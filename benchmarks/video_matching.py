@@ -22,7 +22,8 @@ for a banked sample (``seconds_per_hash=0``), one frame a second for a query, fr
 Then the video corpus (``corpus_run``): the held-out half of benchmarks/video_corpus.py (``--half tune``
 for the tune half, the only one to choose rules and views on) is banked beside the samples, and
 one edit of each family of ``video_edits.FAMILIES`` of each of its videos is a query, matched by the
-product and by the vPDQ rule. Found and false are counted per family; a query made with other
+product, by the product with the queries' ``window`` views left out (``no-window``: what it did
+before that view) and by the vPDQ rule. Found and false are counted per family; a query made with other
 footage (picture-in-picture, concatenation) shows those contents too, so matching them is neither
 found nor false. It prints hashes and bytes a banked video and the query time of both rules.
 
@@ -62,7 +63,7 @@ from stanch.signals import (
     signals_record,
 )
 from stanch.signals.fast_pdq import pdq_dihedral_of_luma
-from stanch.signals.frame_views import bank_frame_hashes, frame_views, query_frame_hashes
+from stanch.signals.frame_views import WINDOW, bank_frame_hashes, frame_views, query_frame_hashes
 from stanch.signals.pdq import MATCH_DISTANCE, MIN_QUALITY
 from stanch.signals.video import FrameSampler
 from stanch.store import entry_from_signals
@@ -74,6 +75,8 @@ VPDQ_SHARE = 0.8
 COST_FRAMES = 150
 """Frames of one sample timed for the cost of views."""
 RULES = ("vpdq", "plain", "product")
+CORPUS_RULES = ("vpdq", "product", "no-window")
+"""On the corpus: Meta's rule, the product, and the product with the query's ``window`` views left out."""
 QUERY_SECONDS = QUERY_SECONDS_PER_HASH
 """Seconds between the query frames the product hashes (what ``stanch match`` and the API use);
 ``--query-seconds`` tries another rate on the corpus."""
@@ -92,6 +95,12 @@ def hashed(job: tuple[Path, float]) -> VideoSignals:
     signals = signals_from_record(json.loads(cache.read_text()))
     assert isinstance(signals, VideoSignals)
     return signals
+
+
+def without_window(signals: VideoSignals) -> VideoSignals:
+    """The query without its frames' ``window`` views: the product as it was before that view."""
+    return replace(signals, frames=tuple(
+        replace(f, views=tuple(v for v in f.views if v.name != WINDOW)) for f in signals.frames))
 
 
 def without_views(signals: VideoSignals) -> VideoSignals:
@@ -275,9 +284,9 @@ def corpus_run(half: str, query_seconds: float = QUERY_SECONDS) -> None:
     names = list(dense)
     engine = engine_of(dense)
     prepared = time.monotonic()
-    found = {rule: Counter[str]() for rule in ("vpdq", "product")}
+    found = {rule: Counter[str]() for rule in CORPUS_RULES}
     missed: list[str] = []
-    false = {"vpdq": 0, "product": 0}
+    false = dict.fromkeys(CORPUS_RULES, 0)
     pairs = 0
     match_times, vpdq_times = [], []
     for query in queries:
@@ -289,7 +298,8 @@ def corpus_run(half: str, query_seconds: float = QUERY_SECONDS) -> None:
         by_vpdq = {n for n in names if vpdq_rule(query.signals, sparse[n])}
         vpdq_times.append(time.perf_counter() - start)
         by_product = {names[m.entry] for m in verdict.matches}
-        for rule, matched in (("vpdq", by_vpdq), ("product", by_product)):
+        by_no_window = {names[m.entry] for m in engine.match(without_window(query.signals)).matches}
+        for rule, matched in (("vpdq", by_vpdq), ("product", by_product), ("no-window", by_no_window)):
             found[rule][query.family] += query.source in matched
             false[rule] += len(matched - query.shows)
         if query.source not in by_product:
@@ -301,13 +311,14 @@ def corpus_run(half: str, query_seconds: float = QUERY_SECONDS) -> None:
     total = Counter(q.family for q in queries)
     print(f"video corpus, {half} half: {len(videos)} videos banked with {len(samples)} samples; "
           f"{len(queries)} queries hashed a frame each {query_seconds:g} s")
-    print(f"{'family':16} {'vpdq':>7} {'product':>8}")
+    print(f"{'family':16} {'vpdq':>7} {'product':>8} {'no-window':>9}")
     for family in families:
         print(f"{family:16} {found['vpdq'][family]:3d}/{total[family]:<3d} "
-              f"{found['product'][family]:4d}/{total[family]:<3d}")
+              f"{found['product'][family]:4d}/{total[family]:<3d} "
+              f"{found['no-window'][family]:5d}/{total[family]:<3d}")
     edited = [f for f in families if f != "unedited"]
     count = sum(total[f] for f in edited)
-    for rule in ("vpdq", "product"):
+    for rule in CORPUS_RULES:
         hit = sum(found[rule][f] for f in edited)
         print(f"{rule:7} edited copies found {hit} of {count} ({hit / count:.3f}); false matches "
               f"{false[rule]} of {pairs} pairs of different contents")
