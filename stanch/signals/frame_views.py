@@ -78,7 +78,8 @@ WORK_SIDE = 256
 """Windows are found on the frame sampled to at most this many pixels a side."""
 
 
-def frame_views(luma: np.ndarray, dihedral: Sequence[str], quality: int) -> tuple[PdqVariant, ...]:
+def frame_views(luma: np.ndarray, dihedral: Sequence[str], quality: int, *,
+                window: bool = True) -> tuple[PdqVariant, ...]:
     """The ``centre``, ``top``, ``bottom``, ``trimmed``, ``mirror``, ``mirror-trimmed`` and ``window``
     hashes of a frame's luma plane, given the 8 dihedral hashes and the quality of the whole frame
     (``fast_pdq.pdq_dihedral_of_luma``).
@@ -87,7 +88,8 @@ def frame_views(luma: np.ndarray, dihedral: Sequence[str], quality: int) -> tupl
     frames of 768 lines or more are reduced first); the mirrors are their dihedral ``flipy`` hashes,
     which cost nothing more. Views of quality below ``MIN_QUALITY`` are left out (a flat frame yields
     none), and so is ``trimmed`` (with its mirror) when the frame has no border to trim, and ``window``
-    when ``window_box`` finds no window.
+    when ``window_box`` finds no window or ``window`` is False: a frame hashed for a bank, which never
+    looks the view up, skips its cost (0.2 of decoding and plainly hashing a frame).
     """
     if min(luma.shape) < MIN_HASHABLE_SIDE:
         return ()
@@ -106,9 +108,9 @@ def frame_views(luma: np.ndarray, dihedral: Sequence[str], quality: int) -> tupl
         trimmed, trimmed_quality = pdq_dihedral_of_luma(plane[top:bottom, left:right])
         views += [PdqVariant(TRIMMED, trimmed[0], trimmed_quality),
                   PdqVariant(MIRROR_TRIMMED, trimmed[MIRROR_INDEX], trimmed_quality)]
-    window = window_box(luma)
-    if window is not None:
-        top, bottom, left, right = _inside(window, luma.shape, plane.shape)
+    found = window_box(luma) if window else None
+    if found is not None:
+        top, bottom, left, right = _inside(found, luma.shape, plane.shape)
         inner, inner_quality = pdq_dihedral_of_luma(plane[top:bottom, left:right])
         views.append(PdqVariant(WINDOW, inner[0], inner_quality))
     return tuple(view for view in views if view.quality >= MIN_QUALITY)

@@ -102,6 +102,14 @@ def test_a_frame_shrunk_into_a_window_over_other_footage_finds_its_original_thro
     assert "window" in QUERY_VIEWS and "window" not in BANK_VIEWS
 
 
+def test_a_frame_hashed_for_a_bank_leaves_out_the_window_view_only_queries_look_up() -> None:
+    copy = _in_a_window(_luma(), _luma(seed=7))
+    query, bank = frame_hash(copy, 0.0), frame_hash(copy, 0.0, purpose="bank")
+    assert "window" in {v.name for v in query.views}
+    assert {v.name for v in bank.views} == {v.name for v in query.views} - {"window"}
+    assert bank_frame_hashes(bank) == bank_frame_hashes(query)
+
+
 def test_no_window_in_a_whole_letterboxed_or_small_overlaid_frame() -> None:
     original = _luma()
     boxed = np.zeros((360, 480), np.float32)
