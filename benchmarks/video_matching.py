@@ -69,7 +69,7 @@ from stanch.signals.video import FrameSampler
 from stanch.store import entry_from_signals
 
 CACHE = Path(__file__).resolve().parent / ".cache" / "video-signals"
-SIGNALS_VERSION = "6"
+SIGNALS_VERSION = "7"
 """Bump when what the product hashes changes, so cached signals are computed again."""
 VPDQ_SHARE = 0.8
 COST_FRAMES = 150
@@ -83,13 +83,15 @@ QUERY_SECONDS = QUERY_SECONDS_PER_HASH
 
 
 def hashed(job: tuple[Path, float]) -> VideoSignals:
-    """``hash_media`` of a file (cached): every frame for ``0``, else one frame each ``seconds``."""
+    """``hash_media`` of a file (cached): every frame for ``0`` (hashed for a bank), else one frame each
+    ``seconds`` (a query)."""
     path, seconds = job
     cache = CACHE / f"{path.stem}-{path.stat().st_size}-{seconds:g}-v{SIGNALS_VERSION}.json"
     if not cache.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         partial = cache.with_suffix(f".{os.getpid()}.partial")
-        hashes = hash_media(path.read_bytes(), seconds_per_hash=seconds)
+        purpose = "bank" if seconds == 0 else "query"  # every frame: a banked video, as `bank add` hashes
+        hashes = hash_media(path.read_bytes(), purpose=purpose, seconds_per_hash=seconds)
         partial.write_text(json.dumps(signals_record(hashes)))
         partial.replace(cache)  # two runs (both halves) may hash the same sample at once
     signals = signals_from_record(json.loads(cache.read_text()))

@@ -30,10 +30,11 @@ plain hash, ``mirror``, ``trimmed``, ``mirror-trimmed``, ``top``, ``bottom`` and
 the query side, which hashes a 30th of the frames. The halves are matched half to half, so both
 sides need them.
 
-Every frame gets all its views (``window`` only when it has one), whatever it is hashed for: a
-record is the same for a bank and a query, and the side that uses it picks (computing only one
-side's views would save little: the mirrors are free, and the bank needs the costly ones, centre,
-trimmed and the halves, on every frame). On Meta's sd samples the views cost about half of decoding
+Every frame gets all its views whatever it is hashed for, but ``window`` (only when it has one, and
+not for a frame hashed for a bank, which never looks it up and would pay for it on every frame): the
+side that uses a record picks (computing only one side's other views would save little: the
+mirrors are free, and the bank needs the costly ones, centre, trimmed and the halves, on every
+frame). On Meta's sd samples the views cost about half of decoding
 and hashing a frame plainly (benchmarks/video_matching.py prints it). Frames are hashed at full
 resolution up to 767 lines (``robust.view_plane``): reduced copies move hashes by 10-25 bits, too much
 of the 31-bit budget.
