@@ -22,7 +22,8 @@ for a banked sample (``seconds_per_hash=0``), one frame a second for a query, fr
 Then the video corpus (``corpus_run``): the held-out half of benchmarks/video_corpus.py (``--half tune``
 for the tune half, the only one to choose rules and views on) is banked beside the samples, and
 one edit of each family of ``video_edits.FAMILIES`` of each of its videos is a query, matched by the
-product and by the vPDQ rule. Found and false are counted per family; a query made with other
+product, by the product with the queries' ``window`` views left out (``no-window``: what it did
+before that view) and by the vPDQ rule. Found and false are counted per family; a query made with other
 footage (picture-in-picture, concatenation) shows those contents too, so matching them is neither
 found nor false. It prints hashes and bytes a banked video and the query time of both rules.
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from collections import Counter
@@ -53,32 +55,54 @@ from stanch.matching.engine import BankedEntry, MatchEngine
 from stanch.matching.sync import video_entry
 from stanch.matching.verdict import BankRule, Verdict
 from stanch.matching.video import frame_matches_by_scan
-from stanch.signals import VideoSignals, hash_media, signals_from_record, signals_record
+from stanch.signals import (
+    QUERY_SECONDS_PER_HASH,
+    VideoSignals,
+    hash_media,
+    signals_from_record,
+    signals_record,
+)
 from stanch.signals.fast_pdq import pdq_dihedral_of_luma
-from stanch.signals.frame_views import bank_frame_hashes, frame_views, query_frame_hashes
+from stanch.signals.frame_views import WINDOW, bank_frame_hashes, frame_views, query_frame_hashes
 from stanch.signals.pdq import MATCH_DISTANCE, MIN_QUALITY
 from stanch.signals.video import FrameSampler
 from stanch.store import entry_from_signals
 
 CACHE = Path(__file__).resolve().parent / ".cache" / "video-signals"
-SIGNALS_VERSION = "5"
+SIGNALS_VERSION = "7"
 """Bump when what the product hashes changes, so cached signals are computed again."""
 VPDQ_SHARE = 0.8
 COST_FRAMES = 150
 """Frames of one sample timed for the cost of views."""
 RULES = ("vpdq", "plain", "product")
+CORPUS_RULES = ("vpdq", "product", "no-window")
+"""On the corpus: Meta's rule, the product, and the product with the query's ``window`` views left out."""
+QUERY_SECONDS = QUERY_SECONDS_PER_HASH
+"""Seconds between the query frames the product hashes (what ``stanch match`` and the API use);
+``--query-seconds`` tries another rate on the corpus."""
 
 
 def hashed(job: tuple[Path, float]) -> VideoSignals:
-    """``hash_media`` of a file (cached): every frame for ``0``, else one frame each ``seconds``."""
+    """``hash_media`` of a file (cached): every frame for ``0`` (hashed for a bank), else one frame each
+    ``seconds`` (a query)."""
     path, seconds = job
     cache = CACHE / f"{path.stem}-{path.stat().st_size}-{seconds:g}-v{SIGNALS_VERSION}.json"
     if not cache.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(signals_record(hash_media(path.read_bytes(), seconds_per_hash=seconds))))
+        partial = cache.with_suffix(f".{os.getpid()}.partial")
+        purpose = "bank" if seconds == 0 else "query"  # every frame: a banked video, as `bank add` hashes
+        hashes = hash_media(path.read_bytes(), purpose=purpose, seconds_per_hash=seconds)
+        partial.write_text(json.dumps(signals_record(hashes)))
+        partial.replace(cache)  # two runs (both halves) may hash the same sample at once
     signals = signals_from_record(json.loads(cache.read_text()))
     assert isinstance(signals, VideoSignals)
     return signals
+
+
+def without_window(signals: VideoSignals) -> VideoSignals:
+    """The query without its frames' ``window`` views: the product as it was before that view."""
+    return replace(signals, frames=tuple(
+        replace(f, views=tuple(v for v in f.views if v.name != WINDOW)) for f in signals.frames))
 
 
 def without_views(signals: VideoSignals) -> VideoSignals:
@@ -98,7 +122,13 @@ def engine_of(banked: dict[str, VideoSignals]) -> MatchEngine:
 
 def one_a_second(dense: VideoSignals) -> VideoSignals:
     """The frames a one-a-second sampling picks (what vPDQ banks), taken from every-frame hashes."""
-    sampler = FrameSampler(1.0)
+    return sampled(dense, 1.0)
+
+
+def sampled(dense: VideoSignals, seconds: float) -> VideoSignals:
+    """The frames ``hash_media(..., seconds_per_hash=seconds)`` hashes, taken from every-frame hashes:
+    the same sampler on the same timestamps, and a frame's hash does not depend on its neighbours."""
+    sampler = FrameSampler(seconds)
     return replace(dense, frames=tuple(f for f in dense.frames if sampler.wants(f.ts)))
 
 
@@ -237,7 +267,7 @@ def corpus_queries(videos: list[video_corpus.VideoContent]) -> list[tuple[str, s
     return jobs
 
 
-def corpus_run(half: str) -> None:
+def corpus_run(half: str, query_seconds: float = QUERY_SECONDS) -> None:
     """Edits of one half of the video corpus against that half's videos and Meta's samples, banked."""
     started = time.monotonic()
     videos = video_corpus.build(half)
@@ -246,18 +276,19 @@ def corpus_run(half: str) -> None:
     banked_paths = {v.name: v.path for v in videos} | {p.stem: p for p in samples}
     with ProcessPoolExecutor(2) as pool:
         signals = list(pool.map(hashed, [(p, 0.0) for p in banked_paths.values()]
-                                + [(j[3], 1.0) for j in jobs]))
+                                + [(j[3], query_seconds) for j in jobs]))
     dense = dict(zip(banked_paths, signals[: len(banked_paths)], strict=True))
     sparse = {name: one_a_second(s) for name, s in dense.items()}
     queries = [Query(f, src, shows, sig) for (f, src, shows, _), sig
                in zip(jobs, signals[len(banked_paths) :], strict=True)]
-    queries += [Query("unedited", v.name, frozenset({v.name}), one_a_second(dense[v.name])) for v in videos]
+    queries += [Query("unedited", v.name, frozenset({v.name}), sampled(dense[v.name], query_seconds))
+                for v in videos]
     names = list(dense)
     engine = engine_of(dense)
     prepared = time.monotonic()
-    found = {rule: Counter[str]() for rule in ("vpdq", "product")}
+    found = {rule: Counter[str]() for rule in CORPUS_RULES}
     missed: list[str] = []
-    false = {"vpdq": 0, "product": 0}
+    false = dict.fromkeys(CORPUS_RULES, 0)
     pairs = 0
     match_times, vpdq_times = [], []
     for query in queries:
@@ -269,7 +300,8 @@ def corpus_run(half: str) -> None:
         by_vpdq = {n for n in names if vpdq_rule(query.signals, sparse[n])}
         vpdq_times.append(time.perf_counter() - start)
         by_product = {names[m.entry] for m in verdict.matches}
-        for rule, matched in (("vpdq", by_vpdq), ("product", by_product)):
+        by_no_window = {names[m.entry] for m in engine.match(without_window(query.signals)).matches}
+        for rule, matched in (("vpdq", by_vpdq), ("product", by_product), ("no-window", by_no_window)):
             found[rule][query.family] += query.source in matched
             false[rule] += len(matched - query.shows)
         if query.source not in by_product:
@@ -280,14 +312,15 @@ def corpus_run(half: str) -> None:
     families = list(dict.fromkeys(q.family for q in queries))
     total = Counter(q.family for q in queries)
     print(f"video corpus, {half} half: {len(videos)} videos banked with {len(samples)} samples; "
-          f"{len(queries)} queries")
-    print(f"{'family':16} {'vpdq':>7} {'product':>8}")
+          f"{len(queries)} queries hashed a frame each {query_seconds:g} s")
+    print(f"{'family':16} {'vpdq':>7} {'product':>8} {'no-window':>9}")
     for family in families:
         print(f"{family:16} {found['vpdq'][family]:3d}/{total[family]:<3d} "
-              f"{found['product'][family]:4d}/{total[family]:<3d}")
+              f"{found['product'][family]:4d}/{total[family]:<3d} "
+              f"{found['no-window'][family]:5d}/{total[family]:<3d}")
     edited = [f for f in families if f != "unedited"]
     count = sum(total[f] for f in edited)
-    for rule in ("vpdq", "product"):
+    for rule in CORPUS_RULES:
         hit = sum(found[rule][f] for f in edited)
         print(f"{rule:7} edited copies found {hit} of {count} ({hit / count:.3f}); false matches "
               f"{false[rule]} of {pairs} pairs of different contents")
@@ -320,11 +353,13 @@ def main() -> None:
     parser.add_argument("--half", choices=("tune", "heldout"), default="heldout",
                         help="which half of the video corpus to edit and bank (tune only for tuning)")
     parser.add_argument("--no-samples", action="store_true", help="skip the run on Meta's sample videos")
+    parser.add_argument("--query-seconds", type=float, default=QUERY_SECONDS,
+                        help="seconds between hashed query frames on the corpus (default: the product's)")
     arguments = parser.parse_args()
     if not arguments.no_samples:
         samples_run()
         print()
-    corpus_run(arguments.half)
+    corpus_run(arguments.half, arguments.query_seconds)
 
 
 def _describe(verdict: Verdict, entry: int) -> str:

@@ -62,7 +62,8 @@ def hash_media(data: bytes, *, purpose: Purpose = "query", seconds_per_hash: flo
 
     ``purpose`` says what a still image is hashed for: ``"query"`` (to be matched: an upload) leaves
     out the views only a bank uses, ``"bank"`` (to be banked) computes them too; the hashes a query
-    looks up are the same either way. Animated GIF, WebP and PNG files are hashed as videos.
+    looks up are the same either way. A video's frames hashed for a bank leave out the ``window``
+    view, which only a query looks up. Animated GIF, WebP and PNG files are hashed as videos.
     ``seconds_per_hash`` picks video frames: 0 hashes every frame (for banks), 1.0 one frame a second
     (for queries). Raises ``MediaError`` for empty, unsupported, corrupt or over-limit input, and
     ``ValueError`` for an unknown ``purpose``.
@@ -76,7 +77,8 @@ def hash_media(data: bytes, *, purpose: Purpose = "query", seconds_per_hash: flo
         if media.container == "video":
             from stanch.signals.video import video_signals as video_signals
 
-            return video_signals(data, media, seconds_per_hash=seconds_per_hash, limits=limits)
+            return video_signals(data, media, seconds_per_hash=seconds_per_hash, limits=limits,
+                                 purpose=purpose)
         image = open_image(data, media, limits)
         with image:
             if is_animated(image, media):

@@ -27,7 +27,7 @@ from stanch.signals.fast_pdq import pdq_dihedral_of_luma
 from stanch.signals.frame_views import frame_views
 from stanch.signals.limits import DEFAULT_LIMITS, Limits
 from stanch.signals.media import MediaFormat
-from stanch.signals.types import FrameHash, MediaError, VideoSignals
+from stanch.signals.types import FrameHash, MediaError, Purpose, VideoSignals
 
 if TYPE_CHECKING:
     import av
@@ -90,16 +90,17 @@ class DecodeBudget:
             raise MediaError(f"decoding took longer than the limit of {limits.max_decode_seconds:g} seconds")
 
 
-def frame_hash(luma: np.ndarray, ts: float) -> FrameHash:
+def frame_hash(luma: np.ndarray, ts: float, *, purpose: Purpose = "query") -> FrameHash:
     """The vPDQ entry of one frame: PDQ and quality of its luma plane, at ``ts`` seconds, with the
-    frame's views (``stanch.signals.frame_views``)."""
+    frame's views (``stanch.signals.frame_views``; a frame hashed for a bank, ``purpose="bank"``,
+    leaves out the ``window`` view only queries look up)."""
     dihedral, quality = pdq_dihedral_of_luma(luma)
-    views = frame_views(luma, dihedral, quality)
+    views = frame_views(luma, dihedral, quality, window=purpose != "bank")
     return FrameHash(pdq=dihedral[0], quality=quality, ts=round(ts, 3), views=views)
 
 
 def video_signals(data: bytes, media: MediaFormat, *, seconds_per_hash: float = 0.0,
-                  limits: Limits = DEFAULT_LIMITS) -> VideoSignals:
+                  limits: Limits = DEFAULT_LIMITS, purpose: Purpose = "query") -> VideoSignals:
     """MD5, SHA-256 and the vPDQ frame hashes of a video file held in memory.
 
     Raises MediaError when the file cannot be demuxed, has no video stream or no decodable frame, or
@@ -118,7 +119,8 @@ def video_signals(data: bytes, media: MediaFormat, *, seconds_per_hash: float = 
                 budget.frame(frame.width, frame.height, ts)
                 last_ts = ts
                 if sampler.wants(ts):
-                    frames.append(frame_hash(_upright(frame.to_ndarray(format="gray"), frame.rotation), ts))
+                    luma = _upright(frame.to_ndarray(format="gray"), frame.rotation)
+                    frames.append(frame_hash(luma, ts, purpose=purpose))
             duration = _duration(container, stream, last_ts)
     except MediaError:
         raise

@@ -5,7 +5,7 @@ what ``stanch bank add`` keeps (every frame with its views, ``entry_from_signals
 ``MatchEngine``; a query is hashed one frame a second and matched with ``MatchEngine.match``, as
 ``stanch match`` and ``POST /v1/match`` do. The edits are those of benchmarks/video_edits.py,
 applied to the frames in numpy: a trim, a corner logo, a caption bar, a 10 % speed-up, the video
-between two other contents.
+between two other contents, the video shrunk into a window over another.
 """
 
 from __future__ import annotations
@@ -104,6 +104,17 @@ def between_others(frames: Frames) -> Frames:
     return pan(10, 8.0) + frames[:45] + pan(11, 5.0)
 
 
+def in_a_window(frames: Frames) -> Frames:
+    """Shrunk to 70 % in a window over another, unbanked, pan (picture-in-picture the other way round)."""
+    out = []
+    for frame, background in zip(frames, pan(12), strict=True):
+        small = np.asarray(Image.fromarray(frame).resize((134, 101), Image.Resampling.BILINEAR))
+        around = background.copy()
+        around[14:115, 29:163] = small
+        out.append(around)
+    return out
+
+
 EDITS: dict[str, Callable[[Frames], Frames]] = {
     "trim-start": lambda f: f[25:],
     "trim-end": lambda f: f[:30],
@@ -112,6 +123,7 @@ EDITS: dict[str, Callable[[Frames], Frames]] = {
     "caption": caption,
     "speed+10%": faster,
     "between-others": between_others,
+    "in-a-window": in_a_window,
 }
 
 
@@ -131,3 +143,4 @@ def test_the_other_contents_alone_would_not_have_matched(engine: MatchEngine) ->
     """Without the banked video in it, the compilation's footage matches nothing: the match above is
     the banked video's, found inside the longer query."""
     assert engine.match(signals(pan(10, 8.0) + pan(11, 5.0), 1.0)).matches == ()
+    assert engine.match(signals(pan(12), 1.0)).matches == ()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from stanch.signals import hash_media
 from stanch.signals.fast_pdq import luma_of_rgb, pdq_dihedral_of_luma
@@ -13,6 +14,7 @@ from stanch.signals.frame_views import (
     bank_frame_hashes,
     frame_views,
     query_frame_hashes,
+    window_box,
 )
 from stanch.signals.pdq import MATCH_DISTANCE, hamming, parse_pdq_hex
 from stanch.signals.types import FrameHash, PdqVariant, VideoSignals
@@ -80,12 +82,49 @@ def test_no_trimmed_view_without_borders_and_no_view_of_a_flat_frame() -> None:
     assert _views(np.zeros((3, 100), np.float32)) == ()
 
 
+def _in_a_window(picture_luma: np.ndarray, background: np.ndarray, scale: float = 0.7) -> np.ndarray:
+    """``picture_luma`` shrunk to ``scale`` and pasted over ``background``, a third of the way down."""
+    height, width = background.shape
+    small = np.asarray(Image.fromarray(picture_luma.astype(np.uint8)).resize(
+        (round(width * scale), round(height * scale)), Image.Resampling.BILINEAR), np.float32)
+    top, left = (height - small.shape[0]) // 3, (width - small.shape[1]) // 2
+    out = background.copy()
+    out[top : top + small.shape[0], left : left + small.shape[1]] = small
+    return out
+
+
+def test_a_frame_shrunk_into_a_window_over_other_footage_finds_its_original_through_window() -> None:
+    original = _luma()
+    copy = _in_a_window(original, _luma(seed=7))
+    assert window_box(copy) == (27, 216, 72, 408)
+    assert _distance(_plain(copy), _plain(original)) > MATCH_DISTANCE
+    assert _distance(_view(copy, "window"), _plain(original)) <= CLOSE
+    assert "window" in QUERY_VIEWS and "window" not in BANK_VIEWS
+
+
+def test_a_frame_hashed_for_a_bank_leaves_out_the_window_view_only_queries_look_up() -> None:
+    copy = _in_a_window(_luma(), _luma(seed=7))
+    query, bank = frame_hash(copy, 0.0), frame_hash(copy, 0.0, purpose="bank")
+    assert "window" in {v.name for v in query.views}
+    assert {v.name for v in bank.views} == {v.name for v in query.views} - {"window"}
+    assert bank_frame_hashes(bank) == bank_frame_hashes(query)
+
+
+def test_no_window_in_a_whole_letterboxed_or_small_overlaid_frame() -> None:
+    original = _luma()
+    boxed = np.zeros((360, 480), np.float32)
+    boxed[45:315] = original
+    corner = _in_a_window(_luma(seed=7), original, scale=0.3)
+    assert [window_box(frame) for frame in (original, boxed, corner)] == [None, None, None]
+    assert "window" not in {v.name for v in _views(original)}
+
+
 def test_bank_and_query_pick_their_views_and_skip_flat_frames() -> None:
-    names = ("centre", "trimmed", "mirror", "mirror-trimmed", "top", "bottom")
+    names = ("centre", "trimmed", "mirror", "mirror-trimmed", "top", "bottom", "window")
     views = tuple(PdqVariant(name, f"{i:064x}", 80) for i, name in enumerate(names, 1))
     frame = FrameHash(PDQ, 90, 0.0, (*views, PdqVariant("mirror", f"{9:064x}", 10)))
     assert bank_frame_hashes(frame) == (PDQ, f"{1:064x}", f"{2:064x}", f"{5:064x}", f"{6:064x}")
-    assert query_frame_hashes(frame) == (PDQ, *(f"{i:064x}" for i in range(2, 7)))
+    assert query_frame_hashes(frame) == (PDQ, *(f"{i:064x}" for i in range(2, 8)))
     assert set(BANK_VIEWS) | set(QUERY_VIEWS) == set(names)
     assert bank_frame_hashes(FrameHash(PDQ, 49, 0.0, views)) == ()
     assert query_frame_hashes(FrameHash(PDQ, 90, 0.0)) == (PDQ,)
