@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.edits import EDITS, edited_bytes
 from stanch.signals import hash_media, image
 from stanch.signals.levelled import server_views
-from stanch.signals.pdq import MATCH_DISTANCE, MIN_QUALITY
+from stanch.signals.pdq import DIHEDRAL_NAMES, MATCH_DISTANCE, MIN_QUALITY
 from stanch.signals.robust import bank_hashes, query_hashes, robust_variants
 from stanch.signals.types import PURPOSES, ImageSignals, PdqVariant, Purpose
 
@@ -314,6 +314,9 @@ def corpus_main(
         for rule, (_, b) in RULES.items()
     }
     banks = {rule: _packed(tuple(h for _, s in tiles for h in b(s))) for rule, (_, b) in RULES.items()}
+    bank_views = {
+        rule: [view_names(s).get(h, "?") for _, s in tiles for h in b(s)] for rule, (_, b) in RULES.items()
+    }
     print(f"{part}: {len(tiles)} banked tiles of PDQ quality >= {MIN_QUALITY}; {len(edits)} edits")
     tallies = {rule: Tally(dict.fromkeys(edits, 0)) for rule in RULES}
     pairs, query_counts = 0, {rule: 0 for rule in RULES}
@@ -324,7 +327,8 @@ def corpus_main(
                 hashes = query(upload)
                 query_counts[rule] += len(hashes)
                 if hashes:
-                    _tally(tallies[rule], edit, index, hashes, banks[rule], owners[rule], len(tiles))
+                    names = (view_names(upload), bank_views[rule])
+                    _tally(tallies[rule], edit, index, hashes, banks[rule], owners[rule], len(tiles), names)
             pairs += len(tiles) - 1
     _print_families(edits, tallies, len(tiles))
     for rule, tally in tallies.items():
@@ -341,7 +345,14 @@ def corpus_main(
 
 
 def _tally(
-    tally: Tally, edit: str, index: int, hashes: tuple[str, ...], bank: np.ndarray, owner: np.ndarray, n: int
+    tally: Tally,
+    edit: str,
+    index: int,
+    hashes: tuple[str, ...],
+    bank: np.ndarray,
+    owner: np.ndarray,
+    n: int,
+    names: tuple[dict[str, str], list[str]] = ({}, []),
 ) -> None:
     """Count one upload: found when a hash is within the threshold of its own tile's; false matches and
     the closest distance over every other tile."""
@@ -356,10 +367,34 @@ def _tally(
     per[index] = 257
     tally.false += int((per <= MATCH_DISTANCE).sum())
     tally.pairs += [
-        f"{edit}: tile {index} -> tile {other} at {per[other]}"
+        f"{edit}: tile {index} -> tile {other} at {per[other]}{_views_of(hashes, bank, owner, other, names)}"
         for other in np.flatnonzero(per <= MATCH_DISTANCE)
     ]
     tally.closest = min(tally.closest, int(per.min()))
+
+
+def view_names(signals: ImageSignals) -> dict[str, str]:
+    """Each hash of a picture by the name of its view (``original``, a dihedral turn, a robustness view)."""
+    named = dict(zip(signals.pdq_dihedral, DIHEDRAL_NAMES, strict=False)) or {signals.pdq: "original"}
+    named.update({v.pdq: v.name for v in signals.variants if v.pdq not in named})
+    return named
+
+
+def _views_of(
+    hashes: tuple[str, ...],
+    bank: np.ndarray,
+    owner: np.ndarray,
+    other: int,
+    names: tuple[dict[str, str], list[str]],
+) -> str:
+    """Which of the upload's views met which banked view of tile ``other``: why a false match matched."""
+    query_names, bank_names = names
+    if not bank_names:
+        return ""
+    rows = np.flatnonzero(owner == other)
+    d = np.bitwise_count(_packed(hashes)[:, None, :] ^ bank[None, rows, :]).sum(axis=2, dtype=np.int32)
+    q, b = np.unravel_index(int(d.argmin()), d.shape)
+    return f" (upload's {query_names.get(hashes[q], '?')} against {bank_names[rows[b]]})"
 
 
 def _print_families(edits: list[str], tallies: dict[str, Tally], tiles: int) -> None:
