@@ -292,6 +292,13 @@ class Tally:
     closest: int = 257
     pairs: list[str] = field(default_factory=list)
     """Each false match: the edit, the copy's tile and the other tile."""
+    own: list[tuple[int, int]] = field(default_factory=list)
+    """Per upload, the distance to its own tile over pairs with a whole-picture hash on one side at
+    least, and over window-against-window pairs (``WINDOWS`` on both sides)."""
+    others: list[int] = field(default_factory=list)
+    """Window-against-window distances (<= 40) to other tiles not matched by a whole-picture pair."""
+    whole_false: int = 0
+    """False matches through a pair with a whole-picture hash on one side at least."""
 
 
 def corpus_main(
@@ -340,6 +347,7 @@ def corpus_main(
         )
         for pair in tally.pairs:
             print(f"  false match, {pair} ({tiles[int(pair.split('tile ')[1].split()[0])][0].name})")
+        _print_window_thresholds(tally)
     _print_corpus_cost(tiles, query_counts, len(tiles) * len(edits))
     print(f"total {time.perf_counter() - started:.0f} s")
 
@@ -371,6 +379,57 @@ def _tally(
         for other in np.flatnonzero(per <= MATCH_DISTANCE)
     ]
     tally.closest = min(tally.closest, int(per.min()))
+    query_names, bank_names = names
+    if bank_names:
+        _tally_windows(tally, index, hashes, bank, owner, n, query_names, bank_names)
+
+
+WINDOWS = ("anchored", "spare", "crop", "part")
+"""Views that hash a window of the picture rather than all of it (by name prefix)."""
+
+
+def _tally_windows(
+    tally: Tally,
+    index: int,
+    hashes: tuple[str, ...],
+    bank: np.ndarray,
+    owner: np.ndarray,
+    n: int,
+    query_names: dict[str, str],
+    bank_names: list[str],
+) -> None:
+    """Split each upload's distances into window-against-window pairs and the rest, to weigh a stricter
+    threshold for the former (what every traced false match was)."""
+    d = np.bitwise_count(_packed(hashes)[:, None, :] ^ bank[None, :, :]).sum(axis=2, dtype=np.int32)
+    q_window = np.array([query_names.get(h, "").startswith(WINDOWS) for h in hashes])
+    b_window = np.array([name.startswith(WINDOWS) for name in bank_names])
+    both = q_window[:, None] & b_window[None, :]
+    whole = np.where(both, 257, d).min(axis=0)
+    windows = np.where(both, d, 257).min(axis=0)
+    per_whole, per_windows = np.full(n, 257), np.full(n, 257)
+    np.minimum.at(per_whole, owner, whole)
+    np.minimum.at(per_windows, owner, windows)
+    tally.own.append((int(per_whole[index]), int(per_windows[index])))
+    per_whole[index] = per_windows[index] = 257
+    tally.whole_false += int((per_whole <= MATCH_DISTANCE).sum())
+    tally.others += [int(x) for x in per_windows[(per_whole > MATCH_DISTANCE) & (per_windows <= 40)]]
+
+
+def _print_window_thresholds(tally: Tally) -> None:
+    """Recall and false matches if window-against-window pairs needed at most T bits (others 31)."""
+    if not tally.own:
+        return
+    own = np.array(tally.own)
+    others = np.array(tally.others, np.int64)
+    print("window-against-window threshold T (whole-picture pairs keep 31): recall, false matches")
+    for limit in range(20, MATCH_DISTANCE + 1):
+        found = int(((own[:, 0] <= MATCH_DISTANCE) | (own[:, 1] <= limit)).sum())
+        print(
+            f"  T={limit}: recall {found}/{len(own)} = {found / len(own):.3f}; "
+            f"false {tally.whole_false + int((others <= limit).sum())}"
+        )
+    closest = int(others.min()) if len(others) else 257
+    print(f"  closest window-against-window distance to another content: {closest}")
 
 
 def view_names(signals: ImageSignals) -> dict[str, str]:
