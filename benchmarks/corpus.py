@@ -126,17 +126,18 @@ def build() -> list[Content]:
             continue
         source, size = _largest(groups[wallpaper])
         columns, rows = _grid(size)
-        for tile in range(columns * rows):
-            target = CACHE / f"{wallpaper.replace('/', '__')}#{tile}.png"
-            if not target.exists():
-                _cut(source, columns, rows, tile, target)
-            contents.append(Content(wallpaper, tile, half_of(wallpaper), target))
+        targets = [CACHE / f"{wallpaper.replace('/', '__')}#{tile}.png" for tile in range(columns * rows)]
+        missing = [tile for tile, target in enumerate(targets) if not target.exists()]
+        if missing:  # one decode of the (large) wallpaper for all its tiles
+            with Image.open(source) as image:
+                picture = image.convert("RGB")
+            for tile in missing:
+                _cut(picture, columns, rows, tile, targets[tile])
+        contents += [Content(wallpaper, tile, half_of(wallpaper), t) for tile, t in enumerate(targets)]
     return contents
 
 
-def _cut(source: Path, columns: int, rows: int, tile: int, target: Path) -> None:
-    with Image.open(source) as image:
-        picture = image.convert("RGB")
+def _cut(picture: Image.Image, columns: int, rows: int, tile: int, target: Path) -> None:
     width, height = picture.size
     column, row = tile % columns, tile // columns
     box = (

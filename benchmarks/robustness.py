@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.edits import EDITS, edited_bytes
 from stanch.signals import hash_media, image
 from stanch.signals.levelled import server_views
-from stanch.signals.pdq import MATCH_DISTANCE, MIN_QUALITY
+from stanch.signals.pdq import DIHEDRAL_NAMES, MATCH_DISTANCE, MIN_QUALITY
 from stanch.signals.robust import bank_hashes, query_hashes, robust_variants
 from stanch.signals.types import PURPOSES, ImageSignals, PdqVariant, Purpose
 
@@ -292,6 +292,13 @@ class Tally:
     closest: int = 257
     pairs: list[str] = field(default_factory=list)
     """Each false match: the edit, the copy's tile and the other tile."""
+    own: list[tuple[int, int]] = field(default_factory=list)
+    """Per upload, the distance to its own tile over pairs with a whole-picture hash on one side at
+    least, and over window-against-window pairs (``WINDOWS`` on both sides)."""
+    others: list[int] = field(default_factory=list)
+    """Window-against-window distances (<= 40) to other tiles not matched by a whole-picture pair."""
+    whole_false: int = 0
+    """False matches through a pair with a whole-picture hash on one side at least."""
 
 
 def corpus_main(
@@ -314,6 +321,9 @@ def corpus_main(
         for rule, (_, b) in RULES.items()
     }
     banks = {rule: _packed(tuple(h for _, s in tiles for h in b(s))) for rule, (_, b) in RULES.items()}
+    bank_views = {
+        rule: [view_names(s).get(h, "?") for _, s in tiles for h in b(s)] for rule, (_, b) in RULES.items()
+    }
     print(f"{part}: {len(tiles)} banked tiles of PDQ quality >= {MIN_QUALITY}; {len(edits)} edits")
     tallies = {rule: Tally(dict.fromkeys(edits, 0)) for rule in RULES}
     pairs, query_counts = 0, {rule: 0 for rule in RULES}
@@ -324,7 +334,8 @@ def corpus_main(
                 hashes = query(upload)
                 query_counts[rule] += len(hashes)
                 if hashes:
-                    _tally(tallies[rule], edit, index, hashes, banks[rule], owners[rule], len(tiles))
+                    names = (view_names(upload), bank_views[rule])
+                    _tally(tallies[rule], edit, index, hashes, banks[rule], owners[rule], len(tiles), names)
             pairs += len(tiles) - 1
     _print_families(edits, tallies, len(tiles))
     for rule, tally in tallies.items():
@@ -336,12 +347,20 @@ def corpus_main(
         )
         for pair in tally.pairs:
             print(f"  false match, {pair} ({tiles[int(pair.split('tile ')[1].split()[0])][0].name})")
+        _print_window_thresholds(tally)
     _print_corpus_cost(tiles, query_counts, len(tiles) * len(edits))
     print(f"total {time.perf_counter() - started:.0f} s")
 
 
 def _tally(
-    tally: Tally, edit: str, index: int, hashes: tuple[str, ...], bank: np.ndarray, owner: np.ndarray, n: int
+    tally: Tally,
+    edit: str,
+    index: int,
+    hashes: tuple[str, ...],
+    bank: np.ndarray,
+    owner: np.ndarray,
+    n: int,
+    names: tuple[dict[str, str], list[str]] = ({}, []),
 ) -> None:
     """Count one upload: found when a hash is within the threshold of its own tile's; false matches and
     the closest distance over every other tile."""
@@ -356,10 +375,85 @@ def _tally(
     per[index] = 257
     tally.false += int((per <= MATCH_DISTANCE).sum())
     tally.pairs += [
-        f"{edit}: tile {index} -> tile {other} at {per[other]}"
+        f"{edit}: tile {index} -> tile {other} at {per[other]}{_views_of(hashes, bank, owner, other, names)}"
         for other in np.flatnonzero(per <= MATCH_DISTANCE)
     ]
     tally.closest = min(tally.closest, int(per.min()))
+    query_names, bank_names = names
+    if bank_names:
+        _tally_windows(tally, index, hashes, bank, owner, n, query_names, bank_names)
+
+
+WINDOWS = ("anchored", "spare", "crop", "part")
+"""Views that hash a window of the picture rather than all of it (by name prefix)."""
+
+
+def _tally_windows(
+    tally: Tally,
+    index: int,
+    hashes: tuple[str, ...],
+    bank: np.ndarray,
+    owner: np.ndarray,
+    n: int,
+    query_names: dict[str, str],
+    bank_names: list[str],
+) -> None:
+    """Split each upload's distances into window-against-window pairs and the rest, to weigh a stricter
+    threshold for the former (what every traced false match was)."""
+    d = np.bitwise_count(_packed(hashes)[:, None, :] ^ bank[None, :, :]).sum(axis=2, dtype=np.int32)
+    q_window = np.array([query_names.get(h, "").startswith(WINDOWS) for h in hashes])
+    b_window = np.array([name.startswith(WINDOWS) for name in bank_names])
+    both = q_window[:, None] & b_window[None, :]
+    whole = np.where(both, 257, d).min(axis=0)
+    windows = np.where(both, d, 257).min(axis=0)
+    per_whole, per_windows = np.full(n, 257), np.full(n, 257)
+    np.minimum.at(per_whole, owner, whole)
+    np.minimum.at(per_windows, owner, windows)
+    tally.own.append((int(per_whole[index]), int(per_windows[index])))
+    per_whole[index] = per_windows[index] = 257
+    tally.whole_false += int((per_whole <= MATCH_DISTANCE).sum())
+    tally.others += [int(x) for x in per_windows[(per_whole > MATCH_DISTANCE) & (per_windows <= 40)]]
+
+
+def _print_window_thresholds(tally: Tally) -> None:
+    """Recall and false matches if window-against-window pairs needed at most T bits (others 31)."""
+    if not tally.own:
+        return
+    own = np.array(tally.own)
+    others = np.array(tally.others, np.int64)
+    print("window-against-window threshold T (whole-picture pairs keep 31): recall, false matches")
+    for limit in range(20, MATCH_DISTANCE + 1):
+        found = int(((own[:, 0] <= MATCH_DISTANCE) | (own[:, 1] <= limit)).sum())
+        print(
+            f"  T={limit}: recall {found}/{len(own)} = {found / len(own):.3f}; "
+            f"false {tally.whole_false + int((others <= limit).sum())}"
+        )
+    closest = int(others.min()) if len(others) else 257
+    print(f"  closest window-against-window distance to another content: {closest}")
+
+
+def view_names(signals: ImageSignals) -> dict[str, str]:
+    """Each hash of a picture by the name of its view (``original``, a dihedral turn, a robustness view)."""
+    named = dict(zip(signals.pdq_dihedral, DIHEDRAL_NAMES, strict=False)) or {signals.pdq: "original"}
+    named.update({v.pdq: v.name for v in signals.variants if v.pdq not in named})
+    return named
+
+
+def _views_of(
+    hashes: tuple[str, ...],
+    bank: np.ndarray,
+    owner: np.ndarray,
+    other: int,
+    names: tuple[dict[str, str], list[str]],
+) -> str:
+    """Which of the upload's views met which banked view of tile ``other``: why a false match matched."""
+    query_names, bank_names = names
+    if not bank_names:
+        return ""
+    rows = np.flatnonzero(owner == other)
+    d = np.bitwise_count(_packed(hashes)[:, None, :] ^ bank[None, rows, :]).sum(axis=2, dtype=np.int32)
+    q, b = np.unravel_index(int(d.argmin()), d.shape)
+    return f" (upload's {query_names.get(hashes[q], '?')} against {bank_names[rows[b]]})"
 
 
 def _print_families(edits: list[str], tallies: dict[str, Tally], tiles: int) -> None:
