@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.edits import EDITS, edited_bytes
 from stanch.signals import hash_media, image
 from stanch.signals.levelled import server_views
-from stanch.signals.pdq import MATCH_DISTANCE, MIN_QUALITY
+from stanch.signals.pdq import DIHEDRAL_NAMES, MATCH_DISTANCE, MIN_QUALITY
 from stanch.signals.robust import bank_hashes, query_hashes, robust_variants
 from stanch.signals.types import PURPOSES, ImageSignals, PdqVariant, Purpose
 
@@ -314,6 +314,9 @@ def corpus_main(
         for rule, (_, b) in RULES.items()
     }
     banks = {rule: _packed(tuple(h for _, s in tiles for h in b(s))) for rule, (_, b) in RULES.items()}
+    views = {
+        rule: [view_names(s).get(h, "?") for _, s in tiles for h in b(s)] for rule, (_, b) in RULES.items()
+    }
     print(f"{part}: {len(tiles)} banked tiles of PDQ quality >= {MIN_QUALITY}; {len(edits)} edits")
     tallies = {rule: Tally(dict.fromkeys(edits, 0)) for rule in RULES}
     pairs, query_counts = 0, {rule: 0 for rule in RULES}
@@ -324,7 +327,9 @@ def corpus_main(
                 hashes = query(upload)
                 query_counts[rule] += len(hashes)
                 if hashes:
-                    _tally(tallies[rule], edit, index, hashes, banks[rule], owners[rule], len(tiles))
+                    names = [view_names(upload).get(h, "?") for h in hashes]
+                    bank = (banks[rule], owners[rule], views[rule])
+                    _tally(tallies[rule], edit, index, (hashes, names), bank, len(tiles))
             pairs += len(tiles) - 1
     _print_families(edits, tallies, len(tiles))
     for rule, tally in tallies.items():
@@ -340,25 +345,40 @@ def corpus_main(
     print(f"total {time.perf_counter() - started:.0f} s")
 
 
+def view_names(signals: ImageSignals) -> dict[str, str]:
+    """The view each of a picture's hashes is of (its plain hash ``original``, the dihedral turns by name)."""
+    names = {v.pdq: v.name for v in reversed(signals.variants)}
+    turns = signals.pdq_dihedral
+    names.update(zip(reversed(turns), reversed(DIHEDRAL_NAMES[: len(turns)]), strict=True))
+    names[signals.pdq] = "original"
+    return names
+
+
 def _tally(
-    tally: Tally, edit: str, index: int, hashes: tuple[str, ...], bank: np.ndarray, owner: np.ndarray, n: int
+    tally: Tally,
+    edit: str,
+    index: int,
+    query: tuple[tuple[str, ...], list[str]],
+    bank: tuple[np.ndarray, np.ndarray, list[str]],
+    n: int,
 ) -> None:
-    """Count one upload: found when a hash is within the threshold of its own tile's; false matches and
-    the closest distance over every other tile."""
-    d = (
-        np.bitwise_count(_packed(hashes)[:, None, :] ^ bank[None, :, :])
-        .sum(axis=2, dtype=np.int32)
-        .min(axis=0)
-    )
+    """Count one upload: found when a hash is within the threshold of its own tile's; false matches
+    (with the views of the closest pair of hashes) and the closest distance over every other tile."""
+    hashes, names = query
+    rows, owner, views = bank
+    full = np.bitwise_count(_packed(hashes)[:, None, :] ^ rows[None, :, :]).sum(axis=2, dtype=np.int32)
+    d = full.min(axis=0)
     per = np.full(n, 257)
     np.minimum.at(per, owner, d)
     tally.found[edit] += bool(per[index] <= MATCH_DISTANCE)
     per[index] = 257
     tally.false += int((per <= MATCH_DISTANCE).sum())
-    tally.pairs += [
-        f"{edit}: tile {index} -> tile {other} at {per[other]}"
-        for other in np.flatnonzero(per <= MATCH_DISTANCE)
-    ]
+    for other in np.flatnonzero(per <= MATCH_DISTANCE):
+        columns = np.flatnonzero(owner == other)
+        q, b = np.unravel_index(int(full[:, columns].argmin()), (len(hashes), len(columns)))
+        tally.pairs.append(
+            f"{edit}: tile {index} -> tile {other} at {per[other]} ({names[q]} ~ {views[columns[b]]})"
+        )
     tally.closest = min(tally.closest, int(per.min()))
 
 
