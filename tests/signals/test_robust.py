@@ -19,10 +19,14 @@ from stanch.signals.robust import (
     _BANK_ONLY,
     _CROP_VIEWS,
     _MIN_KEEP,
+    _MIN_WINDOW,
     _TURNS,
+    _anchored_views,
     _anchors,
+    _crop_views,
     _edge_profile,
     _leading_shares,
+    _reduce,
     _views,
     bank_hashes,
     query_hashes,
@@ -143,15 +147,20 @@ def test_copies_cropped_on_some_sides_only_match(cut: tuple[float, float, float,
 @pytest.mark.parametrize("cut", [(0.12, 0.0, 0.12, 0.0), (0.06, 0.06, 0.06, 0.06), (0.0, 0.10, 0.15, 0.0)])
 def test_copies_cropped_on_two_sides_match_some_only_through_crop_windows(cut: tuple[float, ...]) -> None:
     """Each crop takes 10-15 % of the width and of the height; a few of these 24 scenes lose the features
-    their anchored and spare windows are bounded by, and only a crop window finds them."""
-    through_crop_windows_only = 0
+    their anchored and spare windows are bounded by, and only a crop window finds them. At most two of
+    the 24 are missed: they needed a window narrower than ``_MIN_WINDOW`` of a side, no longer hashed
+    because such windows matched different contents (22, 23 and 24 of 24 match for these cuts)."""
+    through_crop_windows_only, matched = 0, 0
     for seed in range(24):
         original, upload = signals(scene(seed), "bank"), signals(_cropped(scene(seed), cut))
-        assert closest(upload, original) <= MATCH_DISTANCE
+        if closest(upload, original) > MATCH_DISTANCE:
+            continue
+        matched += 1
         crop_windows = {v.pdq for v in original.variants if v.name.startswith("crop")}
         others = set(bank_hashes(original)) - crop_windows
         nearest_other = min(hamming_hex(q, b) for q in query_hashes(upload) for b in others)
         through_crop_windows_only += nearest_other > MATCH_DISTANCE
+    assert matched >= 22
     assert through_crop_windows_only >= 1
 
 
@@ -183,7 +192,8 @@ def test_windows_are_hashed_like_the_sliced_flipped_or_transposed_picture() -> N
 def test_spare_windows_crop_windows_and_turns_are_indexed_for_banked_pictures_only() -> None:
     banked = signals(scene(12), "bank")
     names = {v.name for v in banked.variants}
-    assert {"mirrored", "rotated90", "anchored1"} <= names and any(n.startswith("spare") for n in names)
+    assert {"mirrored", "rotated90"} <= names
+    assert any(n.startswith("anchored") for n in names) and any(n.startswith("spare") for n in names)
     assert 0 < sum(name.startswith("crop") for name in names) <= _CROP_VIEWS
     assert {v.pdq for v in banked.variants} <= set(bank_hashes(banked))
     looked_up = {v.pdq for v in banked.variants if v.name.startswith(("trimmed", "content", "anchored"))}
@@ -342,3 +352,38 @@ def test_border_views_of_a_uint8_plane_are_those_of_its_float32_copy() -> None:
         assert trimmed_box(luma) == trimmed_box(luma.astype(np.float32))
     luma = np.round(luma_of_rgb(framed)).astype(np.uint8)
     assert trimmed_box(luma) is not None
+
+
+def _with_sticker(seed: int) -> np.ndarray:
+    """A photo with the same small sticker (a black and white checkerboard in a white frame, 27 % of
+    each side) pasted in the middle: its frame gives the strongest lines of both profiles."""
+    rgb = photo(seed, 400, 400).copy()
+    checker = (np.indices((88, 88)).sum(axis=0) // 11 % 2 * 255).astype(np.uint8)
+    rgb[140:248, 140:248] = 255
+    rgb[150:238, 150:238] = checker[..., None]
+    return rgb
+
+
+def test_different_pictures_sharing_a_small_patch_do_not_match_through_a_window_on_it() -> None:
+    """The kind of false match the wallpaper corpus showed: neighbouring tiles of one periodic
+    pattern, and two soft pictures, met through windows of about a quarter of each side between two
+    strong lines, which show a generic patch. With windows of every size (``_MIN_WINDOW`` 0) the two
+    pictures below come within 20 bits through the window on the sticker; no window that narrow is
+    hashed now, and a captioned copy of each still matches its own original."""
+    first, second = _with_sticker(1), _with_sticker(2)
+    banked = {1: signals(first, "bank"), 2: signals(second, "bank")}
+    assert closest(signals(first), banked[2]) > MATCH_DISTANCE
+    assert closest(signals(second), banked[1]) > MATCH_DISTANCE
+    for seed, picture in ((1, first), (2, second)):
+        assert closest(signals(edited(picture, "caption bar")), banked[seed]) <= MATCH_DISTANCE
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_no_window_narrower_than_the_minimum_share_of_a_side_is_hashed(seed: int) -> None:
+    picture = _reduce(luma_of_rgb(scene(seed)))
+    height, width = picture.shape
+    windows = _anchored_views(picture, 4)
+    windows += _crop_views(picture, {box for _, box in windows})
+    assert windows
+    for _, (top, bottom, left, right) in windows:
+        assert bottom - top >= _MIN_WINDOW * height and right - left >= _MIN_WINDOW * width

@@ -127,7 +127,7 @@ def test_request_hashed_in_browser_reviewed_and_followed(
         hashes = json.loads(find_request(session, case).hashes)
     assert len(hashes) == 1 and hashes[0]["kind"] == "image" and len(hashes[0]["pdq"]) == 64
     sent_views = {view["name"] for view in hashes[0]["pdq_variants"]}
-    assert {"mirrored", "anchored1", "spare1", "crop1"} <= sent_views, sent_views
+    assert _has_window_views(sent_views), sent_views
 
     desk = browser.browser.new_context(viewport={"width": 1200, "height": 900})
     page = desk.new_page()
@@ -147,7 +147,7 @@ def test_request_hashed_in_browser_reviewed_and_followed(
     page.get_by_text("Removed. The removal went out").wait_for()
     desk.close()
     assert sent_views <= banked_roles(server.db, case, indexed=False), "the bank views were not banked"
-    assert {"mirrored", "anchored1", "spare1", "crop1"} <= banked_roles(server.db, case, indexed=True)
+    assert _has_window_views(banked_roles(server.db, case, indexed=True))
 
     person = browser.browser.new_context(viewport=PHONE)
     page = person.new_page()
@@ -158,6 +158,14 @@ def test_request_hashed_in_browser_reviewed_and_followed(
     assert page.locator("#state").inner_text() == "Removed"
     screenshot(page, "status")
     person.close()
+
+
+def _has_window_views(views: set[str]) -> bool:
+    """Whether a picture's bank views include the mirror and anchored, spare and crop windows (which of
+    them depends on the picture: windows narrower than 30 % of a side are not hashed)."""
+    return "mirrored" in views and all(
+        any(view.startswith(kind) for view in views) for kind in ("anchored", "spare", "crop")
+    )
 
 
 def banked_roles(db: Database, case: str, *, indexed: bool) -> set[str]:

@@ -34,6 +34,7 @@ const MIN_CHANGE = 0.02; // ... and removes at least this share of one side
 const CROP_STEP = 0.05;
 const CROP_STEPS = 3;
 const CROP_VIEWS = 8;
+const MIN_WINDOW = 0.3; // a window keeps at least this share of each side (robust._MIN_WINDOW)
 const SAME_ANCHOR = 0.003;
 
 /** How much each simulated crop takes off one axis (start, end), in robust.py's order and arithmetic. */
@@ -294,7 +295,12 @@ function anchoredViews(plane, count) {
       views.push([`${isNamed ? 'anchored' : 'spare'}${views.length + 1}`, box]);
     }
   }
-  return [...named, ...spare];
+  return [...named, ...spare].filter(([, box]) => wideEnough(box, plane));
+}
+
+// robust._wide_enough: the window keeps MIN_WINDOW of the height and of the width.
+function wideEnough([top, bottom, left, right], plane) {
+  return bottom - top >= MIN_WINDOW * plane.height && right - left >= MIN_WINDOW * plane.width;
 }
 
 // itertools.combinations(range(n), 2), in its order.
@@ -394,7 +400,7 @@ function cropViews(plane, known) {
   const ranked = [...counts.entries()].map(([key, count], order) => ({ key, count, order }));
   ranked.sort((a, b) => b.count - a.count || a.order - b.order);
   return ranked
-    .filter(({ key }) => !known.has(key))
+    .filter(({ key }) => !known.has(key) && wideEnough(key.split(',').map(Number), plane))
     .slice(0, CROP_VIEWS)
     .map(({ key }, n) => [`crop${n + 1}`, key.split(',').map(Number)]);
 }
