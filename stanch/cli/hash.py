@@ -203,14 +203,9 @@ def lean_hash(argv: Sequence[str]) -> int | None:
     if parsed is None:
         return None
     paths, options = parsed
-    try:
-        return run_hash(paths, **options)
-    except (KeyboardInterrupt, EOFError):
-        sys.stderr.write("\nAborted!\n")
-        return 1
-    except BrokenPipeError:
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
-        return 1
+    from stanch.cli.standalone import as_click_would
+
+    return as_click_would(lambda: run_hash(paths, **options))
 
 
 def run_hash(paths: Sequence[Path], *, workers: int = 0, purpose: str = "query",

@@ -73,14 +73,9 @@ def lean_sweep(argv: Sequence[str]) -> int | None:
     if parsed is None:
         return None
     source, options = parsed
-    try:
-        return run_sweep(source, **options)
-    except (KeyboardInterrupt, EOFError):
-        sys.stderr.write("\nAborted!\n")
-        return 1
-    except BrokenPipeError:
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
-        return 1
+    from stanch.cli.standalone import as_click_would
+
+    return as_click_would(lambda: run_sweep(source, **options))
 
 
 def run_sweep(source: Path, *, engine: str = "local", workers: int = 0, since: int | None = None,
