@@ -15,7 +15,7 @@ started and timed until they answer, each against the baseline measured in the s
 Targets (issue 16): a restart from a snapshot in seconds, not a re-read of the database (100M: <= 60 s);
 ``--workers 2`` holding <= 1.3x one worker's memory.
 
-    python benchmarks/index_snapshot.py [--hashes 2000000] [--lookups 300]
+    python benchmarks/index_snapshot.py [--hashes 2000000] [--lookups 300] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -29,22 +29,30 @@ import time
 from pathlib import Path
 
 import numpy as np
-from http_match import Server, build_bank, planted
+from http_match import Server, build_bank, kept_bank, planted
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hashes", type=int, default=2_000_000)
     parser.add_argument("--lookups", type=int, default=300)
+    parser.add_argument("--keep", type=Path, help="reuse (or keep) the database and bank of an earlier run "
+                        "of this benchmark or of http_match.py --keep in this folder")
     args = parser.parse_args()
     rng = np.random.default_rng(16)
-    bank = rng.integers(0, 256, (args.hashes, 32), dtype=np.uint8)
+    kept, kept_key = kept_bank(args.keep, args.hashes, rng) if args.keep else (None, None)
+    bank = kept if kept is not None else rng.integers(0, 256, (args.hashes, 32), dtype=np.uint8)
     misses = rng.integers(0, 256, (args.lookups, 32), np.uint8)
     queries = np.concatenate([planted(rng, bank, args.lookups), misses])
     print(f"{args.hashes:,} hashes, load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{folder}/stanch.db"
-        key = build_bank(url, bank, Path(folder))
+        home = args.keep or Path(folder)
+        url = f"sqlite:///{home}/stanch.db"
+        key = kept_key or build_bank(url, bank, home)
+        if args.keep and not kept_key:
+            (home / "bank.npy").parent.mkdir(parents=True, exist_ok=True)
+            np.save(home / "bank.npy", bank)
+            (home / "key.txt").write_text(key)
         snapshots = {"STANCH_INDEX_SNAPSHOT_DIR": f"{folder}/snapshots"}
         plain, plain_times = run(url, key, {}, queries)
         first, _ = run(url, key, snapshots, queries[:1])
