@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Iterator, Sequence
 from functools import partial
@@ -139,10 +138,6 @@ DEFAULTS: dict[str, Any] = {"workers": 0, "purpose": "query", "seconds_per_hash"
                             "max_decode_seconds": 600.0}
 
 
-PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
-"""The spellings of a float ``lean_arguments`` reads itself."""
-
-
 def lean_arguments(argv: Sequence[str]) -> tuple[list[Path], dict[str, Any]] | None:
     """Paths and options of ``stanch hash ...`` as Click would parse them, or None if not sure.
 
@@ -152,45 +147,12 @@ def lean_arguments(argv: Sequence[str]) -> tuple[list[Path], dict[str, Any]] | N
     """
     if not argv or argv[0] != "hash" or "_STANCH_COMPLETE" in os.environ:
         return None
-    paths: list[Path] = []
-    options = dict(DEFAULTS)
-    tokens = list(argv[1:])
-    only_paths = False
-    while tokens:
-        token = tokens.pop(0)
-        if only_paths or token == "-" or not token.startswith("-"):
-            paths.append(Path(token))
-            continue
-        if token == "--":
-            only_paths = True
-            continue
-        flag, equals, value = token.partition("=")
-        if flag not in HASH_OPTIONS or (equals and not flag.startswith("--")):
-            return None
-        if not equals:
-            if not tokens:
-                return None
-            value = tokens.pop(0)
-        name, kind, least = HASH_OPTIONS[flag]
-        parsed = _lean_value(value, kind, least)
-        if parsed is None:
-            return None
-        options[name] = parsed
-    return (paths, options) if paths else None
+    from stanch.cli.standalone import lean_options
 
-
-def _lean_value(value: str, kind: Any, least: float | None) -> Any:
-    """``value`` as ``kind`` (int, float or a tuple of choices), or None unless surely valid.
-
-    Only plain decimals are read (``3``, ``0.5``): Typer validates with pydantic, whose lax parsing of
-    other spellings (``1_0``, `` 3``, ``1e3``, ``nan``) is its business, so they go to Typer.
-    """
-    if isinstance(kind, tuple):
-        return value if value in kind else None
-    if not (value.isdecimal() if kind is int else PLAIN_DECIMAL.fullmatch(value)) or not value.isascii():
+    parsed = lean_options(argv[1:], HASH_OPTIONS, DEFAULTS, double_dash=True)
+    if parsed is None or not parsed[0]:
         return None
-    number = kind(value)
-    return number if least is None or number >= least else None
+    return [Path(path) for path in parsed[0]], parsed[1]
 
 
 def lean_hash(argv: Sequence[str]) -> int | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -29,39 +28,22 @@ DEFAULT_BATCH = {"local": 64, "ray": 1024}
 DEFAULTS: dict[str, Any] = {"engine": "local", "workers": 0, "since": None, "case": None, "ray_address": None,
                             "allow_private": False, "batch": 0, "max_file_mb": 512.0, "fetch_seconds": 30.0}
 """The Typer command's defaults (``register``; tests/sweep/test_sweep_cli.py checks they agree)."""
-LEAN_OPTIONS = {"--workers": "workers", "-w": "workers", "--batch": "batch"}
+LEAN_OPTIONS = {"--workers": ("workers", int, 0), "-w": ("workers", int, 0), "--batch": ("batch", int, 0)}
 """The options ``lean_arguments`` reads itself (whole numbers, 0 or more); any other goes to Typer."""
 
 
 def lean_arguments(argv: Sequence[str]) -> tuple[Path, dict[str, Any]] | None:
     """The source and options of ``stanch sweep SOURCE [--workers N] [--batch N]`` as Click would read
     them, or None when not sure (Typer then parses, and prints its help or its error): any other
-    option, ``--help``, a value that is not a plain whole number, no source or two."""
+    option, ``--help``, ``--``, a value that is not a plain whole number, no source or two."""
     if not argv or argv[0] != "sweep" or "_STANCH_COMPLETE" in os.environ:
         return None
-    sources: list[str] = []
-    options = dict(DEFAULTS)
-    tokens = list(argv[1:])
-    while tokens:
-        token = tokens.pop(0)
-        if token == "-" or not token.startswith("-"):
-            sources.append(token)
-            continue
-        flag, equals, value = token.partition("=")
-        if flag not in LEAN_OPTIONS or (equals and not flag.startswith("--")):
-            return None
-        if not equals:
-            if not tokens:
-                return None
-            value = tokens.pop(0)
-        if not PLAIN_WHOLE.fullmatch(value):
-            return None
-        options[LEAN_OPTIONS[flag]] = int(value)
-    return (Path(sources[0]), options) if len(sources) == 1 else None
+    from stanch.cli.standalone import lean_options
 
-
-PLAIN_WHOLE = re.compile(r"[0-9]+")
-"""The spellings of a whole number ``lean_arguments`` reads itself (ASCII digits only)."""
+    parsed = lean_options(argv[1:], LEAN_OPTIONS, DEFAULTS, double_dash=False)
+    if parsed is None or len(parsed[0]) != 1:
+        return None
+    return Path(parsed[0][0]), parsed[1]
 
 
 def lean_sweep(argv: Sequence[str]) -> int | None:
