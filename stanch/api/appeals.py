@@ -29,7 +29,7 @@ from stanch.api.requests import (
     run_decision,
 )
 from stanch.desk.appeals import (
-    appellant_items,
+    appellant_status,
     appellant_view,
     decide_appeal,
     find_appeal,
@@ -85,7 +85,7 @@ def appeals_get(app: Runtime, number: str, token: str | None = Depends(case_toke
         appeal = find_appeal(session, number, token, reviewer=caller is not None)
         if caller is not None:
             return reviewer_appeal_view(session, appeal, actor_of(caller), app.now())
-        return {**appellant_view(appeal), "items": appellant_items(session, appeal)}
+        return appellant_status(session, appeal)
 
 
 @router.post("/{number}/decision", openapi_extra=DECISION_BODY)

@@ -307,6 +307,12 @@ def appeal_outcome(session: Session, appeal: Appeal) -> Outcome | None:
                                          removed=int(i["state"] == "removed")) for i in items), named="item")
 
 
+def appellant_status(session: Session, appeal: Appeal) -> dict[str, Any]:
+    """What the holder of an appeal's code is shown, on its status page and by ``GET /v1/appeals/{id}``:
+    ``appellant_view`` and the items it names, numbered as its email names them."""
+    return {**appellant_view(appeal), "items": appellant_items(session, appeal)}
+
+
 def appellant_view(appeal: Appeal) -> dict[str, Any]:
     """What the appellant sees: state, dates, the decision and its reason."""
     view: dict[str, Any] = {

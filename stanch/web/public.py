@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from stanch.desk.appeals import UnknownAppeal, appellant_items, appellant_view, find_appeal, submit_appeal
+from stanch.desk.appeals import UnknownAppeal, appellant_status, find_appeal, submit_appeal
 from stanch.desk.cases import (
     UnknownRequest,
     WrongState,
@@ -242,8 +242,7 @@ def _appeal_status(request: Request, app: Stanch, number: str, token: str,
     """An appeal's state for the person who appealed (appeal numbers start with APL)."""
     try:
         with app.db.read() as session:
-            appeal = find_appeal(session, number, token)
-            view = {**appellant_view(appeal), "items": appellant_items(session, appeal)}
+            view = appellant_status(session, find_appeal(session, number, token))
     except UnknownAppeal as unknown:
         return _status_form(request, values, {"case": [str(unknown)]}, 404)
     return render(request, "appeal_status.html", {"title": f"Appeal {view['id']}", "view": view})
