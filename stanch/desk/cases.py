@@ -349,19 +349,23 @@ def _tally(items: list[RequestItem], decisions: dict[int, ItemDecision]) -> dict
                              "reasons": [], "reason_codes": []}
     for item in items:
         decision = decisions.get(item.id)
-        if item.reinstated_at is not None:
-            tally["put_back"] += 1
-        elif decision is None:
-            tally["open"] += 1
-        elif decision.decision == "remove":
-            tally["removed"] += 1
-        else:
-            tally["refused"] += 1
+        state = _item_state(item, decision)
+        tally[state] += 1
+        if state == "refused" and decision is not None:
             if decision.reason and decision.reason not in tally["reasons"]:
                 tally["reasons"].append(decision.reason)
             if decision.reason_code and decision.reason_code not in tally["reason_codes"]:
                 tally["reason_codes"].append(decision.reason_code)
     return tally
+
+
+def _item_state(item: RequestItem, decision: ItemDecision | None) -> str:
+    """Where an item stands for the person who asked: ``put_back``, ``open``, ``removed`` or ``refused``."""
+    if item.reinstated_at is not None:
+        return "put_back"
+    if decision is None:
+        return "open"
+    return "removed" if decision.decision == "remove" else "refused"
 
 
 def email_outcome(session: Session, request: TakedownRequest) -> Outcome:
@@ -370,18 +374,18 @@ def email_outcome(session: Session, request: TakedownRequest) -> Outcome:
     an item or a reviewer's words), and how many further copies were found and removed."""
     decisions = item_decisions(session, request)
     places, others = _items_by_location(session, request)
-    copies = session.scalars(select(RequestItem).where(
+    copies = session.scalar(select(func.count()).select_from(RequestItem).where(
         RequestItem.request_id == request.id, RequestItem.origin == "copy",
         RequestItem.removal_sent_at.is_not(None), RequestItem.reinstated_at.is_(None)))
     return Outcome(locations=tuple(_email_tally(items, decisions) for _, items in places),
                    others=_email_tally(others, decisions) if others else None,
-                   copies_removed=len(list(copies)))
+                   copies_removed=int(copies or 0))
 
 
 def _email_tally(items: list[RequestItem], decisions: dict[int, ItemDecision]) -> Tally:
     counts = _tally(items, decisions)
-    codes = tuple(decisions[i.id].reason_code for i in items if i.reinstated_at is None and i.id in decisions
-                  and decisions[i.id].decision == "reject")
+    codes = tuple(decisions[i.id].reason_code for i in items
+                  if _item_state(i, decisions.get(i.id)) == "refused")
     return Tally(items=counts["items"], removed=counts["removed"], refused=counts["refused"],
                  put_back=counts["put_back"], open=counts["open"], refusals=codes)
 
