@@ -68,6 +68,7 @@ def probe_radii(chunks: int, threshold: int) -> tuple[int, ...]:
     return tuple(share + (chunk < extra) - 1 for chunk in range(chunks))
 
 
+@cache
 def probes_per_chunk(bits: int, threshold: int) -> tuple[int, ...]:
     """Buckets each chunk table is probed at: the values within its radius (0: not probed)."""
     return tuple(

@@ -75,8 +75,8 @@ WINDOW_SIDES = (0.4, 0.95)
 """A window spans this share of the frame's height and of its width: smaller ones are a corner
 overlay on the banked video (the ``top`` and ``bottom`` views' case), larger ones a border."""
 WORK_SIDE = 256
-"""(A frame of up to 511 pixels a side is searched whole: sampling moves thin edges.)"""
-"""Windows are found on the frame sampled to at most this many pixels a side."""
+"""Windows are found on the frame sampled by a whole step to about this many pixels a side (a frame of
+up to 511 pixels a side is searched whole: sampling moves thin edges)."""
 
 
 def frame_views(luma: np.ndarray, dihedral: Sequence[str], quality: int, *,
