@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stanch.signals.image import image_signals, is_animated, open_image
 from stanch.signals.limits import DEFAULT_LIMITS, Limits, decode_slot
-from stanch.signals.media import SUPPORTED, MediaFormat, sniff_format
+from stanch.signals.media import JPEG, SUPPORTED, MediaFormat, sniff_format
 from stanch.signals.records import signals_from_record, signals_record
+from stanch.signals.stills import jpeg_signals
 from stanch.signals.types import (
     PURPOSES,
     FrameHash,
@@ -79,6 +79,10 @@ def hash_media(data: bytes, *, purpose: Purpose = "query", seconds_per_hash: flo
 
             return video_signals(data, media, seconds_per_hash=seconds_per_hash, limits=limits,
                                  purpose=purpose)
+        if media is JPEG and (signals := jpeg_signals(data, purpose, limits)) is not None:
+            return signals  # a plain JPEG, read without Pillow (stanch.signals.stills)
+        from stanch.signals.image import image_signals, is_animated, open_image
+
         image = open_image(data, media, limits)
         with image:
             if is_animated(image, media):
