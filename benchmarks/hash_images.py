@@ -56,9 +56,9 @@ from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from stanch.digests import md5_hex, sha256_hex
 from stanch.files import read_media_file
 from stanch.signals import DEFAULT_LIMITS, ImageSignals, VideoSignals, hash_media
-from stanch.signals.digests import md5_hex, sha256_hex
 from stanch.signals.fast_pdq import pdq_dihedral_of_luma
 from stanch.signals.image import decode_luma, open_image
 from stanch.signals.media import sniff_format

@@ -23,6 +23,7 @@ from functools import cache
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
+from stanch.digests import Digests
 from stanch.signals.fast_pdq import luma_of_rgb
 from stanch.signals.limits import DEFAULT_LIMITS, Limits
 from stanch.signals.media import GIF, JPEG, PNG, WEBP, MediaFormat
@@ -104,13 +105,14 @@ def is_animated(image: Image.Image, media: MediaFormat) -> bool:
 
 
 def image_signals(data: bytes, image: Image.Image, media: MediaFormat,
-                  purpose: Purpose = "query") -> ImageSignals:
+                  purpose: Purpose = "query", digests: Digests | None = None) -> ImageSignals:
     """MD5, SHA-256, PDQ, its quality, the 8 dihedral PDQ hashes and the robustness variants of
     ``purpose``: ``robust_variants`` (also computed by the browser) then ``server_views`` (server only).
 
-    ``image`` is ``data`` opened by ``open_image``; it is decoded here.
+    ``image`` is ``data`` opened by ``open_image``; it is decoded here. ``digests`` are ``data``'s
+    MD5 and SHA-256 when the caller has them.
     """
-    return luma_signals(data, decode_luma(data, image, media), purpose)
+    return luma_signals(data, decode_luma(data, image, media), purpose, digests)
 
 
 def decode_luma(data: bytes, image: Image.Image, media: MediaFormat) -> np.ndarray:

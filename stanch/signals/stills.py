@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import simplejpeg
 
-from stanch.signals.digests import md5_hex, sha256_hex
+from stanch.digests import Digests, digests_of
 from stanch.signals.fast_pdq import MIN_HASHABLE_SIDE, pdq_dihedral_of_luma
 from stanch.signals.jpeg_header import read_header
 from stanch.signals.levelled import server_views
@@ -28,16 +28,18 @@ photos stayed within 8 bits, but smooth 12-megapixel pictures (upscaled photos) 
 768, 6 at most (benchmarks/hash_images.py checks this on every run)."""
 
 
-def luma_signals(data: bytes, luma: np.ndarray, purpose: Purpose) -> ImageSignals:
+def luma_signals(data: bytes, luma: np.ndarray, purpose: Purpose,
+                 digests: Digests | None = None) -> ImageSignals:
     """MD5, SHA-256, PDQ, its quality, the 8 dihedral PDQ hashes and the robustness variants of
     ``purpose`` (``robust_variants``, also computed by the browser, then ``server_views``) of a file
-    whose upright luma plane is ``luma``."""
+    whose upright luma plane is ``luma``; ``digests`` are ``data``'s when the caller has them."""
+    md5, sha256 = digests or digests_of(data)
     dihedral, quality = pdq_dihedral_of_luma(luma)
     # A view of a picture PDQ cannot hash (a strip under 5 pixels) cannot be hashed either.
     hashable = min(luma.shape) >= MIN_HASHABLE_SIDE
     return ImageSignals(
-        md5=md5_hex(data),
-        sha256=sha256_hex(data),
+        md5=md5,
+        sha256=sha256,
         pdq=dihedral[0],
         quality=quality,
         pdq_dihedral=dihedral,
@@ -45,7 +47,8 @@ def luma_signals(data: bytes, luma: np.ndarray, purpose: Purpose) -> ImageSignal
     )
 
 
-def jpeg_signals(data: bytes, purpose: Purpose, limits: Limits) -> ImageSignals | None:
+def jpeg_signals(data: bytes, purpose: Purpose, limits: Limits,
+                 digests: Digests | None = None) -> ImageSignals | None:
     """A plain JPEG's signals without Pillow, or None to hash it through Pillow (module docstring).
 
     Raises ``MediaError`` only for what the Pillow path would refuse in the same words: a picture over
@@ -58,7 +61,7 @@ def jpeg_signals(data: bytes, purpose: Purpose, limits: Limits) -> ImageSignals 
         luma = decode_jpeg_luma(data, (header.width, header.height), header.orientation)
     except MediaError:
         return None  # Pillow decodes what libjpeg-turbo only warned about, and words its own errors
-    return luma_signals(data, luma, purpose)
+    return luma_signals(data, luma, purpose, digests)
 
 
 def decode_jpeg_luma(data: bytes, size: tuple[int, int], orientation: int) -> np.ndarray:
