@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from http_match import MATCH_DISTANCE, Server, brute_force_seconds
 from sqlalchemy.orm import Session
 
 from stanch.cli.audit import cli_actor
@@ -226,6 +227,137 @@ def verify(folder: Path) -> None:
     print("the bulk SQL writes what stanch bank import writes (creation times aside)")
 
 
+def measure(folder: Path, lookups: int, baseline: int, adds: int) -> None:
+    """The whole server (uvicorn with the app of ``stanch serve``, one process) on the built database."""
+    url = f"sqlite:///{folder}/stanch.db"
+    key = (folder / "key.txt").read_text()
+    held = sum(json.loads((folder / "parts.json").read_text()))
+    bank = np.memmap(folder / "bank.u8", np.uint8, "r", shape=(held, 32))  # row i is entry i + 1
+    rng = np.random.default_rng(100)
+    started = time.perf_counter()
+    open_database(url).dispose()  # migrations the database has not had yet (0018 builds two indexes)
+    print(f"{_stamp()} {held:,} hashes; opening (and migrating) the database: "
+          f"{time.perf_counter() - started:.1f} s; load {_load()}", flush=True)
+    rows = rng.choice(held, lookups, replace=False)
+    queries = np.concatenate([planted_rows(rng, bank, rows), rng.integers(0, 256, (lookups, 32), np.uint8)])
+    expected = np.concatenate([rows + 1, np.zeros(lookups, np.int64)])  # the planted entry; 0: a miss
+    snapshots = folder / "snapshots"
+    env = {"STANCH_INDEX_SNAPSHOT_DIR": str(snapshots)}
+    database = [folder / name for name in ("stanch.db", "stanch.db-wal", "stanch.db-shm")]
+
+    def files() -> list[Path]:
+        return [p for p in (*database, *snapshots.rglob("*")) if p.is_file()]
+
+    results: dict[str, list[object]] = {}
+    if not any(snapshots.rglob("*.npy")):
+        server = Server(url, key, env)  # reads the database, writes the snapshot
+        print(f"{_stamp()} start from the database (and writing the snapshot): {server.started:.1f} s,"
+              f" peak RSS {server.peak_mb:,.0f} MB; load {_load()}", flush=True)
+        server.stop()
+    size = sum(p.stat().st_size for p in snapshots.rglob("*") if p.is_file())
+    print(f"  snapshot files: {size / 2**30:.2f} GiB")
+    server = Server(url, key, env)
+    print(f"{_stamp()} start from the snapshot (warm page cache): {server.started:.1f} s; RSS"
+          f" {server.rss_mb():,.0f} MB (anonymous {server.status_mb('RssAnon:'):,.0f} MB, file-backed"
+          f" {server.status_mb('RssFile:'):,.0f}), peak {server.peak_mb:,.0f} MB; load {_load()}", flush=True)
+    try:
+        api, found = timed_lookups(server, queries, rng.permutation(len(queries)))
+        print(f"{_stamp()} lookups done; load {_load()}", flush=True)
+        batched = {clients: server.batch_rate(queries, clients) for clients in (1, 2)}
+        local, remote = server.time_to_matchable(rng, url, adds)
+        rss_after = server.rss_mb()
+        anon_after = server.status_mb("RssAnon:")
+    finally:
+        server.stop()
+    results["api"] = [api]
+    hits = [expected[i] in found[i] for i in range(lookups)]
+    false = sum(bool(found[i]) for i in range(lookups, 2 * lookups))
+    print(f"\nlookups over HTTP (new connection each), {held:,} hashes,"
+          f" {lookups} planted + {lookups} misses:")
+    for label, part in (("planted (1-31 bits)", api[:lookups]), ("random misses", api[lookups:]),
+                        ("all", api)):
+        p50, p99 = np.percentile(part, 50) * 1e3, np.percentile(part, 99) * 1e3
+        print(f"  {label:22s} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  p99/p50 {p99 / p50:.1f}")
+    print(f"  planted entry found: {sum(hits)}/{lookups}; misses that matched something: {false}/{lookups}")
+    for clients, rate in batched.items():
+        print(f"  batched (/v1/match/batch of 1,000), {clients} client(s): {rate:,.0f} lookups/s")
+    print(f"  POST entry -> matchable, same server: median {np.median(local) * 1e3:.1f} ms,"
+          f" max {np.max(local) * 1e3:.1f} ms")
+    print(f"  commit by another process -> matchable: median {np.median(remote) * 1e3:.0f} ms,"
+          f" max {np.max(remote) * 1e3:.0f} ms")
+    print(f"  RSS after: {rss_after:,.0f} MB (anonymous {anon_after:,.0f} MB); load {_load()}", flush=True)
+
+    # cold disk: the database's and the snapshot's pages dropped from the page cache
+    for path in files():
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(descriptor) if path.suffix != ".npy" else None
+            os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(descriptor)
+    cached = _cached_mb(files())
+    server = Server(url, key, env)
+    print(f"\n{_stamp()} cold start from the snapshot (page cache of the {len(files())} files dropped first,"
+          f" {cached:,.0f} MB of them still cached): {server.started:.1f} s; RSS {server.rss_mb():,.0f} MB;"
+          f" load {_load()}", flush=True)
+    try:
+        cold, cold_found = timed_lookups(server, queries[:lookups], rng.permutation(lookups))
+    finally:
+        server.stop()
+    cold_hits = sum(expected[i] in cold_found[i] for i in range(lookups))
+    print(f"  first {lookups} planted lookups after the cold start:"
+          f" p50 {np.percentile(cold, 50) * 1e3:.2f} ms"
+          f" p99 {np.percentile(cold, 99) * 1e3:.2f} ms; found {cold_hits}/{lookups}")
+
+    # the same-run baseline, with no server running: numpy brute force over the whole bank
+    sample = rng.choice(len(queries), baseline, replace=False)
+    brute, near = np.zeros(baseline), [set() for _ in sample]
+    for start in range(0, held, 10_000_000):  # a 10M-row slice in memory at a time (0.3 GB)
+        words = np.array(bank[start : start + 10_000_000]).view(np.uint64)
+        for k, i in enumerate(sample):
+            brute[k] += brute_force_seconds(words, queries[i])  # the timed scan, slice by slice
+            distances = np.bitwise_count(words ^ queries[i].view(np.uint64)).sum(axis=1, dtype=np.uint16)
+            near[k].update((np.flatnonzero(distances <= MATCH_DISTANCE) + start + 1).tolist())
+        del words
+    exact = sum(near[k] == set(found[i]) for k, i in enumerate(sample))
+    b50, b99 = np.percentile(brute, 50) * 1e3, np.percentile(brute, 99) * 1e3
+    print(f"\nbaseline, numpy brute force in process (server stopped), {baseline} of the queries:"
+          f" p50 {b50:.0f} ms p99 {b99:.0f} ms;"
+          f" the API's matches equal the brute force's on {exact}/{baseline}")
+    print(f"  API p99 {np.percentile(api, 99) * 1e3:.2f} ms: {b99 / (np.percentile(api, 99) * 1e3):,.1f}x"
+          f" faster than the brute force's p99 (target p99 <= 5 ms)")
+    print(f"{_stamp()} load average at the end {_load()}")
+
+
+def planted_rows(rng: np.random.Generator, bank: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The banked hashes of ``rows`` with 1 to 31 random bits flipped."""
+    bits = np.unpackbits(np.asarray(bank[rows]), axis=1)
+    for row, flips in zip(bits, rng.integers(1, 32, len(rows)), strict=True):
+        row[rng.choice(256, flips, replace=False)] ^= 1
+    return np.packbits(bits, axis=1)
+
+
+def timed_lookups(
+    server: Server, queries: np.ndarray, order: np.ndarray
+) -> tuple[np.ndarray, list[list[int]]]:
+    """Per query, in the given order: seconds of ``POST /v1/match`` (new connection) and the entries."""
+    seconds, found = np.zeros(len(queries)), [[] for _ in queries]
+    for i in order:
+        started = time.perf_counter()
+        status, verdict = server.request("POST", "/v1/match", {"pdq": queries[i].tobytes().hex()})
+        seconds[i] = time.perf_counter() - started
+        assert status == 200, verdict
+        found[i] = [int(m["entry"]) for m in verdict["matches"]]
+    return seconds, found
+
+
+def _cached_mb(paths: list[Path]) -> float:
+    """MB of these files in the page cache (util-linux ``fincore``)."""
+    out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES", *map(str, paths)],
+                         capture_output=True, text=True, check=True).stdout
+    return sum(int(line) for line in out.split()) / 2**20
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--keep", type=Path, required=True, help="the folder of the database (reused)")
@@ -235,10 +367,17 @@ def main() -> None:
                         help="parts imported with stanch bank import; the later ones with bulk SQL")
     parser.add_argument("--verify", action="store_true",
                         help="compare the bulk SQL with stanch bank import on 2,000 lines, then stop")
+    parser.add_argument("--measure", action="store_true", help="measure the server on the built database")
+    parser.add_argument("--lookups", type=int, default=1000, help="planted hits, and as many misses")
+    parser.add_argument("--baseline", type=int, default=20, help="queries brute-forced (100M: ~2 s each)")
+    parser.add_argument("--adds", type=int, default=10, help="adds timed until matchable, per way")
     args = parser.parse_args()
     print(f"{_stamp()} load average {_load()} on {os.cpu_count()} CPUs", flush=True)
     if args.verify:
         verify(args.keep)
+        return
+    if args.measure:
+        measure(args.keep, args.lookups, args.baseline, args.adds)
         return
     held = build(args.keep, args.hashes, args.part, args.product_parts)
     print(f"{_stamp()} the bank holds {held:,} hashes; load average {_load()}")
