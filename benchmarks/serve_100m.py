@@ -1,17 +1,29 @@
-"""The SQLite database of a ``stanch serve`` at up to 100M hashes, built with ``stanch bank import``.
+"""A whole ``stanch serve`` at up to 100M hashes: the SQLite database built, then the server measured.
 
-Build (``--keep DIR`` makes it resumable): the bank is imported with ``stanch bank import`` (the
-product's bulk path, one CLI process per part of ``--part`` hashes, each under its own list name, each
-one transaction), niced. The hashes are random and regenerated from a seed, so DIR keeps them as a raw
-``bank.u8`` file (32 bytes a hash) for the planted queries. A run with the same DIR continues the build
-where it stopped.
+Build (``--keep DIR`` makes it resumable; one part at a time, each under a list name of its own, each
+one transaction, niced): the first ``--product-parts`` parts (default 1) are imported with
+``stanch bank import`` itself; the later ones are written by ``bulk_import``: the rows
+``stanch bank import`` writes for the same list (its ``imports`` row and audit event through the
+product's own functions, the entries, hashes and change-feed rows by ``INSERT ... SELECT``), about 3x
+to 4x faster, for a list whose lines are sorted (the external-id index then grows at its end).
+``--verify`` imports the same lines both ways into two databases and compares every row of
+``entries``, ``entry_hashes``, ``video_frames``, ``bank_changes``, ``imports``, the audit log and the
+schema (creation times aside). The hashes are random (seeded); DIR keeps them in id order as a raw
+``bank.u8`` (32 bytes a hash, row i is entry i + 1) for the planted queries and the baseline.
 
-Only the build is written so far: measuring the whole server on the database it builds (start from a
-snapshot, RSS/PSS, HTTP lookups with a new connection each, batches, live adds, a cold-disk start) is not
-done yet (docs/limitations.md).
+Measure (``--measure``, on the built database; reuses ``http_match``'s server and requests): one
+server process (uvicorn with the app of ``stanch serve``) with ``STANCH_INDEX_SNAPSHOT_DIR`` under
+DIR: its start from the database (which writes the snapshot) with the peak RSS, its start from the
+snapshot (warm page cache) and its RSS, single lookups over HTTP with a new connection each (planted
+near-duplicates of banked rows, each checked to return its entry, and random misses) p50/p99, batched
+lookups a second, adds until matchable (same server, and a commit by another process), then a start
+from the snapshot after ``posix_fadvise(DONTNEED)`` on the database's and the snapshot's files (cold
+disk) and its first lookups; then, with no server running, the same-run baseline: a numpy brute force
+over the whole bank for a sample of the queries, whose matches the API's must equal.
 
     python benchmarks/serve_100m.py --keep /work/bench100m [--hashes 100000000] [--part 5000000]
-
+    python benchmarks/serve_100m.py --keep /work/bench100m --measure [--lookups 1000] [--baseline 20]
+    python benchmarks/serve_100m.py --keep /tmp/check --verify
 """
 
 from __future__ import annotations
