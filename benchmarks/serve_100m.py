@@ -239,7 +239,7 @@ def verify(folder: Path) -> None:
     print("the bulk SQL writes what stanch bank import writes (creation times aside)")
 
 
-def measure(folder: Path, lookups: int, baseline: int, adds: int) -> None:
+def measure(folder: Path, lookups: int, baseline: int, adds: int, warmup: int) -> None:
     """The whole server (uvicorn with the app of ``stanch serve``, one process) on the built database."""
     url = f"sqlite:///{folder}/stanch.db"
     key = (folder / "key.txt").read_text()
@@ -273,12 +273,19 @@ def measure(folder: Path, lookups: int, baseline: int, adds: int) -> None:
           f" {server.rss_mb():,.0f} MB (anonymous {server.status_mb('RssAnon:'):,.0f} MB, file-backed"
           f" {server.status_mb('RssFile:'):,.0f}), peak {server.peak_mb:,.0f} MB; load {_load()}", flush=True)
     try:
+        if warmup:  # untimed batches of other random hashes: page the mapped snapshot into this process
+            started = time.perf_counter()
+            server.batch_rate(rng.integers(0, 256, (warmup // 2, 32), np.uint8), 2)
+            print(f"{_stamp()} warm-up: {warmup:,} untimed lookups in batches,"
+                  f" {time.perf_counter() - started:.1f} s; RSS {server.rss_mb():,.0f} MB"
+                  f" (file-backed {server.status_mb('RssFile:'):,.0f}); load {_load()}", flush=True)
         api, found = timed_lookups(server, queries, rng.permutation(len(queries)))
         print(f"{_stamp()} lookups done; load {_load()}", flush=True)
         batched = {clients: server.batch_rate(queries, clients) for clients in (1, 2)}
         local, remote = server.time_to_matchable(rng, url, adds)
         rss_after = server.rss_mb()
         anon_after = server.status_mb("RssAnon:")
+        file_after = server.status_mb("RssFile:")
     finally:
         server.stop()
     results["api"] = [api]
@@ -297,7 +304,8 @@ def measure(folder: Path, lookups: int, baseline: int, adds: int) -> None:
           f" max {np.max(local) * 1e3:.1f} ms")
     print(f"  commit by another process -> matchable: median {np.median(remote) * 1e3:.0f} ms,"
           f" max {np.max(remote) * 1e3:.0f} ms")
-    print(f"  RSS after: {rss_after:,.0f} MB (anonymous {anon_after:,.0f} MB); load {_load()}", flush=True)
+    print(f"  RSS after: {rss_after:,.0f} MB (anonymous {anon_after:,.0f} MB,"
+          f" file-backed {file_after:,.0f} MB); load {_load()}", flush=True)
 
     # cold disk: the database's and the snapshot's pages dropped from the page cache
     for path in files():
@@ -383,13 +391,15 @@ def main() -> None:
     parser.add_argument("--lookups", type=int, default=1000, help="planted hits, and as many misses")
     parser.add_argument("--baseline", type=int, default=20, help="queries brute-forced (100M: ~2 s each)")
     parser.add_argument("--adds", type=int, default=10, help="adds timed until matchable, per way")
+    parser.add_argument("--warmup", type=int, default=0,
+                        help="untimed lookups (in batches) before the timed ones")
     args = parser.parse_args()
     print(f"{_stamp()} load average {_load()} on {os.cpu_count()} CPUs", flush=True)
     if args.verify:
         verify(args.keep)
         return
     if args.measure:
-        measure(args.keep, args.lookups, args.baseline, args.adds)
+        measure(args.keep, args.lookups, args.baseline, args.adds, args.warmup)
         return
     held = build(args.keep, args.hashes, args.part, args.product_parts)
     print(f"{_stamp()} the bank holds {held:,} hashes; load average {_load()}")
