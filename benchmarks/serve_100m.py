@@ -279,9 +279,15 @@ def measure(folder: Path, lookups: int, baseline: int, adds: int, warmup: int) -
             print(f"{_stamp()} warm-up: {warmup:,} untimed lookups in batches,"
                   f" {time.perf_counter() - started:.1f} s; RSS {server.rss_mb():,.0f} MB"
                   f" (file-backed {server.status_mb('RssFile:'):,.0f}); load {_load()}", flush=True)
+        cpu = _cpu_seconds(server.process.pid)
         api, found = timed_lookups(server, queries, rng.permutation(len(queries)))
+        single_cpu = (_cpu_seconds(server.process.pid) - cpu) / len(queries)
         print(f"{_stamp()} lookups done; load {_load()}", flush=True)
-        batched = {clients: server.batch_rate(queries, clients) for clients in (1, 2)}
+        batched, batch_cpu = {}, {}
+        for clients in (1, 2):
+            cpu = _cpu_seconds(server.process.pid)
+            batched[clients] = server.batch_rate(queries, clients)
+            batch_cpu[clients] = (_cpu_seconds(server.process.pid) - cpu) / (2 * len(queries))
         local, remote = server.time_to_matchable(rng, url, adds)
         rss_after = server.rss_mb()
         anon_after = server.status_mb("RssAnon:")
@@ -298,8 +304,11 @@ def measure(folder: Path, lookups: int, baseline: int, adds: int, warmup: int) -
         p50, p99 = np.percentile(part, 50) * 1e3, np.percentile(part, 99) * 1e3
         print(f"  {label:22s} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  p99/p50 {p99 / p50:.1f}")
     print(f"  planted entry found: {sum(hits)}/{lookups}; misses that matched something: {false}/{lookups}")
+    print(f"  the server's CPU time (user + system) per single lookup: {single_cpu * 1e3:.2f} ms")
     for clients, rate in batched.items():
-        print(f"  batched (/v1/match/batch of 1,000), {clients} client(s): {rate:,.0f} lookups/s")
+        print(f"  batched (/v1/match/batch of 1,000), {clients} client(s): {rate:,.0f} lookups/s;"
+              f" server CPU {batch_cpu[clients] * 1e3:.2f} ms a lookup ({1 / batch_cpu[clients]:,.0f}"
+              " lookups a CPU-second)")
     print(f"  POST entry -> matchable, same server: median {np.median(local) * 1e3:.1f} ms,"
           f" max {np.max(local) * 1e3:.1f} ms")
     print(f"  commit by another process -> matchable: median {np.median(remote) * 1e3:.0f} ms,"
@@ -369,6 +378,12 @@ def timed_lookups(
         assert status == 200, verdict
         found[i] = [int(m["entry"]) for m in verdict["matches"]]
     return seconds, found
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _cached_mb(paths: list[Path]) -> float:
