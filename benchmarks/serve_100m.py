@@ -358,6 +358,34 @@ def measure(folder: Path, lookups: int, baseline: int, adds: int, warmup: int) -
     print(f"{_stamp()} load average at the end {_load()}")
 
 
+def index_alone(folder: Path, count: int) -> None:
+    """The server's index without the server: the snapshot mapped in this process (as the server maps
+    it), ``count`` random lookups in one ``search_many`` and 500 one by one, CPU time a lookup."""
+    from stanch.index.hamming_index import HammingIndex
+    from stanch.matching.snapshot import SnapshotDir
+
+    root = folder / "snapshots"
+    snapshot = SnapshotDir(root, next(root.iterdir()).name).read()
+    assert snapshot is not None
+    index = HammingIndex.from_segment(snapshot.bases[1])
+    base = index.base
+    table = base.table
+    tables = "no tables" if table is None else f"{len(table.offsets)} tables of {len(table.offsets[0]) - 1:,} buckets"
+    rng = np.random.default_rng(9)
+    queries = rng.integers(0, 256, (count, 32), dtype=np.uint8)
+    index.search_many(queries[:200], MATCH_DISTANCE)  # page the files in
+    started = time.process_time()
+    index.search_many(queries, MATCH_DISTANCE)
+    batched = (time.process_time() - started) / count
+    started = time.process_time()
+    for query in queries[:500]:
+        index.search(query.tobytes(), MATCH_DISTANCE)
+    single = (time.process_time() - started) / 500
+    print(f"{_stamp()} the index alone, in this process, {len(base.ids):,} rows ({tables}):"
+          f" CPU {batched * 1e3:.2f} ms a lookup in a batch of {count:,},"
+          f" {single * 1e3:.2f} ms one by one; load {_load()}")
+
+
 def planted_rows(rng: np.random.Generator, bank: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """The banked hashes of ``rows`` with 1 to 31 random bits flipped."""
     bits = np.unpackbits(np.asarray(bank[rows]), axis=1)
@@ -403,6 +431,8 @@ def main() -> None:
     parser.add_argument("--verify", action="store_true",
                         help="compare the bulk SQL with stanch bank import on 2,000 lines, then stop")
     parser.add_argument("--measure", action="store_true", help="measure the server on the built database")
+    parser.add_argument("--index-alone", action="store_true",
+                        help="time the snapshot's index in this process, without the server")
     parser.add_argument("--lookups", type=int, default=1000, help="planted hits, and as many misses")
     parser.add_argument("--baseline", type=int, default=20, help="queries brute-forced (100M: ~2 s each)")
     parser.add_argument("--adds", type=int, default=10, help="adds timed until matchable, per way")
@@ -412,6 +442,9 @@ def main() -> None:
     print(f"{_stamp()} load average {_load()} on {os.cpu_count()} CPUs", flush=True)
     if args.verify:
         verify(args.keep)
+        return
+    if args.index_alone:
+        index_alone(args.keep, 2000)
         return
     if args.measure:
         measure(args.keep, args.lookups, args.baseline, args.adds, args.warmup)
