@@ -370,7 +370,9 @@ def index_alone(folder: Path, count: int) -> None:
     index = HammingIndex.from_segment(snapshot.bases[1])
     base = index.base
     table = base.table
-    tables = "no tables" if table is None else f"{len(table.offsets)} tables of {len(table.offsets[0]) - 1:,} buckets"
+    tables = "no tables"
+    if table is not None:
+        tables = f"{len(table.offsets)} tables of {len(table.offsets[0]) - 1:,} buckets"
     rng = np.random.default_rng(9)
     queries = rng.integers(0, 256, (count, 32), dtype=np.uint8)
     index.search_many(queries[:200], MATCH_DISTANCE)  # page the files in
