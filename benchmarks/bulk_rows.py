@@ -56,6 +56,7 @@ def main() -> None:
             for name, insert in [("row by row", _insert_each), ("json", _insert_from_json)] * 2:
                 path = Path(folder, "run.db")
                 shutil.copyfile(template, path)
+                assert not Path(f"{path}-wal").exists()
                 connection = sqlite3.connect(path, isolation_level=None)
                 for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-65536"):
                     connection.execute(f"PRAGMA {pragma}")
@@ -69,7 +70,8 @@ def main() -> None:
                 print(f"  {table:13s} {name:10s} {time.perf_counter() - wall:6.2f} s wall"
                       f" {cpu[name][-1]:6.2f} s CPU")
                 connection.close()
-                path.unlink()
+                for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                    leftover.unlink(missing_ok=True)
             print(f"  {table}: JSON takes {min(cpu['json']) / min(cpu['row by row']):.2f}x the CPU of"
                   " row by row (best of two each)")
     print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
