@@ -192,10 +192,10 @@ def report(label: str, times: np.ndarray, note: str) -> None:
 class Server:
     """``uvicorn stanch.api.app:create_app`` in a child process, one worker."""
 
-    def __init__(self, url: str, key: str) -> None:
+    def __init__(self, url: str, key: str, env: dict[str, str] | None = None) -> None:
         self.key = key
         self.port = _free_port()
-        env = {**os.environ, "STANCH_DATABASE_URL": url}
+        env = {**os.environ, **(env or {}), "STANCH_DATABASE_URL": url}
         command = [sys.executable, "-m", "uvicorn", "--factory", "stanch.api.app:create_app",
                    "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]  # fmt: skip
         started = time.perf_counter()
@@ -205,6 +205,7 @@ class Server:
                 raise RuntimeError("the server exited during start-up")
             time.sleep(0.1)
         self.started = time.perf_counter() - started
+        self.peak_mb = self.status_mb("VmHWM:")  # the most it held while loading
 
     def request(self, method: str, path: str, body: object) -> tuple[int, dict]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port)
@@ -272,8 +273,12 @@ class Server:
         return time.perf_counter() - started
 
     def rss_mb(self) -> float:
+        return self.status_mb("VmRSS:")
+
+    def status_mb(self, field: str) -> float:
+        """MB of a field of /proc/PID/status (``VmRSS:``, ``VmHWM:``, ``RssAnon:``, ``RssFile:``)."""
         status = Path(f"/proc/{self.process.pid}/status").read_text()
-        line = next(line for line in status.splitlines() if line.startswith("VmRSS:"))
+        line = next(line for line in status.splitlines() if line.startswith(field))
         return int(line.split()[1]) / 1024
 
     def stop(self) -> None:

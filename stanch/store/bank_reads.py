@@ -11,11 +11,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, select, text, union
 from sqlalchemy.orm import Session
 
-from stanch.signals.pdq import DIHEDRAL_NAMES
-from stanch.store.models import Bank, Entry, EntryHash, VideoFrame
+from stanch.store.models import ENTRY_NOTED, HASH_NOTED, Bank, Entry, EntryHash, VideoFrame
 
 CHUNK = 500
 """Entry ids per ``IN (...)`` query."""
@@ -82,28 +81,26 @@ def frames_of(session: Session, ids: Sequence[int]) -> dict[int, list[FrameTuple
     return frames
 
 
-NOTED = (
-    Entry.md5.is_not(None)
-    | Entry.sha256.is_not(None)
-    | Entry.expires.is_not(None)
-    | (Entry.trust == "review")
-    | Entry.id.in_(
-        select(EntryHash.entry_id).where(EntryHash.indexed.is_(False) | EntryHash.role.not_in(DIHEDRAL_NAMES))
-    )
-)
-"""Entries the engine must know more of than their hashes: digests, expiry, lower trust, or indexed
-hashes that are not simply the dihedral ones in order (robustness views, a symmetric picture)."""
+def noted_ids() -> Select[tuple[int]]:
+    """Ids of the entries the engine must know more of than their hashes: digests, expiry, lower
+    trust, or indexed hashes that are not simply the dihedral ones in order (robustness views, a
+    symmetric picture). Read through the partial indexes of migration 0018, whose predicates
+    (``ENTRY_NOTED``, ``HASH_NOTED``) it states word for word, so that a start reads what grows with
+    the noted entries, not a scan of the whole bank."""
+    return union(
+        select(Entry.id).where(text(ENTRY_NOTED)), select(EntryHash.entry_id).where(text(HASH_NOTED))
+    )  # type: ignore[return-value]
 
 
 def entry_rows(session: Session, now: datetime, *, noted: bool = False, ids: Sequence[int] | None = None,
                live_only: bool = True) -> list[EntryRow]:
-    """Entries that are ``noted`` (see ``NOTED``) or among ``ids``, live ones only unless told (rows as
+    """Entries that are ``noted`` (see ``noted_ids``) or among ``ids``, live ones only unless told (rows as
     SQLAlchemy returns them, which unpack as ``EntryRow``: millions are read at start)."""
     query = select(Entry.id, Entry.bank_id, Entry.kind, Entry.md5, Entry.sha256, Entry.trust, Entry.expires)
     if live_only:
         query = query.where(_live(now))
     batches: Iterable[Any] = (
-        [query.where(NOTED) if noted else query]
+        [query.where(Entry.id.in_(noted_ids())) if noted else query]
         if ids is None
         else (query.where(Entry.id.in_(chunk)) for chunk in chunks(list(ids)))
     )

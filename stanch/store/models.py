@@ -55,6 +55,21 @@ ENTRY_KINDS = ("image", "video")
 FRAME_ORIGINAL = "original"
 """The ``view`` of a video frame's plain hash row (its views' rows follow it)."""
 
+ENTRY_NOTED = "md5 IS NOT NULL OR sha256 IS NOT NULL OR expires IS NOT NULL OR trust = 'review'"
+"""Entries the index must know more of than their hashes (digests, expiry, lower trust): the predicate
+of the partial index ``ix_entries_noted`` (migration 0018), written as SQL text so that the start's
+query repeats it word for word (SQLite uses a partial index only for a query that states its
+predicate)."""
+NOTED_VIEWS = (
+    "original", "rotate90", "rotate180", "rotate270", "flipx", "flipy", "flip_plus1", "flip_minus1",
+)
+"""``stanch.signals.pdq.DIHEDRAL_NAMES`` as of migration 0018 (a test checks they agree)."""
+HASH_NOTED = (
+    "\"indexed\" = FALSE OR role NOT IN (" + ", ".join(f"'{name}'" for name in NOTED_VIEWS) + ")"
+)
+"""Hashes that make their entry noted (not indexed, or a view other than the dihedral ones): the
+predicate of the partial index ``ix_entry_hashes_noted`` (migration 0018)."""
+
 BigId = BigInteger().with_variant(Integer, "sqlite")
 """64-bit ids on PostgreSQL; SQLite's rowid (already 64-bit) needs the INTEGER spelling."""
 
@@ -139,6 +154,8 @@ class Entry(Base):
             sqlite_where=text("sha256 IS NOT NULL"),
             postgresql_where=text("sha256 IS NOT NULL"),
         ),
+        # Partial: what a start from a snapshot reads besides the hashes (migration 0018).
+        Index("ix_entries_noted", "id", sqlite_where=text(ENTRY_NOTED), postgresql_where=text(ENTRY_NOTED)),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -170,6 +187,10 @@ class EntryHash(Base):
     ``trimmed``); ``indexed`` says whether matching looks it up (``stanch.signals.robust.bank_hashes``)."""
 
     __tablename__ = "entry_hashes"
+    __table_args__ = (
+        Index("ix_entry_hashes_noted", "entry_id", sqlite_where=text(HASH_NOTED),
+              postgresql_where=text(HASH_NOTED)),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
