@@ -30,6 +30,7 @@ from stanch.signals.levelled import server_views
 from stanch.signals.limits import DEFAULT_LIMITS, Limits
 from stanch.signals.media import GIF, JPEG, PNG, WEBP, MediaFormat
 from stanch.signals.robust import robust_variants
+from stanch.signals.straightened import straightened_views
 from stanch.signals.types import ImageSignals, MediaError, Purpose
 
 
@@ -136,7 +137,8 @@ def image_signals(data: bytes, image: Image.Image, media: MediaFormat,
         pdq=dihedral[0],
         quality=quality,
         pdq_dihedral=dihedral,
-        variants=robust_variants(luma, purpose) + server_views(luma, purpose) if hashable else (),
+        variants=(robust_variants(luma, purpose) + server_views(luma, purpose)
+                  + straightened_views(luma, purpose)) if hashable else (),
     )
 
 
