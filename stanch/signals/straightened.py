@@ -37,6 +37,7 @@ Pure functions of the luma plane.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -70,6 +71,12 @@ _TOUCH = 0.03
 """The rectangle reaches within this share of each side of the canvas."""
 _REACH = 0.25
 """An edge's offset is looked for within this share of the canvas's longer side of its side."""
+_SHARP = 2
+"""Pixels within which a canvas's edge goes from the fill's colour to content."""
+_INSIDE = 4
+"""Pixels inside an edge at which the picture is looked at again."""
+_EDGE_POINTS = 0.6
+"""Share of the lined-up points that must be sharp, and content further in."""
 _MIN_SIDE = 32
 """A canvas narrower than this (pixels) is not looked at."""
 
@@ -136,9 +143,18 @@ def _fill(luma: np.ndarray) -> float | None:
     return fill if float(np.abs(patches - fill).max()) <= _FLAT else None
 
 
-Side = tuple[np.ndarray, np.ndarray, int]
-"""One side's boundary points as (along, across, sign): a left or right edge is ``x = p + t y``
-(across x, along y, sign +1), a top or bottom edge ``y = q - t x`` (across y, along x, sign -1)."""
+class Side(NamedTuple):
+    """One side's boundary points: a left or right edge is ``x = p + t y`` (``across`` is x, ``along``
+    y, ``sign`` +1), a top or bottom edge ``y = q - t x`` (``across`` y, ``along`` x, ``sign`` -1)."""
+
+    along: np.ndarray
+    across: np.ndarray
+    sign: int
+    sharp: np.ndarray
+    """Per point, whether the line leaves the fill's colour (``_FLAT``) within ``_SHARP`` pixels of
+    where its content starts: a canvas's edge is a step, a soft picture's own gradient is not."""
+    inside: np.ndarray
+    """Per point, whether the pixel ``_INSIDE`` pixels further in is content too."""
 
 
 def _profiles(luma: np.ndarray, fill: float) -> list[Side]:
@@ -148,20 +164,23 @@ def _profiles(luma: np.ndarray, fill: float) -> list[Side]:
     height, width = luma.shape
     rows = np.unique(np.linspace(0, height - 1, min(_LINES, height)).round().astype(np.intp))
     columns = np.unique(np.linspace(0, width - 1, min(_LINES, width)).round().astype(np.intp))
-    across_rows = np.abs(np.asarray(luma[rows, :], np.float32) - fill) > _CONTENT
-    across_columns = np.abs(np.asarray(luma[:, columns], np.float32) - fill).T > _CONTENT
     sides = []
-    for lines, along, length, sign in (
-        (across_rows, rows, width, 1),
-        (across_columns, columns, height, -1),
+    for lines, along, sign in (
+        (np.asarray(luma[rows, :], np.float32), rows, 1),
+        (np.asarray(luma[:, columns], np.float32).T, columns, -1),
     ):
-        seen = lines.any(axis=1)
-        first = lines.argmax(axis=1)
-        last = lines[:, ::-1].argmax(axis=1)
+        away = np.abs(lines - fill)
         centre = along.astype(np.float64) + 0.5
-        near, far = seen & (first > 0), seen & (last > 0)
-        sides.append((centre[near], first[near].astype(np.float64), sign))
-        sides.append((centre[far], (length - last[far]).astype(np.float64), sign))
+        length = lines.shape[1]
+        for from_end, seen_from in ((False, away), (True, away[:, ::-1])):
+            content = seen_from > _CONTENT
+            first = content.argmax(axis=1)
+            kept = content.any(axis=1) & (first > 0)
+            changed = (seen_from > _FLAT).argmax(axis=1)
+            further = seen_from[np.arange(len(first)), np.minimum(first + _INSIDE, length - 1)] > _CONTENT
+            position = (length - first if from_end else first).astype(np.float64)
+            sharp = first - changed <= _SHARP
+            sides.append(Side(centre[kept], position[kept], sign, sharp[kept], further[kept]))
     return sides  # left, right, top, bottom
 
 
@@ -173,8 +192,8 @@ def _fit(sides: list[Side], width: int, height: int) -> tuple[float, list[float]
     scores = np.zeros(len(tangents))
     offsets = []
     reach = _REACH * max(width, height)
-    for (along, across, sign), reference in zip(sides, (0, width, 0, height), strict=True):
-        best, offset = _line_up(along, across, sign, tangents, tolerance, reference, reach)
+    for side, reference in zip(sides, (0, width, 0, height), strict=True):
+        best, offset = _line_up(side.along, side.across, side.sign, tangents, tolerance, reference, reach)
         scores += best
         offsets.append(offset)
     chosen = int(scores.argmax())
@@ -184,11 +203,18 @@ def _fit(sides: list[Side], width: int, height: int) -> tuple[float, list[float]
         refined = _least_squares(sides, t, start, tolerance)
         if refined is None:
             return None
-        t, start, seen = refined
+        t, start, near = refined
     lengths = (height, height, width, width)
-    found = [bool(span >= _SPAN * length) for span, length in zip(seen, lengths, strict=True)]
+    found = [
+        near_side.sum() >= 2 and float(np.ptp(side.along[near_side])) >= _SPAN * length
+        for side, near_side, length in zip(sides, near, lengths, strict=True)
+    ]
     if not (found[0] or found[1]) or not (found[2] or found[3]):
         return None
+    sharp = np.concatenate([side.sharp[n] for side, n, f in zip(sides, near, found, strict=True) if f])
+    inside = np.concatenate([side.inside[n] for side, n, f in zip(sides, near, found, strict=True) if f])
+    if sharp.mean() < _EDGE_POINTS or inside.mean() < _EDGE_POINTS:
+        return None  # a soft picture's own gradient, or a thin line at its edge, not a canvas's edge
     # A turned picture is centred on its canvas: an edge mirrors the opposite one through the centre.
     # Content as dark as the fill only ever moves a seen edge inwards, so of an edge and the mirror of
     # the opposite one the outer is kept; an edge not seen is the mirror.
@@ -233,18 +259,18 @@ def _line_up(
 
 def _least_squares(
     sides: list[Side], t: float, offsets: list[float], tolerance: float
-) -> tuple[float, list[float], list[float]] | None:
+) -> tuple[float, list[float], list[np.ndarray]] | None:
     """``t`` and the four offsets fitted to the points within ``2 * tolerance`` of the given lines, and
-    how far each side's fitted points reach along it; None when fewer than 8 points fit."""
-    rows, values, spans = [], [], []
-    for n, ((along, across, sign), offset) in enumerate(zip(sides, offsets, strict=True)):
-        near = np.abs(across - sign * t * along - offset) <= 2 * tolerance
-        spans.append(float(np.ptp(along[near])) if near.sum() >= 2 else 0.0)
+    which points of each side those are; None when fewer than 8 points fit."""
+    rows, values, masks = [], [], []
+    for n, (side, offset) in enumerate(zip(sides, offsets, strict=True)):
+        near = np.abs(side.across - side.sign * t * side.along - offset) <= 2 * tolerance
+        masks.append(near)
         design = np.zeros((int(near.sum()), 5))
-        design[:, 0] = sign * along[near]
+        design[:, 0] = side.sign * side.along[near]
         design[:, 1 + n] = 1.0
         rows.append(design)
-        values.append(across[near])
+        values.append(side.across[near])
     matrix = np.concatenate(rows)
     if len(matrix) < 8:
         return None
@@ -252,7 +278,7 @@ def _least_squares(
     solution = np.asarray(offsets, np.float64)
     fitted, *_ = np.linalg.lstsq(matrix[:, np.r_[True, used]], np.concatenate(values), rcond=None)
     solution[used] = fitted[1:]
-    return float(fitted[0]), [float(s) for s in solution], spans
+    return float(fitted[0]), [float(s) for s in solution], masks
 
 
 def _meet(vertical: float, horizontal: float, t: float) -> Point:
