@@ -56,10 +56,10 @@ from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from stanch.digests import md5_hex, sha256_hex
 from stanch.files import read_media_file
 from stanch.signals import DEFAULT_LIMITS, ImageSignals, VideoSignals, hash_media
-from stanch.signals import image as image_module
-from stanch.signals.digests import md5_hex, sha256_hex
+from stanch.signals import stills as stills_module
 from stanch.signals.fast_pdq import pdq_dihedral_of_luma
 from stanch.signals.image import decode_luma, open_image
 from stanch.signals.media import sniff_format
@@ -119,12 +119,12 @@ def stanch_ported_pdq(path: Path) -> str:
 def stanch_unstraightened_pdq(path: Path) -> str:
     """``stanch hash`` without the ``straightened`` view (``straightened.py``): what a query cost before
     it, for the cost of its corner check on pictures without flat corners."""
-    saved = image_module.straightened_views
-    image_module.straightened_views = lambda luma, purpose="query": ()
+    saved = stills_module.straightened_views
+    stills_module.straightened_views = lambda luma, purpose="query": ()
     try:
         return stanch_pdq(path)
     finally:
-        image_module.straightened_views = saved
+        stills_module.straightened_views = saved
 
 
 def stanch_core_pdq(path: Path) -> str:

@@ -32,7 +32,7 @@ from PIL import Image, ImageOps
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.edits import EDITS, edited_bytes
-from stanch.signals import hash_media, image
+from stanch.signals import hash_media, stills
 from stanch.signals.levelled import server_views
 from stanch.signals.pdq import DIHEDRAL_NAMES, MATCH_DISTANCE, MIN_QUALITY
 from stanch.signals.robust import bank_hashes, query_hashes, robust_variants
@@ -101,9 +101,9 @@ def _timed_straightened(luma: np.ndarray, purpose: Purpose = "query") -> tuple[P
     return views
 
 
-image.robust_variants = _timed_variants  # measure the views' share of hashing without changing it
-image.server_views = _timed_server_views
-image.straightened_views = _timed_straightened
+stills.robust_variants = _timed_variants  # measure the views' share of hashing without changing it
+stills.server_views = _timed_server_views
+stills.straightened_views = _timed_straightened
 
 
 def signals_of(data: bytes, purpose: Purpose) -> ImageSignals:

@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import typer
 
+    from stanch.digests import Digests
     from stanch.signals import Limits, Purpose
 
 PurposeChoice = Literal["query", "bank"]
@@ -38,14 +41,19 @@ win back on a 2-core machine while twelve 12-megapixel photos (50 MB) nearly hal
 
 
 def hash_file(path: Path, *, purpose: Purpose = "query", seconds_per_hash: float = 0.0,
-              limits: Limits) -> dict[str, Any]:
-    """The ``stanch hash`` line of one file: ``{"path", ...signals}`` or ``{"path", "error"}``."""
+              limits: Limits, early: Future[tuple[bytes, Digests] | None] | None = None) -> dict[str, Any]:
+    """The ``stanch hash`` line of one file: ``{"path", ...signals}`` or ``{"path", "error"}``.
+
+    ``early``: the file's bytes and digests read ahead (``ReadAhead``); None there (a file refused or
+    unreadable when it was read ahead) reads it again here, which words the error."""
     from stanch.files import read_media_file
     from stanch.signals import MediaError, hash_media, signals_record
 
     try:
-        data = read_media_file(path, limits)
-        signals = hash_media(data, purpose=purpose, seconds_per_hash=seconds_per_hash, limits=limits)
+        known = early.result() if early is not None else None
+        data, digests = known if known is not None else (read_media_file(path, limits), None)
+        signals = hash_media(data, purpose=purpose, seconds_per_hash=seconds_per_hash, limits=limits,
+                             digests=digests)
     except MediaError as error:
         return {"path": str(path), "error": str(error)}
     except OSError as error:
@@ -55,8 +63,36 @@ def hash_file(path: Path, *, purpose: Purpose = "query", seconds_per_hash: float
     return {"path": str(path), **signals_record(signals)}
 
 
+class ReadAhead:
+    """Every file's bytes and digests, read in a thread of its own, started before ``stanch.signals``
+    (numpy) is imported: the import takes a core for about 0.1 s while the other one would idle, and
+    MD5 and SHA-256 of a file (hashlib lets other threads run while it reads) are a twentieth of its
+    hashing. Only for jobs hashed in threads, under ``PARALLEL_MIN_BYTES`` in all, so what is held is
+    bounded by that; a file refused or unreadable gets None and is read again (and refused in the
+    right words) by ``hash_file``."""
+
+    def __init__(self, files: Sequence[Path], max_bytes: int) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stanch-read-ahead")
+        self.futures = [pool.submit(_read_and_digest, path, max_bytes) for path in files]
+        pool.shutdown(wait=False)
+
+
+def _read_and_digest(path: Path, max_bytes: int) -> tuple[bytes, Digests] | None:
+    from stanch.digests import digests_of
+    from stanch.files import read_bounded
+
+    try:
+        data = read_bounded(path, max_bytes)
+    except OSError:
+        return None
+    return None if isinstance(data, str) else (data, digests_of(data))
+
+
 def hash_files(files: Sequence[Path], *, purpose: Purpose = "query", seconds_per_hash: float = 0.0,
-               limits: Limits | None = None, workers: int = 1, threads: int = 1) -> Iterator[dict[str, Any]]:
+               limits: Limits | None = None, workers: int = 1, threads: int = 1,
+               ahead: ReadAhead | None = None) -> Iterator[dict[str, Any]]:
     """``hash_file`` for each file, in order; with ``workers`` > 1 in a pool of that many processes.
 
     ``threads`` > 1 (with one worker) hashes in that many threads of this process instead: the JPEG
@@ -64,6 +100,7 @@ def hash_files(files: Sequence[Path], *, purpose: Purpose = "query", seconds_per
     hashed about 1.4x faster with no pool to start and nothing pickled (same lines, same order).
 
     ``purpose`` is ``hash_media``'s: ``"bank"`` for files that go into a bank, ``"query"`` otherwise.
+    ``ahead``: the same files read ahead (threads only).
     """
     from stanch.signals import Limits
 
@@ -71,8 +108,9 @@ def hash_files(files: Sequence[Path], *, purpose: Purpose = "query", seconds_per
     if threads > 1 and workers <= 1 and len(files) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
+        early = ahead.futures if ahead is not None else [None] * len(files)
         with ThreadPoolExecutor(max_workers=threads) as threaded:
-            yield from threaded.map(one, files)
+            yield from threaded.map(lambda path, known: one(path, early=known), files, early)
         return
     if workers <= 1 or len(files) <= 1:
         yield from map(one, files)
@@ -176,18 +214,23 @@ def run_hash(paths: Sequence[Path], *, workers: int = 0, purpose: str = "query",
              max_decode_seconds: float = 600) -> int:
     """The work of ``stanch hash``: JSON lines on stdout; the exit status (1 if any file failed)."""
     from stanch.files import media_files
-    from stanch.signals import Limits
+
+    max_bytes = int(max_file_mb * 1024 * 1024)
+    files = media_files(paths)
+    processes = workers or auto_workers(files)
+    threads = _cores() if workers == 0 else 1
+    threaded = threads > 1 and processes <= 1 and len(files) > 1
+    ahead = ReadAhead(files, max_bytes) if threaded else None
+    from stanch.signals import Limits  # numpy loads here, while the files are read ahead
 
     limits = Limits(
-        max_bytes=int(max_file_mb * 1024 * 1024),
+        max_bytes=max_bytes,
         max_pixels=int(max_megapixels * 1_000_000),
         max_video_seconds=max_video_seconds,
         max_decode_seconds=max_decode_seconds,
     )
-    files = media_files(paths)
-    processes = workers or auto_workers(files)
     lines = hash_files(files, purpose=cast("Purpose", purpose), seconds_per_hash=seconds_per_hash,
-                       limits=limits, workers=processes, threads=_cores() if workers == 0 else 1)
+                       limits=limits, workers=processes, threads=threads, ahead=ahead)
     failed = False
     for line in _with_progress(lines, len(files)):
         failed = failed or "error" in line

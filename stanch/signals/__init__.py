@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stanch.signals.image import image_signals, is_animated, open_image
+from stanch.digests import Digests
 from stanch.signals.limits import DEFAULT_LIMITS, Limits, decode_slot
-from stanch.signals.media import SUPPORTED, MediaFormat, sniff_format
+from stanch.signals.media import JPEG, SUPPORTED, MediaFormat, sniff_format
 from stanch.signals.records import signals_from_record, signals_record
+from stanch.signals.stills import jpeg_signals
 from stanch.signals.types import (
     PURPOSES,
     FrameHash,
@@ -57,7 +58,7 @@ a second; banks hash every frame (``seconds_per_hash=0``), which the video rule 
 
 
 def hash_media(data: bytes, *, purpose: Purpose = "query", seconds_per_hash: float = 0.0,
-               limits: Limits = DEFAULT_LIMITS) -> MediaSignals:
+               limits: Limits = DEFAULT_LIMITS, digests: Digests | None = None) -> MediaSignals:
     """Hash one file's bytes: ``ImageSignals`` for a still image, ``VideoSignals`` for a video.
 
     ``purpose`` says what a still image is hashed for: ``"query"`` (to be matched: an upload) leaves
@@ -66,7 +67,9 @@ def hash_media(data: bytes, *, purpose: Purpose = "query", seconds_per_hash: flo
     view, which only a query looks up. Animated GIF, WebP and PNG files are hashed as videos.
     ``seconds_per_hash`` picks video frames: 0 hashes every frame (for banks), 1.0 one frame a second
     (for queries). Raises ``MediaError`` for empty, unsupported, corrupt or over-limit input, and
-    ``ValueError`` for an unknown ``purpose``.
+    ``ValueError`` for an unknown ``purpose``. ``digests``: ``data``'s MD5 and SHA-256
+    (``stanch.digests.digests_of``) when the caller computed them already (``stanch hash`` does while
+    numpy loads); a still picture's record takes them as they are.
     """
     if purpose not in PURPOSES:
         raise ValueError(f"purpose must be one of {', '.join(PURPOSES)}, not {purpose!r}")
@@ -79,6 +82,10 @@ def hash_media(data: bytes, *, purpose: Purpose = "query", seconds_per_hash: flo
 
             return video_signals(data, media, seconds_per_hash=seconds_per_hash, limits=limits,
                                  purpose=purpose)
+        if media is JPEG and (signals := jpeg_signals(data, purpose, limits, digests)) is not None:
+            return signals  # a plain JPEG, read without Pillow (stanch.signals.stills)
+        from stanch.signals.image import image_signals, is_animated, open_image
+
         image = open_image(data, media, limits)
         with image:
             if is_animated(image, media):
@@ -86,7 +93,7 @@ def hash_media(data: bytes, *, purpose: Purpose = "query", seconds_per_hash: flo
 
                 return animation_signals(data, image, media, seconds_per_hash=seconds_per_hash,
                                          limits=limits)
-            return image_signals(data, image, media, purpose)
+            return image_signals(data, image, media, purpose, digests)
 
 
 def __getattr__(name: str) -> Any:

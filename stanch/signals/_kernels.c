@@ -475,6 +475,39 @@ static PyObject *edge_profile(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* PDQ's luma of an RGB picture, (0.299 r + 0.587 g) + 0.114 b with every product and sum rounded to
+ * float32, as pdqhash's C++ computes it, and the same bits on every CPU (the extension is built with
+ * -ffp-contract=off: no fused multiply-add). numpy's rgb @ weights went to OpenBLAS, whose per-CPU
+ * kernels fuse them on some machines: an AVX-512 machine moved two conformance pictures' hashes. */
+static PyObject *luma_rgb(PyObject *self, PyObject *args) {
+    PyObject *objects[2];
+    if (!PyArg_ParseTuple(args, "OO", &objects[0], &objects[1])) return NULL;
+    Py_buffer views[2];
+    if (PyObject_GetBuffer(objects[0], &views[0], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    if (PyObject_GetBuffer(objects[1], &views[1], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        release(views, 1);
+        return NULL;
+    }
+    const Py_ssize_t pixels = views[1].len / 4;
+    if (strcmp(views[0].format, "B") || strcmp(views[1].format, "f") || views[0].len != pixels * 3) {
+        PyErr_SetString(PyExc_ValueError, "luma_rgb: C-contiguous uint8 RGB and float32 out of as many pixels "
+                                          "expected");
+        release(views, 2);
+        return NULL;
+    }
+    const uint8_t *rgb = (const uint8_t *)views[0].buf;
+    float *luma = (float *)views[1].buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t p = 0; p < pixels; p++) {
+        const float red = 0.299f * (float)rgb[3 * p], green = 0.587f * (float)rgb[3 * p + 1];
+        const float partial = red + green;
+        luma[p] = partial + 0.114f * (float)rgb[3 * p + 2];
+    }
+    Py_END_ALLOW_THREADS
+    release(views, 2);
+    Py_RETURN_NONE;
+}
+
 /* Profile positions by strength, strongest first; equal strengths in order of position. */
 typedef struct {
     double strength;
@@ -915,6 +948,9 @@ static PyMethodDef methods[] = {
     {"sampling_band", sampling_band, METH_VARARGS,
      "sampling_band(n): PDQ's two box-filter passes along an axis of n pixels, sampled at its 64 grid\n"
      "positions: (starts, weights, width), 64 int32 first pixels and 64 x width float32 weights as bytes."},
+    {"luma_rgb", luma_rgb, METH_VARARGS,
+     "luma_rgb(rgb, out): PDQ's float32 luma of C-contiguous uint8 RGB pixels into out, computed as\n"
+     "pdqhash computes it and the same way on every CPU."},
     {"sample_grids", sample_grids, METH_VARARGS,
      "sample_grids(plane, row_starts, row_weights, columns, out): PDQ's 64x64 grids of windows of a 2-D\n"
      "uint8 or float32 plane (any strides) that span all its rows, into out (n x 64 x 64 float32):\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from stanch.signals.digests import md5_hex, sha256_hex
+from stanch.digests import md5_hex, sha256_hex
 from stanch.signals.image import check_pixels, luma_of_picture
 from stanch.signals.limits import DEFAULT_LIMITS, Limits
 from stanch.signals.media import MediaFormat

@@ -19,6 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from stanch.signals._kernels import luma_rgb as _luma_rgb
 from stanch.signals._kernels import sample_grids, sampling_band
 from stanch.signals.pdq import PDQ_HEX_LENGTH
 
@@ -46,8 +47,16 @@ _SUM_ODD = _ROW_ODD ^ _COL_ODD
 
 
 def luma_of_rgb(rgb: np.ndarray) -> np.ndarray:
-    """PDQ's luma (ITU-R 601 weights) of a ``(h, w, 3)`` uint8 array, as float32."""
-    return rgb.astype(np.float32) @ _LUMA_FROM_RGB
+    """PDQ's luma (ITU-R 601 weights) of a ``(h, w, 3)`` uint8 array, as float32: ``(0.299 r + 0.587
+    g) + 0.114 b`` with each product and sum rounded to float32, as pdqhash's C++ computes it, in C.
+
+    Not ``rgb @ weights``: numpy sends that product to OpenBLAS, whose kernels (chosen per CPU) fuse
+    the multiply-adds on some machines, so the same picture hashed differently on an AVX-512 machine
+    (two conformance pictures' bank views moved); and it needed a float32 copy of all three channels."""
+    pixels = np.ascontiguousarray(rgb, np.uint8)
+    luma = np.empty(pixels.shape[:2], np.float32)
+    _luma_rgb(pixels, luma)
+    return luma
 
 
 def pdq_dihedral_of_luma(luma: np.ndarray) -> tuple[tuple[str, ...], int]:

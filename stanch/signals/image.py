@@ -21,17 +21,17 @@ import warnings
 from functools import cache
 
 import numpy as np
-import simplejpeg
 from PIL import ExifTags, Image, ImageOps
 
-from stanch.signals.digests import md5_hex, sha256_hex
-from stanch.signals.fast_pdq import MIN_HASHABLE_SIDE, luma_of_rgb, pdq_dihedral_of_luma
-from stanch.signals.levelled import server_views
+from stanch.digests import Digests
+from stanch.signals.fast_pdq import luma_of_rgb
 from stanch.signals.limits import DEFAULT_LIMITS, Limits
 from stanch.signals.media import GIF, JPEG, PNG, WEBP, MediaFormat
-from stanch.signals.robust import robust_variants
-from stanch.signals.straightened import straightened_views
+from stanch.signals.stills import DRAFT_MIN_SIDE, check_pixels, decode_jpeg_luma, luma_signals
 from stanch.signals.types import ImageSignals, MediaError, Purpose
+
+__all__ = ["DRAFT_MIN_SIDE", "check_pixels", "decode_luma", "image_signals", "is_animated", "jpeg_luma",
+           "open_image"]
 
 
 @cache
@@ -42,12 +42,6 @@ def enable_heif() -> None:
     import pillow_heif
 
     pillow_heif.register_heif_opener()
-
-DRAFT_MIN_SIDE = 768
-"""Smallest side a JPEG is decoded at. Measured against pdqhash on full decodes: at 384 the conformance
-photos stayed within 8 bits, but smooth 12-megapixel pictures (upscaled photos) moved by up to 18; at
-768, 6 at most (benchmarks/hash_images.py checks this on every run)."""
-
 
 def open_image(data: bytes, media: MediaFormat, limits: Limits = DEFAULT_LIMITS) -> Image.Image:
     """Open an image with its format's decoder only, reading just the header, and check its size."""
@@ -93,16 +87,6 @@ def check_decode_bytes(image: Image.Image, budget: int) -> None:
                          "is genuine)")
 
 
-def check_pixels(size: tuple[int, int], max_pixels: int, what: str) -> None:
-    """MediaError when a declared width x height is over the limit (before decoding anything)."""
-    width, height = size
-    if width <= 0 or height <= 0:
-        raise MediaError(f"{what} has no pixels ({width}x{height})")
-    if width * height > max_pixels:
-        raise MediaError(f"{what} of {width}x{height} = {width * height:,} pixels is over the limit of "
-                         f"{max_pixels:,} pixels (a decompression bomb, or raise max_pixels)")
-
-
 ANIMATED_FORMATS = (GIF, WEBP, PNG)
 """Formats whose extra frames are an animation. Other multi-frame files are not: a phone JPEG's second
 picture (MPO) is a preview or depth map, a TIFF's next page another document, a HEIF's a burst shot;
@@ -121,25 +105,14 @@ def is_animated(image: Image.Image, media: MediaFormat) -> bool:
 
 
 def image_signals(data: bytes, image: Image.Image, media: MediaFormat,
-                  purpose: Purpose = "query") -> ImageSignals:
+                  purpose: Purpose = "query", digests: Digests | None = None) -> ImageSignals:
     """MD5, SHA-256, PDQ, its quality, the 8 dihedral PDQ hashes and the robustness variants of
     ``purpose``: ``robust_variants`` (also computed by the browser) then ``server_views`` (server only).
 
-    ``image`` is ``data`` opened by ``open_image``; it is decoded here.
+    ``image`` is ``data`` opened by ``open_image``; it is decoded here. ``digests`` are ``data``'s
+    MD5 and SHA-256 when the caller has them.
     """
-    luma = decode_luma(data, image, media)
-    dihedral, quality = pdq_dihedral_of_luma(luma)
-    # A view of a picture PDQ cannot hash (a strip under 5 pixels) cannot be hashed either.
-    hashable = min(luma.shape) >= MIN_HASHABLE_SIDE
-    return ImageSignals(
-        md5=md5_hex(data),
-        sha256=sha256_hex(data),
-        pdq=dihedral[0],
-        quality=quality,
-        pdq_dihedral=dihedral,
-        variants=(robust_variants(luma, purpose) + server_views(luma, purpose)
-                  + straightened_views(luma, purpose)) if hashable else (),
-    )
+    return luma_signals(data, decode_luma(data, image, media), purpose, digests)
 
 
 def decode_luma(data: bytes, image: Image.Image, media: MediaFormat) -> np.ndarray:
@@ -161,33 +134,11 @@ def jpeg_luma(data: bytes, image: Image.Image) -> np.ndarray:
     """The luma of a colour or grey JPEG decoded by libjpeg-turbo at the scale ``Image.draft`` would
     pick (a power of two keeping ``DRAFT_MIN_SIDE`` pixels a side), upright. Any warning of the
     decoder's (truncated data, stray bytes) is an error (``strict``)."""
-    width, height = image.size
-    ratio = min(width // DRAFT_MIN_SIDE, height // DRAFT_MIN_SIDE)
-    scale = next((s for s in (8, 4, 2) if ratio >= s), 1)
     try:
-        luma = simplejpeg.decode_jpeg(data, colorspace="GRAY", min_width=-(-width // scale),
-                                      min_height=-(-height // scale), strict=True)[:, :, 0]
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
-    except Exception as error:  # libjpeg-turbo's errors and warnings (with strict), broken EXIF data
+    except Exception as error:  # broken EXIF data
         raise MediaError(f"could not decode this JPEG file: {error}") from error
-    return _UPRIGHT.get(orientation, _as_is)(luma)
-
-
-def _as_is(plane: np.ndarray) -> np.ndarray:
-    return plane
-
-
-_UPRIGHT = {
-    2: lambda plane: plane[:, ::-1],
-    3: lambda plane: plane[::-1, ::-1],
-    4: lambda plane: plane[::-1],
-    5: lambda plane: plane.T,
-    6: lambda plane: plane.T[:, ::-1],
-    7: lambda plane: plane[::-1, ::-1].T,
-    8: lambda plane: plane.T[::-1],
-}
-"""How a picture stored with each EXIF orientation is turned upright (what ``ImageOps.exif_transpose``
-does), as views of the decoded plane."""
+    return decode_jpeg_luma(data, image.size, orientation)
 
 
 def decode_picture(image: Image.Image, media: MediaFormat) -> Image.Image:

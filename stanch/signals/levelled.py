@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PIL import Image
 
 from stanch.signals.fast_pdq import Window, pdq_of_windows
 from stanch.signals.pdq import MIN_QUALITY
@@ -158,6 +157,8 @@ def _turned(plane: np.ndarray, degrees: float, scale_x: float, scale_y: float) -
     ``degrees`` (counter-clockwise, as ``Image.rotate``), sampled onto a plane of the same size in one
     affine pass (grey, bilinear). One output size keeps PDQ's per-size filters cached, and 8-bit grey
     is Pillow's fast path: turning a float plane, then cutting it, took about 10 times as long."""
+    from PIL import Image  # loaded when a picture is turned: a folder of small JPEGs never needs Pillow
+
     height, width = plane.shape
     a = -math.radians(degrees)
     cos, sin = math.cos(a), math.sin(a)

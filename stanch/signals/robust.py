@@ -45,7 +45,6 @@ from collections import Counter
 from itertools import combinations, pairwise, product
 
 import numpy as np
-from PIL import Image
 
 from stanch.signals._kernels import edge_profile, leading_shares, peaks
 from stanch.signals.fast_pdq import Window, pdq_of_windows
@@ -190,6 +189,8 @@ def _reduce(luma: np.ndarray) -> np.ndarray:
     kind = np.uint8 if luma.dtype == np.uint8 else np.float32
     if factor <= 1:
         return np.asarray(luma, kind)
+    from PIL import Image  # loaded for large pictures only: a folder of small JPEGs never needs Pillow
+
     plane = np.ascontiguousarray(luma, kind)
     return np.asarray(Image.fromarray(plane).reduce(factor), kind)
 

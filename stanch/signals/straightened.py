@@ -40,7 +40,6 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from PIL import Image
 
 from stanch.signals.fast_pdq import pdq_of_windows
 from stanch.signals.pdq import MIN_QUALITY
@@ -294,6 +293,8 @@ def _meet(vertical: float, horizontal: float, t: float) -> Point:
 def _sampled_upright(plane: np.ndarray, corners: list[Point]) -> np.ndarray:
     """The quadrilateral ``corners`` (top-left, top-right, bottom-right, bottom-left) of ``plane``
     sampled onto an upright plane of its own size, in one affine pass (grey, bilinear)."""
+    from PIL import Image  # only for a picture that has the view: plain JPEGs are hashed without Pillow
+
     (x0, y0), (x1, y1), _, (x3, y3) = corners
     width = max(1, round(math.hypot(x1 - x0, y1 - y0)))
     height = max(1, round(math.hypot(x3 - x0, y3 - y0)))

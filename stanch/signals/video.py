@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from stanch.signals.digests import md5_hex, sha256_hex
+from stanch.digests import md5_hex, sha256_hex
 from stanch.signals.fast_pdq import pdq_dihedral_of_luma
 from stanch.signals.frame_views import frame_views
 from stanch.signals.limits import DEFAULT_LIMITS, Limits

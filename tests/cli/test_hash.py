@@ -219,3 +219,43 @@ def test_the_lean_parser_knows_every_option_of_the_typer_command() -> None:
 def test_threads_give_the_same_lines_in_the_same_order(media: Path) -> None:
     files = sorted(p for p in media.rglob("*") if p.is_file())
     assert list(hash_module.hash_files(files, threads=2)) == list(hash_module.hash_files(files))
+
+
+def test_files_read_ahead_give_the_same_lines_and_errors(media: Path, tmp_path: Path) -> None:
+    """A file refused or gone when it was read ahead is read again, and refused in the usual words."""
+    (media / "big.jpg").write_bytes(encoded(picture(seed=3), "JPEG") + b"\0" * 50_000)
+    os.mkfifo(media / "pipe")
+    files = [*sorted(p for p in media.rglob("*") if p.is_file() or p.is_fifo()), media / "gone.jpg"]
+    limits = Limits(max_bytes=40_000)
+    ahead = hash_module.ReadAhead(files, limits.max_bytes)
+    early = list(hash_module.hash_files(files, threads=2, limits=limits, ahead=ahead))
+    assert early == list(hash_module.hash_files(files, limits=limits))
+    errors = {Path(line["path"]).name: line["error"] for line in early if "error" in line}
+    assert "over the size limit of 40,000 bytes" in errors["big.jpg"]
+    assert errors["pipe"] == "not a regular file"
+    assert "cannot read the file" in errors["gone.jpg"]
+    assert [f.result() for f in ahead.futures if f.result() is None] and sum(
+        f.result() is not None for f in ahead.futures) >= 3
+
+
+def test_digests_handed_in_are_the_records(media: Path) -> None:
+    from stanch.digests import digests_of
+    from stanch.signals import hash_media
+
+    data = (media / "b" / "photo.jpg").read_bytes()
+    given = hash_media(data, digests=digests_of(data))
+    assert given == hash_media(data)
+    assert hash_media(data, digests=("m", "s")).md5 == "m"  # taken as they are: the caller's promise
+
+
+def test_stanch_hash_reads_ahead_before_numpy_loads(media: Path) -> None:
+    """In threads (a small job), the reading and digests start before the hashing code is imported."""
+    code = ("import sys\nimport stanch.cli.hash as h\nseen = []\nstart = h.ReadAhead.__init__\n"
+            "def init(self, files, max_bytes):\n    seen.append('numpy' in sys.modules)\n"
+            "    start(self, files, max_bytes)\n"
+            "h.ReadAhead.__init__ = init\nh.os.sched_getaffinity = lambda pid: {0, 1}\n"
+            "h.run_hash([__import__('pathlib').Path(sys.argv[1])])\nprint(seen, file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code, str(media)], capture_output=True, text=True,
+                          check=False)
+    assert done.stderr.strip().splitlines()[-1] == "[False]"
+    assert len(done.stdout.splitlines()) == 4

@@ -165,3 +165,16 @@ def test_c_kernel_refuses_bands_outside_the_picture() -> None:
         sample_grids(plane, starts, band, [(starts, band, 0)] * 2, grids)
     with pytest.raises(ValueError, match="int32 starts"):
         sample_grids(plane, starts.astype(np.int64), band, [(starts, band, 0)], grids)
+
+
+def test_luma_is_pdqhashs_float32_sum_bit_for_bit() -> None:
+    """(0.299 r + 0.587 g) + 0.114 b, each step rounded to float32: what pdqhash's C++ computes, and
+    the same on every CPU (``rgb @ weights`` went to OpenBLAS, whose kernels differ per CPU)."""
+    rgb = np.random.default_rng(11).integers(0, 256, (97, 131, 3), dtype=np.uint8)
+    channels = rgb.astype(np.float32)
+    expected = (channels[..., 0] * np.float32(0.299) + channels[..., 1] * np.float32(0.587)) + (
+        channels[..., 2] * np.float32(0.114))
+    luma = luma_of_rgb(rgb)
+    assert luma.dtype == np.float32 and luma.shape == (97, 131)
+    assert np.array_equal(luma, expected)
+    assert np.array_equal(luma_of_rgb(rgb[::2, ::3]), expected[::2, ::3])  # a strided view is copied first
