@@ -59,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from stanch.digests import md5_hex, sha256_hex
 from stanch.files import read_media_file
 from stanch.signals import DEFAULT_LIMITS, ImageSignals, VideoSignals, hash_media
+from stanch.signals import stills as stills_module
 from stanch.signals.fast_pdq import pdq_dihedral_of_luma
 from stanch.signals.image import decode_luma, open_image
 from stanch.signals.media import sniff_format
@@ -80,6 +81,8 @@ PHOTOS = [
 ]
 """Conformance photos (quality 100) the test JPEGs are made from."""
 SIZES = {"640x480": (640, 480), "12 MP (4000x3000)": (4000, 3000)}
+TURNED = {"640x480 turned 3 deg": ((640, 480), 3.0)}
+"""Sets of test JPEGs turned on an expanded canvas with black corners, where ``straightened`` works."""
 
 
 def reference_pdq(path: Path) -> str:
@@ -113,6 +116,17 @@ def stanch_ported_pdq(path: Path) -> str:
     return pdq_dihedral_of_luma(luma)[0][0]
 
 
+def stanch_unstraightened_pdq(path: Path) -> str:
+    """``stanch hash`` without the ``straightened`` view (``straightened.py``): what a query cost before
+    it, for the cost of its corner check on pictures without flat corners."""
+    saved = stills_module.straightened_views
+    stills_module.straightened_views = lambda luma, purpose="query": ()
+    try:
+        return stanch_pdq(path)
+    finally:
+        stills_module.straightened_views = saved
+
+
 def stanch_core_pdq(path: Path) -> str:
     """``stanch hash`` without the robustness variants: digests, PDQ and its dihedral hashes."""
     data = read_media_file(path, DEFAULT_LIMITS)
@@ -141,12 +155,15 @@ def best_rates(hashers: Sequence[Callable[[Path], str]], files: list[Path],
     return [len(files) / b for b in best], hashes
 
 
-def make_jpegs(conformance: Path, size: tuple[int, int], folder: Path) -> list[Path]:
+def make_jpegs(conformance: Path, size: tuple[int, int], folder: Path, turn: float = 0.0) -> list[Path]:
     files = []
     for index, name in enumerate(PHOTOS):
         picture = ImageOps.exif_transpose(Image.open(conformance / name)).convert("RGB")
-        path = folder / f"{index:02d}-{size[0]}x{size[1]}.jpg"
-        ImageOps.fit(picture, size, Image.Resampling.LANCZOS).save(path, "JPEG", quality=90)
+        path = folder / f"{index:02d}-{size[0]}x{size[1]}-{turn:g}.jpg"
+        fitted = ImageOps.fit(picture, size, Image.Resampling.LANCZOS)
+        if turn:
+            fitted = fitted.rotate(turn, Image.Resampling.BICUBIC, expand=True, fillcolor=(0, 0, 0))
+        fitted.save(path, "JPEG", quality=90)
         files.append(path)
     return files
 
@@ -156,11 +173,13 @@ def image_benchmark(conformance: Path, rounds: int) -> bool:
           f" {'query x':>8} {'bank x':>7} {'max bits':>9}")
     within = True
     with tempfile.TemporaryDirectory() as tmp:
-        for label, size in SIZES.items():
-            files = make_jpegs(conformance, size, Path(tmp))
-            hashers = [reference_pdq, stanch_core_pdq, stanch_pdq, stanch_bank_pdq, stanch_ported_pdq]
-            rates, (reference, core, ours, banked, _) = best_rates(hashers, files, rounds)
-            reference_rate, core_rate, query_rate, bank_rate, ported_rate = rates
+        sets = {label: (size, 0.0) for label, size in SIZES.items()} | TURNED
+        for label, (size, turn) in sets.items():
+            files = make_jpegs(conformance, size, Path(tmp), turn)
+            hashers = [reference_pdq, stanch_core_pdq, stanch_pdq, stanch_bank_pdq, stanch_ported_pdq,
+                       stanch_unstraightened_pdq]
+            rates, (reference, core, ours, banked, _, _) = best_rates(hashers, files, rounds)
+            reference_rate, core_rate, query_rate, bank_rate, ported_rate, unstraightened_rate = rates
             assert core == ours == banked
             distance = max(hamming_hex(a, b) for a, b in zip(ours, reference, strict=True))
             within = within and distance <= TOLERANCE
@@ -169,6 +188,8 @@ def image_benchmark(conformance: Path, rounds: int) -> bool:
                   f"{bank_rate:>7.1f} {ratios[0]:>6.1f}x {ratios[1]:>7.1f}x {ratios[2]:>6.1f}x {distance:>9}")
             print(f"{'':<20} a query takes {ported_rate / query_rate:.2f}x the time of one with only the "
                   f"browser's views ({ported_rate:.1f}/s), as before the server-only views")
+            print(f"{'':<20} a query takes {unstraightened_rate / query_rate:.2f}x the time of one without "
+                  f"the straightened view ({unstraightened_rate:.1f}/s)")
     return within
 
 

@@ -32,10 +32,11 @@ from PIL import Image, ImageOps
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.edits import EDITS, edited_bytes
-from stanch.signals import hash_media, image
+from stanch.signals import hash_media, stills
 from stanch.signals.levelled import server_views
 from stanch.signals.pdq import DIHEDRAL_NAMES, MATCH_DISTANCE, MIN_QUALITY
 from stanch.signals.robust import bank_hashes, query_hashes, robust_variants
+from stanch.signals.straightened import straightened_views
 from stanch.signals.types import PURPOSES, ImageSignals, PdqVariant, Purpose
 
 _EDIT_MAX_SIDE = 1600
@@ -93,8 +94,16 @@ def _timed_server_views(luma: np.ndarray, purpose: Purpose = "query") -> tuple[P
     return views
 
 
-image.robust_variants = _timed_variants  # measure the views' share of hashing without changing it
-image.server_views = _timed_server_views
+def _timed_straightened(luma: np.ndarray, purpose: Purpose = "query") -> tuple[PdqVariant, ...]:
+    started = time.perf_counter()
+    views = straightened_views(luma, purpose)
+    SECONDS["robust_variants", purpose] += time.perf_counter() - started
+    return views
+
+
+stills.robust_variants = _timed_variants  # measure the views' share of hashing without changing it
+stills.server_views = _timed_server_views
+stills.straightened_views = _timed_straightened
 
 
 def signals_of(data: bytes, purpose: Purpose) -> ImageSignals:

@@ -20,6 +20,7 @@ from stanch.signals.jpeg_header import read_header
 from stanch.signals.levelled import server_views
 from stanch.signals.limits import Limits
 from stanch.signals.robust import robust_variants
+from stanch.signals.straightened import straightened_views
 from stanch.signals.types import ImageSignals, MediaError, Purpose
 
 DRAFT_MIN_SIDE = 768
@@ -31,7 +32,8 @@ photos stayed within 8 bits, but smooth 12-megapixel pictures (upscaled photos) 
 def luma_signals(data: bytes, luma: np.ndarray, purpose: Purpose,
                  digests: Digests | None = None) -> ImageSignals:
     """MD5, SHA-256, PDQ, its quality, the 8 dihedral PDQ hashes and the robustness variants of
-    ``purpose`` (``robust_variants``, also computed by the browser, then ``server_views``) of a file
+    ``purpose`` (``robust_variants``, also computed by the browser, then ``server_views`` and
+    ``straightened_views``) of a file
     whose upright luma plane is ``luma``; ``digests`` are ``data``'s when the caller has them."""
     md5, sha256 = digests or digests_of(data)
     dihedral, quality = pdq_dihedral_of_luma(luma)
@@ -43,7 +45,8 @@ def luma_signals(data: bytes, luma: np.ndarray, purpose: Purpose,
         pdq=dihedral[0],
         quality=quality,
         pdq_dihedral=dihedral,
-        variants=robust_variants(luma, purpose) + server_views(luma, purpose) if hashable else (),
+        variants=(robust_variants(luma, purpose) + server_views(luma, purpose)
+                  + straightened_views(luma, purpose)) if hashable else (),
     )
 
 

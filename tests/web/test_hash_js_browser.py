@@ -20,6 +20,7 @@ from browser_harness import BrowserSession, Reference, exif_orientation, pillow_
 from stanch.signals import hash_media
 from stanch.signals.levelled import SERVER_ONLY
 from stanch.signals.pdq import MATCH_DISTANCE, hamming_hex
+from stanch.signals.straightened import SERVER_ONLY as STRAIGHTENED
 
 pytestmark = pytest.mark.browser
 
@@ -204,7 +205,7 @@ def test_bank_views_are_close_to_stanch_hash_for_bank(
             continue
         mine = {v["name"]: v["pdq"] for v in browser_hashes[entry["path"]]["pdq_variants"]}
         theirs = {v.name: v.pdq for v in hash_media(path.read_bytes(), purpose="bank").variants
-                  if not v.name.startswith(SERVER_ONLY)}  # levelled.py's views are not ported
+                  if not v.name.startswith(SERVER_ONLY + STRAIGHTENED)}  # server-only views
         distances += [hamming_hex(mine[name], theirs[name]) for name in mine.keys() & theirs.keys()]
         covered += sum(min(hamming_hex(h, other) for other in mine.values()) <= MATCH_DISTANCE
                        for h in theirs.values())
