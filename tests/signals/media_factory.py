@@ -8,7 +8,7 @@ import zlib
 
 import av
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 
 def picture(width: int = 320, height: int = 240, seed: int = 0) -> Image.Image:
@@ -76,3 +76,19 @@ def video(seconds: float, fps: int = 10, size: int = 64, codec: str = "mpeg4", f
         for packet in stream.encode():
             container.mux(packet)
     return buffer.getvalue()
+
+def scene(seed: int, height: int = 480, width: int = 640) -> Image.Image:
+    """A photo-like picture: smooth colour fields, mid-frequency detail and a few solid objects."""
+    rng = np.random.default_rng(seed)
+    coarse = Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)).resize(
+        (width, height), Image.Resampling.BICUBIC)
+    detail = Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).resize((width, height))
+    mixed = (0.7 * np.asarray(coarse, np.float32) + 0.3 * np.asarray(detail, np.float32)).astype(np.uint8)
+    image = Image.fromarray(mixed)
+    draw = ImageDraw.Draw(image)
+    for _ in range(6):
+        left, top = int(rng.integers(0, width * 3 // 4)), int(rng.integers(0, height * 3 // 4))
+        right = left + int(rng.integers(width // 8, width // 3))
+        bottom = top + int(rng.integers(height // 8, height // 3))
+        draw.rectangle((left, top, right, bottom), fill=tuple(int(c) for c in rng.integers(40, 256, 3)))
+    return image

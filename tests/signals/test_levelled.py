@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from stanch.signals import ImageSignals, hash_media, levelled, robust
 from stanch.signals.fast_pdq import luma_of_rgb
@@ -20,6 +20,7 @@ from stanch.signals.levelled import SERVER_ONLY, TILTS, corner_angle, server_vie
 from stanch.signals.pdq import MATCH_DISTANCE, hamming_hex
 from stanch.signals.robust import bank_hashes, query_hashes
 from stanch.signals.types import Purpose
+from tests.signals.media_factory import scene
 
 _EDITS_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "edits.py"
 _spec = importlib.util.spec_from_file_location("stanch_benchmark_edits", _EDITS_PATH)
@@ -31,21 +32,6 @@ EDITS = ("rotate +3 corners", "rotate +5 corners", "rotate +2 cropped", "rotate 
          "logo corner opaque 10%", "watermark corner")
 
 
-def scene(seed: int, height: int = 480, width: int = 640) -> Image.Image:
-    """A photo-like picture: smooth colour fields, mid-frequency detail and a few solid objects."""
-    rng = np.random.default_rng(seed)
-    coarse = Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)).resize(
-        (width, height), Image.Resampling.BICUBIC)
-    detail = Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).resize((width, height))
-    mixed = (0.7 * np.asarray(coarse, np.float32) + 0.3 * np.asarray(detail, np.float32)).astype(np.uint8)
-    image = Image.fromarray(mixed)
-    draw = ImageDraw.Draw(image)
-    for _ in range(6):
-        left, top = int(rng.integers(0, width * 3 // 4)), int(rng.integers(0, height * 3 // 4))
-        right = left + int(rng.integers(width // 8, width // 3))
-        bottom = top + int(rng.integers(height // 8, height // 3))
-        draw.rectangle((left, top, right, bottom), fill=tuple(int(c) for c in rng.integers(40, 256, 3)))
-    return image
 
 
 def hashed(image: Image.Image, purpose: Purpose = "query") -> ImageSignals:

@@ -18,25 +18,11 @@ from stanch.signals.pdq import MATCH_DISTANCE, hamming_hex
 from stanch.signals.robust import bank_hashes, query_hashes
 from stanch.signals.straightened import SERVER_ONLY, content_corners, straightened_views
 from stanch.signals.types import Purpose
+from tests.signals.media_factory import scene
 
 ANGLES = (-5.0, -2.0, 2.0, 5.0)
 
 
-def scene(seed: int, height: int = 480, width: int = 640) -> Image.Image:
-    """A photo-like picture: smooth colour fields, mid-frequency detail and a few solid objects."""
-    rng = np.random.default_rng(seed)
-    coarse = Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)).resize(
-        (width, height), Image.Resampling.BICUBIC)
-    detail = Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).resize((width, height))
-    mixed = (0.7 * np.asarray(coarse, np.float32) + 0.3 * np.asarray(detail, np.float32)).astype(np.uint8)
-    image = Image.fromarray(mixed)
-    draw = ImageDraw.Draw(image)
-    for _ in range(6):
-        left, top = int(rng.integers(0, width * 3 // 4)), int(rng.integers(0, height * 3 // 4))
-        right = left + int(rng.integers(width // 8, width // 3))
-        bottom = top + int(rng.integers(height // 8, height // 3))
-        draw.rectangle((left, top, right, bottom), fill=tuple(int(c) for c in rng.integers(40, 256, 3)))
-    return image
 
 
 def turned(image: Image.Image, degrees: float, fill: tuple[int, int, int] = (0, 0, 0)) -> Image.Image:
