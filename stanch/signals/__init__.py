@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from stanch.digests import Digests
+from stanch.signals.jpeg_header import read_header
 from stanch.signals.limits import DEFAULT_LIMITS, Limits, decode_slot
 from stanch.signals.media import JPEG, SUPPORTED, MediaFormat, sniff_format
 from stanch.signals.records import signals_from_record, signals_record
@@ -82,7 +83,9 @@ def hash_media(data: bytes, *, purpose: Purpose = "query", seconds_per_hash: flo
 
             return video_signals(data, media, seconds_per_hash=seconds_per_hash, limits=limits,
                                  purpose=purpose)
-        if media is JPEG and (signals := jpeg_signals(data, purpose, limits, digests)) is not None:
+        header = read_header(data) if media is JPEG else None
+        signals = jpeg_signals(data, purpose, limits, digests, header) if header is not None else None
+        if signals is not None:
             return signals  # a plain JPEG, read without Pillow (stanch.signals.stills)
         from stanch.signals.image import image_signals, is_animated, open_image
 
@@ -93,7 +96,7 @@ def hash_media(data: bytes, *, purpose: Purpose = "query", seconds_per_hash: flo
 
                 return animation_signals(data, image, media, seconds_per_hash=seconds_per_hash,
                                          limits=limits)
-            return image_signals(data, image, media, purpose, digests)
+            return image_signals(data, image, media, purpose, digests, libjpeg=header is None)
 
 
 def __getattr__(name: str) -> Any:

@@ -104,25 +104,27 @@ def is_animated(image: Image.Image, media: MediaFormat) -> bool:
                          ) from None
 
 
-def image_signals(data: bytes, image: Image.Image, media: MediaFormat,
-                  purpose: Purpose = "query", digests: Digests | None = None) -> ImageSignals:
+def image_signals(data: bytes, image: Image.Image, media: MediaFormat, purpose: Purpose = "query",
+                  digests: Digests | None = None, *, libjpeg: bool = True) -> ImageSignals:
     """MD5, SHA-256, PDQ, its quality, the 8 dihedral PDQ hashes and the robustness variants of
     ``purpose``: ``robust_variants`` (also computed by the browser) then ``server_views`` (server only).
 
     ``image`` is ``data`` opened by ``open_image``; it is decoded here. ``digests`` are ``data``'s
-    MD5 and SHA-256 when the caller has them.
+    MD5 and SHA-256 when the caller has them; ``libjpeg`` as ``decode_luma`` takes it.
     """
-    return luma_signals(data, decode_luma(data, image, media), purpose, digests)
+    return luma_signals(data, decode_luma(data, image, media, libjpeg=libjpeg), purpose, digests)
 
 
-def decode_luma(data: bytes, image: Image.Image, media: MediaFormat) -> np.ndarray:
+def decode_luma(data: bytes, image: Image.Image, media: MediaFormat, *, libjpeg: bool = True) -> np.ndarray:
     """PDQ's luma plane of ``data``, opened as ``image`` by ``open_image``, upright (EXIF orientation
     honoured): a colour or grey JPEG's own luma, reduced (``jpeg_luma``), or ``decode_picture``'s.
 
     A JPEG the fast path refuses goes to Pillow, which decides: libjpeg-turbo's warnings (stray bytes
     before a marker, common in files from the wild) are errors on the fast path, so that truncated
-    data is never hashed as grey, but Pillow decodes such files and still refuses truncated ones."""
-    if media is JPEG and image.mode in ("L", "RGB"):  # Pillow's modes of grey and YCbCr JPEGs
+    data is never hashed as grey, but Pillow decodes such files and still refuses truncated ones.
+    ``libjpeg=False``: libjpeg-turbo has refused this file already (``stills.jpeg_signals`` read its
+    header and tried the same decode), so it is not asked twice."""
+    if libjpeg and media is JPEG and image.mode in ("L", "RGB"):  # Pillow's modes of grey and YCbCr JPEGs
         try:
             return jpeg_luma(data, image)
         except MediaError:

@@ -16,7 +16,7 @@ import simplejpeg
 
 from stanch.digests import Digests, digests_of
 from stanch.signals.fast_pdq import MIN_HASHABLE_SIDE, pdq_dihedral_of_luma
-from stanch.signals.jpeg_header import read_header
+from stanch.signals.jpeg_header import JpegHeader, read_header
 from stanch.signals.levelled import server_views
 from stanch.signals.limits import Limits
 from stanch.signals.robust import robust_variants
@@ -50,13 +50,14 @@ def luma_signals(data: bytes, luma: np.ndarray, purpose: Purpose,
     )
 
 
-def jpeg_signals(data: bytes, purpose: Purpose, limits: Limits,
-                 digests: Digests | None = None) -> ImageSignals | None:
+def jpeg_signals(data: bytes, purpose: Purpose, limits: Limits, digests: Digests | None = None,
+                 header: JpegHeader | None = None) -> ImageSignals | None:
     """A plain JPEG's signals without Pillow, or None to hash it through Pillow (module docstring).
+    ``header``: ``read_header(data)`` when the caller has read it.
 
     Raises ``MediaError`` only for what the Pillow path would refuse in the same words: a picture over
     ``limits.max_pixels``."""
-    header = read_header(data)
+    header = header or read_header(data)
     if header is None:
         return None
     check_pixels((header.width, header.height), limits.max_pixels, "picture")

@@ -208,3 +208,21 @@ def test_a_folder_of_plain_jpegs_never_loads_pillow(tmp_path: Path) -> None:
                           check=True)
     assert done.stdout.splitlines()[-1] == "no PIL"
     assert '"pdq"' in done.stdout.splitlines()[0]
+
+
+def test_a_jpeg_libjpeg_refuses_goes_to_pillow_without_asking_libjpeg_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file cut short after a plain header: libjpeg-turbo refuses it (``strict``), so it goes to
+    Pillow, which refuses it too, in its own words; the same decode is not tried a second time."""
+    import simplejpeg
+
+    from stanch.signals import stills
+
+    data = JPEG_BYTES[: len(JPEG_BYTES) * 2 // 3]
+    assert read_header(data) is not None and jpeg_signals(data, "query", Limits()) is None
+    calls: list[int] = []
+    decode = simplejpeg.decode_jpeg
+    monkeypatch.setattr(stills.simplejpeg, "decode_jpeg", lambda *a, **k: calls.append(1) or decode(*a, **k))
+    with pytest.raises(MediaError, match="could not decode this JPEG file"):
+        hash_media(data)
+    assert len(calls) == 1
