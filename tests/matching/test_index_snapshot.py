@@ -11,6 +11,7 @@ import pytest
 
 from stanch.config import ConfigError
 from stanch.index import HammingIndex, index_segment
+from stanch.matching import snapshot as snapshot_module
 from stanch.matching.engine import MatchEngine
 from stanch.matching.query import hash_query
 from stanch.matching.snapshot import MAX_BEHIND, Snapshot, SnapshotDir, SnapshotKey, usable
@@ -61,6 +62,37 @@ def test_a_written_base_is_mapped_read_only_and_searches_as_the_original(tmp_pat
     assert from_file.compact(full=True)
     found = _segment_search(from_file, queries)
     assert (0, 1, 3) not in found and (3, ROWS, 0) in found
+
+
+def _vm_flags(path: Path) -> set[str]:
+    """The VmFlags of this process's mapping of ``path`` (``/proc/self/smaps``)."""
+    flags: set[str] = set()
+    inside = False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        if line[:1].isdigit() or (line[:1] in "abcdef" and "-" in line.split(" ", 1)[0]):
+            inside = line.rstrip().endswith(str(path))
+        elif inside and line.startswith("VmFlags:"):
+            flags |= set(line.split()[1:])
+    return flags
+
+
+@pytest.mark.skipif(not Path("/sys/kernel/mm/transparent_hugepage").is_dir(),
+                    reason="the kernel has no transparent huge pages (the advice is then not given)")
+def test_the_mapped_files_are_advised_huge_pages_and_can_be_told_not_to_be(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hashes = random_hashes(np.random.default_rng(8), 2_000)
+    snapshots = SnapshotDir(tmp_path, "db")
+    base = index_segment(np.arange(1, 2_001, dtype=np.int64), hashes)
+    snapshots.write(SnapshotKey("db", 1, None), {1: base})
+    read = snapshots.read()
+    assert read is not None
+    words = read.bases[1].words
+    assert isinstance(words, np.memmap) and words.filename is not None
+    assert "hg" in _vm_flags(Path(words.filename))  # the kernel's mark of MADV_HUGEPAGE
+    monkeypatch.setattr(snapshot_module, "ADVISE_HUGE_PAGES", False)
+    again = snapshots.read()
+    assert again is not None and snapshot_module.advise_huge_pages(again.bases[1].words) is False
+    assert not snapshot_module.advise_huge_pages(np.zeros(8))  # not a mapping: nothing to advise
 
 
 def test_a_damaged_snapshot_is_reported_and_not_used(
