@@ -69,7 +69,7 @@ def _vm_flags(path: Path) -> set[str]:
     flags: set[str] = set()
     inside = False
     for line in Path("/proc/self/smaps").read_text().splitlines():
-        if line[:1].isdigit() or (line[:1] in "abcdef" and "-" in line.split(" ", 1)[0]):
+        if not line.split(" ", 1)[0].endswith(":"):  # a mapping's header ("start-end perms ... path")
             inside = line.rstrip().endswith(str(path))
         elif inside and line.startswith("VmFlags:"):
             flags |= set(line.split()[1:])
